@@ -1,0 +1,200 @@
+//! The report a probe's `check` returns: JSON schema version 1.
+//!
+//! ```json
+//! {
+//!   "status": "ok | warning | critical | unknown",
+//!   "summary": "one line for the pane",
+//!   "details": [ {"label": "Protocol version", "value": "3.2 (WSUS 3.0 SP2)", "status": "ok"} ],
+//!   "metrics": [ {"label": "latency", "value": 41.7, "uom": "ms", "warn": "500", "crit": "2000"} ],
+//!   "items": [ {"id": "dp01", "title": "DP01.corp", "status": "critical", "summary": "..."} ]
+//! }
+//! ```
+//! Unknown fields are ignored so that newer plugins work with older hosts.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A verdict, with Nagios semantics: UNKNOWN means the probe could not decide (bad config,
+/// plugin failed, timed out); a target that is down is CRITICAL, not UNKNOWN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Status {
+    /// All statuses, in Nagios code order.
+    pub const ALL: [Status; 4] = [Status::Ok, Status::Warning, Status::Critical, Status::Unknown];
+
+    /// The Nagios plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub fn code(self) -> i32 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Unknown => 3,
+        }
+    }
+
+    /// How bad a status is when several are combined: OK < WARNING < UNKNOWN < CRITICAL.
+    /// A definite failure outranks "could not tell", so one unknown probe never hides a
+    /// critical one.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Unknown => 2,
+            Status::Critical => 3,
+        }
+    }
+
+    /// The worse of two statuses by [`Status::severity`].
+    pub fn worst(self, other: Status) -> Status {
+        if other.severity() > self.severity() { other } else { self }
+    }
+
+    /// Lower-case name as in the JSON schema: `ok`, `warning`, `critical`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// Upper-case word for operators and Nagios output: `OK`, `WARNING`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// Parses the lower-case schema name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The whole answer of one check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub status: Status,
+    /// One line for the overview pane.
+    #[serde(default)]
+    pub summary: String,
+    /// Label/value rows shown in the drill-down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
+    /// Numbers with Nagios-style thresholds; become perfdata in `--format nagios`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
+    /// The drill-down tree: per server, per distribution point, per failing group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+}
+
+impl Report {
+    /// A report with only a status and a summary.
+    pub fn new(status: Status, summary: impl Into<String>) -> Report {
+        Report { status, summary: summary.into(), details: vec![], metrics: vec![], items: vec![] }
+    }
+}
+
+/// One label/value row, optionally with its own status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detail {
+    pub label: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+/// A measured number. `warn`/`crit` are Nagios ranges (`10`, `10:`, `~:10`, `@10:20`) so that
+/// the nagios output is lossless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub label: String,
+    pub value: f64,
+    /// Unit of measure as in Nagios perfdata: "", "s", "ms", "%", "B", "KB", "c", ...
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub uom: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// A node of the drill-down tree, with its own status, details, metrics and children.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    pub status: Status,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_ignored_and_defaults_apply() {
+        let r: Report =
+            serde_json::from_str(r#"{"status":"warning","future_field":{"x":1},"items":[{"id":"a","status":"ok","new":true}]}"#)
+                .unwrap();
+        assert_eq!(r.status, Status::Warning);
+        assert_eq!(r.summary, "");
+        assert_eq!(r.items[0].id, "a");
+        assert_eq!(r.items[0].title, "");
+    }
+
+    #[test]
+    fn unknown_status_is_rejected() {
+        let err = serde_json::from_str::<Report>(r#"{"status":"fine"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `fine`"), "{err}");
+    }
+
+    #[test]
+    fn critical_outranks_unknown_when_combining() {
+        assert_eq!(Status::Unknown.worst(Status::Critical), Status::Critical);
+        assert_eq!(Status::Critical.worst(Status::Unknown), Status::Critical);
+        assert_eq!(Status::Ok.worst(Status::Warning), Status::Warning);
+        assert_eq!(Status::Warning.worst(Status::Unknown), Status::Unknown);
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+        assert_eq!(Status::parse("OK"), None);
+    }
+}

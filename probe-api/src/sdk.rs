@@ -1,0 +1,369 @@
+//! The Rust SDK: implement [`Probe`], then `export_probe!` writes the C entry point.
+//!
+//! ```ignore
+//! use patchdeck_probe_api::{export_probe, sdk::{Probe, CheckContext, CheckError, Host}, Report, Status};
+//!
+//! struct Hello { greeting: String }
+//!
+//! impl Probe for Hello {
+//!     fn create(config: serde_json::Value, _host: &Host) -> Result<Self, String> {
+//!         let greeting = config.get("greeting").and_then(|v| v.as_str()).unwrap_or("hello");
+//!         Ok(Hello { greeting: greeting.to_owned() })
+//!     }
+//!     fn check(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
+//!         Ok(Report::new(Status::Ok, self.greeting.clone()))
+//!     }
+//! }
+//!
+//! export_probe!(Hello, kind: "hello", version: "0.1.0", description: "Says hello");
+//! ```
+//!
+//! Every entry point runs inside `catch_unwind`: a panic becomes `PD_PANIC` with the panic
+//! message (and location), never an unwind across the C boundary. Build plugins with the
+//! default `panic = "unwind"`; with `panic = "abort"` a panic kills the probe host.
+
+use crate::abi::*;
+use crate::report::Report;
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Why a check produced no report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckError {
+    /// The probe could not decide; the message becomes the UNKNOWN reason.
+    Failed(String),
+    /// The host cancelled the call (see [`CheckContext::is_cancelled`]).
+    Cancelled,
+}
+
+impl From<String> for CheckError {
+    fn from(s: String) -> Self {
+        CheckError::Failed(s)
+    }
+}
+
+impl From<&str> for CheckError {
+    fn from(s: &str) -> Self {
+        CheckError::Failed(s.to_owned())
+    }
+}
+
+/// A probe implementation. One value per configured probe instance; `check` is never called
+/// concurrently on one value, but different values may be checked on different threads.
+pub trait Probe: Send + Sized + 'static {
+    /// Builds an instance from its `[probe.config]` table (a JSON object). Return a message
+    /// naming the offending field when the config is wrong.
+    fn create(config: serde_json::Value, host: &Host) -> Result<Self, String>;
+
+    /// Runs one check.
+    fn check(&mut self, ctx: &CheckContext) -> Result<Report, CheckError>;
+
+    /// Runs one check and returns the report's raw JSON bytes. The default serialises
+    /// [`Probe::check`]; override only to return pre-serialised JSON.
+    fn check_raw(&mut self, ctx: &CheckContext) -> Result<Vec<u8>, CheckError> {
+        let report = self.check(ctx)?;
+        serde_json::to_vec(&report).map_err(|e| CheckError::Failed(format!("cannot serialise report: {e}")))
+    }
+}
+
+/// The host's services, as seen by a Rust probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Host {
+    api: *const PdHostApi,
+}
+
+// SAFETY: the ABI promises the host API pointer stays valid until destroy and that its log
+// callback is thread-safe.
+unsafe impl Send for Host {}
+// SAFETY: as above; Host only reads the immutable host API struct.
+unsafe impl Sync for Host {}
+
+impl Host {
+    /// A host that drops every log line (for unit tests of a probe).
+    pub fn detached() -> Host {
+        Host { api: std::ptr::null() }
+    }
+
+    /// Writes a line to the patchdeck log file (never the terminal). Never log secrets.
+    pub fn log(&self, level: u32, message: &str) {
+        if self.api.is_null() {
+            return;
+        }
+        // SAFETY: non-null api points to the host's PdHostApi, valid until destroy.
+        let api = unsafe { &*self.api };
+        if let Some(log) = api.log {
+            // SAFETY: the callback is the host's, thread-safe, and the message outlives the call.
+            unsafe { log(api.host_ctx, level, PdStr::borrow(message)) };
+        }
+    }
+}
+
+/// What the host says about one check call.
+#[derive(Debug)]
+pub struct CheckContext<'a> {
+    /// The time allowed for this call.
+    pub timeout: Duration,
+    /// The same limit as an absolute time; derive socket timeouts from it.
+    pub deadline: SystemTime,
+    cancel: &'a AtomicU32,
+    /// Logging back to the host.
+    pub host: Host,
+}
+
+impl<'a> CheckContext<'a> {
+    /// A context for unit tests of a probe: the given timeout, a cancel flag of your own.
+    pub fn for_test(timeout: Duration, cancel: &'a AtomicU32) -> CheckContext<'a> {
+        CheckContext { timeout, deadline: SystemTime::now() + timeout, cancel, host: Host::detached() }
+    }
+
+    /// True once the host has given up on this call. Poll it in long loops and return
+    /// `Err(CheckError::Cancelled)`.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed) != 0
+    }
+
+    /// Time left before the deadline (zero when past it).
+    pub fn remaining(&self) -> Duration {
+        self.deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    }
+}
+
+/// The boxed state behind a `void *instance`.
+struct Instance<P> {
+    probe: P,
+    host: Host,
+}
+
+thread_local! {
+    static IN_PLUGIN_CALL: Cell<bool> = const { Cell::new(false) };
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per plugin) a panic hook that records the message of panics raised inside
+/// an entry point instead of printing them: in-process, the terminal belongs to the TUI.
+/// Panics elsewhere go to the previous hook.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_PLUGIN_CALL.with(Cell::get) {
+                let msg = info.payload_as_str().unwrap_or("panic with a non-string payload");
+                let text = match info.location() {
+                    Some(loc) => format!("panicked at {}:{}: {msg}", loc.file(), loc.line()),
+                    None => format!("panicked: {msg}"),
+                };
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f` with panics caught; `Err` carries the panic message.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    install_panic_hook();
+    IN_PLUGIN_CALL.with(|c| c.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_PLUGIN_CALL.with(|c| c.set(false));
+    result.map_err(|payload| {
+        let recorded = LAST_PANIC.with(|p| p.borrow_mut().take());
+        // Dropping a payload can itself panic; forget it rather than risk an abort.
+        let fallback = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".to_owned());
+        std::mem::forget(payload);
+        recorded.unwrap_or(fallback)
+    })
+}
+
+/// # Safety
+/// Called by the host through `PdProbeV1.create` with pointers per the ABI.
+#[doc(hidden)]
+pub unsafe extern "C" fn create_trampoline<P: Probe>(
+    host: *const PdHostApi,
+    config_json: PdStr,
+    out_instance: *mut *mut c_void,
+    out_error: *mut PdOwnedBytes,
+) -> i32 {
+    let host = Host { api: host };
+    // SAFETY: the host guarantees config_json is valid for this call.
+    let bytes = unsafe { config_json.as_bytes() };
+    let outcome = guarded(|| {
+        let config: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("config is not valid JSON: {e}"))?;
+        P::create(config, &host)
+    });
+    let (code, message) = match outcome {
+        Ok(Ok(probe)) => {
+            let instance = Box::new(Instance { probe, host });
+            if !out_instance.is_null() {
+                // SAFETY: out_instance is a valid pointer provided by the host.
+                unsafe { *out_instance = Box::into_raw(instance).cast() };
+            }
+            return PD_OK;
+        }
+        Ok(Err(msg)) => (PD_ERROR, msg),
+        Err(panic) => (PD_PANIC, panic),
+    };
+    if !out_error.is_null() {
+        // SAFETY: out_error is a valid pointer provided by the host.
+        unsafe { *out_error = PdOwnedBytes::from_vec(message.into_bytes()) };
+    }
+    code
+}
+
+/// # Safety
+/// Called by the host through `PdProbeV1.check` with an instance from `create_trampoline::<P>`.
+#[doc(hidden)]
+pub unsafe extern "C" fn check_trampoline<P: Probe>(
+    instance: *mut c_void,
+    call: *const PdCallCtx,
+    out_report_json: *mut PdOwnedBytes,
+) -> i32 {
+    if instance.is_null() || call.is_null() || out_report_json.is_null() {
+        return PD_ERROR;
+    }
+    // SAFETY: the host passes the instance it got from create, never concurrently.
+    let instance = unsafe { &mut *instance.cast::<Instance<P>>() };
+    // SAFETY: call is valid for the duration of this call.
+    let call = unsafe { &*call };
+    // SAFETY: cancel is never NULL, valid until we return, and written atomically by the host.
+    let cancel = unsafe { AtomicU32::from_ptr(call.cancel.cast_mut()) };
+    let ctx = CheckContext {
+        timeout: Duration::from_millis(u64::from(call.timeout_ms)),
+        deadline: UNIX_EPOCH + Duration::from_millis(call.deadline_unix_ms),
+        cancel,
+        host: instance.host,
+    };
+    let (code, bytes) = match guarded(|| instance.probe.check_raw(&ctx)) {
+        Ok(Ok(report)) => (PD_OK, report),
+        Ok(Err(CheckError::Failed(msg))) => (PD_ERROR, msg.into_bytes()),
+        Ok(Err(CheckError::Cancelled)) => (PD_CANCELLED, b"cancelled".to_vec()),
+        Err(panic) => (PD_PANIC, panic.into_bytes()),
+    };
+    // SAFETY: out_report_json is a valid pointer provided by the host.
+    unsafe { *out_report_json = PdOwnedBytes::from_vec(bytes) };
+    code
+}
+
+/// # Safety
+/// Called by the host through `PdProbeV1.destroy`, once, with an idle instance.
+#[doc(hidden)]
+pub unsafe extern "C" fn destroy_trampoline<P: Probe>(instance: *mut c_void) {
+    if instance.is_null() {
+        return;
+    }
+    // SAFETY: the pointer came from Box::into_raw in create_trampoline::<P>.
+    let boxed = unsafe { Box::from_raw(instance.cast::<Instance<P>>()) };
+    // A panicking Drop must not unwind into the host; there is no one to report it to.
+    let _ = guarded(move || drop(boxed));
+}
+
+/// Exports a [`Probe`] implementation as a patchdeck v1 plugin (the `patchdeck_probe_v1`
+/// symbol and its static descriptor).
+///
+/// ```ignore
+/// export_probe!(MyProbe, kind: "my-probe", version: env!("CARGO_PKG_VERSION"),
+///               description: "Checks my thing");
+/// // optionally: config_schema: r#"{"type":"object"}"#
+/// ```
+/// `kind` must match `[a-z0-9-]+`.
+#[macro_export]
+macro_rules! export_probe {
+    ($probe:ty, kind: $kind:expr, version: $version:expr, description: $description:expr $(,)?) => {
+        $crate::export_probe!(@emit $probe, $kind, $version, $description, ::std::ptr::null());
+    };
+    ($probe:ty, kind: $kind:expr, version: $version:expr, description: $description:expr,
+     config_schema: $schema:expr $(,)?) => {
+        $crate::export_probe!(@emit $probe, $kind, $version, $description,
+            ::std::concat!($schema, "\0").as_ptr().cast::<::std::ffi::c_char>());
+    };
+    (@emit $probe:ty, $kind:expr, $version:expr, $description:expr, $schema:expr) => {
+        /// The patchdeck probe ABI v1 entry point.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn patchdeck_probe_v1(
+            host_major: u16,
+            _host_minor: u16,
+        ) -> *const $crate::abi::PdProbeV1 {
+            static DESCRIPTOR: $crate::abi::PdProbeV1 = $crate::abi::PdProbeV1 {
+                magic: $crate::abi::PD_MAGIC,
+                abi_major: $crate::abi::PD_ABI_MAJOR,
+                abi_minor: $crate::abi::PD_ABI_MINOR,
+                struct_size: ::std::mem::size_of::<$crate::abi::PdProbeV1>() as u32,
+                flags: 0,
+                kind: ::std::concat!($kind, "\0").as_ptr().cast::<::std::ffi::c_char>(),
+                version: ::std::concat!($version, "\0").as_ptr().cast::<::std::ffi::c_char>(),
+                description: ::std::concat!($description, "\0").as_ptr().cast::<::std::ffi::c_char>(),
+                config_schema: $schema,
+                create: Some($crate::sdk::create_trampoline::<$probe>),
+                check: Some($crate::sdk::check_trampoline::<$probe>),
+                destroy: Some($crate::sdk::destroy_trampoline::<$probe>),
+            };
+            if host_major != $crate::abi::PD_ABI_MAJOR {
+                return ::std::ptr::null();
+            }
+            &DESCRIPTOR
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    struct Panicky;
+    impl Probe for Panicky {
+        fn create(config: serde_json::Value, _host: &Host) -> Result<Self, String> {
+            if config.get("fail").is_some() {
+                return Err("field `fail`: told to fail".into());
+            }
+            Ok(Panicky)
+        }
+        fn check(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
+            panic!("boom {}", 42);
+        }
+    }
+
+    #[test]
+    fn trampolines_turn_panics_and_errors_into_codes() {
+        let host = PdHostApi {
+            struct_size: size_of::<PdHostApi>() as u32,
+            abi_major: 1,
+            abi_minor: 0,
+            host_ctx: std::ptr::null_mut(),
+            log: None,
+        };
+        let mut inst: *mut c_void = std::ptr::null_mut();
+        let mut err = PdOwnedBytes::EMPTY;
+        // SAFETY: all pointers are valid locals.
+        let code = unsafe { create_trampoline::<Panicky>(&host, PdStr::borrow(r#"{"fail":1}"#), &mut inst, &mut err) };
+        assert_eq!(code, PD_ERROR);
+        // SAFETY: err was filled by the trampoline.
+        assert_eq!(unsafe { err.take() }, b"field `fail`: told to fail");
+
+        // SAFETY: as above.
+        let code = unsafe { create_trampoline::<Panicky>(&host, PdStr::borrow("{}"), &mut inst, &mut err) };
+        assert_eq!(code, PD_OK);
+        let cancel = 0u32;
+        let call = PdCallCtx { struct_size: size_of::<PdCallCtx>() as u32, timeout_ms: 1000, deadline_unix_ms: 0, cancel: &cancel };
+        let mut out = PdOwnedBytes::EMPTY;
+        // SAFETY: inst came from create; call and out are valid.
+        let code = unsafe { check_trampoline::<Panicky>(inst, &call, &mut out) };
+        assert_eq!(code, PD_PANIC);
+        // SAFETY: out was filled by the trampoline.
+        let msg = String::from_utf8(unsafe { out.take() }).unwrap();
+        assert!(msg.contains("boom 42") && msg.contains("sdk.rs"), "{msg}");
+        // SAFETY: inst came from create and is idle.
+        unsafe { destroy_trampoline::<Panicky>(inst) };
+        let _ = Status::Ok;
+    }
+}
