@@ -1,1 +1,20 @@
+//! patchdeck core: everything but the terminal.
+//!
+//! config -> plugin discovery -> runners (isolated child / in-process) -> scheduler -> store,
+//! read by the TUI, `patchdeck check` and exporters alike.
 
+pub mod config;
+pub mod discovery;
+pub mod duration;
+pub mod engine;
+pub mod inprocess;
+pub mod isolated;
+pub mod output;
+pub mod plugin;
+pub mod protocol;
+pub mod report;
+pub mod runner;
+pub mod scheduler;
+pub mod store;
+
+pub use patchdeck_probe_api::{Report, Status};

@@ -1,0 +1,243 @@
+//! Binding a config to plugins: one [`Probe`] per `[[probe]]`, each able to run once.
+
+use crate::config::{Config, ConfigError, Isolation, Problem, looks_like_path};
+use crate::discovery::{self, Discovery};
+use crate::duration;
+use crate::inprocess::InProcessPlugin;
+use crate::isolated::IsolatedPlugin;
+use crate::runner::{CallParams, Instance, Plugin};
+use crate::store::{CheckResult, ProbeMeta};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Instant, SystemTime};
+
+/// A configured probe bound to its plugin.
+pub struct Probe {
+    pub meta: ProbeMeta,
+    plugin: Arc<dyn Plugin>,
+    config_json: String,
+    instance: tokio::sync::Mutex<Option<Arc<dyn Instance>>>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe").field("meta", &self.meta).finish()
+    }
+}
+
+/// Sets the cancel flag if a run is abandoned (timeout, shutdown) before it finishes.
+struct CancelOnDrop {
+    flag: Arc<AtomicU32>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.flag.store(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Probe {
+    pub fn new(meta: ProbeMeta, plugin: Arc<dyn Plugin>, config_json: String) -> Probe {
+        Probe { meta, plugin, config_json, instance: tokio::sync::Mutex::new(None) }
+    }
+
+    /// Runs one check: creates the instance first if needed, enforces the timeout (setting
+    /// the cancel flag), validates the report. Every failure becomes an UNKNOWN result with
+    /// its reason.
+    pub async fn run_once(&self) -> CheckResult {
+        let started_at = SystemTime::now();
+        let t0 = Instant::now();
+        let timeout = self.meta.timeout;
+        let timed_out = || format!("timed out after {}", duration::format(timeout));
+        let instance = {
+            let mut slot = self.instance.lock().await;
+            match &*slot {
+                Some(i) => i.clone(),
+                None => match tokio::time::timeout(timeout, self.plugin.create(&self.meta.id, &self.config_json)).await {
+                    Ok(Ok(i)) => {
+                        *slot = Some(i.clone());
+                        i
+                    }
+                    Ok(Err(reason)) => return CheckResult::unknown(reason, started_at, t0.elapsed()),
+                    Err(_) => return CheckResult::unknown(format!("create {}", timed_out()), started_at, t0.elapsed()),
+                },
+            }
+        };
+        let cancel = Arc::new(AtomicU32::new(0));
+        let mut guard = CancelOnDrop { flag: cancel.clone(), armed: true };
+        let outcome = tokio::time::timeout(timeout, instance.check(CallParams { timeout, cancel })).await;
+        let elapsed = t0.elapsed();
+        match outcome {
+            Err(_) => CheckResult::unknown(timed_out(), started_at, elapsed),
+            Ok(Err(reason)) => {
+                guard.armed = false;
+                CheckResult::unknown(reason, started_at, elapsed)
+            }
+            Ok(Ok(text)) => {
+                guard.armed = false;
+                match crate::report::parse(&text) {
+                    Ok(report) => CheckResult::from_report(report, started_at, elapsed),
+                    Err(reason) => CheckResult::unknown(reason, started_at, elapsed),
+                }
+            }
+        }
+    }
+
+    /// Destroys the instance (if idle).
+    pub async fn shutdown(&self) {
+        if let Some(i) = self.instance.lock().await.take() {
+            i.destroy().await;
+        }
+    }
+}
+
+/// Options from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Load plugin files even when group/other-writable or owned by someone else.
+    pub allow_insecure_plugins: bool,
+    /// `patchdeck-probe-host`; found next to the binary when `None`.
+    pub host_exe: Option<PathBuf>,
+    /// Extra plugin folders searched after the config's (the binary's own folder).
+    pub extra_plugin_dirs: Vec<PathBuf>,
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    ProbeHost(String),
+}
+
+/// The probes of a config, bound to their plugins.
+pub struct Engine {
+    pub config: Config,
+    pub discovery: Discovery,
+    pub probes: Vec<Arc<Probe>>,
+    plugins: Vec<Arc<dyn Plugin>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("probes", &self.probes).finish()
+    }
+}
+
+impl Engine {
+    /// Discovers plugins and binds every probe of the config. A probe naming an unknown kind
+    /// or an unusable file is a config error (with file, line, probe id); a plugin that
+    /// rejects its config is not: that probe reports UNKNOWN with the plugin's message.
+    pub async fn build(config: Config, options: &EngineOptions) -> Result<Engine, EngineError> {
+        let host_exe = match &options.host_exe {
+            Some(p) => p.clone(),
+            None => discovery::locate_probe_host().map_err(EngineError::ProbeHost)?,
+        };
+        let mut dirs = config.settings.plugin_dirs.clone();
+        dirs.extend(options.extra_plugin_dirs.iter().cloned());
+        let explicit: Vec<PathBuf> =
+            config.probes.iter().filter(|p| looks_like_path(&p.plugin)).map(|p| PathBuf::from(&p.plugin)).collect();
+        let disc = discovery::discover(&dirs, &explicit, &host_exe, options.allow_insecure_plugins).await;
+
+        let mut problems = Vec::new();
+        let mut plugins: HashMap<(PathBuf, bool), Arc<dyn Plugin>> = HashMap::new();
+        let mut probes = Vec::new();
+        for pc in &config.probes {
+            let file = if looks_like_path(&pc.plugin) { disc.by_path(std::path::Path::new(&pc.plugin)) } else { disc.by_kind(&pc.plugin) };
+            let file = match file {
+                Some(f) if f.info.is_some() => f,
+                Some(f) => {
+                    let why = f.problem.clone().unwrap_or_else(|| "not a usable plugin".into());
+                    problems.push(plugin_problem(pc, format!("plugin file {} is not usable: {why}", f.path.display())));
+                    continue;
+                }
+                None => {
+                    problems.push(plugin_problem(pc, unknown_kind_message(&pc.plugin, &disc, &dirs)));
+                    continue;
+                }
+            };
+            let info = file.info.clone().expect("checked above");
+            let in_process = pc.isolation == Isolation::InProcess;
+            let key = (file.path.clone(), in_process);
+            let plugin = match plugins.get(&key) {
+                Some(p) => p.clone(),
+                None => {
+                    let p: Arc<dyn Plugin> = if in_process {
+                        match crate::plugin::load(&file.path) {
+                            Ok(loaded) => Arc::new(InProcessPlugin::new(loaded)),
+                            Err(e) => {
+                                problems.push(plugin_problem(pc, format!("cannot load {} in-process: {e}", file.path.display())));
+                                continue;
+                            }
+                        }
+                    } else {
+                        Arc::new(IsolatedPlugin::new(&file.path, &host_exe, info.clone()))
+                    };
+                    plugins.insert(key, p.clone());
+                    p
+                }
+            };
+            let meta = ProbeMeta {
+                id: pc.id.clone(),
+                kind: info.kind.clone(),
+                plugin_version: info.version.clone(),
+                isolation: pc.isolation,
+                interval: pc.interval,
+                timeout: pc.timeout,
+            };
+            probes.push(Arc::new(Probe::new(meta, plugin, pc.config.to_string())));
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid { path: config.path.clone(), problems }.into());
+        }
+        Ok(Engine { config, discovery: disc, probes, plugins: plugins.into_values().collect() })
+    }
+
+    /// Probe metadata for a [`crate::store::Store`].
+    pub fn metas(&self) -> Vec<ProbeMeta> {
+        self.probes.iter().map(|p| p.meta.clone()).collect()
+    }
+
+    /// Destroys idle instances and stops every probe-host child.
+    pub async fn shutdown(&self) {
+        for p in &self.probes {
+            p.shutdown().await;
+        }
+        for plugin in &self.plugins {
+            plugin.shutdown().await;
+        }
+    }
+}
+
+fn plugin_problem(pc: &crate::config::ProbeConfig, message: String) -> Problem {
+    Problem { line: Some(pc.plugin_line), probe: Some(pc.id.clone()), field: Some("plugin".into()), message }
+}
+
+fn unknown_kind_message(kind: &str, disc: &Discovery, dirs: &[PathBuf]) -> String {
+    let known = disc.kind_names();
+    let mut msg = format!("unknown plugin kind \"{kind}\"");
+    if known.is_empty() {
+        msg.push_str("; no plugins were found");
+    } else {
+        msg.push_str(&format!("; found kinds: {}", known.join(", ")));
+    }
+    let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    msg.push_str(&format!(" (searched {})", if searched.is_empty() { "nothing".into() } else { searched.join(", ") }));
+    let refused: Vec<String> = disc
+        .files
+        .iter()
+        .filter(|f| f.info.is_none())
+        .map(|f| format!("{} ({})", f.path.display(), f.problem.as_deref().unwrap_or("unusable")))
+        .collect();
+    if !refused.is_empty() {
+        msg.push_str(&format!("; unusable files: {}", refused.join("; ")));
+    }
+    msg.push_str("; run `patchdeck plugins` to see every file found");
+    msg
+}

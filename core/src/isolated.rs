@@ -1,0 +1,472 @@
+//! The isolated runner (default): one `patchdeck-probe-host` child per plugin file.
+//!
+//! A crash (SIGSEGV, abort) or a check that ignores cancellation kills only the child: the
+//! checks in flight become UNKNOWN with the reason ("probe host died: SIGSEGV"), and the next
+//! check starts a new child after a backoff (1 s, doubling per consecutive death, at most
+//! 60 s; reset by a good result). Instances are re-created on the new child.
+
+use crate::config::Isolation;
+use crate::duration;
+use crate::plugin::PluginInfo;
+use crate::protocol::{ToChild, ToHost, encode, read_frame_async};
+use crate::runner::{BoxFuture, CallParams, Instance, Plugin};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// After a timed-out check is cancelled, the child gets this long to return before it is
+/// killed as hung.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(2);
+/// Longest wait for a new child's hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Backoff before restarting after `deaths` consecutive deaths (1 -> 1 s, 2 -> 2 s, ...).
+pub fn restart_backoff(deaths: u32) -> Duration {
+    let exp = deaths.saturating_sub(1).min(6);
+    (Duration::from_secs(1) * (1u32 << exp)).min(MAX_BACKOFF)
+}
+
+/// Describes how a child ended, the way an operator wants to read it.
+pub fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.signal(), status.code()) {
+        (Some(sig), _) => format!("probe host died: {}", signal_name(sig)),
+        (None, Some(code)) => format!("probe host exited unexpectedly with status {code}"),
+        _ => "probe host ended".to_owned(),
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGSYS => "SIGSYS",
+        other => return format!("signal {other}"),
+    };
+    name.to_owned()
+}
+
+enum Reply {
+    Created,
+    CreateFailed(String),
+    Result(Result<String, String>),
+}
+
+/// One running child.
+struct Conn {
+    pid: u32,
+    writer: mpsc::UnboundedSender<Vec<u8>>,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    created: Mutex<HashSet<u64>>,
+    /// Set when the child is gone: (reason, when).
+    death: watch::Sender<Option<(String, Instant)>>,
+    /// Why we killed it, if we did (replaces "died: SIGKILL" in the reason).
+    kill_reason: Mutex<Option<String>>,
+}
+
+impl Conn {
+    fn death(&self) -> Option<(String, Instant)> {
+        self.death.borrow().clone()
+    }
+
+    fn send(&self, msg: &ToChild) -> bool {
+        self.writer.send(encode(msg)).is_ok()
+    }
+
+    fn register(&self, id: u64) -> oneshot::Receiver<Reply> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(id, tx);
+        rx
+    }
+
+    fn kill(&self, reason: String) {
+        if self.death().is_some() {
+            return;
+        }
+        tracing::warn!(pid = self.pid, "{reason}");
+        *lock(&self.kill_reason) = Some(reason);
+        // SAFETY: kill(2) on our own child's pid; it has not been reaped (death unset), so
+        // the pid cannot have been reused.
+        unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
+    }
+
+    fn reason(&self) -> String {
+        self.death().map(|d| d.0).unwrap_or_else(|| "probe host connection lost".to_owned())
+    }
+}
+
+enum State {
+    /// No child yet, or it was shut down.
+    Idle,
+    Up(Arc<Conn>),
+    /// Starting a child failed; retry after the backoff.
+    Failed { reason: String, at: Instant },
+}
+
+struct Shared {
+    plugin_path: PathBuf,
+    host_exe: PathBuf,
+    info: PluginInfo,
+    state: tokio::sync::Mutex<State>,
+    next_id: AtomicU64,
+    /// Consecutive deaths or failed starts; reset by a good check result.
+    deaths: AtomicU32,
+    /// Total deaths so far, for whoever wants to wait for one (tests, the UI).
+    death_count: watch::Sender<u64>,
+}
+
+/// A plugin file served by a `patchdeck-probe-host` child.
+#[derive(Clone)]
+pub struct IsolatedPlugin {
+    shared: Arc<Shared>,
+}
+
+impl IsolatedPlugin {
+    pub fn new(plugin_path: &Path, host_exe: &Path, info: PluginInfo) -> IsolatedPlugin {
+        IsolatedPlugin {
+            shared: Arc::new(Shared {
+                plugin_path: plugin_path.to_owned(),
+                host_exe: host_exe.to_owned(),
+                info,
+                state: tokio::sync::Mutex::new(State::Idle),
+                next_id: AtomicU64::new(1),
+                deaths: AtomicU32::new(0),
+                death_count: watch::channel(0).0,
+            }),
+        }
+    }
+
+    /// Counts child deaths; a receiver can await the next one.
+    pub fn deaths(&self) -> watch::Receiver<u64> {
+        self.shared.death_count.subscribe()
+    }
+
+    /// The pid of the running child, if any.
+    pub async fn pid(&self) -> Option<u32> {
+        match &*self.shared.state.lock().await {
+            State::Up(c) if c.death().is_none() => Some(c.pid),
+            _ => None,
+        }
+    }
+}
+
+impl Shared {
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The live child, starting one if allowed by the backoff.
+    async fn connect(self: &Arc<Self>) -> Result<Arc<Conn>, String> {
+        let mut state = self.state.lock().await;
+        let now = Instant::now();
+        let last_failure = match &*state {
+            State::Up(c) => match c.death() {
+                None => return Ok(c.clone()),
+                Some(d) => Some(d),
+            },
+            State::Failed { reason, at } => Some((reason.clone(), *at)),
+            State::Idle => None,
+        };
+        if let Some((reason, at)) = last_failure {
+            let retry_at = at + restart_backoff(self.deaths.load(Ordering::Relaxed).max(1));
+            if now < retry_at {
+                return Err(format!("{reason}; restarting the probe host in {}", duration::format(retry_at - now)));
+            }
+        }
+        match self.spawn().await {
+            Ok(conn) => {
+                *state = State::Up(conn.clone());
+                Ok(conn)
+            }
+            Err(reason) => {
+                self.deaths.fetch_add(1, Ordering::Relaxed);
+                *state = State::Failed { reason: reason.clone(), at: Instant::now() };
+                Err(reason)
+            }
+        }
+    }
+
+    async fn spawn(self: &Arc<Self>) -> Result<Arc<Conn>, String> {
+        let mut child = tokio::process::Command::new(&self.host_exe)
+            .arg(&self.plugin_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.host_exe.display()))?;
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let plugin = self.plugin_path.display().to_string();
+
+        // The child's stderr (and the plugin's stdout, moved there) goes to the log file,
+        // never to the terminal the TUI owns.
+        let log_plugin = plugin.clone();
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::info!(target: "plugin", plugin = %log_plugin, "{line}");
+            }
+        });
+
+        let hello = tokio::time::timeout(HELLO_TIMEOUT, read_frame_async::<_, ToHost>(&mut stdout)).await;
+        match hello {
+            Ok(Ok(Some(ToHost::Hello { .. }))) => {}
+            Ok(Ok(Some(ToHost::LoadFailed { message }))) => return Err(format!("probe host cannot load {plugin}: {message}")),
+            Ok(Ok(Some(other))) => return Err(format!("probe host spoke out of turn: {other:?}")),
+            Err(_) => return Err(format!("probe host did not answer within {}", duration::format(HELLO_TIMEOUT))),
+            Ok(Err(_)) | Ok(Ok(None)) => {
+                let status = child.wait().await.map_err(|e| e.to_string())?;
+                return Err(format!("{} while loading {plugin}", describe_exit(status)));
+            }
+        }
+
+        let (writer, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(buf) = rx.recv().await {
+                if stdin.write_all(&buf).await.is_err() || stdin.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let conn = Arc::new(Conn {
+            pid: child.id().unwrap_or(0),
+            writer,
+            pending: Mutex::default(),
+            created: Mutex::default(),
+            death: watch::channel(None).0,
+            kill_reason: Mutex::default(),
+        });
+        tokio::spawn(read_loop(self.clone(), conn.clone(), stdout, child));
+        Ok(conn)
+    }
+}
+
+async fn read_loop(shared: Arc<Shared>, conn: Arc<Conn>, mut stdout: tokio::process::ChildStdout, mut child: tokio::process::Child) {
+    let complete = |id: u64, reply: Reply| {
+        if let Some(tx) = lock(&conn.pending).remove(&id) {
+            let _ = tx.send(reply);
+        }
+    };
+    loop {
+        match read_frame_async::<_, ToHost>(&mut stdout).await {
+            Ok(Some(ToHost::Created { instance })) => {
+                lock(&conn.created).insert(instance);
+                complete(instance, Reply::Created);
+            }
+            Ok(Some(ToHost::CreateFailed { instance, message })) => complete(instance, Reply::CreateFailed(message)),
+            Ok(Some(ToHost::Result { call, outcome })) => {
+                if outcome.is_ok() {
+                    shared.deaths.store(0, Ordering::Relaxed);
+                }
+                complete(call, Reply::Result(outcome));
+            }
+            Ok(Some(ToHost::Log { level, probe, message })) => crate::plugin::tracing_sink()(level, &probe, &message),
+            Ok(Some(other)) => tracing::warn!("probe host sent an unexpected frame: {other:?}"),
+            Ok(None) => break,
+            Err(e) => {
+                conn.kill(format!("probe host broke the protocol: {e}"));
+                break;
+            }
+        }
+    }
+    // Stdout closed: the child exited or is about to. Reap it for the exit status.
+    let status = match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+        Ok(Ok(s)) => Some(s),
+        _ => {
+            let _ = child.start_kill();
+            child.wait().await.ok()
+        }
+    };
+    let reason = lock(&conn.kill_reason)
+        .take()
+        .unwrap_or_else(|| status.map(describe_exit).unwrap_or_else(|| "probe host vanished".to_owned()));
+    let in_flight: Vec<_> = lock(&conn.pending).drain().collect();
+    tracing::warn!(plugin = %shared.plugin_path.display(), in_flight = in_flight.len(), "{reason}");
+    shared.deaths.fetch_add(1, Ordering::Relaxed);
+    conn.death.send_replace(Some((reason.clone(), Instant::now())));
+    for (_, tx) in in_flight {
+        let _ = tx.send(Reply::Result(Err(reason.clone())));
+    }
+    shared.death_count.send_modify(|n| *n += 1);
+}
+
+struct IsolatedInstance {
+    shared: Arc<Shared>,
+    id: u64,
+    probe: String,
+    config: String,
+}
+
+impl IsolatedInstance {
+    /// Makes sure this instance exists in the given child (after a restart it does not).
+    async fn ensure_created(&self, conn: &Arc<Conn>) -> Result<(), String> {
+        if lock(&conn.created).contains(&self.id) {
+            return Ok(());
+        }
+        let rx = conn.register(self.id);
+        if !conn.send(&ToChild::Create { instance: self.id, config: self.config.clone(), probe: self.probe.clone() }) {
+            return Err(conn.reason());
+        }
+        match rx.await {
+            Ok(Reply::Created) => Ok(()),
+            Ok(Reply::CreateFailed(m)) => Err(m),
+            Ok(Reply::Result(Err(reason))) => Err(reason),
+            Ok(Reply::Result(Ok(_))) => Err("probe host answered create with a result".to_owned()),
+            Err(_) => Err(conn.reason()),
+        }
+    }
+}
+
+/// Tells the child to cancel a call that was abandoned, and kills the child if the call
+/// still has not returned after [`CANCEL_GRACE`].
+struct AbandonGuard {
+    conn: Arc<Conn>,
+    call: u64,
+    probe: String,
+    armed: bool,
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.conn.send(&ToChild::Cancel { call: self.call });
+        let conn = self.conn.clone();
+        let call = self.call;
+        let probe = self.probe.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                tokio::time::sleep(CANCEL_GRACE).await;
+                if lock(&conn.pending).contains_key(&call) {
+                    conn.kill(format!(
+                        "probe host killed: probe \"{probe}\" ignored cancellation for {} after its timeout",
+                        duration::format(CANCEL_GRACE)
+                    ));
+                }
+            });
+        }
+    }
+}
+
+impl Instance for IsolatedInstance {
+    fn check(&self, call: CallParams) -> BoxFuture<Result<String, String>> {
+        let this = IsolatedInstance {
+            shared: self.shared.clone(),
+            id: self.id,
+            probe: self.probe.clone(),
+            config: self.config.clone(),
+        };
+        Box::pin(async move {
+            let conn = this.shared.connect().await?;
+            this.ensure_created(&conn).await?;
+            let call_id = this.shared.next_id();
+            let rx = conn.register(call_id);
+            let deadline = SystemTime::now() + call.timeout;
+            let msg = ToChild::Check {
+                instance: this.id,
+                call: call_id,
+                timeout_ms: call.timeout.as_millis().min(u128::from(u32::MAX)) as u32,
+                deadline_unix_ms: deadline.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+            };
+            if !conn.send(&msg) {
+                lock(&conn.pending).remove(&call_id);
+                return Err(conn.reason());
+            }
+            let mut guard = AbandonGuard { conn: conn.clone(), call: call_id, probe: this.probe.clone(), armed: true };
+            let reply = rx.await;
+            guard.armed = false;
+            match reply {
+                Ok(Reply::Result(r)) => r,
+                Ok(_) => Err("probe host answered check with a create reply".to_owned()),
+                Err(_) => Err(conn.reason()),
+            }
+        })
+    }
+
+    fn destroy(&self) -> BoxFuture<()> {
+        let shared = self.shared.clone();
+        let id = self.id;
+        Box::pin(async move {
+            if let State::Up(conn) = &*shared.state.lock().await {
+                conn.send(&ToChild::Destroy { instance: id });
+                lock(&conn.created).remove(&id);
+            }
+        })
+    }
+}
+
+impl Plugin for IsolatedPlugin {
+    fn info(&self) -> &PluginInfo {
+        &self.shared.info
+    }
+
+    fn isolation(&self) -> Isolation {
+        Isolation::Process
+    }
+
+    fn create(&self, probe_id: &str, config_json: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+        let instance = IsolatedInstance {
+            shared: self.shared.clone(),
+            id: self.shared.next_id(),
+            probe: probe_id.to_owned(),
+            config: config_json.to_owned(),
+        };
+        Box::pin(async move {
+            // Create now so that config errors show at start-up, not at the first check.
+            let conn = instance.shared.connect().await?;
+            instance.ensure_created(&conn).await?;
+            Ok(Arc::new(instance) as Arc<dyn Instance>)
+        })
+    }
+
+    fn shutdown(&self) -> BoxFuture<()> {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let mut state = shared.state.lock().await;
+            if let State::Up(conn) = &*state {
+                let mut death = conn.death.subscribe();
+                if conn.send(&ToChild::Shutdown) {
+                    let exited = tokio::time::timeout(Duration::from_secs(2), death.wait_for(Option::is_some)).await;
+                    if exited.is_err() {
+                        conn.kill("probe host killed: it did not exit within 2s of shutdown".to_owned());
+                    }
+                }
+            }
+            *state = State::Idle;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let got: Vec<u64> = (1..=9).map(|n| restart_backoff(n).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+}

@@ -1,0 +1,126 @@
+//! Headless renderings of check results: text for people, JSON for scripts, Nagios plugin
+//! output for monitoring systems. The same data the TUI shows.
+
+use crate::store::{CheckResult, ProbeMeta};
+use patchdeck_probe_api::{Metric, Status};
+
+/// The worst status by severity (OK < WARNING < UNKNOWN < CRITICAL); OK for no results.
+pub fn worst<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> Status {
+    results.into_iter().fold(Status::Ok, |w, r| w.worst(r.status))
+}
+
+/// Plain text: one aligned line per probe, then the worst status with counts.
+pub fn text(rows: &[(ProbeMeta, CheckResult)]) -> String {
+    let id_w = rows.iter().map(|(m, _)| m.id.len()).max().unwrap_or(0);
+    let kind_w = rows.iter().map(|(m, _)| m.kind.len() + 2).max().unwrap_or(0);
+    let mut out = String::new();
+    let mut counts = [0usize; 4];
+    for (m, r) in rows {
+        counts[r.status.code() as usize] += 1;
+        out.push_str(&format!(
+            "{:<8}  {:<id_w$}  {:<kind_w$}  {}  [{} ms]\n",
+            r.status.label(),
+            m.id,
+            format!("({})", m.kind),
+            one_line(&r.summary),
+            r.duration.as_millis()
+        ));
+    }
+    let all: Vec<&CheckResult> = rows.iter().map(|(_, r)| r).collect();
+    out.push_str(&format!(
+        "worst: {} ({} ok, {} warning, {} critical, {} unknown)\n",
+        worst(all).label(),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3]
+    ));
+    out
+}
+
+/// JSON: `{"probes":[{id,kind,status,summary,duration_ms,report,error}],"worst":...}`.
+pub fn json(rows: &[(ProbeMeta, CheckResult)]) -> String {
+    let probes: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(m, r)| {
+            serde_json::json!({
+                "id": m.id,
+                "kind": m.kind,
+                "status": r.status.as_str(),
+                "summary": r.summary,
+                "duration_ms": r.duration.as_millis() as u64,
+                "report": r.report,
+                "error": r.error,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "probes": probes,
+        "worst": worst(rows.iter().map(|(_, r)| r)).as_str(),
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
+    s.push('\n');
+    s
+}
+
+/// Nagios: `ID STATUS: summary | perfdata` per probe, perfdata from the report's metrics.
+pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
+    let mut out = String::new();
+    for (m, r) in rows {
+        // '|' separates perfdata in the Nagios plugin format; it must not appear before it.
+        let summary = one_line(&r.summary).replace('|', "/");
+        out.push_str(&format!("{} {}: {}", m.id, r.status.label(), summary));
+        let perf: Vec<String> = r.report.iter().flat_map(|rep| rep.metrics.iter()).map(perfdata).collect();
+        if !perf.is_empty() {
+            out.push_str(" | ");
+            out.push_str(&perf.join(" "));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One metric as Nagios perfdata: `'label'=value[uom];[warn];[crit];[min];[max]`.
+pub fn perfdata(m: &Metric) -> String {
+    let needs_quotes = m.label.chars().any(|c| c.is_whitespace() || c == '=' || c == '\'');
+    let label = if needs_quotes { format!("'{}'", m.label.replace('\'', "''")) } else { m.label.clone() };
+    let num = |v: f64| {
+        let s = format!("{v}");
+        if s.contains("inf") || s.contains("NaN") { String::new() } else { s }
+    };
+    let mut fields = vec![
+        format!("{label}={}{}", num(m.value), m.uom),
+        m.warn.clone().unwrap_or_default(),
+        m.crit.clone().unwrap_or_default(),
+        m.min.map(num).unwrap_or_default(),
+        m.max.map(num).unwrap_or_default(),
+    ];
+    while fields.len() > 1 && fields.last().is_some_and(String::is_empty) {
+        fields.pop();
+    }
+    fields.join(";")
+}
+
+fn one_line(s: &str) -> String {
+    s.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(label: &str, value: f64) -> Metric {
+        Metric { label: label.into(), value, uom: "ms".into(), warn: Some("500".into()), crit: Some("2000".into()), min: Some(0.0), max: None }
+    }
+
+    #[test]
+    fn perfdata_follows_the_nagios_format() {
+        assert_eq!(perfdata(&metric("latency", 41.7)), "latency=41.7ms;500;2000;0");
+        assert_eq!(perfdata(&metric("get config", 3.0)), "'get config'=3ms;500;2000;0");
+        assert_eq!(perfdata(&metric("it's", 1.0)), "'it''s'=1ms;500;2000;0");
+        let bare = Metric { label: "n".into(), value: 5.0, uom: String::new(), warn: None, crit: None, min: None, max: None };
+        assert_eq!(perfdata(&bare), "n=5");
+        let gap = Metric { max: Some(10.0), warn: None, ..bare };
+        assert_eq!(perfdata(&gap), "n=5;;;;10");
+    }
+}

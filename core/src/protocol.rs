@@ -1,0 +1,118 @@
+//! Frames between patchdeck and a `patchdeck-probe-host` child: a 4-byte little-endian
+//! length, then that many bytes of JSON. The child writes frames on its original stdout (the
+//! plugin's own stdout is moved to stderr before the plugin is loaded) and reads them on stdin.
+//!
+//! Conversation: child -> `hello` (or `load_failed`, then exits); host -> `create`,
+//! `check`, `cancel`, `destroy`, `shutdown`; child -> `created`/`create_failed`, `result`,
+//! `log`. Inspection mode (`--inspect FILE...`) sends one `inspected` per file.
+
+use crate::plugin::PluginInfo;
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+
+/// Frames above this size are a protocol error (reports are capped at 1 MiB before sending).
+pub const MAX_FRAME: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToChild {
+    Create { instance: u64, config: String, probe: String },
+    Check { instance: u64, call: u64, timeout_ms: u32, deadline_unix_ms: u64 },
+    Cancel { call: u64 },
+    Destroy { instance: u64 },
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToHost {
+    Hello { info: PluginInfo },
+    LoadFailed { message: String },
+    Created { instance: u64 },
+    CreateFailed { instance: u64, message: String },
+    /// `outcome`: report text (valid UTF-8, size-checked) or the UNKNOWN reason.
+    Result { call: u64, outcome: Result<String, String> },
+    Log { level: u32, probe: String, message: String },
+    Inspected { path: String, outcome: Result<PluginInfo, String> },
+}
+
+/// Writes one frame (blocking).
+pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> io::Result<()> {
+    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    let mut buf = Vec::with_capacity(body.len() + 4);
+    buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&body);
+    w.write_all(&buf)?;
+    w.flush()
+}
+
+/// Reads one frame (blocking). `Ok(None)` on a clean end of stream.
+pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(r: &mut R) -> io::Result<Option<T>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes is over the limit")));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    serde_json::from_slice(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Async frame reading for the host side.
+pub async fn read_frame_async<R, T>(r: &mut R) -> io::Result<Option<T>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
+    use tokio::io::AsyncReadExt;
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes is over the limit")));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).await?;
+    serde_json::from_slice(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Encodes a frame for async writing.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let body = serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec());
+    let mut buf = Vec::with_capacity(body.len() + 4);
+    buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&body);
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_eof_is_clean() {
+        let mut buf = Vec::new();
+        let msg = ToHost::Result { call: 7, outcome: Err("probe failed: x".into()) };
+        write_frame(&mut buf, &msg).unwrap();
+        write_frame(&mut buf, &ToChild::Shutdown).unwrap();
+        let mut r = &buf[..];
+        assert_eq!(read_frame::<_, ToHost>(&mut r).unwrap(), Some(msg));
+        assert_eq!(read_frame::<_, ToChild>(&mut r).unwrap(), Some(ToChild::Shutdown));
+        assert_eq!(read_frame::<_, ToChild>(&mut r).unwrap(), None);
+    }
+
+    #[test]
+    fn oversized_frame_is_refused() {
+        let mut r = &((MAX_FRAME as u32 + 1).to_le_bytes())[..];
+        assert!(read_frame::<_, ToChild>(&mut r).is_err());
+    }
+}

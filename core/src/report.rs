@@ -1,0 +1,95 @@
+//! Turning what a plugin returned into a trusted [`Report`] or an UNKNOWN reason.
+//!
+//! Split in two steps so the isolated probe host can do the first one: [`decode`] checks the
+//! return code, the size cap and UTF-8 (so only valid text ever crosses the pipe), and
+//! [`parse`] checks JSON and the schema.
+
+use patchdeck_probe_api::abi::{PD_CANCELLED, PD_ERROR, PD_OK, PD_PANIC};
+use patchdeck_probe_api::Report;
+
+/// Reports larger than this become UNKNOWN.
+pub const MAX_REPORT_BYTES: usize = 1024 * 1024;
+/// Error messages from plugins are cut to this many bytes.
+const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// Checks a `check` return code and its bytes; `Ok` holds the report text.
+pub fn decode(code: i32, bytes: Vec<u8>) -> Result<String, String> {
+    match code {
+        PD_OK => {
+            if bytes.len() > MAX_REPORT_BYTES {
+                return Err(format!(
+                    "report too large: {} bytes, over the {} limit",
+                    bytes.len(),
+                    human_bytes(MAX_REPORT_BYTES)
+                ));
+            }
+            String::from_utf8(bytes).map_err(|e| {
+                format!("report is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
+            })
+        }
+        PD_ERROR => Err(format!("probe failed: {}", message(&bytes, "no message"))),
+        PD_CANCELLED => Err("probe cancelled the check".to_owned()),
+        PD_PANIC => Err(format!("probe panicked: {}", message(&bytes, "no message"))),
+        other => Err(format!("probe returned an unknown code {other} (expected 0, -1, -2 or -3)")),
+    }
+}
+
+/// Parses report text (already size- and UTF-8-checked by [`decode`]).
+pub fn parse(text: &str) -> Result<Report, String> {
+    serde_json::from_str::<Report>(text).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                format!("report is not valid JSON: {e} (starts with {})", preview(text))
+            }
+            Category::Data => {
+                if e.to_string().contains("unknown variant") {
+                    format!("report has an invalid status: {e}")
+                } else {
+                    format!("report does not match schema v1: {e}")
+                }
+            }
+        }
+    })
+}
+
+/// A message from plugin bytes: lossy UTF-8, trimmed, capped.
+pub fn message(bytes: &[u8], empty: &str) -> String {
+    let cut = &bytes[..bytes.len().min(MAX_MESSAGE_BYTES)];
+    let text = String::from_utf8_lossy(cut);
+    let text = text.trim();
+    if text.is_empty() { empty.to_owned() } else { text.to_owned() }
+}
+
+/// The first bytes of some text, escaped for a one-line message.
+pub fn preview(text: &str) -> String {
+    let head: String = text.chars().take(40).collect();
+    let mut s = format!("{head:?}");
+    if text.chars().count() > 40 {
+        s.push('…');
+    }
+    s
+}
+
+fn human_bytes(n: usize) -> String {
+    if n % (1024 * 1024) == 0 { format!("{} MiB", n / (1024 * 1024)) } else { format!("{n} bytes") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchdeck_probe_api::Status;
+
+    #[test]
+    fn each_bad_report_has_its_own_reason() {
+        assert_eq!(decode(PD_OK, vec![b'x'; MAX_REPORT_BYTES + 1]).unwrap_err(), "report too large: 1048577 bytes, over the 1 MiB limit");
+        assert_eq!(decode(PD_OK, b"ab\xffcd".to_vec()).unwrap_err(), "report is not valid UTF-8 (invalid byte at offset 2)");
+        assert_eq!(decode(PD_ERROR, b"  no route  ".to_vec()).unwrap_err(), "probe failed: no route");
+        assert_eq!(decode(PD_PANIC, vec![]).unwrap_err(), "probe panicked: no message");
+        assert_eq!(decode(7, vec![]).unwrap_err(), "probe returned an unknown code 7 (expected 0, -1, -2 or -3)");
+        assert!(parse("{not json").unwrap_err().starts_with("report is not valid JSON: "));
+        assert!(parse(r#"{"status":"fine"}"#).unwrap_err().starts_with("report has an invalid status: unknown variant `fine`"));
+        assert!(parse(r#"{"summary":"x"}"#).unwrap_err().contains("missing field `status`"));
+        assert_eq!(parse(r#"{"status":"ok","new":1}"#).unwrap().status, Status::Ok);
+    }
+}

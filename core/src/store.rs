@@ -1,0 +1,323 @@
+//! The store: the latest result of every probe, a ring of recent results, and the log of
+//! state transitions. The TUI, `check` and exporters read it; the scheduler writes it.
+//! Readers are told about changes through a watch channel (a version counter) and a
+//! broadcast of events, never by polling.
+
+use crate::config::Isolation;
+use patchdeck_probe_api::{Report, Status};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{broadcast, watch};
+
+/// Results kept per probe for the status strip and sparkline.
+pub const HISTORY_LEN: usize = 240;
+/// Transitions kept for the events screen.
+pub const TRANSITIONS_LEN: usize = 1000;
+
+/// The outcome of one run of one probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    pub status: Status,
+    /// The report's summary, or the UNKNOWN reason.
+    pub summary: String,
+    /// The validated report, when the plugin produced one.
+    pub report: Option<Report>,
+    /// Why there is no report (or why the run failed), in full.
+    pub error: Option<String>,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+}
+
+impl CheckResult {
+    pub fn from_report(report: Report, started_at: SystemTime, duration: Duration) -> CheckResult {
+        CheckResult { status: report.status, summary: report.summary.clone(), report: Some(report), error: None, started_at, duration }
+    }
+
+    pub fn unknown(reason: impl Into<String>, started_at: SystemTime, duration: Duration) -> CheckResult {
+        let reason = reason.into();
+        CheckResult { status: Status::Unknown, summary: reason.clone(), report: None, error: Some(reason), started_at, duration }
+    }
+}
+
+/// A compact history entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryEntry {
+    pub status: Status,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+}
+
+/// A change of a probe's status. `from` is `None` for a probe's first result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub at: SystemTime,
+    pub probe: String,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub summary: String,
+}
+
+/// What a probe is, for displays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeMeta {
+    pub id: String,
+    pub kind: String,
+    pub plugin_version: String,
+    pub isolation: Isolation,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+/// Everything known about one probe.
+#[derive(Debug, Clone)]
+pub struct ProbeState {
+    pub meta: ProbeMeta,
+    pub latest: Option<Arc<CheckResult>>,
+    pub history: VecDeque<HistoryEntry>,
+    pub running: bool,
+    pub next_run: Option<SystemTime>,
+    /// Consecutive UNKNOWN results (drives the scheduler's backoff).
+    pub consecutive_unknown: u32,
+}
+
+/// A snapshot-able view of the store.
+#[derive(Debug, Default)]
+pub struct State {
+    pub probes: Vec<ProbeState>,
+    index: HashMap<String, usize>,
+    pub transitions: VecDeque<Transition>,
+    pub paused: bool,
+}
+
+impl State {
+    pub fn probe(&self, id: &str) -> Option<&ProbeState> {
+        self.index.get(id).map(|&i| &self.probes[i])
+    }
+
+    /// Probes per status of their latest result (pending probes are not counted).
+    pub fn counts(&self) -> [usize; 4] {
+        let mut c = [0; 4];
+        for p in &self.probes {
+            if let Some(r) = &p.latest {
+                c[r.status.code() as usize] += 1;
+            }
+        }
+        c
+    }
+}
+
+/// A store event, broadcast to subscribers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreEvent {
+    Started { probe: String },
+    Finished { probe: String, status: Status },
+    Transition(Transition),
+    Paused(bool),
+}
+
+struct Inner {
+    state: RwLock<State>,
+    version: watch::Sender<u64>,
+    events: broadcast::Sender<StoreEvent>,
+}
+
+/// Shared handle to the store.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("version", &*self.inner.version.borrow()).finish()
+    }
+}
+
+impl Store {
+    pub fn new(probes: impl IntoIterator<Item = ProbeMeta>) -> Store {
+        let mut state = State::default();
+        for meta in probes {
+            state.index.insert(meta.id.clone(), state.probes.len());
+            state.probes.push(ProbeState {
+                meta,
+                latest: None,
+                history: VecDeque::with_capacity(16),
+                running: false,
+                next_run: None,
+                consecutive_unknown: 0,
+            });
+        }
+        Store {
+            inner: Arc::new(Inner {
+                state: RwLock::new(state),
+                version: watch::channel(0).0,
+                events: broadcast::channel(1024).0,
+            }),
+        }
+    }
+
+    /// Read access. Keep the guard short: writers wait for it.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.inner.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A receiver whose value changes (a version counter) whenever anything changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.version.subscribe()
+    }
+
+    /// A stream of individual events (results, transitions).
+    pub fn events(&self) -> broadcast::Receiver<StoreEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = {
+            let mut st = self.inner.state.write().unwrap_or_else(|e| e.into_inner());
+            f(&mut st)
+        };
+        self.inner.version.send_modify(|v| *v += 1);
+        r
+    }
+
+    fn emit(&self, e: StoreEvent) {
+        // No subscriber is fine.
+        let _ = self.inner.events.send(e);
+    }
+
+    pub fn mark_running(&self, id: &str) {
+        let found = self.write(|st| match st.index.get(id) {
+            Some(&i) => {
+                st.probes[i].running = true;
+                true
+            }
+            None => false,
+        });
+        if found {
+            self.emit(StoreEvent::Started { probe: id.to_owned() });
+        }
+    }
+
+    /// Records a result; returns the number of consecutive UNKNOWN results including it.
+    pub fn record(&self, id: &str, result: CheckResult, next_run: Option<SystemTime>) -> u32 {
+        let status = result.status;
+        let (unknowns, transition) = self.write(|st| {
+            let Some(&i) = st.index.get(id) else { return (0, None) };
+            let p = &mut st.probes[i];
+            let from = p.latest.as_ref().map(|r| r.status);
+            p.running = false;
+            p.next_run = next_run;
+            p.consecutive_unknown = if status == Status::Unknown { p.consecutive_unknown + 1 } else { 0 };
+            if p.history.len() == HISTORY_LEN {
+                p.history.pop_front();
+            }
+            p.history.push_back(HistoryEntry { status, started_at: result.started_at, duration: result.duration });
+            // A first OK result is not news; a first bad one is.
+            let changed = match from {
+                Some(f) => f != status,
+                None => status != Status::Ok,
+            };
+            let transition = changed.then(|| Transition {
+                at: result.started_at + result.duration,
+                probe: id.to_owned(),
+                from,
+                to: status,
+                summary: result.summary.clone(),
+            });
+            let unknowns = p.consecutive_unknown;
+            p.latest = Some(Arc::new(result));
+            if let Some(t) = &transition {
+                if st.transitions.len() == TRANSITIONS_LEN {
+                    st.transitions.pop_front();
+                }
+                st.transitions.push_back(t.clone());
+            }
+            (unknowns, transition)
+        });
+        self.emit(StoreEvent::Finished { probe: id.to_owned(), status });
+        if let Some(t) = transition {
+            self.emit(StoreEvent::Transition(t));
+        }
+        unknowns
+    }
+
+    pub fn set_next_run(&self, id: &str, next_run: Option<SystemTime>) {
+        self.write(|st| {
+            if let Some(&i) = st.index.get(id) {
+                st.probes[i].next_run = next_run;
+            }
+        });
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.write(|st| st.paused = paused);
+        self.emit(StoreEvent::Paused(paused));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str) -> ProbeMeta {
+        ProbeMeta {
+            id: id.into(),
+            kind: "mock".into(),
+            plugin_version: "0.1.0".into(),
+            isolation: Isolation::Process,
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn result(status: Status) -> CheckResult {
+        CheckResult {
+            status,
+            summary: status.as_str().into(),
+            report: None,
+            error: None,
+            started_at: SystemTime::UNIX_EPOCH,
+            duration: Duration::from_millis(3),
+        }
+    }
+
+    #[test]
+    fn transitions_are_logged_only_on_change_and_first_bad_result() {
+        let store = Store::new([meta("a"), meta("b")]);
+        let mut events = store.events();
+        store.record("a", result(Status::Ok), None);
+        store.record("a", result(Status::Ok), None);
+        store.record("a", result(Status::Critical), None);
+        store.record("b", result(Status::Warning), None);
+        let st = store.read();
+        let t: Vec<_> = st.transitions.iter().map(|t| (t.probe.as_str(), t.from, t.to)).collect();
+        assert_eq!(t, [("a", Some(Status::Ok), Status::Critical), ("b", None, Status::Warning)]);
+        assert_eq!(st.counts(), [0, 1, 1, 0]);
+        drop(st);
+        let mut finished = 0;
+        while let Ok(e) = events.try_recv() {
+            if matches!(e, StoreEvent::Finished { .. }) {
+                finished += 1;
+            }
+        }
+        assert_eq!(finished, 4);
+    }
+
+    #[test]
+    fn history_is_a_bounded_ring_and_unknowns_are_counted() {
+        let store = Store::new([meta("a")]);
+        let version = store.subscribe();
+        for _ in 0..HISTORY_LEN + 10 {
+            store.record("a", result(Status::Ok), None);
+        }
+        assert_eq!(store.record("a", result(Status::Unknown), None), 1);
+        assert_eq!(store.record("a", result(Status::Unknown), None), 2);
+        assert_eq!(store.record("a", result(Status::Warning), None), 0);
+        let st = store.read();
+        let p = st.probe("a").unwrap();
+        assert_eq!(p.history.len(), HISTORY_LEN);
+        assert_eq!(p.history.back().unwrap().status, Status::Warning);
+        assert!(version.has_changed().unwrap());
+    }
+}
