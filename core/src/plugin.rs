@@ -30,8 +30,8 @@ pub struct PluginInfo {
 pub enum LoadError {
     #[error("cannot load library: {0}")]
     Open(String),
-    #[error("not a patchdeck plugin: no symbol `{PD_ENTRY_SYMBOL_V1}` ({0})")]
-    MissingSymbol(String),
+    #[error("not a patchdeck plugin: no symbol `{PD_ENTRY_SYMBOL_V1}`")]
+    MissingSymbol,
     #[error("`{PD_ENTRY_SYMBOL_V1}` returned NULL: the plugin cannot serve a host speaking ABI {PD_ABI_MAJOR}.{PD_ABI_MINOR}")]
     NullDescriptor,
     #[error("bad magic 0x{0:08X} in descriptor (expected 0x{PD_MAGIC:08X}, \"PDK1\")")]
@@ -82,10 +82,10 @@ fn load_uncached(path: &Path) -> Result<LoadedPlugin, LoadError> {
     // contract violation, caught below by the magic/size checks as far as possible.
     let entry: PdEntryV1 = unsafe { lib.get::<PdEntryV1>(PD_ENTRY_SYMBOL_V1.as_bytes()) }
         .map(|s| *s)
-        .map_err(|e| LoadError::MissingSymbol(e.to_string()))?;
+        .map_err(|_| LoadError::MissingSymbol)?;
     // Libraries are never unloaded: leaking keeps the code and descriptor valid forever.
     std::mem::forget(lib);
-    let entry = entry.ok_or_else(|| LoadError::MissingSymbol("symbol is NULL".into()))?;
+    let entry = entry.ok_or(LoadError::MissingSymbol)?;
     // SAFETY: entry is the plugin's exported function with the ABI signature.
     let ptr = unsafe { entry(PD_ABI_MAJOR, PD_ABI_MINOR) };
     // SAFETY: a non-null pointer from the entry points to a static descriptor (ABI contract);

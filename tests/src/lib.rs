@@ -1,1 +1,121 @@
+//! Helpers for patchdeck's integration tests: where the built binaries and plugins are,
+//! private scratch folders, compiling C plugins with the system compiler.
+//!
+//! The test command builds the workspace first (`cargo build --workspace && cargo test
+//! --workspace`): `cargo test` alone does not produce the plugins' `.so` files.
 
+use patchdeck_core::config;
+use patchdeck_core::engine::{Engine, EngineOptions};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// `target/<profile>`, where cargo put the binaries and plugin libraries.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe folder").to_owned();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+fn built(name: &str) -> PathBuf {
+    let p = target_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests (cargo test does not build cdylibs or other crates' binaries)",
+        p.display()
+    );
+    p
+}
+
+/// The mock plugin library.
+pub fn mock_lib() -> PathBuf {
+    built(&format!("libpatchdeck_mock{}", std::env::consts::DLL_SUFFIX))
+}
+
+/// The `patchdeck-probe-host` binary.
+pub fn probe_host() -> PathBuf {
+    built("patchdeck-probe-host")
+}
+
+/// The `patchdeck` binary.
+pub fn patchdeck_bin() -> PathBuf {
+    built("patchdeck")
+}
+
+/// A fresh, private (mode 0755, owned by us) folder under `target/tmp`, so plugin
+/// permission checks pass and nothing leaks between tests.
+pub fn scratch(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = target_dir()
+        .parent()
+        .expect("target")
+        .join("tmp")
+        .join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod scratch");
+    dir
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_owned()
+}
+
+/// Compiles C source into a shared library with the system compiler (`$CC` or `cc`),
+/// against `probe-api/include`.
+pub fn compile_c(source: &Path, out: &Path, defines: &[&str]) {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let mut cmd = Command::new(&cc);
+    cmd.args(["-shared", "-fPIC", "-O1", "-Wall", "-Wextra", "-Werror", "-std=c99", "-D_POSIX_C_SOURCE=200809L"])
+        .arg("-I")
+        .arg(repo_root().join("probe-api/include"));
+    for d in defines {
+        cmd.arg(format!("-D{d}"));
+    }
+    cmd.arg(source).arg("-o").arg(out);
+    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e} (install gcc or set CC)"));
+    assert!(
+        output.status.success(),
+        "compiling {} failed:\n{}",
+        source.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o755)).expect("chmod lib");
+}
+
+/// Writes a config file into `dir` and returns its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("patchdeck.toml");
+    std::fs::write(&p, text).expect("write config");
+    p
+}
+
+/// Builds an engine for config text, with plugins from `target/<profile>` plus `extra_dirs`.
+pub async fn engine(dir: &Path, text: &str, extra_dirs: &[PathBuf]) -> Engine {
+    let path = write_config(dir, text);
+    let config = config::load(&path).unwrap_or_else(|e| panic!("config: {e}"));
+    let mut dirs = vec![target_dir()];
+    dirs.extend(extra_dirs.iter().cloned());
+    let opts = EngineOptions { allow_insecure_plugins: false, host_exe: Some(probe_host()), extra_plugin_dirs: dirs };
+    Engine::build(config, &opts).await.unwrap_or_else(|e| panic!("engine: {e}"))
+}
+
+/// Runs the real `patchdeck` binary with plugin folder `target/<profile>`.
+pub fn run_patchdeck(args: &[&str]) -> Output {
+    Command::new(patchdeck_bin())
+        .args(args)
+        .env_remove("PATCHDECK_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run patchdeck")
+}
+
+/// Text of stdout / stderr.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

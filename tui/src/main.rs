@@ -1,1 +1,146 @@
-fn main(){}
+//! `patchdeck`: is everything ConfigMgr 2007 software-update deployment depends on healthy?
+//!
+//! The CLI edge: argument parsing, logging set-up, exit codes. The work is in
+//! `patchdeck-core`; the headless commands are in `headless.rs`.
+
+mod headless;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for "could not decide": bad config, missing files (Nagios UNKNOWN).
+pub const EXIT_UNKNOWN: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "patchdeck",
+    version,
+    about = "Terminal dashboard for the prerequisites of ConfigMgr 2007 software-update deployment",
+    long_about = "patchdeck runs probe plugins (WSUS, Windows Update Agent, BITS on distribution \
+points, Windows Installer, SUP capacity, reporting point) and shows whether each is healthy.\n\n\
+Config lookup: --config, then $PATCHDECK_CONFIG, then $XDG_CONFIG_HOME/patchdeck/patchdeck.toml.\n\
+Plugins are searched in the config's plugin_dirs, then in the folder of this binary.",
+    after_help = "Examples:\n  patchdeck check --config examples/patchdeck.toml\n  \
+patchdeck check --probe wsus-sup01 --format nagios\n  patchdeck plugins"
+)]
+struct Cli {
+    /// Config file (TOML). See examples/patchdeck.toml.
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Also search this folder for plugins (repeatable).
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    plugin_dirs: Vec<PathBuf>,
+
+    /// Load plugin files even if group/other-writable or owned by another user.
+    #[arg(long, global = true)]
+    allow_insecure_plugins: bool,
+
+    /// Write logs to this file (filter with RUST_LOG, default "info"). Without it, logs go
+    /// to stderr only when RUST_LOG is set.
+    #[arg(long, global = true, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the selected probes once, concurrently, print their results and exit with the
+    /// worst status as a Nagios code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (CRITICAL
+    /// outranks UNKNOWN). Bad config or missing file: message on stderr, exit 3.
+    Check {
+        /// Only this probe id (repeatable). Default: every probe in the config.
+        #[arg(long = "probe", short = 'p', value_name = "ID")]
+        probes: Vec<String>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// List plugin files found: kind, version, ABI version, description, and any problem
+    /// (refused permissions, invalid descriptor, duplicate kind).
+    Plugins {
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// Aligned lines for people.
+    Text,
+    /// One JSON document: {"probes":[...],"worst":...}.
+    Json,
+    /// One Nagios plugin line per probe: `ID STATUS: summary | perfdata`.
+    Nagios,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(log_file: Option<&PathBuf>) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if let Some(path) = log_file {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
+        tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::sync::Mutex::new(file)).with_ansi(false).init();
+    } else if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = init_logging(cli.log_file.as_ref()) {
+        eprintln!("patchdeck: {e:#}");
+        return ExitCode::from(EXIT_UNKNOWN);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("patchdeck: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_UNKNOWN);
+        }
+    };
+    let opts = headless::Options {
+        config: cli.config.clone(),
+        plugin_dirs: cli.plugin_dirs.clone(),
+        allow_insecure_plugins: cli.allow_insecure_plugins,
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Check { probes, format }) => headless::check(&opts, &probes, format).await,
+            Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
+            None => {
+                eprintln!(
+                    "patchdeck: the live dashboard is not part of this build yet; \
+                     use `patchdeck check` (see `patchdeck --help`)"
+                );
+                Ok(EXIT_UNKNOWN)
+            }
+        }
+    });
+    // A hung in-process plugin call must not keep patchdeck from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match code {
+        Ok(c) => ExitCode::from(c),
+        Err(e) => {
+            eprintln!("patchdeck: {e:#}");
+            ExitCode::from(EXIT_UNKNOWN)
+        }
+    }
+}

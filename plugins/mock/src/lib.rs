@@ -110,8 +110,11 @@ impl Probe for Mock {
             Behavior::Panic => panic!("mock told to panic (behavior = \"panic\")"),
             Behavior::Abort => std::process::abort(),
             Behavior::Segfault => {
+                // A real invalid read, as a buggy plugin would do (raise() alone is swallowed
+                // by std's SIGSEGV handler). Address 8 is never mapped.
                 // SAFETY: deliberately crashes the process; that is this behaviour's purpose.
-                unsafe { libc::raise(libc::SIGSEGV) };
+                unsafe { std::ptr::read_volatile(std::ptr::without_provenance::<u8>(8)) };
+                unreachable!("reading address 8 must fault");
             }
             Behavior::Hang => loop {
                 // Ignores the cancel flag on purpose: the host's hard timeout must cope.

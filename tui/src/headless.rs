@@ -1,0 +1,152 @@
+//! The headless commands: `check` and `plugins`.
+
+use crate::{CheckFormat, ListFormat};
+use anyhow::{Context, bail};
+use patchdeck_core::config::{self, Config};
+use patchdeck_core::discovery;
+use patchdeck_core::engine::{Engine, EngineOptions};
+use patchdeck_core::output;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Global options shared by the commands.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config: Option<PathBuf>,
+    pub plugin_dirs: Vec<PathBuf>,
+    pub allow_insecure_plugins: bool,
+}
+
+impl Options {
+    fn engine_options(&self) -> EngineOptions {
+        let mut extra = self.plugin_dirs.clone();
+        extra.extend(discovery::exe_dir());
+        EngineOptions { allow_insecure_plugins: self.allow_insecure_plugins, host_exe: None, extra_plugin_dirs: extra }
+    }
+}
+
+fn load_config(opts: &Options) -> anyhow::Result<Config> {
+    let path = config::locate(opts.config.as_deref())?;
+    Ok(config::load(&path)?)
+}
+
+/// `patchdeck check`: run once, print, exit with the worst status.
+pub async fn check(opts: &Options, only: &[String], format: CheckFormat) -> anyhow::Result<u8> {
+    let mut config = load_config(opts)?;
+    if config.probes.is_empty() {
+        bail!("{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)", config.path.display());
+    }
+    if !only.is_empty() {
+        let unknown: Vec<&String> = only.iter().filter(|id| !config.probes.iter().any(|p| &p.id == *id)).collect();
+        if !unknown.is_empty() {
+            let ids: Vec<&str> = config.probes.iter().map(|p| p.id.as_str()).collect();
+            bail!(
+                "{}: no probe with id {} (configured: {})",
+                config.path.display(),
+                unknown.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", "),
+                ids.join(", ")
+            );
+        }
+        config.probes.retain(|p| only.contains(&p.id));
+    }
+    let engine = Engine::build(config, &opts.engine_options()).await?;
+    let mut set = tokio::task::JoinSet::new();
+    for (i, probe) in engine.probes.iter().enumerate() {
+        let probe = probe.clone();
+        set.spawn(async move { (i, probe.run_once().await) });
+    }
+    let mut results = vec![None; engine.probes.len()];
+    while let Some(joined) = set.join_next().await {
+        let (i, r) = joined.context("a probe task failed")?;
+        results[i] = Some(r);
+    }
+    let rows: Vec<_> = engine.probes.iter().zip(results).map(|(p, r)| (p.meta.clone(), r.expect("every probe ran"))).collect();
+    let text = match format {
+        CheckFormat::Text => output::text(&rows),
+        CheckFormat::Json => output::json(&rows),
+        CheckFormat::Nagios => output::nagios(&rows),
+    };
+    let worst = output::worst(rows.iter().map(|(_, r)| r));
+    std::io::stdout().write_all(text.as_bytes()).context("cannot write to stdout")?;
+    let _ = tokio::time::timeout(Duration::from_secs(3), engine.shutdown()).await;
+    Ok(worst.code() as u8)
+}
+
+/// `patchdeck plugins`: list every plugin file found and what is wrong with it.
+pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
+    // The config is optional here: without one, list the binary's own folder.
+    let config = match config::locate(opts.config.as_deref()) {
+        Ok(path) => Some(config::load(&path)?),
+        Err(config::ConfigError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let eo = opts.engine_options();
+    let mut dirs = config.as_ref().map(|c| c.settings.plugin_dirs.clone()).unwrap_or_default();
+    dirs.extend(eo.extra_plugin_dirs.iter().cloned());
+    let explicit: Vec<PathBuf> = config
+        .iter()
+        .flat_map(|c| c.probes.iter())
+        .filter(|p| config::looks_like_path(&p.plugin))
+        .map(|p| PathBuf::from(&p.plugin))
+        .collect();
+    let host = discovery::locate_probe_host().map_err(anyhow::Error::msg)?;
+    let disc = discovery::discover(&dirs, &explicit, &host, opts.allow_insecure_plugins).await;
+
+    let out = match format {
+        ListFormat::Json => {
+            let files: Vec<serde_json::Value> = disc
+                .files
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "path": f.path.display().to_string(),
+                        "kind": f.info.as_ref().map(|i| &i.kind),
+                        "version": f.info.as_ref().map(|i| &i.version),
+                        "abi": f.info.as_ref().map(|i| format!("{}.{}", i.abi_major, i.abi_minor)),
+                        "description": f.info.as_ref().map(|i| &i.description),
+                        "problem": f.problem,
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "folders": dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+                "folder_problems": disc.folder_problems,
+                "plugins": files,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
+        ListFormat::Text => {
+            let mut s = String::new();
+            for d in &dirs {
+                s.push_str(&format!("searched {}\n", d.display()));
+            }
+            for p in &disc.folder_problems {
+                s.push_str(&format!("problem: {p}\n"));
+            }
+            if disc.files.is_empty() {
+                s.push_str("no plugin files found\n");
+            }
+            for f in &disc.files {
+                match &f.info {
+                    Some(i) => s.push_str(&format!(
+                        "{:<16} {:<8} ABI {}.{}  {}\n    {}\n",
+                        i.kind,
+                        i.version,
+                        i.abi_major,
+                        i.abi_minor,
+                        f.path.display(),
+                        i.description
+                    )),
+                    None => s.push_str(&format!("{:<16} {:<8} ABI -    {}\n", "-", "-", f.path.display())),
+                }
+                if let Some(p) = &f.problem {
+                    s.push_str(&format!("    problem: {p}\n"));
+                }
+            }
+            s
+        }
+    };
+    std::io::stdout().write_all(out.as_bytes()).context("cannot write to stdout")?;
+    Ok(0)
+}
