@@ -88,6 +88,11 @@ impl Probe {
         }
     }
 
+    /// Counts deaths of the probe-host child serving this probe (isolated runner only).
+    pub fn plugin_deaths(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.plugin.deaths()
+    }
+
     /// Destroys the instance (if idle).
     pub async fn shutdown(&self) {
         if let Some(i) = self.instance.lock().await.take() {

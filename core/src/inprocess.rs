@@ -1,13 +1,16 @@
-//! The in-process runner: the plugin runs inside patchdeck, calls go to tokio's blocking
-//! pool. Fast, but a plugin that crashes takes patchdeck with it: opt-in, for trusted
-//! plugins. A hung call is abandoned at the timeout; its instance stays busy (every later
-//! check is UNKNOWN) until the call returns, and its library is never unloaded.
+//! The in-process runner: the plugin runs inside patchdeck. Fast, but a plugin that crashes
+//! takes patchdeck with it: opt-in, for trusted plugins.
+//!
+//! Each instance has its own worker thread (a plain std thread, not tokio's blocking pool:
+//! the pool's shutdown waits forever for a hung call, so one hung plugin would keep patchdeck
+//! from exiting). A hung call is abandoned at the timeout; the instance stays busy (later
+//! checks are UNKNOWN "still busy") until the call returns; the library is never unloaded.
 
 use crate::config::Isolation;
 use crate::plugin::{HostApi, InstancePtr, LoadedPlugin, PluginInfo, tracing_sink};
 use crate::runner::{BoxFuture, CallParams, Instance, Plugin};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 pub struct InProcessPlugin {
     loaded: Arc<LoadedPlugin>,
@@ -19,16 +22,16 @@ impl InProcessPlugin {
     }
 }
 
-struct Cell {
-    loaded: Arc<LoadedPlugin>,
-    ptr: InstancePtr,
-    _host: HostApi,
-    /// True while a call runs (or hangs) and after destroy: no second call may start.
-    busy: AtomicBool,
+enum Job {
+    /// The permit is held until the call returns: it is what makes the instance busy.
+    Check { call: CallParams, reply: oneshot::Sender<Result<String, String>>, permit: OwnedSemaphorePermit },
+    Destroy { done: oneshot::Sender<()> },
 }
 
 struct InProcessInstance {
-    cell: Arc<Cell>,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    /// One permit: held by a running (or hung) call; closed after destroy.
+    idle: Arc<Semaphore>,
 }
 
 const BUSY: &str = "instance still busy: an earlier check has not returned (it was abandoned after its timeout)";
@@ -46,15 +49,47 @@ impl Plugin for InProcessPlugin {
         let loaded = self.loaded.clone();
         let probe = probe_id.to_owned();
         let config = config_json.to_owned();
+        let (created_tx, created_rx) = oneshot::channel::<Result<(), String>>();
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new().name(format!("probe-{probe}")).spawn(move || {
+            let host = HostApi::new(&probe, tracing_sink());
+            // SAFETY: host lives on this thread until after destroy below.
+            let ptr: InstancePtr = match unsafe { loaded.create(host.as_ptr(), &config) } {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = created_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = created_tx.send(Ok(()));
+            for job in rx {
+                match job {
+                    Job::Check { call, reply, permit } => {
+                        // SAFETY: this thread is the instance's only caller, so calls never
+                        // overlap; the cancel flag lives in the Arc held by `call`.
+                        let result = unsafe { loaded.check(ptr, call.timeout, &call.cancel) };
+                        drop(permit);
+                        let _ = reply.send(result);
+                    }
+                    Job::Destroy { done } => {
+                        // SAFETY: idle (we are its only caller) and never used again.
+                        unsafe { loaded.destroy(ptr) };
+                        let _ = done.send(());
+                        return;
+                    }
+                }
+            }
+        });
         Box::pin(async move {
-            let task = tokio::task::spawn_blocking(move || {
-                let host = HostApi::new(&probe, tracing_sink());
-                // SAFETY: host moves into the Cell that owns the instance, so it outlives it.
-                let ptr = unsafe { loaded.create(host.as_ptr(), &config) }?;
-                let cell = Cell { loaded, ptr, _host: host, busy: AtomicBool::new(false) };
-                Ok(Arc::new(InProcessInstance { cell: Arc::new(cell) }) as Arc<dyn Instance>)
-            });
-            task.await.unwrap_or_else(|e| Err(format!("create thread failed: {e}")))
+            spawned.map_err(|e| format!("cannot start a worker thread: {e}"))?;
+            match created_rx.await {
+                Ok(Ok(())) => {
+                    let idle = Arc::new(Semaphore::new(1));
+                    Ok(Arc::new(InProcessInstance { jobs: Mutex::new(jobs), idle }) as Arc<dyn Instance>)
+                }
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err("worker thread ended during create".to_owned()),
+            }
         })
     }
 
@@ -63,37 +98,46 @@ impl Plugin for InProcessPlugin {
     }
 }
 
+impl InProcessInstance {
+    fn send(&self, job: Job) -> bool {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job).is_ok()
+    }
+}
+
 impl Instance for InProcessInstance {
     fn check(&self, call: CallParams) -> BoxFuture<Result<String, String>> {
-        let cell = self.cell.clone();
+        let idle = self.idle.clone();
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Box::pin(async move {
-            if cell.busy.swap(true, Ordering::AcqRel) {
-                return Err(BUSY.to_owned());
+            // A cancelled call usually returns within moments; wait for it (up to half the
+            // timeout) rather than refusing a check that follows right after a timeout.
+            let permit = match tokio::time::timeout(call.timeout / 2, idle.acquire_owned()).await {
+                Ok(Ok(p)) => p,
+                Ok(Err(_)) => return Err("instance is destroyed".to_owned()),
+                Err(_) => return Err(BUSY.to_owned()),
+            };
+            let (reply, rx) = oneshot::channel();
+            if jobs.send(Job::Check { call, reply, permit }).is_err() {
+                return Err("instance is destroyed".to_owned());
             }
-            let task = tokio::task::spawn_blocking(move || {
-                // SAFETY: the busy flag guarantees no other call on this instance runs, and
-                // that it is not destroyed; the cancel flag lives in the Arc we hold.
-                let result = unsafe { cell.loaded.check(cell.ptr, call.timeout, &call.cancel) };
-                cell.busy.store(false, Ordering::Release);
-                result
-            });
-            task.await.unwrap_or_else(|e| Err(format!("check thread failed: {e}")))
+            rx.await.unwrap_or_else(|_| Err("worker thread ended during check".to_owned()))
         })
     }
 
     fn destroy(&self) -> BoxFuture<()> {
-        let cell = self.cell.clone();
+        let Ok(permit) = self.idle.clone().try_acquire_owned() else {
+            tracing::warn!("in-process instance busy (or already destroyed) at shutdown; abandoned");
+            return Box::pin(async {});
+        };
+        // Closing the semaphore makes every later check fail fast instead of reaching it.
+        self.idle.close();
+        let (done, rx) = oneshot::channel();
+        let sent = self.send(Job::Destroy { done });
         Box::pin(async move {
-            // Leaving busy = true afterwards keeps any later check from touching it.
-            if cell.busy.swap(true, Ordering::AcqRel) {
-                tracing::warn!("in-process instance still busy at shutdown; abandoned");
-                return;
+            drop(permit);
+            if sent {
+                let _ = rx.await;
             }
-            let _ = tokio::task::spawn_blocking(move || {
-                // SAFETY: idle (busy was false and is now held) and never used again.
-                unsafe { cell.loaded.destroy(cell.ptr) };
-            })
-            .await;
         })
     }
 }

@@ -156,11 +156,6 @@ impl IsolatedPlugin {
         }
     }
 
-    /// Counts child deaths; a receiver can await the next one.
-    pub fn deaths(&self) -> watch::Receiver<u64> {
-        self.shared.death_count.subscribe()
-    }
-
     /// The pid of the running child, if any.
     pub async fn pid(&self) -> Option<u32> {
         match &*self.shared.state.lock().await {
@@ -440,6 +435,10 @@ impl Plugin for IsolatedPlugin {
             instance.ensure_created(&conn).await?;
             Ok(Arc::new(instance) as Arc<dyn Instance>)
         })
+    }
+
+    fn deaths(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.shared.death_count.subscribe())
     }
 
     fn shutdown(&self) -> BoxFuture<()> {

@@ -26,6 +26,10 @@ pub trait Plugin: Send + Sync {
     fn create(&self, probe_id: &str, config_json: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>>;
     /// Stops whatever the runner keeps (a child process); idempotent.
     fn shutdown(&self) -> BoxFuture<()>;
+    /// For runners with a child process: a counter of its deaths, to await the next one.
+    fn deaths(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// One created probe instance.

@@ -109,11 +109,10 @@ fn serve(out: &Out, path: &Path) {
                     send(out, &ToHost::Result { call, outcome: Err(format!("probe host has no instance {instance}")) });
                     continue;
                 };
-                if w.busy.swap(true, Ordering::AcqRel) {
-                    let reason = "instance still busy: an earlier check has not returned (it was abandoned after its timeout)";
-                    send(out, &ToHost::Result { call, outcome: Err(reason.into()) });
-                    continue;
-                }
+                // Checks of one instance queue on its worker: a cancelled call usually
+                // returns within moments, and one that never does gets this whole process
+                // killed by patchdeck's cancel watchdog.
+                w.busy.store(true, Ordering::Release);
                 let cancel = Arc::new(AtomicU32::new(0));
                 cancels.lock().unwrap_or_else(|e| e.into_inner()).insert(call, cancel.clone());
                 let timeout = Duration::from_millis(u64::from(timeout_ms));
@@ -181,6 +180,7 @@ fn spawn_worker(
                         let outcome = unsafe { plugin.check(ptr, timeout, &cancel) };
                         cancels.lock().unwrap_or_else(|e| e.into_inner()).remove(&call);
                         worker_busy.store(false, Ordering::Release);
+                        // (busy only tells shutdown whether destroy can be waited for.)
                         send(&out, &ToHost::Result { call, outcome });
                     }
                     Job::Destroy => break,

@@ -1,0 +1,219 @@
+//! Every behaviour of the mock probe through both runners, over the real ABI: the real
+//! `libpatchdeck_mock.so`, in a real `patchdeck-probe-host` child or loaded into this test
+//! process. This process is the dashboard: it must survive every misbehaviour of an isolated
+//! plugin, and get the exact status and reason.
+
+use patchdeck_core::engine::Engine;
+use patchdeck_core::isolated::{CANCEL_GRACE, restart_backoff};
+use patchdeck_core::store::CheckResult;
+use patchdeck_probe_api::Status;
+use patchdeck_tests::*;
+
+const RUNNERS: [&str; 2] = ["process", "in-process"];
+
+/// One probe named `p` with the given isolation, timeout and mock config lines.
+async fn one(isolation: &str, timeout: &str, config: &str) -> Engine {
+    let dir = scratch("runners");
+    let text = format!(
+        "[[probe]]\nid = \"p\"\nplugin = \"mock\"\nisolation = \"{isolation}\"\ntimeout = \"{timeout}\"\n[probe.config]\n{config}\n"
+    );
+    engine(&dir, &text, &[]).await
+}
+
+async fn run(isolation: &str, config: &str) -> CheckResult {
+    let e = one(isolation, "5s", config).await;
+    let r = e.probes[0].run_once().await;
+    e.shutdown().await;
+    r
+}
+
+fn reason(r: &CheckResult) -> &str {
+    assert_eq!(r.status, Status::Unknown, "{r:?}");
+    assert_eq!(r.error.as_deref(), Some(r.summary.as_str()));
+    r.error.as_deref().unwrap()
+}
+
+#[tokio::test]
+async fn ok_report_with_items_metrics_and_details_round_trips() {
+    let cfg = r#"
+status = "warning"
+summary = "2 of 3 fine"
+details = [{ label = "Version", value = "3.2", status = "ok" }]
+metrics = [{ label = "latency", value = 41.5, uom = "ms", warn = "500", crit = "2000", min = 0 }]
+items = [{ id = "dp01", title = "DP01", status = "critical", summary = "no Range", items = [{ id = "f", status = "ok" }] }]
+"#;
+    for runner in RUNNERS {
+        let r = run(runner, cfg).await;
+        assert_eq!((r.status, r.summary.as_str(), r.error.as_deref()), (Status::Warning, "2 of 3 fine", None), "{runner}");
+        let rep = r.report.unwrap();
+        assert_eq!(rep.details[0].status, Some(Status::Ok));
+        assert_eq!(rep.metrics[0].value, 41.5);
+        assert_eq!(rep.metrics[0].crit.as_deref(), Some("2000"));
+        assert_eq!(rep.items[0].status, Status::Critical);
+        assert_eq!(rep.items[0].items[0].id, "f");
+    }
+}
+
+#[tokio::test]
+async fn sequence_cycles_statuses_across_runs_in_one_instance() {
+    for runner in RUNNERS {
+        let e = one(runner, "5s", "sequence = [\"ok\", \"critical\", \"warning\"]").await;
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            got.push(e.probes[0].run_once().await.status);
+        }
+        assert_eq!(got, [Status::Ok, Status::Critical, Status::Warning, Status::Ok], "{runner}");
+        e.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn panic_becomes_unknown_with_the_panic_message_and_location() {
+    for runner in RUNNERS {
+        let r = run(runner, "behavior = \"panic\"").await;
+        let why = reason(&r);
+        assert!(why.starts_with("probe panicked: panicked at plugins/mock/src/lib.rs:"), "{runner}: {why}");
+        assert!(why.ends_with(": mock told to panic (behavior = \"panic\")"), "{runner}: {why}");
+    }
+}
+
+#[tokio::test]
+async fn garbage_bytes_become_unknown_invalid_utf8() {
+    for runner in RUNNERS {
+        let r = run(runner, "behavior = \"garbage\"").await;
+        assert_eq!(reason(&r), "report is not valid UTF-8 (invalid byte at offset 0)", "{runner}");
+    }
+}
+
+#[tokio::test]
+async fn huge_report_becomes_unknown_over_the_cap() {
+    let size = 2 * 1024 * 1024 + r#"{"status":"ok","summary":""}"#.len();
+    for runner in RUNNERS {
+        let r = run(runner, "behavior = \"huge\"").await;
+        assert_eq!(reason(&r), format!("report too large: {size} bytes, over the 1 MiB limit"), "{runner}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_json_and_unknown_status_become_unknown() {
+    for runner in RUNNERS {
+        let r = run(runner, "raw = '{\"status\": \"ok\", '").await;
+        assert!(reason(&r).starts_with("report is not valid JSON: EOF while parsing a value at line 1 column 17"), "{runner}: {r:?}");
+        let r = run(runner, "raw = '{\"status\": \"fine\", \"summary\": \"x\"}'").await;
+        assert!(
+            reason(&r).starts_with("report has an invalid status: unknown variant `fine`, expected one of"),
+            "{runner}: {r:?}"
+        );
+        // Unknown fields are ignored (forward compatibility).
+        let r = run(runner, "raw = '{\"status\": \"ok\", \"summary\": \"x\", \"v2_field\": [1]}'").await;
+        assert_eq!((r.status, r.summary.as_str()), (Status::Ok, "x"), "{runner}");
+    }
+}
+
+#[tokio::test]
+async fn create_error_and_bad_config_become_unknown_with_the_plugins_message() {
+    for runner in RUNNERS {
+        let r = run(runner, "behavior = \"create-error\"").await;
+        assert_eq!(reason(&r), "plugin rejected its config: mock told to fail in create (behavior = \"create-error\")");
+        let r = run(runner, "stauts = \"ok\"").await;
+        assert!(reason(&r).starts_with("plugin rejected its config: mock config: unknown field `stauts`"), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn slow_check_is_cut_at_the_timeout_and_honours_the_cancel_flag() {
+    for runner in RUNNERS {
+        let e = one(runner, "300ms", "delay_ms = 60000").await;
+        let r = e.probes[0].run_once().await;
+        assert_eq!(reason(&r), "timed out after 300ms", "{runner}");
+        // The mock polls the cancel flag, so the instance is free again for the next run,
+        // which is cut at its timeout too (not refused as busy).
+        let r = e.probes[0].run_once().await;
+        assert_eq!(reason(&r), "timed out after 300ms", "{runner}");
+        e.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn in_process_hang_is_abandoned_and_the_instance_stays_busy() {
+    let e = one("in-process", "200ms", "behavior = \"hang\"").await;
+    assert_eq!(reason(&e.probes[0].run_once().await), "timed out after 200ms");
+    // The next check waits half its timeout for the instance, then gives up.
+    assert_eq!(
+        reason(&e.probes[0].run_once().await),
+        "instance still busy: an earlier check has not returned (it was abandoned after its timeout)"
+    );
+    // Shutdown abandons the hung instance instead of waiting for it.
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn isolated_segfault_and_abort_kill_only_the_child() {
+    for (behavior, signal) in [("segfault", "SIGSEGV"), ("abort", "SIGABRT")] {
+        let r = run("process", &format!("behavior = \"{behavior}\"")).await;
+        assert_eq!(reason(&r), format!("probe host died: {signal}"));
+    }
+    // And this process is still here to tell.
+}
+
+#[tokio::test]
+async fn isolated_crash_restarts_the_child_after_the_backoff() {
+    let dir = scratch("runners-restart");
+    let cfg = r#"
+[[probe]]
+id = "crashy"
+plugin = "mock"
+[probe.config]
+behavior = "segfault"
+
+[[probe]]
+id = "steady"
+plugin = "mock"
+"#;
+    let e = engine(&dir, cfg, &[]).await;
+    let steady = &e.probes[1];
+    assert_eq!(steady.run_once().await.status, Status::Ok);
+    assert_eq!(reason(&e.probes[0].run_once().await), "probe host died: SIGSEGV");
+    // Right after the death, the child is not restarted at once: backoff.
+    let r = steady.run_once().await;
+    assert!(reason(&r).starts_with("probe host died: SIGSEGV; restarting the probe host in "), "{r:?}");
+    // After the backoff a new child serves the steady probe again, with a new instance.
+    tokio::time::sleep(restart_backoff(1)).await;
+    let r = steady.run_once().await;
+    assert_eq!((r.status, r.summary.as_str()), (Status::Ok, "mock ok (run 1)"), "{r:?}");
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn isolated_hang_times_out_then_the_child_is_killed_and_replaced() {
+    let dir = scratch("runners-hang");
+    let cfg = r#"
+[[probe]]
+id = "stuck"
+plugin = "mock"
+timeout = "300ms"
+[probe.config]
+behavior = "hang"
+
+[[probe]]
+id = "steady"
+plugin = "mock"
+"#;
+    let e = engine(&dir, cfg, &[]).await;
+    assert_eq!(e.probes[1].run_once().await.status, Status::Ok);
+    assert_eq!(reason(&e.probes[0].run_once().await), "timed out after 300ms");
+    // The hang ignores cancellation: after the grace period the child is killed. Await
+    // that death as an event.
+    let mut deaths = e.probes[1].plugin_deaths().expect("isolated runner");
+    tokio::time::timeout(CANCEL_GRACE * 5, deaths.wait_for(|n| *n >= 1)).await.expect("hung child killed").unwrap();
+    let r = e.probes[1].run_once().await;
+    assert!(
+        reason(&r).starts_with(
+            "probe host killed: probe \"stuck\" ignored cancellation for 2s after its timeout; restarting the probe host in "
+        ),
+        "{r:?}"
+    );
+    tokio::time::sleep(restart_backoff(1)).await;
+    assert_eq!(e.probes[1].run_once().await.status, Status::Ok);
+    e.shutdown().await;
+}
