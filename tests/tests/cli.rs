@@ -1,0 +1,251 @@
+//! The real `patchdeck` binary: config fixtures, `check` exit codes and formats, bad input,
+//! plugin permission rules.
+
+use patchdeck_tests::*;
+use std::path::{Path, PathBuf};
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = repo_root().join("tests/fixtures").join(kind);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no fixtures in {}", dir.display());
+    v
+}
+
+/// The value of a `# key: value` header line.
+fn header(path: &Path, key: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let prefix = format!("# {key}: ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{} has no `{prefix}` line", path.display()))
+        .to_owned()
+}
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    let out = run_patchdeck(&all);
+    (out.status.code().expect("exited, not killed"), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn every_invalid_config_fails_with_its_message_naming_file_and_line() {
+    for path in fixtures("invalid_configs") {
+        let expected = header(&path, "expect");
+        let (code, stdout, stderr) = check(&["--config", path.to_str().unwrap()]);
+        assert_eq!(code, 3, "{}: exit code; stderr: {stderr}", path.display());
+        assert!(stdout.is_empty(), "{}: printed results for a bad config: {stdout}", path.display());
+        let want = format!("patchdeck: {}{expected}", path.display());
+        assert!(stderr.starts_with(&want), "{}:\n  want prefix: {want}\n  got:         {stderr}", path.display());
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    }
+}
+
+#[test]
+fn every_valid_config_runs_with_its_expected_exit_code() {
+    for path in fixtures("valid_configs") {
+        let expected: i32 = header(&path, "expect-exit").parse().unwrap();
+        let (code, stdout, stderr) = check(&["--config", path.to_str().unwrap()]);
+        assert_eq!(code, expected, "{}:\n{stdout}\n{stderr}", path.display());
+        assert!(stdout.contains("worst: "), "{stdout}");
+        assert!(!stdout.contains("not-a-real-password") && !stderr.contains("not-a-real-password"), "secret leaked");
+    }
+}
+
+fn status_config(dir: &Path, probes: &[(&str, &str)]) -> PathBuf {
+    let mut text = String::new();
+    for (id, cfg) in probes {
+        text.push_str(&format!("[[probe]]\nid = \"{id}\"\nplugin = \"mock\"\ntimeout = \"5s\"\n[probe.config]\n{cfg}\n\n"));
+    }
+    write_config(dir, &text)
+}
+
+#[test]
+fn exit_code_is_the_worst_status_and_critical_outranks_unknown() {
+    let cases: &[(&[(&str, &str)], i32)] = &[
+        (&[("a", "status = \"ok\""), ("b", "status = \"ok\"")], 0),
+        (&[("a", "status = \"ok\""), ("b", "status = \"warning\"")], 1),
+        (&[("a", "status = \"warning\""), ("b", "status = \"critical\"")], 2),
+        (&[("a", "status = \"ok\""), ("b", "behavior = \"create-error\"")], 3),
+        (&[("a", "status = \"critical\""), ("b", "behavior = \"panic\"")], 2),
+        (&[("a", "status = \"unknown\"")], 3),
+    ];
+    for (probes, want) in cases {
+        let dir = scratch("cli-exit");
+        let cfg = status_config(&dir, probes);
+        let (code, stdout, stderr) = check(&["--config", cfg.to_str().unwrap()]);
+        assert_eq!(code, *want, "{probes:?}\n{stdout}\n{stderr}");
+    }
+}
+
+#[test]
+fn text_json_and_nagios_formats() {
+    let dir = scratch("cli-formats");
+    let cfg = status_config(
+        &dir,
+        &[
+            (
+                "wsus-sup01",
+                "status = \"warning\"\nsummary = \"WSUS 3.0 SP1 | SP2 needed\"\nmetrics = [{ label = \"get config\", value = 41.5, uom = \"ms\", warn = \"500\", crit = \"2000\", min = 0 }, { label = \"protocol\", value = 3.1 }]",
+            ),
+            ("dp", "status = \"ok\"\nsummary = \"8/8 DPs BITS-ready\""),
+            ("broken", "behavior = \"garbage\""),
+        ],
+    );
+    let cfg = cfg.to_str().unwrap();
+
+    let (code, out, _) = check(&["--config", cfg, "--format", "nagios"]);
+    assert_eq!(code, 3);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "wsus-sup01 WARNING: WSUS 3.0 SP1 / SP2 needed | 'get config'=41.5ms;500;2000;0 protocol=3.1",
+            "dp OK: 8/8 DPs BITS-ready",
+            "broken UNKNOWN: report is not valid UTF-8 (invalid byte at offset 0)",
+        ]
+    );
+
+    let (code, out, _) = check(&["--config", cfg, "--format", "json", "--probe", "wsus-sup01", "--probe", "broken"]);
+    assert_eq!(code, 3);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["worst"], "unknown");
+    let probes = doc["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 2, "--probe selects");
+    assert_eq!(probes[0]["id"], "wsus-sup01");
+    assert_eq!(probes[0]["kind"], "mock");
+    assert_eq!(probes[0]["status"], "warning");
+    assert!(probes[0]["duration_ms"].is_u64());
+    assert_eq!(probes[0]["report"]["metrics"][0]["value"], 41.5);
+    assert!(probes[0]["error"].is_null());
+    assert_eq!(probes[1]["status"], "unknown");
+    assert!(probes[1]["report"].is_null());
+    assert_eq!(probes[1]["error"], "report is not valid UTF-8 (invalid byte at offset 0)");
+
+    let (code, out, _) = check(&["--config", cfg, "--probe", "dp"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("OK        dp  (mock)  8/8 DPs BITS-ready  ["), "{out}");
+    assert!(out.ends_with("worst: OK (1 ok, 0 warning, 0 critical, 0 unknown)\n"), "{out}");
+}
+
+#[test]
+fn bad_invocations_exit_3_with_a_clear_message() {
+    let (code, _, err) = check(&["--config", "/no/such/patchdeck.toml"]);
+    assert_eq!(code, 3);
+    assert_eq!(err, "patchdeck: cannot read config file /no/such/patchdeck.toml: No such file or directory (os error 2)\n");
+
+    let dir = scratch("cli-bad");
+    let cfg = status_config(&dir, &[("a", "")]);
+    let (code, _, err) = check(&["--config", cfg.to_str().unwrap(), "--probe", "zzz"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("no probe with id \"zzz\" (configured: a)"), "{err}");
+
+    let empty = write_config(&scratch("cli-empty"), "[settings]\ninterval = \"1m\"\n");
+    let (code, _, err) = check(&["--config", empty.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("no probes configured"), "{err}");
+
+    // No --config, no $PATCHDECK_CONFIG, nothing in $XDG_CONFIG_HOME.
+    let out = std::process::Command::new(patchdeck_bin())
+        .arg("check")
+        .env_remove("PATCHDECK_CONFIG")
+        .env("XDG_CONFIG_HOME", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).starts_with("patchdeck: no config file: pass --config FILE, set PATCHDECK_CONFIG, or create "));
+
+    // $PATCHDECK_CONFIG is honoured.
+    let out = std::process::Command::new(patchdeck_bin()).arg("check").env("PATCHDECK_CONFIG", &cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn plugin_files_others_can_write_are_refused_unless_allowed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("cli-perms");
+    let plugins = dir.join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let lib = plugins.join("libmock_copy.so");
+    std::fs::copy(mock_lib(), &lib).unwrap();
+    let cfg = write_config(&dir, &format!("[[probe]]\nid = \"a\"\nplugin = \"{}\"\n", lib.display()));
+    let cfg = cfg.to_str().unwrap();
+
+    std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, _, err) = check(&["--config", cfg]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains(&format!(
+            "field `plugin`: plugin file {} is not usable: refused: plugin folder {} is writable by group or others (mode 0777); fix with `chmod go-w",
+            lib.display(),
+            plugins.display()
+        )),
+        "{err}"
+    );
+    let (code, _, err) = check(&["--config", cfg, "--allow-insecure-plugins"]);
+    assert_eq!(code, 0, "{err}");
+
+    std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (code, _, err) = check(&["--config", cfg]);
+    assert_eq!(code, 3);
+    assert!(err.contains("refused: plugin file") && err.contains("(mode 0666)"), "{err}");
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(check(&["--config", cfg]).0, 0);
+
+    // Owned by another non-root user: refused like sshd's StrictModes. Changing the owner
+    // needs root, which CI and this project's machines are.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } == 0 {
+        std::os::unix::fs::chown(&lib, Some(4242), None).unwrap();
+        let (code, _, err) = check(&["--config", cfg]);
+        assert_eq!(code, 3);
+        assert!(err.contains("is owned by uid 4242, not by root or by you (uid 0)"), "{err}");
+        assert_eq!(check(&["--config", cfg, "--allow-insecure-plugins"]).0, 0);
+    } else {
+        eprintln!("not root: the ownership half of this test needs root to chown");
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+#[test]
+fn help_explains_exit_codes_and_config_lookup() {
+    let out = run_patchdeck(&["check", "--help"]);
+    let help = text(&out.stdout);
+    assert!(help.contains("0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), "{help}");
+    let out = run_patchdeck(&["--help"]);
+    let help = text(&out.stdout);
+    assert!(help.contains("$PATCHDECK_CONFIG"), "{help}");
+}
+
+#[test]
+fn plugin_log_lines_go_to_the_log_file_never_the_terminal() {
+    let dir = scratch("cli-log");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"iso\"\nplugin = \"mock\"\n\n[[probe]]\nid = \"inproc\"\nplugin = \"mock\"\nisolation = \"in-process\"\n",
+    );
+    let log = dir.join("logs/patchdeck.log");
+    let out = std::process::Command::new(patchdeck_bin())
+        .args(["check", "--config", cfg.to_str().unwrap(), "--log-file", log.to_str().unwrap()])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).is_empty(), "logs leaked to stderr: {}", text(&out.stderr));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    for probe in ["iso", "inproc"] {
+        assert!(logged.contains(&format!("probe=\"{probe}\"")), "{logged}");
+    }
+    assert_eq!(logged.matches("mock instance created").count(), 2, "{logged}");
+    assert_eq!(logged.matches("mock check starting").count(), 2, "{logged}");
+}
