@@ -100,9 +100,15 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {}: {error}", path.display())]
-    Read { path: PathBuf, error: std::io::Error },
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{}", render_problems(path, problems))]
-    Invalid { path: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
     #[error(
         "no config file: pass --config FILE, set PATCHDECK_CONFIG, or create {default} \
          (see examples/patchdeck.toml)"
@@ -112,12 +118,19 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(path: &Path, problem: Problem) -> ConfigError {
-        ConfigError::Invalid { path: path.to_owned(), problems: vec![problem] }
+        ConfigError::Invalid {
+            path: path.to_owned(),
+            problems: vec![problem],
+        }
     }
 }
 
 fn render_problems(path: &Path, problems: &[Problem]) -> String {
-    problems.iter().map(|p| render_problem(path, p)).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| render_problem(path, p))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn render_problem(path: &Path, p: &Problem) -> String {
@@ -154,7 +167,9 @@ pub fn locate(cli: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if default.exists() {
         Ok(default)
     } else {
-        Err(ConfigError::NotFound { default: default.display().to_string() })
+        Err(ConfigError::NotFound {
+            default: default.display().to_string(),
+        })
     }
 }
 
@@ -189,7 +204,10 @@ struct RawProbe {
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
     parse(path, &text)
 }
 
@@ -221,14 +239,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         interval: DEFAULT_INTERVAL,
         timeout: DEFAULT_TIMEOUT,
     };
-    let mut field_problem = |probe: Option<&str>, field: &str, span_start: usize, message: String| {
-        problems.push(Problem {
-            line: Some(lines.line(span_start)),
-            probe: probe.map(str::to_owned),
-            field: Some(field.to_owned()),
-            message,
-        });
-    };
+    let mut field_problem =
+        |probe: Option<&str>, field: &str, span_start: usize, message: String| {
+            problems.push(Problem {
+                line: Some(lines.line(span_start)),
+                probe: probe.map(str::to_owned),
+                field: Some(field.to_owned()),
+                message,
+            });
+        };
     if let Some(v) = &raw_settings.interval {
         match checked_interval(v.get_ref()) {
             Ok(d) => settings.interval = d,
@@ -255,11 +274,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 Some(&id),
                 "id",
                 rp.id.span().start,
-                format!("duplicate probe id (first used on line {}); ids must be unique", first.line),
+                format!(
+                    "duplicate probe id (first used on line {}); ids must be unique",
+                    first.line
+                ),
             );
         }
         if rp.plugin.get_ref().trim().is_empty() {
-            field_problem(Some(&id), "plugin", rp.plugin.span().start, "must name a plugin kind or a library path".into());
+            field_problem(
+                Some(&id),
+                "plugin",
+                rp.plugin.span().start,
+                "must name a plugin kind or a library path".into(),
+            );
         }
         let interval = match &rp.interval {
             Some(v) => checked_interval(v.get_ref()).unwrap_or_else(|m| {
@@ -275,11 +302,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             }),
             None => settings.timeout,
         };
-        let isolation = match rp.isolation.as_ref().map(|v| (v.get_ref().as_str(), v.span().start)) {
+        let isolation = match rp
+            .isolation
+            .as_ref()
+            .map(|v| (v.get_ref().as_str(), v.span().start))
+        {
             None | Some(("process", _)) => Isolation::Process,
             Some(("in-process", _)) => Isolation::InProcess,
             Some((other, at)) => {
-                field_problem(Some(&id), "isolation", at, format!("\"{other}\" is not \"process\" or \"in-process\""));
+                field_problem(
+                    Some(&id),
+                    "isolation",
+                    at,
+                    format!("\"{other}\" is not \"process\" or \"in-process\""),
+                );
                 Isolation::Process
             }
         };
@@ -298,14 +334,34 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         };
         let plugin_line = lines.line(rp.plugin.span().start);
         let plugin = rp.plugin.into_inner();
-        let plugin = if looks_like_path(&plugin) { resolve_path(&base_dir, &plugin).display().to_string() } else { plugin };
-        probes.push(ProbeConfig { id, plugin, interval, timeout, isolation, config, line: id_line, plugin_line });
+        let plugin = if looks_like_path(&plugin) {
+            resolve_path(&base_dir, &plugin).display().to_string()
+        } else {
+            plugin
+        };
+        probes.push(ProbeConfig {
+            id,
+            plugin,
+            interval,
+            timeout,
+            isolation,
+            config,
+            line: id_line,
+            plugin_line,
+        });
     }
 
     if problems.is_empty() {
-        Ok(Config { path: path.to_owned(), settings, probes })
+        Ok(Config {
+            path: path.to_owned(),
+            settings,
+            probes,
+        })
     } else {
-        Err(ConfigError::Invalid { path: path.to_owned(), problems })
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            problems,
+        })
     }
 }
 
@@ -316,7 +372,11 @@ pub fn looks_like_path(plugin: &str) -> bool {
 
 fn resolve_path(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
-    if p.is_absolute() { p.to_owned() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
 }
 
 fn checked_interval(text: &str) -> Result<Duration, String> {
@@ -333,7 +393,10 @@ fn checked_interval(text: &str) -> Result<Duration, String> {
 fn checked_timeout(text: &str) -> Result<Duration, String> {
     let d = duration::parse(text)?;
     if d < MIN_TIMEOUT {
-        return Err(format!("\"{text}\" is below the minimum of {}", duration::format(MIN_TIMEOUT)));
+        return Err(format!(
+            "\"{text}\" is below the minimum of {}",
+            duration::format(MIN_TIMEOUT)
+        ));
     }
     if d.as_millis() > u128::from(u32::MAX) {
         return Err(format!("\"{text}\" is too long"));
@@ -348,26 +411,38 @@ fn check_probe_id(id: &str) -> Result<(), String> {
     if id.len() > 64 {
         return Err("must be at most 64 characters".into());
     }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))) {
-        return Err(format!("{c:?} is not allowed; use letters, digits, '-', '_', '.' or ':'"));
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
+    {
+        return Err(format!(
+            "{c:?} is not allowed; use letters, digits, '-', '_', '.' or ':'"
+        ));
     }
     Ok(())
 }
 
 /// Converts a TOML value to JSON, resolving `{ env = "NAME" }` and `{ file = "path" }`.
 /// Errors carry the dotted field path.
-fn to_json(v: &toml::Value, field: &str, base: &Path) -> Result<serde_json::Value, (String, String)> {
+fn to_json(
+    v: &toml::Value,
+    field: &str,
+    base: &Path,
+) -> Result<serde_json::Value, (String, String)> {
     use serde_json::Value as J;
     Ok(match v {
         toml::Value::String(s) => J::String(s.clone()),
         toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => {
-            serde_json::Number::from_f64(*f).map(J::Number).ok_or((field.to_owned(), format!("{f} is not a finite number")))?
-        }
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .ok_or((field.to_owned(), format!("{f} is not a finite number")))?,
         toml::Value::Boolean(b) => J::Bool(*b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
         toml::Value::Array(a) => J::Array(
-            a.iter().enumerate().map(|(i, x)| to_json(x, &format!("{field}[{i}]"), base)).collect::<Result<_, _>>()?,
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| to_json(x, &format!("{field}[{i}]"), base))
+                .collect::<Result<_, _>>()?,
         ),
         toml::Value::Table(t) => {
             if let Some(secret) = resolve_secret(t, field, base)? {
@@ -382,7 +457,11 @@ fn to_json(v: &toml::Value, field: &str, base: &Path) -> Result<serde_json::Valu
     })
 }
 
-fn resolve_secret(t: &toml::Table, field: &str, base: &Path) -> Result<Option<String>, (String, String)> {
+fn resolve_secret(
+    t: &toml::Table,
+    field: &str,
+    base: &Path,
+) -> Result<Option<String>, (String, String)> {
     if t.len() != 1 {
         return Ok(None);
     }
@@ -390,12 +469,17 @@ fn resolve_secret(t: &toml::Table, field: &str, base: &Path) -> Result<Option<St
     match t.iter().next() {
         Some((k, toml::Value::String(name))) if k == "env" => match std::env::var(name) {
             Ok(v) => Ok(Some(v)),
-            Err(std::env::VarError::NotPresent) => Err(err(format!("environment variable {name} is not set"))),
-            Err(std::env::VarError::NotUnicode(_)) => Err(err(format!("environment variable {name} is not UTF-8"))),
+            Err(std::env::VarError::NotPresent) => {
+                Err(err(format!("environment variable {name} is not set")))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(err(format!("environment variable {name} is not UTF-8")))
+            }
         },
         Some((k, toml::Value::String(file))) if k == "file" => {
             let p = resolve_path(base, file);
-            let text = std::fs::read_to_string(&p).map_err(|e| err(format!("cannot read secret file {}: {e}", p.display())))?;
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| err(format!("cannot read secret file {}: {e}", p.display())))?;
             Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()))
         }
         _ => Ok(None),
@@ -409,7 +493,10 @@ fn enclosing_probe_id(text: &str, offset: usize) -> Option<String> {
     let start = before.rfind("[[probe]]")?;
     // Another table header between the block start and the offset means we left the block,
     // unless it is the probe's own [probe.config].
-    let block_end = text[start + 9..].find("\n[").map(|i| start + 9 + i).filter(|&e| e < offset);
+    let block_end = text[start + 9..]
+        .find("\n[")
+        .map(|i| start + 9 + i)
+        .filter(|&e| e < offset);
     if let Some(end) = block_end {
         let header = text[end + 1..].lines().next().unwrap_or("");
         if !header.starts_with("[probe.") {
@@ -452,7 +539,11 @@ mod tests {
 
     #[test]
     fn minimal_probe_gets_defaults() {
-        let c = parse(Path::new("/etc/pd/p.toml"), "[[probe]]\nid = \"a\"\nplugin = \"mock\"\n").unwrap();
+        let c = parse(
+            Path::new("/etc/pd/p.toml"),
+            "[[probe]]\nid = \"a\"\nplugin = \"mock\"\n",
+        )
+        .unwrap();
         assert_eq!(c.probes[0].interval, DEFAULT_INTERVAL);
         assert_eq!(c.probes[0].timeout, DEFAULT_TIMEOUT);
         assert_eq!(c.probes[0].isolation, Isolation::Process);
@@ -471,8 +562,13 @@ mod tests {
 
     #[test]
     fn unknown_key_names_the_probe() {
-        let e = err("[[probe]]\nid = \"a\"\nplugin = \"mock\"\n\n[[probe]]\nid = \"b\"\nplugin = \"mock\"\nintervall = \"5s\"\n");
-        assert!(e.starts_with("t.toml:8: probe \"b\": unknown field `intervall`"), "{e}");
+        let e = err(
+            "[[probe]]\nid = \"a\"\nplugin = \"mock\"\n\n[[probe]]\nid = \"b\"\nplugin = \"mock\"\nintervall = \"5s\"\n",
+        );
+        assert!(
+            e.starts_with("t.toml:8: probe \"b\": unknown field `intervall`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -490,7 +586,10 @@ mod tests {
         unsafe { std::env::set_var("PD_TEST_TOKEN_XYZ", "tok") };
         let text = "[[probe]]\nid = \"a\"\nplugin = \"mock\"\n[probe.config]\npw = { file = \"pw\" }\nauth = { token = { env = \"PD_TEST_TOKEN_XYZ\" } }\n";
         let c = parse(&dir.join("p.toml"), text).unwrap();
-        assert_eq!(c.probes[0].config, serde_json::json!({"pw": "s3cret", "auth": {"token": "tok"}}));
+        assert_eq!(
+            c.probes[0].config,
+            serde_json::json!({"pw": "s3cret", "auth": {"token": "tok"}})
+        );
         assert!(!format!("{:?}", c).contains("s3cret"));
     }
 }

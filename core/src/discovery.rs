@@ -61,7 +61,8 @@ pub fn locate_probe_host() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("PATCHDECK_PROBE_HOST").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running binary: {e}"))?;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot locate the running binary: {e}"))?;
     let name = format!("patchdeck-probe-host{}", std::env::consts::EXE_SUFFIX);
     let dir = exe.parent().unwrap_or(Path::new("."));
     for candidate in [dir.join(&name), dir.parent().unwrap_or(dir).join(&name)] {
@@ -78,12 +79,19 @@ pub fn locate_probe_host() -> Result<PathBuf, String> {
 
 /// The folder of the running binary (always searched for plugins).
 pub fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_owned))
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
 }
 
 /// Scans `dirs` for shared libraries and adds the `explicit` files, then reads every
 /// descriptor in an isolated child. Kinds map to the first file providing them.
-pub async fn discover(dirs: &[PathBuf], explicit: &[PathBuf], host_exe: &Path, allow_insecure: bool) -> Discovery {
+pub async fn discover(
+    dirs: &[PathBuf],
+    explicit: &[PathBuf],
+    host_exe: &Path,
+    allow_insecure: bool,
+) -> Discovery {
     let mut out = Discovery::default();
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -91,7 +99,8 @@ pub async fn discover(dirs: &[PathBuf], explicit: &[PathBuf], host_exe: &Path, a
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                out.folder_problems.push(format!("plugin folder {}: {e}", dir.display()));
+                out.folder_problems
+                    .push(format!("plugin folder {}: {e}", dir.display()));
                 continue;
             }
         };
@@ -125,9 +134,16 @@ pub async fn discover(dirs: &[PathBuf], explicit: &[PathBuf], host_exe: &Path, a
         if problem.is_none() {
             to_inspect.push(out.files.len());
         }
-        out.files.push(PluginFile { path: p, info: None, problem });
+        out.files.push(PluginFile {
+            path: p,
+            info: None,
+            problem,
+        });
     }
-    let files: Vec<PathBuf> = to_inspect.iter().map(|&i| out.files[i].path.clone()).collect();
+    let files: Vec<PathBuf> = to_inspect
+        .iter()
+        .map(|&i| out.files[i].path.clone())
+        .collect();
     let results = inspect(host_exe, &files).await;
     for (&i, result) in to_inspect.iter().zip(results) {
         match result {
@@ -136,11 +152,15 @@ pub async fn discover(dirs: &[PathBuf], explicit: &[PathBuf], host_exe: &Path, a
         }
     }
     for i in 0..out.files.len() {
-        let Some(kind) = out.files[i].info.as_ref().map(|inf| inf.kind.clone()) else { continue };
+        let Some(kind) = out.files[i].info.as_ref().map(|inf| inf.kind.clone()) else {
+            continue;
+        };
         match out.kinds.get(&kind) {
             Some(&first) => {
                 let first_path = out.files[first].path.display().to_string();
-                out.files[i].problem = Some(format!("kind \"{kind}\" is also provided by {first_path}, which is used"));
+                out.files[i].problem = Some(format!(
+                    "kind \"{kind}\" is also provided by {first_path}, which is used"
+                ));
             }
             None => {
                 out.kinds.insert(kind, i);
@@ -175,7 +195,11 @@ pub async fn inspect(host_exe: &Path, files: &[PathBuf]) -> Vec<Result<PluginInf
         let mut stdout = child.stdout.take().expect("piped stdout");
         let before = results.len();
         loop {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), read_frame_async::<_, ToHost>(&mut stdout)).await;
+            let frame = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                read_frame_async::<_, ToHost>(&mut stdout),
+            )
+            .await;
             match frame {
                 Ok(Ok(Some(ToHost::Inspected { outcome, .. }))) => {
                     results.push(outcome);
@@ -186,7 +210,9 @@ pub async fn inspect(host_exe: &Path, files: &[PathBuf]) -> Vec<Result<PluginInf
                 Ok(Ok(Some(_))) => {}
                 Ok(Ok(None)) | Ok(Err(_)) => {
                     let status = child.wait().await.ok();
-                    let why = status.map(describe_exit).unwrap_or_else(|| "probe host vanished".into());
+                    let why = status
+                        .map(describe_exit)
+                        .unwrap_or_else(|| "probe host vanished".into());
                     let why = why.replace("probe host died: ", "");
                     results.push(Err(format!("crashed while loading: {why}")));
                     break;

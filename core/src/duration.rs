@@ -11,7 +11,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err(format!("empty duration: {hint}"));
     }
     if s.contains(char::is_whitespace) {
-        return Err(format!("\"{text}\" is not a duration (no spaces inside): {hint}"));
+        return Err(format!(
+            "\"{text}\" is not a duration (no spaces inside): {hint}"
+        ));
     }
     let mut total: u128 = 0;
     let mut rest = s;
@@ -20,7 +22,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(format!("\"{text}\" is not a duration: {hint}"));
         }
-        let number: u128 = rest[..digits].parse().map_err(|_| format!("\"{text}\" is too large"))?;
+        let number: u128 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("\"{text}\" is too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
@@ -32,7 +36,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "h" => 3_600_000,
             "d" => 86_400_000,
             "" => return Err(format!("\"{text}\" has a number without a unit: {hint}")),
-            other => return Err(format!("\"{text}\" has an unknown unit \"{other}\": {hint}")),
+            other => {
+                return Err(format!(
+                    "\"{text}\" has an unknown unit \"{other}\": {hint}"
+                ));
+            }
         };
         total = total
             .checked_add(number.saturating_mul(millis_per))
@@ -48,9 +56,13 @@ pub fn format(d: Duration) -> String {
     if ms < 1_000 {
         return format!("{ms}ms");
     }
-    if ms % 1_000 != 0 && ms < 60_000 {
+    if !ms.is_multiple_of(1_000) && ms < 60_000 {
         let tenths = (ms + 50) / 100;
-        return if tenths % 10 == 0 { format!("{}s", tenths / 10) } else { format!("{}.{}s", tenths / 10, tenths % 10) };
+        return if tenths.is_multiple_of(10) {
+            format!("{}s", tenths / 10)
+        } else {
+            format!("{}.{}s", tenths / 10, tenths % 10)
+        };
     }
     let mut secs = (ms / 1_000) as u64;
     let mut out = String::new();
@@ -84,7 +96,11 @@ mod tests {
         assert!(parse("5y").unwrap_err().contains("unknown unit \"y\""));
         assert!(parse("").unwrap_err().contains("empty"));
         assert!(parse("-5s").unwrap_err().contains("not a duration"));
-        assert!(parse("99999999999999999999999d").unwrap_err().contains("too large"));
+        assert!(
+            parse("99999999999999999999999d")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 
     #[test]

@@ -43,7 +43,12 @@ impl Drop for CancelOnDrop {
 
 impl Probe {
     pub fn new(meta: ProbeMeta, plugin: Arc<dyn Plugin>, config_json: String) -> Probe {
-        Probe { meta, plugin, config_json, instance: tokio::sync::Mutex::new(None) }
+        Probe {
+            meta,
+            plugin,
+            config_json,
+            instance: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// Runs one check: creates the instance first if needed, enforces the timeout (setting
@@ -58,19 +63,36 @@ impl Probe {
             let mut slot = self.instance.lock().await;
             match &*slot {
                 Some(i) => i.clone(),
-                None => match tokio::time::timeout(timeout, self.plugin.create(&self.meta.id, &self.config_json)).await {
+                None => match tokio::time::timeout(
+                    timeout,
+                    self.plugin.create(&self.meta.id, &self.config_json),
+                )
+                .await
+                {
                     Ok(Ok(i)) => {
                         *slot = Some(i.clone());
                         i
                     }
-                    Ok(Err(reason)) => return CheckResult::unknown(reason, started_at, t0.elapsed()),
-                    Err(_) => return CheckResult::unknown(format!("create {}", timed_out()), started_at, t0.elapsed()),
+                    Ok(Err(reason)) => {
+                        return CheckResult::unknown(reason, started_at, t0.elapsed());
+                    }
+                    Err(_) => {
+                        return CheckResult::unknown(
+                            format!("create {}", timed_out()),
+                            started_at,
+                            t0.elapsed(),
+                        );
+                    }
                 },
             }
         };
         let cancel = Arc::new(AtomicU32::new(0));
-        let mut guard = CancelOnDrop { flag: cancel.clone(), armed: true };
-        let outcome = tokio::time::timeout(timeout, instance.check(CallParams { timeout, cancel })).await;
+        let mut guard = CancelOnDrop {
+            flag: cancel.clone(),
+            armed: true,
+        };
+        let outcome =
+            tokio::time::timeout(timeout, instance.check(CallParams { timeout, cancel })).await;
         let elapsed = t0.elapsed();
         match outcome {
             Err(_) => CheckResult::unknown(timed_out(), started_at, elapsed),
@@ -131,7 +153,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("probes", &self.probes).finish()
+        f.debug_struct("Engine")
+            .field("probes", &self.probes)
+            .finish()
     }
 }
 
@@ -146,24 +170,42 @@ impl Engine {
         };
         let mut dirs = config.settings.plugin_dirs.clone();
         dirs.extend(options.extra_plugin_dirs.iter().cloned());
-        let explicit: Vec<PathBuf> =
-            config.probes.iter().filter(|p| looks_like_path(&p.plugin)).map(|p| PathBuf::from(&p.plugin)).collect();
-        let disc = discovery::discover(&dirs, &explicit, &host_exe, options.allow_insecure_plugins).await;
+        let explicit: Vec<PathBuf> = config
+            .probes
+            .iter()
+            .filter(|p| looks_like_path(&p.plugin))
+            .map(|p| PathBuf::from(&p.plugin))
+            .collect();
+        let disc =
+            discovery::discover(&dirs, &explicit, &host_exe, options.allow_insecure_plugins).await;
 
         let mut problems = Vec::new();
         let mut plugins: HashMap<(PathBuf, bool), Arc<dyn Plugin>> = HashMap::new();
         let mut probes = Vec::new();
         for pc in &config.probes {
-            let file = if looks_like_path(&pc.plugin) { disc.by_path(std::path::Path::new(&pc.plugin)) } else { disc.by_kind(&pc.plugin) };
+            let file = if looks_like_path(&pc.plugin) {
+                disc.by_path(std::path::Path::new(&pc.plugin))
+            } else {
+                disc.by_kind(&pc.plugin)
+            };
             let file = match file {
                 Some(f) if f.info.is_some() => f,
                 Some(f) => {
-                    let why = f.problem.clone().unwrap_or_else(|| "not a usable plugin".into());
-                    problems.push(plugin_problem(pc, format!("plugin file {} is not usable: {why}", f.path.display())));
+                    let why = f
+                        .problem
+                        .clone()
+                        .unwrap_or_else(|| "not a usable plugin".into());
+                    problems.push(plugin_problem(
+                        pc,
+                        format!("plugin file {} is not usable: {why}", f.path.display()),
+                    ));
                     continue;
                 }
                 None => {
-                    problems.push(plugin_problem(pc, unknown_kind_message(&pc.plugin, &disc, &dirs)));
+                    problems.push(plugin_problem(
+                        pc,
+                        unknown_kind_message(&pc.plugin, &disc, &dirs),
+                    ));
                     continue;
                 }
             };
@@ -177,7 +219,10 @@ impl Engine {
                         match crate::plugin::load(&file.path) {
                             Ok(loaded) => Arc::new(InProcessPlugin::new(loaded)),
                             Err(e) => {
-                                problems.push(plugin_problem(pc, format!("cannot load {} in-process: {e}", file.path.display())));
+                                problems.push(plugin_problem(
+                                    pc,
+                                    format!("cannot load {} in-process: {e}", file.path.display()),
+                                ));
                                 continue;
                             }
                         }
@@ -199,9 +244,18 @@ impl Engine {
             probes.push(Arc::new(Probe::new(meta, plugin, pc.config.to_string())));
         }
         if !problems.is_empty() {
-            return Err(ConfigError::Invalid { path: config.path.clone(), problems }.into());
+            return Err(ConfigError::Invalid {
+                path: config.path.clone(),
+                problems,
+            }
+            .into());
         }
-        Ok(Engine { config, discovery: disc, probes, plugins: plugins.into_values().collect() })
+        Ok(Engine {
+            config,
+            discovery: disc,
+            probes,
+            plugins: plugins.into_values().collect(),
+        })
     }
 
     /// Probe metadata for a [`crate::store::Store`].
@@ -221,7 +275,12 @@ impl Engine {
 }
 
 fn plugin_problem(pc: &crate::config::ProbeConfig, message: String) -> Problem {
-    Problem { line: Some(pc.plugin_line), probe: Some(pc.id.clone()), field: Some("plugin".into()), message }
+    Problem {
+        line: Some(pc.plugin_line),
+        probe: Some(pc.id.clone()),
+        field: Some("plugin".into()),
+        message,
+    }
 }
 
 fn unknown_kind_message(kind: &str, disc: &Discovery, dirs: &[PathBuf]) -> String {
@@ -233,12 +292,25 @@ fn unknown_kind_message(kind: &str, disc: &Discovery, dirs: &[PathBuf]) -> Strin
         msg.push_str(&format!("; found kinds: {}", known.join(", ")));
     }
     let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    msg.push_str(&format!(" (searched {})", if searched.is_empty() { "nothing".into() } else { searched.join(", ") }));
+    msg.push_str(&format!(
+        " (searched {})",
+        if searched.is_empty() {
+            "nothing".into()
+        } else {
+            searched.join(", ")
+        }
+    ));
     let refused: Vec<String> = disc
         .files
         .iter()
         .filter(|f| f.info.is_none())
-        .map(|f| format!("{} ({})", f.path.display(), f.problem.as_deref().unwrap_or("unusable")))
+        .map(|f| {
+            format!(
+                "{} ({})",
+                f.path.display(),
+                f.problem.as_deref().unwrap_or("unusable")
+            )
+        })
         .collect();
     if !refused.is_empty() {
         msg.push_str(&format!("; unusable files: {}", refused.join("; ")));

@@ -24,8 +24,14 @@ impl InProcessPlugin {
 
 enum Job {
     /// The permit is held until the call returns: it is what makes the instance busy.
-    Check { call: CallParams, reply: oneshot::Sender<Result<String, String>>, permit: OwnedSemaphorePermit },
-    Destroy { done: oneshot::Sender<()> },
+    Check {
+        call: CallParams,
+        reply: oneshot::Sender<Result<String, String>>,
+        permit: OwnedSemaphorePermit,
+    },
+    Destroy {
+        done: oneshot::Sender<()>,
+    },
 }
 
 struct InProcessInstance {
@@ -34,7 +40,8 @@ struct InProcessInstance {
     idle: Arc<Semaphore>,
 }
 
-const BUSY: &str = "instance still busy: an earlier check has not returned (it was abandoned after its timeout)";
+const BUSY: &str =
+    "instance still busy: an earlier check has not returned (it was abandoned after its timeout)";
 
 impl Plugin for InProcessPlugin {
     fn info(&self) -> &PluginInfo {
@@ -45,47 +52,60 @@ impl Plugin for InProcessPlugin {
         Isolation::InProcess
     }
 
-    fn create(&self, probe_id: &str, config_json: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+    fn create(
+        &self,
+        probe_id: &str,
+        config_json: &str,
+    ) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
         let loaded = self.loaded.clone();
         let probe = probe_id.to_owned();
         let config = config_json.to_owned();
         let (created_tx, created_rx) = oneshot::channel::<Result<(), String>>();
         let (jobs, rx) = mpsc::channel::<Job>();
-        let spawned = std::thread::Builder::new().name(format!("probe-{probe}")).spawn(move || {
-            let host = HostApi::new(&probe, tracing_sink());
-            // SAFETY: host lives on this thread until after destroy below.
-            let ptr: InstancePtr = match unsafe { loaded.create(host.as_ptr(), &config) } {
-                Ok(p) => p,
-                Err(e) => {
-                    let _ = created_tx.send(Err(e));
-                    return;
-                }
-            };
-            let _ = created_tx.send(Ok(()));
-            for job in rx {
-                match job {
-                    Job::Check { call, reply, permit } => {
-                        // SAFETY: this thread is the instance's only caller, so calls never
-                        // overlap; the cancel flag lives in the Arc held by `call`.
-                        let result = unsafe { loaded.check(ptr, call.timeout, &call.cancel) };
-                        drop(permit);
-                        let _ = reply.send(result);
-                    }
-                    Job::Destroy { done } => {
-                        // SAFETY: idle (we are its only caller) and never used again.
-                        unsafe { loaded.destroy(ptr) };
-                        let _ = done.send(());
+        let spawned = std::thread::Builder::new()
+            .name(format!("probe-{probe}"))
+            .spawn(move || {
+                let host = HostApi::new(&probe, tracing_sink());
+                // SAFETY: host lives on this thread until after destroy below.
+                let ptr: InstancePtr = match unsafe { loaded.create(host.as_ptr(), &config) } {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = created_tx.send(Err(e));
                         return;
                     }
+                };
+                let _ = created_tx.send(Ok(()));
+                for job in rx {
+                    match job {
+                        Job::Check {
+                            call,
+                            reply,
+                            permit,
+                        } => {
+                            // SAFETY: this thread is the instance's only caller, so calls never
+                            // overlap; the cancel flag lives in the Arc held by `call`.
+                            let result = unsafe { loaded.check(ptr, call.timeout, &call.cancel) };
+                            drop(permit);
+                            let _ = reply.send(result);
+                        }
+                        Job::Destroy { done } => {
+                            // SAFETY: idle (we are its only caller) and never used again.
+                            unsafe { loaded.destroy(ptr) };
+                            let _ = done.send(());
+                            return;
+                        }
+                    }
                 }
-            }
-        });
+            });
         Box::pin(async move {
             spawned.map_err(|e| format!("cannot start a worker thread: {e}"))?;
             match created_rx.await {
                 Ok(Ok(())) => {
                     let idle = Arc::new(Semaphore::new(1));
-                    Ok(Arc::new(InProcessInstance { jobs: Mutex::new(jobs), idle }) as Arc<dyn Instance>)
+                    Ok(Arc::new(InProcessInstance {
+                        jobs: Mutex::new(jobs),
+                        idle,
+                    }) as Arc<dyn Instance>)
                 }
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err("worker thread ended during create".to_owned()),
@@ -100,7 +120,11 @@ impl Plugin for InProcessPlugin {
 
 impl InProcessInstance {
     fn send(&self, job: Job) -> bool {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job).is_ok()
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .is_ok()
     }
 }
 
@@ -117,16 +141,26 @@ impl Instance for InProcessInstance {
                 Err(_) => return Err(BUSY.to_owned()),
             };
             let (reply, rx) = oneshot::channel();
-            if jobs.send(Job::Check { call, reply, permit }).is_err() {
+            if jobs
+                .send(Job::Check {
+                    call,
+                    reply,
+                    permit,
+                })
+                .is_err()
+            {
                 return Err("instance is destroyed".to_owned());
             }
-            rx.await.unwrap_or_else(|_| Err("worker thread ended during check".to_owned()))
+            rx.await
+                .unwrap_or_else(|_| Err("worker thread ended during check".to_owned()))
         })
     }
 
     fn destroy(&self) -> BoxFuture<()> {
         let Ok(permit) = self.idle.clone().try_acquire_owned() else {
-            tracing::warn!("in-process instance busy (or already destroyed) at shutdown; abandoned");
+            tracing::warn!(
+                "in-process instance busy (or already destroyed) at shutdown; abandoned"
+            );
             return Box::pin(async {});
         };
         // Closing the semaphore makes every later check fail fast instead of reaching it.

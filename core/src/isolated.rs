@@ -111,7 +111,9 @@ impl Conn {
     }
 
     fn reason(&self) -> String {
-        self.death().map(|d| d.0).unwrap_or_else(|| "probe host connection lost".to_owned())
+        self.death()
+            .map(|d| d.0)
+            .unwrap_or_else(|| "probe host connection lost".to_owned())
     }
 }
 
@@ -120,7 +122,10 @@ enum State {
     Idle,
     Up(Arc<Conn>),
     /// Starting a child failed; retry after the backoff.
-    Failed { reason: String, at: Instant },
+    Failed {
+        reason: String,
+        at: Instant,
+    },
 }
 
 struct Shared {
@@ -185,7 +190,10 @@ impl Shared {
         if let Some((reason, at)) = last_failure {
             let retry_at = at + restart_backoff(self.deaths.load(Ordering::Relaxed).max(1));
             if now < retry_at {
-                return Err(format!("{reason}; restarting the probe host in {}", duration::format(retry_at - now)));
+                return Err(format!(
+                    "{reason}; restarting the probe host in {}",
+                    duration::format(retry_at - now)
+                ));
             }
         }
         match self.spawn().await {
@@ -195,7 +203,10 @@ impl Shared {
             }
             Err(reason) => {
                 self.deaths.fetch_add(1, Ordering::Relaxed);
-                *state = State::Failed { reason: reason.clone(), at: Instant::now() };
+                *state = State::Failed {
+                    reason: reason.clone(),
+                    at: Instant::now(),
+                };
                 Err(reason)
             }
         }
@@ -225,12 +236,20 @@ impl Shared {
             }
         });
 
-        let hello = tokio::time::timeout(HELLO_TIMEOUT, read_frame_async::<_, ToHost>(&mut stdout)).await;
+        let hello =
+            tokio::time::timeout(HELLO_TIMEOUT, read_frame_async::<_, ToHost>(&mut stdout)).await;
         match hello {
             Ok(Ok(Some(ToHost::Hello { .. }))) => {}
-            Ok(Ok(Some(ToHost::LoadFailed { message }))) => return Err(format!("probe host cannot load {plugin}: {message}")),
+            Ok(Ok(Some(ToHost::LoadFailed { message }))) => {
+                return Err(format!("probe host cannot load {plugin}: {message}"));
+            }
             Ok(Ok(Some(other))) => return Err(format!("probe host spoke out of turn: {other:?}")),
-            Err(_) => return Err(format!("probe host did not answer within {}", duration::format(HELLO_TIMEOUT))),
+            Err(_) => {
+                return Err(format!(
+                    "probe host did not answer within {}",
+                    duration::format(HELLO_TIMEOUT)
+                ));
+            }
             Ok(Err(_)) | Ok(Ok(None)) => {
                 let status = child.wait().await.map_err(|e| e.to_string())?;
                 return Err(format!("{} while loading {plugin}", describe_exit(status)));
@@ -258,7 +277,12 @@ impl Shared {
     }
 }
 
-async fn read_loop(shared: Arc<Shared>, conn: Arc<Conn>, mut stdout: tokio::process::ChildStdout, mut child: tokio::process::Child) {
+async fn read_loop(
+    shared: Arc<Shared>,
+    conn: Arc<Conn>,
+    mut stdout: tokio::process::ChildStdout,
+    mut child: tokio::process::Child,
+) {
     let complete = |id: u64, reply: Reply| {
         if let Some(tx) = lock(&conn.pending).remove(&id) {
             let _ = tx.send(reply);
@@ -270,14 +294,20 @@ async fn read_loop(shared: Arc<Shared>, conn: Arc<Conn>, mut stdout: tokio::proc
                 lock(&conn.created).insert(instance);
                 complete(instance, Reply::Created);
             }
-            Ok(Some(ToHost::CreateFailed { instance, message })) => complete(instance, Reply::CreateFailed(message)),
+            Ok(Some(ToHost::CreateFailed { instance, message })) => {
+                complete(instance, Reply::CreateFailed(message))
+            }
             Ok(Some(ToHost::Result { call, outcome })) => {
                 if outcome.is_ok() {
                     shared.deaths.store(0, Ordering::Relaxed);
                 }
                 complete(call, Reply::Result(outcome));
             }
-            Ok(Some(ToHost::Log { level, probe, message })) => crate::plugin::tracing_sink()(level, &probe, &message),
+            Ok(Some(ToHost::Log {
+                level,
+                probe,
+                message,
+            })) => crate::plugin::tracing_sink()(level, &probe, &message),
             Ok(Some(other)) => tracing::warn!("probe host sent an unexpected frame: {other:?}"),
             Ok(None) => break,
             Err(e) => {
@@ -294,13 +324,16 @@ async fn read_loop(shared: Arc<Shared>, conn: Arc<Conn>, mut stdout: tokio::proc
             child.wait().await.ok()
         }
     };
-    let reason = lock(&conn.kill_reason)
-        .take()
-        .unwrap_or_else(|| status.map(describe_exit).unwrap_or_else(|| "probe host vanished".to_owned()));
+    let reason = lock(&conn.kill_reason).take().unwrap_or_else(|| {
+        status
+            .map(describe_exit)
+            .unwrap_or_else(|| "probe host vanished".to_owned())
+    });
     let in_flight: Vec<_> = lock(&conn.pending).drain().collect();
     tracing::warn!(plugin = %shared.plugin_path.display(), in_flight = in_flight.len(), "{reason}");
     shared.deaths.fetch_add(1, Ordering::Relaxed);
-    conn.death.send_replace(Some((reason.clone(), Instant::now())));
+    conn.death
+        .send_replace(Some((reason.clone(), Instant::now())));
     for (_, tx) in in_flight {
         let _ = tx.send(Reply::Result(Err(reason.clone())));
     }
@@ -321,7 +354,11 @@ impl IsolatedInstance {
             return Ok(());
         }
         let rx = conn.register(self.id);
-        if !conn.send(&ToChild::Create { instance: self.id, config: self.config.clone(), probe: self.probe.clone() }) {
+        if !conn.send(&ToChild::Create {
+            instance: self.id,
+            config: self.config.clone(),
+            probe: self.probe.clone(),
+        }) {
             return Err(conn.reason());
         }
         match rx.await {
@@ -384,13 +421,21 @@ impl Instance for IsolatedInstance {
                 instance: this.id,
                 call: call_id,
                 timeout_ms: call.timeout.as_millis().min(u128::from(u32::MAX)) as u32,
-                deadline_unix_ms: deadline.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+                deadline_unix_ms: deadline
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
             };
             if !conn.send(&msg) {
                 lock(&conn.pending).remove(&call_id);
                 return Err(conn.reason());
             }
-            let mut guard = AbandonGuard { conn: conn.clone(), call: call_id, probe: this.probe.clone(), armed: true };
+            let mut guard = AbandonGuard {
+                conn: conn.clone(),
+                call: call_id,
+                probe: this.probe.clone(),
+                armed: true,
+            };
             let reply = rx.await;
             guard.armed = false;
             match reply {
@@ -422,7 +467,11 @@ impl Plugin for IsolatedPlugin {
         Isolation::Process
     }
 
-    fn create(&self, probe_id: &str, config_json: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+    fn create(
+        &self,
+        probe_id: &str,
+        config_json: &str,
+    ) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
         let instance = IsolatedInstance {
             shared: self.shared.clone(),
             id: self.shared.next_id(),
@@ -448,9 +497,15 @@ impl Plugin for IsolatedPlugin {
             if let State::Up(conn) = &*state {
                 let mut death = conn.death.subscribe();
                 if conn.send(&ToChild::Shutdown) {
-                    let exited = tokio::time::timeout(Duration::from_secs(2), death.wait_for(Option::is_some)).await;
+                    let exited = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        death.wait_for(Option::is_some),
+                    )
+                    .await;
                     if exited.is_err() {
-                        conn.kill("probe host killed: it did not exit within 2s of shutdown".to_owned());
+                        conn.kill(
+                            "probe host killed: it did not exit within 2s of shutdown".to_owned(),
+                        );
                     }
                 }
             }

@@ -6,13 +6,19 @@ use patchdeck_probe_api::{Metric, Status};
 
 /// The worst status by severity (OK < WARNING < UNKNOWN < CRITICAL); OK for no results.
 pub fn worst<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> Status {
-    results.into_iter().fold(Status::Ok, |w, r| w.worst(r.status))
+    results
+        .into_iter()
+        .fold(Status::Ok, |w, r| w.worst(r.status))
 }
 
 /// Plain text: one aligned line per probe, then the worst status with counts.
 pub fn text(rows: &[(ProbeMeta, CheckResult)]) -> String {
     let id_w = rows.iter().map(|(m, _)| m.id.len()).max().unwrap_or(0);
-    let kind_w = rows.iter().map(|(m, _)| m.kind.len() + 2).max().unwrap_or(0);
+    let kind_w = rows
+        .iter()
+        .map(|(m, _)| m.kind.len() + 2)
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     let mut counts = [0usize; 4];
     for (m, r) in rows {
@@ -70,7 +76,12 @@ pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
         // '|' separates perfdata in the Nagios plugin format; it must not appear before it.
         let summary = one_line(&r.summary).replace('|', "/");
         out.push_str(&format!("{} {}: {}", m.id, r.status.label(), summary));
-        let perf: Vec<String> = r.report.iter().flat_map(|rep| rep.metrics.iter()).map(perfdata).collect();
+        let perf: Vec<String> = r
+            .report
+            .iter()
+            .flat_map(|rep| rep.metrics.iter())
+            .map(perfdata)
+            .collect();
         if !perf.is_empty() {
             out.push_str(" | ");
             out.push_str(&perf.join(" "));
@@ -82,11 +93,22 @@ pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
 
 /// One metric as Nagios perfdata: `'label'=value[uom];[warn];[crit];[min];[max]`.
 pub fn perfdata(m: &Metric) -> String {
-    let needs_quotes = m.label.chars().any(|c| c.is_whitespace() || c == '=' || c == '\'');
-    let label = if needs_quotes { format!("'{}'", m.label.replace('\'', "''")) } else { m.label.clone() };
+    let needs_quotes = m
+        .label
+        .chars()
+        .any(|c| c.is_whitespace() || c == '=' || c == '\'');
+    let label = if needs_quotes {
+        format!("'{}'", m.label.replace('\'', "''"))
+    } else {
+        m.label.clone()
+    };
     let num = |v: f64| {
         let s = format!("{v}");
-        if s.contains("inf") || s.contains("NaN") { String::new() } else { s }
+        if s.contains("inf") || s.contains("NaN") {
+            String::new()
+        } else {
+            s
+        }
     };
     let mut fields = vec![
         format!("{label}={}{}", num(m.value), m.uom),
@@ -102,7 +124,11 @@ pub fn perfdata(m: &Metric) -> String {
 }
 
 fn one_line(s: &str) -> String {
-    s.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -110,17 +136,43 @@ mod tests {
     use super::*;
 
     fn metric(label: &str, value: f64) -> Metric {
-        Metric { label: label.into(), value, uom: "ms".into(), warn: Some("500".into()), crit: Some("2000".into()), min: Some(0.0), max: None }
+        Metric {
+            label: label.into(),
+            value,
+            uom: "ms".into(),
+            warn: Some("500".into()),
+            crit: Some("2000".into()),
+            min: Some(0.0),
+            max: None,
+        }
     }
 
     #[test]
     fn perfdata_follows_the_nagios_format() {
-        assert_eq!(perfdata(&metric("latency", 41.7)), "latency=41.7ms;500;2000;0");
-        assert_eq!(perfdata(&metric("get config", 3.0)), "'get config'=3ms;500;2000;0");
+        assert_eq!(
+            perfdata(&metric("latency", 41.7)),
+            "latency=41.7ms;500;2000;0"
+        );
+        assert_eq!(
+            perfdata(&metric("get config", 3.0)),
+            "'get config'=3ms;500;2000;0"
+        );
         assert_eq!(perfdata(&metric("it's", 1.0)), "'it''s'=1ms;500;2000;0");
-        let bare = Metric { label: "n".into(), value: 5.0, uom: String::new(), warn: None, crit: None, min: None, max: None };
+        let bare = Metric {
+            label: "n".into(),
+            value: 5.0,
+            uom: String::new(),
+            warn: None,
+            crit: None,
+            min: None,
+            max: None,
+        };
         assert_eq!(perfdata(&bare), "n=5");
-        let gap = Metric { max: Some(10.0), warn: None, ..bare };
+        let gap = Metric {
+            max: Some(10.0),
+            warn: None,
+            ..bare
+        };
         assert_eq!(perfdata(&gap), "n=5;;;;10");
     }
 }

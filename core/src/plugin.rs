@@ -9,10 +9,10 @@ use patchdeck_probe_api::abi::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char, c_void};
-use std::sync::atomic::AtomicU32;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What a valid descriptor says about its plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,9 @@ pub enum LoadError {
     Open(String),
     #[error("not a patchdeck plugin: no symbol `{PD_ENTRY_SYMBOL_V1}`")]
     MissingSymbol,
-    #[error("`{PD_ENTRY_SYMBOL_V1}` returned NULL: the plugin cannot serve a host speaking ABI {PD_ABI_MAJOR}.{PD_ABI_MINOR}")]
+    #[error(
+        "`{PD_ENTRY_SYMBOL_V1}` returned NULL: the plugin cannot serve a host speaking ABI {PD_ABI_MAJOR}.{PD_ABI_MINOR}"
+    )]
     NullDescriptor,
     #[error("bad magic 0x{0:08X} in descriptor (expected 0x{PD_MAGIC:08X}, \"PDK1\")")]
     BadMagic(u32),
@@ -57,15 +59,22 @@ pub struct LoadedPlugin {
 
 impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin").field("path", &self.path).field("info", &self.info).finish()
+        f.debug_struct("LoadedPlugin")
+            .field("path", &self.path)
+            .field("info", &self.info)
+            .finish()
     }
 }
 
 /// Loads (once per path per process) and validates a plugin library.
 pub fn load(path: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Result<Arc<LoadedPlugin>, LoadError>>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<PathBuf, Result<Arc<LoadedPlugin>, LoadError>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if let Some(hit) = cache.get(&key) {
         return hit.clone();
     }
@@ -77,7 +86,8 @@ pub fn load(path: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
 fn load_uncached(path: &Path) -> Result<LoadedPlugin, LoadError> {
     // SAFETY: loading a library runs its initialisers. That is the point of a plugin; the
     // caller decided to trust this file (permission checks, isolation in a child process).
-    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| LoadError::Open(e.to_string()))?;
+    let lib =
+        unsafe { libloading::Library::new(path) }.map_err(|e| LoadError::Open(e.to_string()))?;
     // SAFETY: the symbol's type is fixed by the ABI (PdEntryV1); a wrong type is the plugin's
     // contract violation, caught below by the magic/size checks as far as possible.
     let entry: PdEntryV1 = unsafe { lib.get::<PdEntryV1>(PD_ENTRY_SYMBOL_V1.as_bytes()) }
@@ -91,7 +101,11 @@ fn load_uncached(path: &Path) -> Result<LoadedPlugin, LoadError> {
     // SAFETY: a non-null pointer from the entry points to a static descriptor (ABI contract);
     // only the v1 prefix is read, after struct_size says it is there.
     let (descriptor, info) = unsafe { validate(ptr) }?;
-    Ok(LoadedPlugin { path: path.to_owned(), info, descriptor })
+    Ok(LoadedPlugin {
+        path: path.to_owned(),
+        info,
+        descriptor,
+    })
 }
 
 /// Validates a descriptor pointer returned by a plugin's entry point.
@@ -99,7 +113,9 @@ fn load_uncached(path: &Path) -> Result<LoadedPlugin, LoadError> {
 /// # Safety
 /// `ptr` is NULL or points to a readable, static descriptor of at least the 12-byte header;
 /// the rest is read only after `struct_size` covers it.
-pub unsafe fn validate(ptr: *const PdProbeV1) -> Result<(&'static PdProbeV1, PluginInfo), LoadError> {
+pub unsafe fn validate(
+    ptr: *const PdProbeV1,
+) -> Result<(&'static PdProbeV1, PluginInfo), LoadError> {
     if ptr.is_null() {
         return Err(LoadError::NullDescriptor);
     }
@@ -134,8 +150,13 @@ pub unsafe fn validate(ptr: *const PdProbeV1) -> Result<(&'static PdProbeV1, Plu
         return Err(LoadError::NullFunction("destroy"));
     }
     // SAFETY: the string fields are NULL or NUL-terminated static strings (ABI contract).
-    let kind = unsafe { c_text(d.kind, "kind") }?.ok_or_else(|| LoadError::InvalidKind("(NULL)".into()))?;
-    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    let kind = unsafe { c_text(d.kind, "kind") }?
+        .ok_or_else(|| LoadError::InvalidKind("(NULL)".into()))?;
+    if kind.is_empty()
+        || !kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err(LoadError::InvalidKind(format!("{kind:?}")));
     }
     let info = PluginInfo {
@@ -160,7 +181,9 @@ unsafe fn c_text(p: *const c_char, field: &'static str) -> Result<Option<String>
     }
     // SAFETY: guaranteed by the caller.
     let s = unsafe { CStr::from_ptr(p) };
-    s.to_str().map(|s| Some(s.to_owned())).map_err(|_| LoadError::InvalidText(field))
+    s.to_str()
+        .map(|s| Some(s.to_owned()))
+        .map_err(|_| LoadError::InvalidText(field))
 }
 
 /// Refuses plugin files and folders others could tamper with, like sshd's StrictModes: the
@@ -170,9 +193,13 @@ pub fn check_permissions(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     for (what, p) in [("plugin file", path), ("plugin folder", folder)] {
-        let meta = std::fs::metadata(p).map_err(|e| format!("cannot inspect {what} {}: {e}", p.display()))?;
+        let meta = std::fs::metadata(p)
+            .map_err(|e| format!("cannot inspect {what} {}: {e}", p.display()))?;
         let mode = meta.mode() & 0o7777;
         if mode & 0o022 != 0 {
             return Err(format!(
@@ -216,7 +243,10 @@ unsafe impl Sync for HostApi {}
 
 impl HostApi {
     pub fn new(probe: &str, sink: LogSink) -> HostApi {
-        let ctx = Box::new(LogCtx { probe: probe.to_owned(), sink });
+        let ctx = Box::new(LogCtx {
+            probe: probe.to_owned(),
+            sink,
+        });
         let api = Box::new(PdHostApi {
             struct_size: size_of::<PdHostApi>() as u32,
             abi_major: PD_ABI_MAJOR,
@@ -272,7 +302,11 @@ impl LoadedPlugin {
     ///
     /// # Safety
     /// `host` must stay valid until `destroy` of the returned instance returns.
-    pub unsafe fn create(&self, host: *const PdHostApi, config_json: &str) -> Result<InstancePtr, String> {
+    pub unsafe fn create(
+        &self,
+        host: *const PdHostApi,
+        config_json: &str,
+    ) -> Result<InstancePtr, String> {
         let create = self.descriptor.create.expect("validated non-null");
         let mut out: *mut c_void = std::ptr::null_mut();
         let mut err = PdOwnedBytes::EMPTY;
@@ -282,8 +316,14 @@ impl LoadedPlugin {
         let bytes = unsafe { err.take() };
         match code {
             PD_OK => Ok(InstancePtr(out)),
-            PD_PANIC => Err(format!("plugin panicked in create: {}", crate::report::message(&bytes, "no message"))),
-            _ => Err(format!("plugin rejected its config: {}", crate::report::message(&bytes, "no message"))),
+            PD_PANIC => Err(format!(
+                "plugin panicked in create: {}",
+                crate::report::message(&bytes, "no message")
+            )),
+            _ => Err(format!(
+                "plugin rejected its config: {}",
+                crate::report::message(&bytes, "no message")
+            )),
         }
     }
 
@@ -292,13 +332,21 @@ impl LoadedPlugin {
     /// # Safety
     /// `instance` came from `create` of this plugin, is not destroyed, and no other call on it
     /// runs concurrently.
-    pub unsafe fn check(&self, instance: InstancePtr, timeout: Duration, cancel: &AtomicU32) -> Result<String, String> {
+    pub unsafe fn check(
+        &self,
+        instance: InstancePtr,
+        timeout: Duration,
+        cancel: &AtomicU32,
+    ) -> Result<String, String> {
         let check = self.descriptor.check.expect("validated non-null");
         let deadline = SystemTime::now() + timeout;
         let call = PdCallCtx {
             struct_size: size_of::<PdCallCtx>() as u32,
             timeout_ms: timeout.as_millis().min(u128::from(u32::MAX)) as u32,
-            deadline_unix_ms: deadline.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+            deadline_unix_ms: deadline
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
             cancel: cancel.as_ptr().cast_const(),
         };
         let mut out = PdOwnedBytes::EMPTY;

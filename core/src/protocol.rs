@@ -16,24 +16,56 @@ pub const MAX_FRAME: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToChild {
-    Create { instance: u64, config: String, probe: String },
-    Check { instance: u64, call: u64, timeout_ms: u32, deadline_unix_ms: u64 },
-    Cancel { call: u64 },
-    Destroy { instance: u64 },
+    Create {
+        instance: u64,
+        config: String,
+        probe: String,
+    },
+    Check {
+        instance: u64,
+        call: u64,
+        timeout_ms: u32,
+        deadline_unix_ms: u64,
+    },
+    Cancel {
+        call: u64,
+    },
+    Destroy {
+        instance: u64,
+    },
     Shutdown,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToHost {
-    Hello { info: PluginInfo },
-    LoadFailed { message: String },
-    Created { instance: u64 },
-    CreateFailed { instance: u64, message: String },
+    Hello {
+        info: PluginInfo,
+    },
+    LoadFailed {
+        message: String,
+    },
+    Created {
+        instance: u64,
+    },
+    CreateFailed {
+        instance: u64,
+        message: String,
+    },
     /// `outcome`: report text (valid UTF-8, size-checked) or the UNKNOWN reason.
-    Result { call: u64, outcome: Result<String, String> },
-    Log { level: u32, probe: String, message: String },
-    Inspected { path: String, outcome: Result<PluginInfo, String> },
+    Result {
+        call: u64,
+        outcome: Result<String, String>,
+    },
+    Log {
+        level: u32,
+        probe: String,
+        message: String,
+    },
+    Inspected {
+        path: String,
+        outcome: Result<PluginInfo, String>,
+    },
 }
 
 /// Writes one frame (blocking).
@@ -56,11 +88,16 @@ pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(r: &mut R) -> io::Resul
     }
     let len = u32::from_le_bytes(len) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes is over the limit")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is over the limit"),
+        ));
     }
     let mut body = vec![0u8; len];
     r.read_exact(&mut body)?;
-    serde_json::from_slice(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Async frame reading for the host side.
@@ -78,11 +115,16 @@ where
     }
     let len = u32::from_le_bytes(len) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes is over the limit")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is over the limit"),
+        ));
     }
     let mut body = vec![0u8; len];
     r.read_exact(&mut body).await?;
-    serde_json::from_slice(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Encodes a frame for async writing.
@@ -101,12 +143,18 @@ mod tests {
     #[test]
     fn frames_round_trip_and_eof_is_clean() {
         let mut buf = Vec::new();
-        let msg = ToHost::Result { call: 7, outcome: Err("probe failed: x".into()) };
+        let msg = ToHost::Result {
+            call: 7,
+            outcome: Err("probe failed: x".into()),
+        };
         write_frame(&mut buf, &msg).unwrap();
         write_frame(&mut buf, &ToChild::Shutdown).unwrap();
         let mut r = &buf[..];
         assert_eq!(read_frame::<_, ToHost>(&mut r).unwrap(), Some(msg));
-        assert_eq!(read_frame::<_, ToChild>(&mut r).unwrap(), Some(ToChild::Shutdown));
+        assert_eq!(
+            read_frame::<_, ToChild>(&mut r).unwrap(),
+            Some(ToChild::Shutdown)
+        );
         assert_eq!(read_frame::<_, ToChild>(&mut r).unwrap(), None);
     }
 

@@ -4,8 +4,8 @@
 //! return code, the size cap and UTF-8 (so only valid text ever crosses the pipe), and
 //! [`parse`] checks JSON and the schema.
 
-use patchdeck_probe_api::abi::{PD_CANCELLED, PD_ERROR, PD_OK, PD_PANIC};
 use patchdeck_probe_api::Report;
+use patchdeck_probe_api::abi::{PD_CANCELLED, PD_ERROR, PD_OK, PD_PANIC};
 
 /// Reports larger than this become UNKNOWN.
 pub const MAX_REPORT_BYTES: usize = 1024 * 1024;
@@ -24,13 +24,18 @@ pub fn decode(code: i32, bytes: Vec<u8>) -> Result<String, String> {
                 ));
             }
             String::from_utf8(bytes).map_err(|e| {
-                format!("report is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
+                format!(
+                    "report is not valid UTF-8 (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                )
             })
         }
         PD_ERROR => Err(format!("probe failed: {}", message(&bytes, "no message"))),
         PD_CANCELLED => Err("probe cancelled the check".to_owned()),
         PD_PANIC => Err(format!("probe panicked: {}", message(&bytes, "no message"))),
-        other => Err(format!("probe returned an unknown code {other} (expected 0, -1, -2 or -3)")),
+        other => Err(format!(
+            "probe returned an unknown code {other} (expected 0, -1, -2 or -3)"
+        )),
     }
 }
 
@@ -40,7 +45,10 @@ pub fn parse(text: &str) -> Result<Report, String> {
         use serde_json::error::Category;
         match e.classify() {
             Category::Syntax | Category::Eof | Category::Io => {
-                format!("report is not valid JSON: {e} (starts with {})", preview(text))
+                format!(
+                    "report is not valid JSON: {e} (starts with {})",
+                    preview(text)
+                )
             }
             Category::Data => {
                 if e.to_string().contains("unknown variant") {
@@ -58,7 +66,11 @@ pub fn message(bytes: &[u8], empty: &str) -> String {
     let cut = &bytes[..bytes.len().min(MAX_MESSAGE_BYTES)];
     let text = String::from_utf8_lossy(cut);
     let text = text.trim();
-    if text.is_empty() { empty.to_owned() } else { text.to_owned() }
+    if text.is_empty() {
+        empty.to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The first bytes of some text, escaped for a one-line message.
@@ -72,7 +84,11 @@ pub fn preview(text: &str) -> String {
 }
 
 fn human_bytes(n: usize) -> String {
-    if n % (1024 * 1024) == 0 { format!("{} MiB", n / (1024 * 1024)) } else { format!("{n} bytes") }
+    if n.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", n / (1024 * 1024))
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 #[cfg(test)]
@@ -82,14 +98,44 @@ mod tests {
 
     #[test]
     fn each_bad_report_has_its_own_reason() {
-        assert_eq!(decode(PD_OK, vec![b'x'; MAX_REPORT_BYTES + 1]).unwrap_err(), "report too large: 1048577 bytes, over the 1 MiB limit");
-        assert_eq!(decode(PD_OK, b"ab\xffcd".to_vec()).unwrap_err(), "report is not valid UTF-8 (invalid byte at offset 2)");
-        assert_eq!(decode(PD_ERROR, b"  no route  ".to_vec()).unwrap_err(), "probe failed: no route");
-        assert_eq!(decode(PD_PANIC, vec![]).unwrap_err(), "probe panicked: no message");
-        assert_eq!(decode(7, vec![]).unwrap_err(), "probe returned an unknown code 7 (expected 0, -1, -2 or -3)");
-        assert!(parse("{not json").unwrap_err().starts_with("report is not valid JSON: "));
-        assert!(parse(r#"{"status":"fine"}"#).unwrap_err().starts_with("report has an invalid status: unknown variant `fine`"));
-        assert!(parse(r#"{"summary":"x"}"#).unwrap_err().contains("missing field `status`"));
-        assert_eq!(parse(r#"{"status":"ok","new":1}"#).unwrap().status, Status::Ok);
+        assert_eq!(
+            decode(PD_OK, vec![b'x'; MAX_REPORT_BYTES + 1]).unwrap_err(),
+            "report too large: 1048577 bytes, over the 1 MiB limit"
+        );
+        assert_eq!(
+            decode(PD_OK, b"ab\xffcd".to_vec()).unwrap_err(),
+            "report is not valid UTF-8 (invalid byte at offset 2)"
+        );
+        assert_eq!(
+            decode(PD_ERROR, b"  no route  ".to_vec()).unwrap_err(),
+            "probe failed: no route"
+        );
+        assert_eq!(
+            decode(PD_PANIC, vec![]).unwrap_err(),
+            "probe panicked: no message"
+        );
+        assert_eq!(
+            decode(7, vec![]).unwrap_err(),
+            "probe returned an unknown code 7 (expected 0, -1, -2 or -3)"
+        );
+        assert!(
+            parse("{not json")
+                .unwrap_err()
+                .starts_with("report is not valid JSON: ")
+        );
+        assert!(
+            parse(r#"{"status":"fine"}"#)
+                .unwrap_err()
+                .starts_with("report has an invalid status: unknown variant `fine`")
+        );
+        assert!(
+            parse(r#"{"summary":"x"}"#)
+                .unwrap_err()
+                .contains("missing field `status`")
+        );
+        assert_eq!(
+            parse(r#"{"status":"ok","new":1}"#).unwrap().status,
+            Status::Ok
+        );
     }
 }

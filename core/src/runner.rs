@@ -23,7 +23,11 @@ pub trait Plugin: Send + Sync {
     fn info(&self) -> &PluginInfo;
     fn isolation(&self) -> Isolation;
     /// Creates an instance from the probe's config JSON. `Err` is the UNKNOWN reason.
-    fn create(&self, probe_id: &str, config_json: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>>;
+    fn create(
+        &self,
+        probe_id: &str,
+        config_json: &str,
+    ) -> BoxFuture<Result<Arc<dyn Instance>, String>>;
     /// Stops whatever the runner keeps (a child process); idempotent.
     fn shutdown(&self) -> BoxFuture<()>;
     /// For runners with a child process: a counter of its deaths, to await the next one.

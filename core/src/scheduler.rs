@@ -65,7 +65,9 @@ pub struct Scheduler {
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scheduler").field("probes", &self.tasks.len()).finish()
+        f.debug_struct("Scheduler")
+            .field("probes", &self.tasks.len())
+            .finish()
     }
 }
 
@@ -78,7 +80,10 @@ impl Scheduler {
         let mut handles = Vec::new();
         for probe in probes {
             let (run_now, run_now_rx) = watch::channel(0u64);
-            tasks.push(ProbeTask { id: probe.meta.id.clone(), run_now });
+            tasks.push(ProbeTask {
+                id: probe.meta.id.clone(),
+                run_now,
+            });
             handles.push(tokio::spawn(probe_loop(
                 probe.clone(),
                 store.clone(),
@@ -88,7 +93,13 @@ impl Scheduler {
                 Jitter::new(seed_for(&probe.meta.id)),
             )));
         }
-        Scheduler { tasks, handles, paused, shutdown, store }
+        Scheduler {
+            tasks,
+            handles,
+            paused,
+            shutdown,
+            store,
+        }
     }
 
     /// Asks for an immediate run of one probe; false when the id is unknown. Dropped if the
@@ -142,7 +153,8 @@ async fn probe_loop(
     let mut unknowns = 0u32;
     loop {
         let is_paused = *paused.borrow_and_update();
-        let next_wall = (!is_paused).then(|| SystemTime::now() + next_at.saturating_duration_since(Instant::now()));
+        let next_wall = (!is_paused)
+            .then(|| SystemTime::now() + next_at.saturating_duration_since(Instant::now()));
         store.set_next_run(&id, next_wall);
         tokio::select! {
             biased;
@@ -162,12 +174,17 @@ async fn probe_loop(
             _ = shutdown.changed() => return,
             r = probe.run_once() => r,
         };
-        unknowns = if result.status == Status::Unknown { unknowns + 1 } else { 0 };
+        unknowns = if result.status == Status::Unknown {
+            unknowns + 1
+        } else {
+            0
+        };
         let interval = probe.meta.interval * backoff_factor(unknowns);
         next_at = (started + jitter.apply(interval)).max(Instant::now());
         // Requests that arrived during the run are dropped: the result is fresh.
         run_now.borrow_and_update();
-        let next_wall = (!*paused.borrow()).then(|| SystemTime::now() + next_at.saturating_duration_since(Instant::now()));
+        let next_wall = (!*paused.borrow())
+            .then(|| SystemTime::now() + next_at.saturating_duration_since(Instant::now()));
         store.record(&id, result, next_wall);
     }
 }
@@ -187,9 +204,16 @@ mod tests {
         let mut j = Jitter::new(42);
         let base = Duration::from_secs(60);
         let samples: Vec<Duration> = (0..10_000).map(|_| j.apply(base)).collect();
-        assert!(samples.iter().all(|d| *d >= base.mul_f64(0.9) && *d < base.mul_f64(1.1)));
+        assert!(
+            samples
+                .iter()
+                .all(|d| *d >= base.mul_f64(0.9) && *d < base.mul_f64(1.1))
+        );
         let min = samples.iter().min().unwrap();
         let max = samples.iter().max().unwrap();
-        assert!(*max - *min > Duration::from_secs(10), "jitter does not spread: {min:?}..{max:?}");
+        assert!(
+            *max - *min > Duration::from_secs(10),
+            "jitter does not spread: {min:?}..{max:?}"
+        );
     }
 }

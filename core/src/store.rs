@@ -31,12 +31,30 @@ pub struct CheckResult {
 
 impl CheckResult {
     pub fn from_report(report: Report, started_at: SystemTime, duration: Duration) -> CheckResult {
-        CheckResult { status: report.status, summary: report.summary.clone(), report: Some(report), error: None, started_at, duration }
+        CheckResult {
+            status: report.status,
+            summary: report.summary.clone(),
+            report: Some(report),
+            error: None,
+            started_at,
+            duration,
+        }
     }
 
-    pub fn unknown(reason: impl Into<String>, started_at: SystemTime, duration: Duration) -> CheckResult {
+    pub fn unknown(
+        reason: impl Into<String>,
+        started_at: SystemTime,
+        duration: Duration,
+    ) -> CheckResult {
         let reason = reason.into();
-        CheckResult { status: Status::Unknown, summary: reason.clone(), report: None, error: Some(reason), started_at, duration }
+        CheckResult {
+            status: Status::Unknown,
+            summary: reason.clone(),
+            report: None,
+            error: Some(reason),
+            started_at,
+            duration,
+        }
     }
 }
 
@@ -130,7 +148,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("version", &*self.inner.version.borrow()).finish()
+        f.debug_struct("Store")
+            .field("version", &*self.inner.version.borrow())
+            .finish()
     }
 }
 
@@ -195,7 +215,9 @@ impl Store {
             None => false,
         });
         if found {
-            self.emit(StoreEvent::Started { probe: id.to_owned() });
+            self.emit(StoreEvent::Started {
+                probe: id.to_owned(),
+            });
         }
     }
 
@@ -203,16 +225,26 @@ impl Store {
     pub fn record(&self, id: &str, result: CheckResult, next_run: Option<SystemTime>) -> u32 {
         let status = result.status;
         let (unknowns, transition) = self.write(|st| {
-            let Some(&i) = st.index.get(id) else { return (0, None) };
+            let Some(&i) = st.index.get(id) else {
+                return (0, None);
+            };
             let p = &mut st.probes[i];
             let from = p.latest.as_ref().map(|r| r.status);
             p.running = false;
             p.next_run = next_run;
-            p.consecutive_unknown = if status == Status::Unknown { p.consecutive_unknown + 1 } else { 0 };
+            p.consecutive_unknown = if status == Status::Unknown {
+                p.consecutive_unknown + 1
+            } else {
+                0
+            };
             if p.history.len() == HISTORY_LEN {
                 p.history.pop_front();
             }
-            p.history.push_back(HistoryEntry { status, started_at: result.started_at, duration: result.duration });
+            p.history.push_back(HistoryEntry {
+                status,
+                started_at: result.started_at,
+                duration: result.duration,
+            });
             // A first OK result is not news; a first bad one is.
             let changed = match from {
                 Some(f) => f != status,
@@ -235,7 +267,10 @@ impl Store {
             }
             (unknowns, transition)
         });
-        self.emit(StoreEvent::Finished { probe: id.to_owned(), status });
+        self.emit(StoreEvent::Finished {
+            probe: id.to_owned(),
+            status,
+        });
         if let Some(t) = transition {
             self.emit(StoreEvent::Transition(t));
         }
@@ -291,8 +326,18 @@ mod tests {
         store.record("a", result(Status::Critical), None);
         store.record("b", result(Status::Warning), None);
         let st = store.read();
-        let t: Vec<_> = st.transitions.iter().map(|t| (t.probe.as_str(), t.from, t.to)).collect();
-        assert_eq!(t, [("a", Some(Status::Ok), Status::Critical), ("b", None, Status::Warning)]);
+        let t: Vec<_> = st
+            .transitions
+            .iter()
+            .map(|t| (t.probe.as_str(), t.from, t.to))
+            .collect();
+        assert_eq!(
+            t,
+            [
+                ("a", Some(Status::Ok), Status::Critical),
+                ("b", None, Status::Warning)
+            ]
+        );
         assert_eq!(st.counts(), [0, 1, 1, 0]);
         drop(st);
         let mut finished = 0;

@@ -53,7 +53,11 @@ impl Plugin for Fake {
         Isolation::InProcess
     }
     fn create(&self, _: &str, _: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
-        let i = FakeInstance { script: self.script.clone(), fallback: self.fallback.clone(), log: self.log.clone() };
+        let i = FakeInstance {
+            script: self.script.clone(),
+            fallback: self.fallback.clone(),
+            log: self.log.clone(),
+        };
         Box::pin(async move { Ok(Arc::new(i) as Arc<dyn Instance>) })
     }
     fn shutdown(&self) -> BoxFuture<()> {
@@ -63,7 +67,12 @@ impl Plugin for Fake {
 
 impl Instance for FakeInstance {
     fn check(&self, call: CallParams) -> BoxFuture<Result<String, String>> {
-        let step = self.script.lock().unwrap().pop_front().unwrap_or_else(|| self.fallback.clone());
+        let step = self
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| self.fallback.clone());
         let log = self.log.clone();
         let index = {
             let mut l = log.lock().unwrap();
@@ -75,7 +84,10 @@ impl Instance for FakeInstance {
             let out = match step {
                 Step::Answer(status, after) => {
                     tokio::time::sleep(after).await;
-                    Ok(format!(r#"{{"status":"{}","summary":"fake"}}"#, status.as_str()))
+                    Ok(format!(
+                        r#"{{"status":"{}","summary":"fake"}}"#,
+                        status.as_str()
+                    ))
                 }
                 Step::Fail => Err("fake failure".to_owned()),
             };
@@ -108,7 +120,12 @@ fn rig(interval: u64, timeout: u64, script: Vec<Step>, fallback: Step) -> Rig {
         description: String::new(),
         config_schema: None,
     };
-    let plugin = Arc::new(Fake { info, script: script.clone(), fallback, log: log.clone() });
+    let plugin = Arc::new(Fake {
+        info,
+        script: script.clone(),
+        fallback,
+        log: log.clone(),
+    });
     let meta = ProbeMeta {
         id: "p".into(),
         kind: "fake".into(),
@@ -118,13 +135,25 @@ fn rig(interval: u64, timeout: u64, script: Vec<Step>, fallback: Step) -> Rig {
         timeout: Duration::from_secs(timeout),
     };
     let store = Store::new([meta.clone()]);
-    Rig { probe: Arc::new(Probe::new(meta, plugin, "{}".into())), log, script, store, t0: Instant::now() }
+    Rig {
+        probe: Arc::new(Probe::new(meta, plugin, "{}".into())),
+        log,
+        script,
+        store,
+        t0: Instant::now(),
+    }
 }
 
 impl Rig {
     /// Call start times, in seconds since the rig was made.
     fn starts(&self) -> Vec<f64> {
-        self.log.lock().unwrap().calls.iter().map(|(s, _)| (*s - self.t0).as_secs_f64()).collect()
+        self.log
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .map(|(s, _)| (*s - self.t0).as_secs_f64())
+            .collect()
     }
 
     /// Waits until the store has `n` results for the probe (an event, not a sleep).
@@ -146,16 +175,22 @@ fn ok(after: u64) -> Step {
 #[tokio::test(start_paused = true)]
 async fn first_run_at_start_then_every_interval_within_ten_percent() {
     let r = rig(10, 5, vec![], ok(0));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     r.results(20).await;
     let starts = r.starts();
     assert_eq!(starts[0], 0.0, "first run at start");
     for w in starts.windows(2) {
         let gap = w[1] - w[0];
-        assert!((9.0..11.0).contains(&gap), "gap {gap} outside 10s +-10%: {starts:?}");
+        assert!(
+            (9.0..11.0).contains(&gap),
+            "gap {gap} outside 10s +-10%: {starts:?}"
+        );
     }
     let gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.iter().any(|g| (g - gaps[0]).abs() > 0.01), "jitter never varied: {gaps:?}");
+    assert!(
+        gaps.iter().any(|g| (g - gaps[0]).abs() > 0.01),
+        "jitter never varied: {gaps:?}"
+    );
     let next = r.store.read().probe("p").unwrap().next_run;
     assert!(next.is_some(), "next run is published for the UI");
     s.shutdown().await;
@@ -164,7 +199,7 @@ async fn first_run_at_start_then_every_interval_within_ten_percent() {
 #[tokio::test(start_paused = true)]
 async fn timeout_gives_unknown_with_the_duration_and_sets_the_cancel_flag() {
     let r = rig(60, 10, vec![ok(3600)], ok(0));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     r.results(1).await;
     {
         let st = r.store.read();
@@ -173,7 +208,11 @@ async fn timeout_gives_unknown_with_the_duration_and_sets_the_cancel_flag() {
         assert_eq!(latest.error.as_deref(), Some("timed out after 10s"));
         assert_eq!(latest.summary, "timed out after 10s");
     }
-    assert_eq!(r.log.lock().unwrap().cancels[0].load(Ordering::Relaxed), 1, "cancel flag set on timeout");
+    assert_eq!(
+        r.log.lock().unwrap().cancels[0].load(Ordering::Relaxed),
+        1,
+        "cancel flag set on timeout"
+    );
     s.shutdown().await;
 }
 
@@ -181,14 +220,17 @@ async fn timeout_gives_unknown_with_the_duration_and_sets_the_cancel_flag() {
 async fn consecutive_unknowns_double_the_interval_up_to_eight_times_then_reset() {
     let script = vec![Step::Fail, Step::Fail, Step::Fail, Step::Fail, ok(0), ok(0)];
     let r = rig(10, 5, script, ok(0));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     r.results(7).await;
     let starts = r.starts();
     let gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
     // After fail 1: 2x, fail 2: 4x, fail 3: 8x, fail 4: 8x (cap), then ok: 1x, 1x.
     let expected = [20.0, 40.0, 80.0, 80.0, 10.0, 10.0];
     for (g, e) in gaps.iter().zip(expected) {
-        assert!(*g >= e * 0.9 && *g < e * 1.1, "gaps {gaps:?}, expected about {expected:?}");
+        assert!(
+            *g >= e * 0.9 && *g < e * 1.1,
+            "gaps {gaps:?}, expected about {expected:?}"
+        );
     }
     assert_eq!(r.store.read().probe("p").unwrap().consecutive_unknown, 0);
     s.shutdown().await;
@@ -198,36 +240,43 @@ async fn consecutive_unknowns_double_the_interval_up_to_eight_times_then_reset()
 async fn runs_never_overlap_and_run_now_during_a_run_is_dropped() {
     // Runs take 5s, interval is the 1s floor: the next run waits for the previous one.
     let r = rig(1, 30, vec![], ok(5));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     r.results(1).await;
     assert!(s.run_now("p"));
     r.results(4).await;
-    let log = r.log.lock().unwrap();
-    for w in log.calls.windows(2) {
+    let calls = r.log.lock().unwrap().calls.clone();
+    for w in calls.windows(2) {
         let prev_end = w[0].1.expect("finished");
-        assert!(w[1].0 >= prev_end, "a run started before the previous one ended");
+        assert!(
+            w[1].0 >= prev_end,
+            "a run started before the previous one ended"
+        );
     }
-    drop(log);
     s.shutdown().await;
 
     // Interval 60s, run 5s; a run-now during the run does not trigger an extra run.
     let r = rig(60, 30, vec![], ok(5));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(r.store.read().probe("p").unwrap().running, "first run in progress");
+    assert!(
+        r.store.read().probe("p").unwrap().running,
+        "first run in progress"
+    );
     s.run_now("p");
     r.results(2).await;
     let starts = r.starts();
-    assert!(starts[1] >= 54.0, "run-now during a run caused an extra run: {starts:?}");
+    assert!(
+        starts[1] >= 54.0,
+        "run-now during a run caused an extra run: {starts:?}"
+    );
     // A run-now while idle runs at once.
     let before = r.starts().len();
     let at = Instant::now();
     s.run_now("p");
     r.results(3).await;
-    let l = r.log.lock().unwrap();
-    assert_eq!(l.calls.len(), before + 1);
-    assert_eq!(l.calls[before].0, at, "run-now while idle starts immediately");
-    drop(l);
+    let calls = r.log.lock().unwrap().calls.clone();
+    assert_eq!(calls.len(), before + 1);
+    assert_eq!(calls[before].0, at, "run-now while idle starts immediately");
     assert!(!s.run_now("nope"));
     s.shutdown().await;
 }
@@ -235,13 +284,17 @@ async fn runs_never_overlap_and_run_now_during_a_run_is_dropped() {
 #[tokio::test(start_paused = true)]
 async fn pause_stops_timers_but_run_now_still_works() {
     let r = rig(10, 5, vec![], ok(0));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     r.results(1).await;
     s.set_paused(true);
     assert!(r.store.read().paused);
     tokio::time::sleep(Duration::from_secs(1000)).await;
     assert_eq!(r.starts().len(), 1, "no timer runs while paused");
-    assert_eq!(r.store.read().probe("p").unwrap().next_run, None, "no next run shown while paused");
+    assert_eq!(
+        r.store.read().probe("p").unwrap().next_run,
+        None,
+        "no next run shown while paused"
+    );
     s.run_all_now();
     r.results(2).await;
     assert_eq!(r.starts().len(), 2);
@@ -253,7 +306,7 @@ async fn pause_stops_timers_but_run_now_still_works() {
 #[tokio::test(start_paused = true)]
 async fn shutdown_abandons_a_running_check_with_its_cancel_flag_and_destroys_instances() {
     let r = rig(60, 600, vec![ok(3600)], ok(0));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(r.store.read().probe("p").unwrap().running);
     s.shutdown().await;
@@ -267,11 +320,21 @@ async fn shutdown_abandons_a_running_check_with_its_cancel_flag_and_destroys_ins
 async fn transitions_are_recorded_as_the_status_changes() {
     let script = vec![ok(0), Step::Answer(Status::Critical, Duration::ZERO), ok(0)];
     let r = rig(10, 5, script, ok(0));
-    let s = Scheduler::start(&[r.probe.clone()], r.store.clone());
+    let s = Scheduler::start(std::slice::from_ref(&r.probe), r.store.clone());
     r.results(4).await;
-    let st = r.store.read();
-    let t: Vec<_> = st.transitions.iter().map(|t| (t.from, t.to)).collect();
-    assert_eq!(t, [(Some(Status::Ok), Status::Critical), (Some(Status::Critical), Status::Ok)]);
-    drop(st);
+    let t: Vec<_> = r
+        .store
+        .read()
+        .transitions
+        .iter()
+        .map(|t| (t.from, t.to))
+        .collect();
+    assert_eq!(
+        t,
+        [
+            (Some(Status::Ok), Status::Critical),
+            (Some(Status::Critical), Status::Ok)
+        ]
+    );
     s.shutdown().await;
 }

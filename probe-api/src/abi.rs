@@ -120,12 +120,14 @@ pub struct PdHostApi {
 /// resolved). On success store the instance in `*out_instance` and return `PD_OK`. When the
 /// config is wrong, fill `out_error` with a message naming the field and return `PD_ERROR`;
 /// the host then shows the probe as UNKNOWN with that message.
-pub type PdCreateFn = Option<unsafe extern "C" fn(
-    host: *const PdHostApi,
-    config_json: PdStr,
-    out_instance: *mut *mut c_void,
-    out_error: *mut PdOwnedBytes,
-) -> i32>;
+pub type PdCreateFn = Option<
+    unsafe extern "C" fn(
+        host: *const PdHostApi,
+        config_json: PdStr,
+        out_instance: *mut *mut c_void,
+        out_error: *mut PdOwnedBytes,
+    ) -> i32,
+>;
 
 /// Runs one check of an instance and returns a report.
 ///
@@ -134,11 +136,13 @@ pub type PdCreateFn = Option<unsafe extern "C" fn(
 /// of schema v1 (`{"status":"ok|warning|critical|unknown","summary":"...","details":[...],
 /// "metrics":[...],"items":[...]}`), at most 1 MiB. On `PD_ERROR` it holds a message. A target
 /// that is down is a verdict: report `critical`, do not return `PD_ERROR`.
-pub type PdCheckFn = Option<unsafe extern "C" fn(
-    instance: *mut c_void,
-    call: *const PdCallCtx,
-    out_report_json: *mut PdOwnedBytes,
-) -> i32>;
+pub type PdCheckFn = Option<
+    unsafe extern "C" fn(
+        instance: *mut c_void,
+        call: *const PdCallCtx,
+        out_report_json: *mut PdOwnedBytes,
+    ) -> i32,
+>;
 
 /// Frees an instance. Called once, when no `check` of that instance is running.
 pub type PdDestroyFn = Option<unsafe extern "C" fn(instance: *mut c_void)>;
@@ -201,7 +205,8 @@ unsafe extern "C" {
 }
 
 /// The type of the one exported symbol, `patchdeck_probe_v1`.
-pub type PdEntryV1 = Option<unsafe extern "C" fn(host_major: u16, host_minor: u16) -> *const PdProbeV1>;
+pub type PdEntryV1 =
+    Option<unsafe extern "C" fn(host_major: u16, host_minor: u16) -> *const PdProbeV1>;
 
 /// The name of the symbol every v1 plugin exports.
 pub const PD_ENTRY_SYMBOL_V1: &str = "patchdeck_probe_v1";
@@ -209,7 +214,10 @@ pub const PD_ENTRY_SYMBOL_V1: &str = "patchdeck_probe_v1";
 impl PdStr {
     /// Borrows a Rust string for the duration of a call.
     pub fn borrow(s: &str) -> PdStr {
-        PdStr { ptr: s.as_ptr(), len: s.len() }
+        PdStr {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
     }
 
     /// Views the bytes.
@@ -241,7 +249,12 @@ impl PdOwnedBytes {
         let boxed = bytes.into_boxed_slice();
         let len = boxed.len();
         let ptr = Box::into_raw(boxed).cast::<u8>();
-        PdOwnedBytes { ptr, len, private_data: std::ptr::null_mut(), release: Some(release_boxed_slice) }
+        PdOwnedBytes {
+            ptr,
+            len,
+            private_data: std::ptr::null_mut(),
+            release: Some(release_boxed_slice),
+        }
     }
 
     /// Copies the bytes out and calls `release` exactly once (host side).
@@ -270,7 +283,9 @@ unsafe extern "C" fn release_boxed_slice(bytes: *mut PdOwnedBytes) {
     unsafe {
         let b = &mut *bytes;
         if !b.ptr.is_null() {
-            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(b.ptr, b.len)));
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                b.ptr, b.len,
+            )));
         }
         b.ptr = std::ptr::null_mut();
         b.len = 0;

@@ -27,7 +27,12 @@ pub enum Status {
 
 impl Status {
     /// All statuses, in Nagios code order.
-    pub const ALL: [Status; 4] = [Status::Ok, Status::Warning, Status::Critical, Status::Unknown];
+    pub const ALL: [Status; 4] = [
+        Status::Ok,
+        Status::Warning,
+        Status::Critical,
+        Status::Unknown,
+    ];
 
     /// The Nagios plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     pub fn code(self) -> i32 {
@@ -53,7 +58,11 @@ impl Status {
 
     /// The worse of two statuses by [`Status::severity`].
     pub fn worst(self, other: Status) -> Status {
-        if other.severity() > self.severity() { other } else { self }
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
     }
 
     /// Lower-case name as in the JSON schema: `ok`, `warning`, `critical`, `unknown`.
@@ -109,7 +118,13 @@ pub struct Report {
 impl Report {
     /// A report with only a status and a summary.
     pub fn new(status: Status, summary: impl Into<String>) -> Report {
-        Report { status, summary: summary.into(), details: vec![], metrics: vec![], items: vec![] }
+        Report {
+            status,
+            summary: summary.into(),
+            details: vec![],
+            metrics: vec![],
+            items: vec![],
+        }
     }
 }
 
@@ -165,9 +180,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_ignored_and_defaults_apply() {
-        let r: Report =
-            serde_json::from_str(r#"{"status":"warning","future_field":{"x":1},"items":[{"id":"a","status":"ok","new":true}]}"#)
-                .unwrap();
+        let r: Report = serde_json::from_str(
+            r#"{"status":"warning","future_field":{"x":1},"items":[{"id":"a","status":"ok","new":true}]}"#,
+        )
+        .unwrap();
         assert_eq!(r.status, Status::Warning);
         assert_eq!(r.summary, "");
         assert_eq!(r.items[0].id, "a");

@@ -66,7 +66,8 @@ pub trait Probe: Send + Sized + 'static {
     /// [`Probe::check`]; override only to return pre-serialised JSON.
     fn check_raw(&mut self, ctx: &CheckContext) -> Result<Vec<u8>, CheckError> {
         let report = self.check(ctx)?;
-        serde_json::to_vec(&report).map_err(|e| CheckError::Failed(format!("cannot serialise report: {e}")))
+        serde_json::to_vec(&report)
+            .map_err(|e| CheckError::Failed(format!("cannot serialise report: {e}")))
     }
 }
 
@@ -85,7 +86,9 @@ unsafe impl Sync for Host {}
 impl Host {
     /// A host that drops every log line (for unit tests of a probe).
     pub fn detached() -> Host {
-        Host { api: std::ptr::null() }
+        Host {
+            api: std::ptr::null(),
+        }
     }
 
     /// Writes a line to the patchdeck log file (never the terminal). Never log secrets.
@@ -117,7 +120,12 @@ pub struct CheckContext<'a> {
 impl<'a> CheckContext<'a> {
     /// A context for unit tests of a probe: the given timeout, a cancel flag of your own.
     pub fn for_test(timeout: Duration, cancel: &'a AtomicU32) -> CheckContext<'a> {
-        CheckContext { timeout, deadline: SystemTime::now() + timeout, cancel, host: Host::detached() }
+        CheckContext {
+            timeout,
+            deadline: SystemTime::now() + timeout,
+            cancel,
+            host: Host::detached(),
+        }
     }
 
     /// True once the host has given up on this call. Poll it in long loops and return
@@ -128,7 +136,9 @@ impl<'a> CheckContext<'a> {
 
     /// Time left before the deadline (zero when past it).
     pub fn remaining(&self) -> Duration {
-        self.deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        self.deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
     }
 }
 
@@ -152,7 +162,9 @@ fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if IN_PLUGIN_CALL.with(Cell::get) {
-                let msg = info.payload_as_str().unwrap_or("panic with a non-string payload");
+                let msg = info
+                    .payload_as_str()
+                    .unwrap_or("panic with a non-string payload");
                 let text = match info.location() {
                     Some(loc) => format!("panicked at {}:{}: {msg}", loc.file(), loc.line()),
                     None => format!("panicked: {msg}"),
@@ -345,16 +357,25 @@ mod tests {
         let mut inst: *mut c_void = std::ptr::null_mut();
         let mut err = PdOwnedBytes::EMPTY;
         // SAFETY: all pointers are valid locals.
-        let code = unsafe { create_trampoline::<Panicky>(&host, PdStr::borrow(r#"{"fail":1}"#), &mut inst, &mut err) };
+        let code = unsafe {
+            create_trampoline::<Panicky>(&host, PdStr::borrow(r#"{"fail":1}"#), &mut inst, &mut err)
+        };
         assert_eq!(code, PD_ERROR);
         // SAFETY: err was filled by the trampoline.
         assert_eq!(unsafe { err.take() }, b"field `fail`: told to fail");
 
         // SAFETY: as above.
-        let code = unsafe { create_trampoline::<Panicky>(&host, PdStr::borrow("{}"), &mut inst, &mut err) };
+        let code = unsafe {
+            create_trampoline::<Panicky>(&host, PdStr::borrow("{}"), &mut inst, &mut err)
+        };
         assert_eq!(code, PD_OK);
         let cancel = 0u32;
-        let call = PdCallCtx { struct_size: size_of::<PdCallCtx>() as u32, timeout_ms: 1000, deadline_unix_ms: 0, cancel: &cancel };
+        let call = PdCallCtx {
+            struct_size: size_of::<PdCallCtx>() as u32,
+            timeout_ms: 1000,
+            deadline_unix_ms: 0,
+            cancel: &cancel,
+        };
         let mut out = PdOwnedBytes::EMPTY;
         // SAFETY: inst came from create; call and out are valid.
         let code = unsafe { check_trampoline::<Panicky>(inst, &call, &mut out) };

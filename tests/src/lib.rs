@@ -33,7 +33,10 @@ fn built(name: &str) -> PathBuf {
 
 /// The mock plugin library.
 pub fn mock_lib() -> PathBuf {
-    built(&format!("libpatchdeck_mock{}", std::env::consts::DLL_SUFFIX))
+    built(&format!(
+        "libpatchdeck_mock{}",
+        std::env::consts::DLL_SUFFIX
+    ))
 }
 
 /// The `patchdeck-probe-host` binary.
@@ -54,7 +57,11 @@ pub fn scratch(name: &str) -> PathBuf {
         .parent()
         .expect("target")
         .join("tmp")
-        .join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        .join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod scratch");
@@ -63,7 +70,10 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_owned()
 }
 
 /// Compiles C source into a shared library with the system compiler (`$CC` or `cc`),
@@ -71,14 +81,25 @@ pub fn repo_root() -> PathBuf {
 pub fn compile_c(source: &Path, out: &Path, defines: &[&str]) {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let mut cmd = Command::new(&cc);
-    cmd.args(["-shared", "-fPIC", "-O1", "-Wall", "-Wextra", "-Werror", "-std=c99", "-D_POSIX_C_SOURCE=200809L"])
-        .arg("-I")
-        .arg(repo_root().join("probe-api/include"));
+    cmd.args([
+        "-shared",
+        "-fPIC",
+        "-O1",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-std=c99",
+        "-D_POSIX_C_SOURCE=200809L",
+    ])
+    .arg("-I")
+    .arg(repo_root().join("probe-api/include"));
     for d in defines {
         cmd.arg(format!("-D{d}"));
     }
     cmd.arg(source).arg("-o").arg(out);
-    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e} (install gcc or set CC)"));
+    let output = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run the C compiler `{cc}`: {e} (install gcc or set CC)")
+    });
     assert!(
         output.status.success(),
         "compiling {} failed:\n{}",
@@ -101,8 +122,14 @@ pub async fn engine(dir: &Path, text: &str, extra_dirs: &[PathBuf]) -> Engine {
     let config = config::load(&path).unwrap_or_else(|e| panic!("config: {e}"));
     let mut dirs = vec![target_dir()];
     dirs.extend(extra_dirs.iter().cloned());
-    let opts = EngineOptions { allow_insecure_plugins: false, host_exe: Some(probe_host()), extra_plugin_dirs: dirs };
-    Engine::build(config, &opts).await.unwrap_or_else(|e| panic!("engine: {e}"))
+    let opts = EngineOptions {
+        allow_insecure_plugins: false,
+        host_exe: Some(probe_host()),
+        extra_plugin_dirs: dirs,
+    };
+    Engine::build(config, &opts)
+        .await
+        .unwrap_or_else(|e| panic!("engine: {e}"))
 }
 
 /// Runs the real `patchdeck` binary with plugin folder `target/<profile>`.

@@ -9,12 +9,27 @@ use patchdeck_tests::*;
 use std::path::PathBuf;
 
 const VARIANTS: &[(&str, &str)] = &[
-    ("BAD_MAGIC", "bad magic 0x12345678 in descriptor (expected 0x50444B31, \"PDK1\")"),
-    ("ABI_MAJOR_2", "unsupported ABI major version 2 (this patchdeck speaks 1)"),
-    ("SHORT_STRUCT", "descriptor struct_size 24 is smaller than the v1 size 72"),
-    ("NULL_DESCRIPTOR", "`patchdeck_probe_v1` returned NULL: the plugin cannot serve a host speaking ABI 1.0"),
+    (
+        "BAD_MAGIC",
+        "bad magic 0x12345678 in descriptor (expected 0x50444B31, \"PDK1\")",
+    ),
+    (
+        "ABI_MAJOR_2",
+        "unsupported ABI major version 2 (this patchdeck speaks 1)",
+    ),
+    (
+        "SHORT_STRUCT",
+        "descriptor struct_size 24 is smaller than the v1 size 72",
+    ),
+    (
+        "NULL_DESCRIPTOR",
+        "`patchdeck_probe_v1` returned NULL: the plugin cannot serve a host speaking ABI 1.0",
+    ),
     ("NULL_CHECK", "descriptor function `check` is NULL"),
-    ("BAD_KIND", "invalid kind \"Bad Kind\": must match [a-z0-9-]+"),
+    (
+        "BAD_KIND",
+        "invalid kind \"Bad Kind\": must match [a-z0-9-]+",
+    ),
 ];
 
 fn variants_c() -> PathBuf {
@@ -37,16 +52,26 @@ async fn each_broken_descriptor_gets_its_own_message_in_a_child_and_in_process()
     let no_symbol = build_variant(&dir, "NO_SYMBOL");
     let results = discovery::inspect(&probe_host(), &files).await;
     for ((define, expected), result) in VARIANTS.iter().zip(&results) {
-        assert_eq!(result.as_ref().unwrap_err(), expected, "variant {define} inspected in a child");
+        assert_eq!(
+            result.as_ref().unwrap_err(),
+            expected,
+            "variant {define} inspected in a child"
+        );
     }
     for ((define, expected), file) in VARIANTS.iter().zip(&files) {
         let err = plugin::load(file).unwrap_err().to_string();
         assert_eq!(&err, expected, "variant {define} loaded in-process");
     }
     let err = plugin::load(&no_symbol).unwrap_err().to_string();
-    assert_eq!(err, "not a patchdeck plugin: no symbol `patchdeck_probe_v1`");
+    assert_eq!(
+        err,
+        "not a patchdeck plugin: no symbol `patchdeck_probe_v1`"
+    );
     let in_child = discovery::inspect(&probe_host(), &[no_symbol]).await;
-    assert_eq!(in_child[0].as_ref().unwrap_err(), "not a patchdeck plugin: no symbol `patchdeck_probe_v1`");
+    assert_eq!(
+        in_child[0].as_ref().unwrap_err(),
+        "not a patchdeck plugin: no symbol `patchdeck_probe_v1`"
+    );
 }
 
 #[tokio::test]
@@ -56,7 +81,10 @@ async fn a_library_that_crashes_while_loading_is_reported_and_the_rest_still_ins
     let good = dir.join("libgood.so");
     compile_c(&variants_c(), &good, &["KIND=\"good-variant\""]);
     let results = discovery::inspect(&probe_host(), &[crash, good, mock_lib()]).await;
-    assert_eq!(results[0].as_ref().unwrap_err(), "crashed while loading: SIGSEGV");
+    assert_eq!(
+        results[0].as_ref().unwrap_err(),
+        "crashed while loading: SIGSEGV"
+    );
     assert_eq!(results[1].as_ref().unwrap().kind, "good-variant");
     assert_eq!(results[2].as_ref().unwrap().kind, "mock");
 }
@@ -68,24 +96,42 @@ fn patchdeck_plugins_lists_every_file_with_its_problem() {
         build_variant(&dir, define);
     }
     build_variant(&dir, "NO_SYMBOL");
-    let out = run_patchdeck(&["plugins", "--format", "json", "--plugin-dir", dir.to_str().unwrap()]);
+    let out = run_patchdeck(&[
+        "plugins",
+        "--format",
+        "json",
+        "--plugin-dir",
+        dir.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let plugins = doc["plugins"].as_array().unwrap();
     for (define, expected) in VARIANTS {
         let file = format!("lib{}.so", define.to_lowercase());
-        let entry = plugins.iter().find(|p| p["path"].as_str().unwrap().ends_with(&file)).expect(&file);
+        let entry = plugins
+            .iter()
+            .find(|p| p["path"].as_str().unwrap().ends_with(&file))
+            .expect(&file);
         assert_eq!(entry["problem"], *expected, "{file}");
         assert!(entry["kind"].is_null());
     }
-    let mock = plugins.iter().find(|p| p["kind"] == "mock").expect("mock plugin next to the binary");
+    let mock = plugins
+        .iter()
+        .find(|p| p["kind"] == "mock")
+        .expect("mock plugin next to the binary");
     assert_eq!(mock["abi"], "1.0");
     assert!(mock["problem"].is_null());
 
     let out = run_patchdeck(&["plugins", "--plugin-dir", dir.to_str().unwrap()]);
     let listing = text(&out.stdout);
-    assert!(listing.contains("problem: descriptor function `check` is NULL"), "{listing}");
-    assert!(listing.contains("mock             0.1.0    ABI 1.0"), "{listing}");
+    assert!(
+        listing.contains("problem: descriptor function `check` is NULL"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("mock             0.1.0    ABI 1.0"),
+        "{listing}"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +139,11 @@ async fn the_c_example_probe_works_through_both_runners() {
     let dir = scratch("abi-c-example");
     let plugins = dir.join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    compile_c(&repo_root().join("probe-api/examples/c/example_probe.c"), &plugins.join("libc_example.so"), &[]);
+    compile_c(
+        &repo_root().join("probe-api/examples/c/example_probe.c"),
+        &plugins.join("libc_example.so"),
+        &[],
+    );
     let cfg = r#"
 [[probe]]
 id = "c-isolated"
@@ -122,16 +172,24 @@ status = "purple"
     let report = iso.report.unwrap();
     assert_eq!(report.details[0].value, "3000 ms");
     assert_eq!(report.items[0].title, "Written in C");
-    assert_eq!(engine.probes[0].run_once().await.summary, "hello from C (run 2)");
+    assert_eq!(
+        engine.probes[0].run_once().await.summary,
+        "hello from C (run 2)"
+    );
 
     let inproc = engine.probes[1].run_once().await;
-    assert_eq!((inproc.status, inproc.summary.as_str()), (Status::Critical, "hello from C (run 1)"));
+    assert_eq!(
+        (inproc.status, inproc.summary.as_str()),
+        (Status::Critical, "hello from C (run 1)")
+    );
 
     let bad = engine.probes[2].run_once().await;
     assert_eq!(bad.status, Status::Unknown);
     assert_eq!(
         bad.error.as_deref(),
-        Some("plugin rejected its config: field status: \"purple\" is not one of ok, warning, critical, unknown")
+        Some(
+            "plugin rejected its config: field status: \"purple\" is not one of ok, warning, critical, unknown"
+        )
     );
     engine.shutdown().await;
 }
@@ -141,13 +199,28 @@ fn patchdeck_check_runs_a_c_probe_dropped_into_a_plugin_folder() {
     let dir = scratch("abi-c-check");
     let plugins = dir.join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    compile_c(&repo_root().join("probe-api/examples/c/example_probe.c"), &plugins.join("libc_example.so"), &[]);
+    compile_c(
+        &repo_root().join("probe-api/examples/c/example_probe.c"),
+        &plugins.join("libc_example.so"),
+        &[],
+    );
     let cfg = write_config(
         &dir,
         "[settings]\nplugin_dirs = [\"plugins\"]\n\n[[probe]]\nid = \"from-c\"\nplugin = \"c-example\"\n",
     );
-    let out = run_patchdeck(&["check", "--config", cfg.to_str().unwrap(), "--format", "nagios"]);
-    assert_eq!(text(&out.stdout), "from-c OK: hello from C (run 1) | runs=1c\n", "{}", text(&out.stderr));
+    let out = run_patchdeck(&[
+        "check",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "nagios",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "from-c OK: hello from C (run 1) | runs=1c\n",
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -156,11 +229,24 @@ async fn a_plugin_printing_to_stdout_does_not_corrupt_the_isolated_protocol() {
     let dir = scratch("abi-chatty");
     let plugins = dir.join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    compile_c(&variants_c(), &plugins.join("libchatty.so"), &["CHATTY", "KIND=\"chatty\""]);
-    let engine = engine(&dir, "[[probe]]\nid = \"chatty\"\nplugin = \"chatty\"\n", &[plugins]).await;
+    compile_c(
+        &variants_c(),
+        &plugins.join("libchatty.so"),
+        &["CHATTY", "KIND=\"chatty\""],
+    );
+    let engine = engine(
+        &dir,
+        "[[probe]]\nid = \"chatty\"\nplugin = \"chatty\"\n",
+        &[plugins],
+    )
+    .await;
     for _ in 0..3 {
         let r = engine.probes[0].run_once().await;
-        assert_eq!((r.status, r.summary.as_str()), (Status::Ok, "variant ok"), "{r:?}");
+        assert_eq!(
+            (r.status, r.summary.as_str()),
+            (Status::Ok, "variant ok"),
+            "{r:?}"
+        );
     }
     engine.shutdown().await;
 }

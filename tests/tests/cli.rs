@@ -30,7 +30,11 @@ fn check(args: &[&str]) -> (i32, String, String) {
     let mut all = vec!["check"];
     all.extend_from_slice(args);
     let out = run_patchdeck(&all);
-    (out.status.code().expect("exited, not killed"), text(&out.stdout), text(&out.stderr))
+    (
+        out.status.code().expect("exited, not killed"),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
 }
 
 #[test]
@@ -39,10 +43,21 @@ fn every_invalid_config_fails_with_its_message_naming_file_and_line() {
         let expected = header(&path, "expect");
         let (code, stdout, stderr) = check(&["--config", path.to_str().unwrap()]);
         assert_eq!(code, 3, "{}: exit code; stderr: {stderr}", path.display());
-        assert!(stdout.is_empty(), "{}: printed results for a bad config: {stdout}", path.display());
+        assert!(
+            stdout.is_empty(),
+            "{}: printed results for a bad config: {stdout}",
+            path.display()
+        );
         let want = format!("patchdeck: {}{expected}", path.display());
-        assert!(stderr.starts_with(&want), "{}:\n  want prefix: {want}\n  got:         {stderr}", path.display());
-        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+        assert!(
+            stderr.starts_with(&want),
+            "{}:\n  want prefix: {want}\n  got:         {stderr}",
+            path.display()
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
     }
 }
 
@@ -53,14 +68,19 @@ fn every_valid_config_runs_with_its_expected_exit_code() {
         let (code, stdout, stderr) = check(&["--config", path.to_str().unwrap()]);
         assert_eq!(code, expected, "{}:\n{stdout}\n{stderr}", path.display());
         assert!(stdout.contains("worst: "), "{stdout}");
-        assert!(!stdout.contains("not-a-real-password") && !stderr.contains("not-a-real-password"), "secret leaked");
+        assert!(
+            !stdout.contains("not-a-real-password") && !stderr.contains("not-a-real-password"),
+            "secret leaked"
+        );
     }
 }
 
 fn status_config(dir: &Path, probes: &[(&str, &str)]) -> PathBuf {
     let mut text = String::new();
     for (id, cfg) in probes {
-        text.push_str(&format!("[[probe]]\nid = \"{id}\"\nplugin = \"mock\"\ntimeout = \"5s\"\n[probe.config]\n{cfg}\n\n"));
+        text.push_str(&format!(
+            "[[probe]]\nid = \"{id}\"\nplugin = \"mock\"\ntimeout = \"5s\"\n[probe.config]\n{cfg}\n\n"
+        ));
     }
     write_config(dir, &text)
 }
@@ -69,10 +89,31 @@ fn status_config(dir: &Path, probes: &[(&str, &str)]) -> PathBuf {
 fn exit_code_is_the_worst_status_and_critical_outranks_unknown() {
     let cases: &[(&[(&str, &str)], i32)] = &[
         (&[("a", "status = \"ok\""), ("b", "status = \"ok\"")], 0),
-        (&[("a", "status = \"ok\""), ("b", "status = \"warning\"")], 1),
-        (&[("a", "status = \"warning\""), ("b", "status = \"critical\"")], 2),
-        (&[("a", "status = \"ok\""), ("b", "behavior = \"create-error\"")], 3),
-        (&[("a", "status = \"critical\""), ("b", "behavior = \"panic\"")], 2),
+        (
+            &[("a", "status = \"ok\""), ("b", "status = \"warning\"")],
+            1,
+        ),
+        (
+            &[
+                ("a", "status = \"warning\""),
+                ("b", "status = \"critical\""),
+            ],
+            2,
+        ),
+        (
+            &[
+                ("a", "status = \"ok\""),
+                ("b", "behavior = \"create-error\""),
+            ],
+            3,
+        ),
+        (
+            &[
+                ("a", "status = \"critical\""),
+                ("b", "behavior = \"panic\""),
+            ],
+            2,
+        ),
         (&[("a", "status = \"unknown\"")], 3),
     ];
     for (probes, want) in cases {
@@ -111,7 +152,16 @@ fn text_json_and_nagios_formats() {
         ]
     );
 
-    let (code, out, _) = check(&["--config", cfg, "--format", "json", "--probe", "wsus-sup01", "--probe", "broken"]);
+    let (code, out, _) = check(&[
+        "--config",
+        cfg,
+        "--format",
+        "json",
+        "--probe",
+        "wsus-sup01",
+        "--probe",
+        "broken",
+    ]);
     assert_eq!(code, 3);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["worst"], "unknown");
@@ -125,25 +175,40 @@ fn text_json_and_nagios_formats() {
     assert!(probes[0]["error"].is_null());
     assert_eq!(probes[1]["status"], "unknown");
     assert!(probes[1]["report"].is_null());
-    assert_eq!(probes[1]["error"], "report is not valid UTF-8 (invalid byte at offset 0)");
+    assert_eq!(
+        probes[1]["error"],
+        "report is not valid UTF-8 (invalid byte at offset 0)"
+    );
 
     let (code, out, _) = check(&["--config", cfg, "--probe", "dp"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("OK        dp  (mock)  8/8 DPs BITS-ready  ["), "{out}");
-    assert!(out.ends_with("worst: OK (1 ok, 0 warning, 0 critical, 0 unknown)\n"), "{out}");
+    assert!(
+        out.starts_with("OK        dp  (mock)  8/8 DPs BITS-ready  ["),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("worst: OK (1 ok, 0 warning, 0 critical, 0 unknown)\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn bad_invocations_exit_3_with_a_clear_message() {
     let (code, _, err) = check(&["--config", "/no/such/patchdeck.toml"]);
     assert_eq!(code, 3);
-    assert_eq!(err, "patchdeck: cannot read config file /no/such/patchdeck.toml: No such file or directory (os error 2)\n");
+    assert_eq!(
+        err,
+        "patchdeck: cannot read config file /no/such/patchdeck.toml: No such file or directory (os error 2)\n"
+    );
 
     let dir = scratch("cli-bad");
     let cfg = status_config(&dir, &[("a", "")]);
     let (code, _, err) = check(&["--config", cfg.to_str().unwrap(), "--probe", "zzz"]);
     assert_eq!(code, 3);
-    assert!(err.contains("no probe with id \"zzz\" (configured: a)"), "{err}");
+    assert!(
+        err.contains("no probe with id \"zzz\" (configured: a)"),
+        "{err}"
+    );
 
     let empty = write_config(&scratch("cli-empty"), "[settings]\ninterval = \"1m\"\n");
     let (code, _, err) = check(&["--config", empty.to_str().unwrap()]);
@@ -158,10 +223,16 @@ fn bad_invocations_exit_3_with_a_clear_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).starts_with("patchdeck: no config file: pass --config FILE, set PATCHDECK_CONFIG, or create "));
+    assert!(text(&out.stderr).starts_with(
+        "patchdeck: no config file: pass --config FILE, set PATCHDECK_CONFIG, or create "
+    ));
 
     // $PATCHDECK_CONFIG is honoured.
-    let out = std::process::Command::new(patchdeck_bin()).arg("check").env("PATCHDECK_CONFIG", &cfg).output().unwrap();
+    let out = std::process::Command::new(patchdeck_bin())
+        .arg("check")
+        .env("PATCHDECK_CONFIG", &cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
@@ -173,7 +244,10 @@ fn plugin_files_others_can_write_are_refused_unless_allowed() {
     std::fs::create_dir(&plugins).unwrap();
     let lib = plugins.join("libmock_copy.so");
     std::fs::copy(mock_lib(), &lib).unwrap();
-    let cfg = write_config(&dir, &format!("[[probe]]\nid = \"a\"\nplugin = \"{}\"\n", lib.display()));
+    let cfg = write_config(
+        &dir,
+        &format!("[[probe]]\nid = \"a\"\nplugin = \"{}\"\n", lib.display()),
+    );
     let cfg = cfg.to_str().unwrap();
 
     std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -194,7 +268,10 @@ fn plugin_files_others_can_write_are_refused_unless_allowed() {
     std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o666)).unwrap();
     let (code, _, err) = check(&["--config", cfg]);
     assert_eq!(code, 3);
-    assert!(err.contains("refused: plugin file") && err.contains("(mode 0666)"), "{err}");
+    assert!(
+        err.contains("refused: plugin file") && err.contains("(mode 0666)"),
+        "{err}"
+    );
     std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(check(&["--config", cfg]).0, 0);
 
@@ -205,7 +282,10 @@ fn plugin_files_others_can_write_are_refused_unless_allowed() {
         std::os::unix::fs::chown(&lib, Some(4242), None).unwrap();
         let (code, _, err) = check(&["--config", cfg]);
         assert_eq!(code, 3);
-        assert!(err.contains("is owned by uid 4242, not by root or by you (uid 0)"), "{err}");
+        assert!(
+            err.contains("is owned by uid 4242, not by root or by you (uid 0)"),
+            "{err}"
+        );
         assert_eq!(check(&["--config", cfg, "--allow-insecure-plugins"]).0, 0);
     } else {
         eprintln!("not root: the ownership half of this test needs root to chown");
@@ -221,7 +301,10 @@ unsafe extern "C" {
 fn help_explains_exit_codes_and_config_lookup() {
     let out = run_patchdeck(&["check", "--help"]);
     let help = text(&out.stdout);
-    assert!(help.contains("0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), "{help}");
+    assert!(
+        help.contains("0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"),
+        "{help}"
+    );
     let out = run_patchdeck(&["--help"]);
     let help = text(&out.stdout);
     assert!(help.contains("$PATCHDECK_CONFIG"), "{help}");
@@ -236,16 +319,30 @@ fn plugin_log_lines_go_to_the_log_file_never_the_terminal() {
     );
     let log = dir.join("logs/patchdeck.log");
     let out = std::process::Command::new(patchdeck_bin())
-        .args(["check", "--config", cfg.to_str().unwrap(), "--log-file", log.to_str().unwrap()])
+        .args([
+            "check",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ])
         .env("RUST_LOG", "debug")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).is_empty(), "logs leaked to stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).is_empty(),
+        "logs leaked to stderr: {}",
+        text(&out.stderr)
+    );
     let logged = std::fs::read_to_string(&log).unwrap();
     for probe in ["iso", "inproc"] {
         assert!(logged.contains(&format!("probe=\"{probe}\"")), "{logged}");
     }
-    assert_eq!(logged.matches("mock instance created").count(), 2, "{logged}");
+    assert_eq!(
+        logged.matches("mock instance created").count(),
+        2,
+        "{logged}"
+    );
     assert_eq!(logged.matches("mock check starting").count(), 2, "{logged}");
 }

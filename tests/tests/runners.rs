@@ -44,7 +44,11 @@ items = [{ id = "dp01", title = "DP01", status = "critical", summary = "no Range
 "#;
     for runner in RUNNERS {
         let r = run(runner, cfg).await;
-        assert_eq!((r.status, r.summary.as_str(), r.error.as_deref()), (Status::Warning, "2 of 3 fine", None), "{runner}");
+        assert_eq!(
+            (r.status, r.summary.as_str(), r.error.as_deref()),
+            (Status::Warning, "2 of 3 fine", None),
+            "{runner}"
+        );
         let rep = r.report.unwrap();
         assert_eq!(rep.details[0].status, Some(Status::Ok));
         assert_eq!(rep.metrics[0].value, 41.5);
@@ -57,12 +61,21 @@ items = [{ id = "dp01", title = "DP01", status = "critical", summary = "no Range
 #[tokio::test]
 async fn sequence_cycles_statuses_across_runs_in_one_instance() {
     for runner in RUNNERS {
-        let e = one(runner, "5s", "sequence = [\"ok\", \"critical\", \"warning\"]").await;
+        let e = one(
+            runner,
+            "5s",
+            "sequence = [\"ok\", \"critical\", \"warning\"]",
+        )
+        .await;
         let mut got = Vec::new();
         for _ in 0..4 {
             got.push(e.probes[0].run_once().await.status);
         }
-        assert_eq!(got, [Status::Ok, Status::Critical, Status::Warning, Status::Ok], "{runner}");
+        assert_eq!(
+            got,
+            [Status::Ok, Status::Critical, Status::Warning, Status::Ok],
+            "{runner}"
+        );
         e.shutdown().await;
     }
 }
@@ -72,8 +85,14 @@ async fn panic_becomes_unknown_with_the_panic_message_and_location() {
     for runner in RUNNERS {
         let r = run(runner, "behavior = \"panic\"").await;
         let why = reason(&r);
-        assert!(why.starts_with("probe panicked: panicked at plugins/mock/src/lib.rs:"), "{runner}: {why}");
-        assert!(why.ends_with(": mock told to panic (behavior = \"panic\")"), "{runner}: {why}");
+        assert!(
+            why.starts_with("probe panicked: panicked at plugins/mock/src/lib.rs:"),
+            "{runner}: {why}"
+        );
+        assert!(
+            why.ends_with(": mock told to panic (behavior = \"panic\")"),
+            "{runner}: {why}"
+        );
     }
 }
 
@@ -81,7 +100,11 @@ async fn panic_becomes_unknown_with_the_panic_message_and_location() {
 async fn garbage_bytes_become_unknown_invalid_utf8() {
     for runner in RUNNERS {
         let r = run(runner, "behavior = \"garbage\"").await;
-        assert_eq!(reason(&r), "report is not valid UTF-8 (invalid byte at offset 0)", "{runner}");
+        assert_eq!(
+            reason(&r),
+            "report is not valid UTF-8 (invalid byte at offset 0)",
+            "{runner}"
+        );
     }
 }
 
@@ -90,7 +113,11 @@ async fn huge_report_becomes_unknown_over_the_cap() {
     let size = 2 * 1024 * 1024 + r#"{"status":"ok","summary":""}"#.len();
     for runner in RUNNERS {
         let r = run(runner, "behavior = \"huge\"").await;
-        assert_eq!(reason(&r), format!("report too large: {size} bytes, over the 1 MiB limit"), "{runner}");
+        assert_eq!(
+            reason(&r),
+            format!("report too large: {size} bytes, over the 1 MiB limit"),
+            "{runner}"
+        );
     }
 }
 
@@ -98,15 +125,30 @@ async fn huge_report_becomes_unknown_over_the_cap() {
 async fn invalid_json_and_unknown_status_become_unknown() {
     for runner in RUNNERS {
         let r = run(runner, "raw = '{\"status\": \"ok\", '").await;
-        assert!(reason(&r).starts_with("report is not valid JSON: EOF while parsing a value at line 1 column 17"), "{runner}: {r:?}");
+        assert!(
+            reason(&r).starts_with(
+                "report is not valid JSON: EOF while parsing a value at line 1 column 17"
+            ),
+            "{runner}: {r:?}"
+        );
         let r = run(runner, "raw = '{\"status\": \"fine\", \"summary\": \"x\"}'").await;
         assert!(
-            reason(&r).starts_with("report has an invalid status: unknown variant `fine`, expected one of"),
+            reason(&r).starts_with(
+                "report has an invalid status: unknown variant `fine`, expected one of"
+            ),
             "{runner}: {r:?}"
         );
         // Unknown fields are ignored (forward compatibility).
-        let r = run(runner, "raw = '{\"status\": \"ok\", \"summary\": \"x\", \"v2_field\": [1]}'").await;
-        assert_eq!((r.status, r.summary.as_str()), (Status::Ok, "x"), "{runner}");
+        let r = run(
+            runner,
+            "raw = '{\"status\": \"ok\", \"summary\": \"x\", \"v2_field\": [1]}'",
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.summary.as_str()),
+            (Status::Ok, "x"),
+            "{runner}"
+        );
     }
 }
 
@@ -114,9 +156,16 @@ async fn invalid_json_and_unknown_status_become_unknown() {
 async fn create_error_and_bad_config_become_unknown_with_the_plugins_message() {
     for runner in RUNNERS {
         let r = run(runner, "behavior = \"create-error\"").await;
-        assert_eq!(reason(&r), "plugin rejected its config: mock told to fail in create (behavior = \"create-error\")");
+        assert_eq!(
+            reason(&r),
+            "plugin rejected its config: mock told to fail in create (behavior = \"create-error\")"
+        );
         let r = run(runner, "stauts = \"ok\"").await;
-        assert!(reason(&r).starts_with("plugin rejected its config: mock config: unknown field `stauts`"), "{r:?}");
+        assert!(
+            reason(&r)
+                .starts_with("plugin rejected its config: mock config: unknown field `stauts`"),
+            "{r:?}"
+        );
     }
 }
 
@@ -137,7 +186,10 @@ async fn slow_check_is_cut_at_the_timeout_and_honours_the_cancel_flag() {
 #[tokio::test]
 async fn in_process_hang_is_abandoned_and_the_instance_stays_busy() {
     let e = one("in-process", "200ms", "behavior = \"hang\"").await;
-    assert_eq!(reason(&e.probes[0].run_once().await), "timed out after 200ms");
+    assert_eq!(
+        reason(&e.probes[0].run_once().await),
+        "timed out after 200ms"
+    );
     // The next check waits half its timeout for the instance, then gives up.
     assert_eq!(
         reason(&e.probes[0].run_once().await),
@@ -173,14 +225,24 @@ plugin = "mock"
     let e = engine(&dir, cfg, &[]).await;
     let steady = &e.probes[1];
     assert_eq!(steady.run_once().await.status, Status::Ok);
-    assert_eq!(reason(&e.probes[0].run_once().await), "probe host died: SIGSEGV");
+    assert_eq!(
+        reason(&e.probes[0].run_once().await),
+        "probe host died: SIGSEGV"
+    );
     // Right after the death, the child is not restarted at once: backoff.
     let r = steady.run_once().await;
-    assert!(reason(&r).starts_with("probe host died: SIGSEGV; restarting the probe host in "), "{r:?}");
+    assert!(
+        reason(&r).starts_with("probe host died: SIGSEGV; restarting the probe host in "),
+        "{r:?}"
+    );
     // After the backoff a new child serves the steady probe again, with a new instance.
     tokio::time::sleep(restart_backoff(1)).await;
     let r = steady.run_once().await;
-    assert_eq!((r.status, r.summary.as_str()), (Status::Ok, "mock ok (run 1)"), "{r:?}");
+    assert_eq!(
+        (r.status, r.summary.as_str()),
+        (Status::Ok, "mock ok (run 1)"),
+        "{r:?}"
+    );
     e.shutdown().await;
 }
 
@@ -201,11 +263,17 @@ plugin = "mock"
 "#;
     let e = engine(&dir, cfg, &[]).await;
     assert_eq!(e.probes[1].run_once().await.status, Status::Ok);
-    assert_eq!(reason(&e.probes[0].run_once().await), "timed out after 300ms");
+    assert_eq!(
+        reason(&e.probes[0].run_once().await),
+        "timed out after 300ms"
+    );
     // The hang ignores cancellation: after the grace period the child is killed. Await
     // that death as an event.
     let mut deaths = e.probes[1].plugin_deaths().expect("isolated runner");
-    tokio::time::timeout(CANCEL_GRACE * 5, deaths.wait_for(|n| *n >= 1)).await.expect("hung child killed").unwrap();
+    tokio::time::timeout(CANCEL_GRACE * 5, deaths.wait_for(|n| *n >= 1))
+        .await
+        .expect("hung child killed")
+        .unwrap();
     let r = e.probes[1].run_once().await;
     assert!(
         reason(&r).starts_with(

@@ -22,7 +22,11 @@ impl Options {
     fn engine_options(&self) -> EngineOptions {
         let mut extra = self.plugin_dirs.clone();
         extra.extend(discovery::exe_dir());
-        EngineOptions { allow_insecure_plugins: self.allow_insecure_plugins, host_exe: None, extra_plugin_dirs: extra }
+        EngineOptions {
+            allow_insecure_plugins: self.allow_insecure_plugins,
+            host_exe: None,
+            extra_plugin_dirs: extra,
+        }
     }
 }
 
@@ -35,16 +39,26 @@ fn load_config(opts: &Options) -> anyhow::Result<Config> {
 pub async fn check(opts: &Options, only: &[String], format: CheckFormat) -> anyhow::Result<u8> {
     let mut config = load_config(opts)?;
     if config.probes.is_empty() {
-        bail!("{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)", config.path.display());
+        bail!(
+            "{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)",
+            config.path.display()
+        );
     }
     if !only.is_empty() {
-        let unknown: Vec<&String> = only.iter().filter(|id| !config.probes.iter().any(|p| &p.id == *id)).collect();
+        let unknown: Vec<&String> = only
+            .iter()
+            .filter(|id| !config.probes.iter().any(|p| &p.id == *id))
+            .collect();
         if !unknown.is_empty() {
             let ids: Vec<&str> = config.probes.iter().map(|p| p.id.as_str()).collect();
             bail!(
                 "{}: no probe with id {} (configured: {})",
                 config.path.display(),
-                unknown.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", "),
+                unknown
+                    .iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 ids.join(", ")
             );
         }
@@ -61,14 +75,21 @@ pub async fn check(opts: &Options, only: &[String], format: CheckFormat) -> anyh
         let (i, r) = joined.context("a probe task failed")?;
         results[i] = Some(r);
     }
-    let rows: Vec<_> = engine.probes.iter().zip(results).map(|(p, r)| (p.meta.clone(), r.expect("every probe ran"))).collect();
+    let rows: Vec<_> = engine
+        .probes
+        .iter()
+        .zip(results)
+        .map(|(p, r)| (p.meta.clone(), r.expect("every probe ran")))
+        .collect();
     let text = match format {
         CheckFormat::Text => output::text(&rows),
         CheckFormat::Json => output::json(&rows),
         CheckFormat::Nagios => output::nagios(&rows),
     };
     let worst = output::worst(rows.iter().map(|(_, r)| r));
-    std::io::stdout().write_all(text.as_bytes()).context("cannot write to stdout")?;
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("cannot write to stdout")?;
     let _ = tokio::time::timeout(Duration::from_secs(3), engine.shutdown()).await;
     Ok(worst.code() as u8)
 }
@@ -82,7 +103,10 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     let eo = opts.engine_options();
-    let mut dirs = config.as_ref().map(|c| c.settings.plugin_dirs.clone()).unwrap_or_default();
+    let mut dirs = config
+        .as_ref()
+        .map(|c| c.settings.plugin_dirs.clone())
+        .unwrap_or_default();
     dirs.extend(eo.extra_plugin_dirs.iter().cloned());
     let explicit: Vec<PathBuf> = config
         .iter()
@@ -138,7 +162,12 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
                         f.path.display(),
                         i.description
                     )),
-                    None => s.push_str(&format!("{:<16} {:<8} ABI -    {}\n", "-", "-", f.path.display())),
+                    None => s.push_str(&format!(
+                        "{:<16} {:<8} ABI -    {}\n",
+                        "-",
+                        "-",
+                        f.path.display()
+                    )),
                 }
                 if let Some(p) = &f.problem {
                     s.push_str(&format!("    problem: {p}\n"));
@@ -147,6 +176,8 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
             s
         }
     };
-    std::io::stdout().write_all(out.as_bytes()).context("cannot write to stdout")?;
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
     Ok(0)
 }

@@ -96,9 +96,16 @@ fn init_logging(log_file: Option<&PathBuf>) -> anyhow::Result<()> {
             .append(true)
             .open(path)
             .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
-        tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::sync::Mutex::new(file)).with_ansi(false).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .init();
     } else if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init();
     }
     Ok(())
 }
@@ -109,7 +116,10 @@ fn main() -> ExitCode {
         eprintln!("patchdeck: {e:#}");
         return ExitCode::from(EXIT_UNKNOWN);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("patchdeck: cannot start the async runtime: {e}");
@@ -123,7 +133,9 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
-            Some(Command::Check { probes, format }) => headless::check(&opts, &probes, format).await,
+            Some(Command::Check { probes, format }) => {
+                headless::check(&opts, &probes, format).await
+            }
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
             None => {
                 eprintln!(

@@ -58,13 +58,25 @@ fn main() {
 
 fn inspect(out: &Out, files: &[String]) {
     for f in files {
-        let outcome = plugin::load(Path::new(f)).map(|p| p.info.clone()).map_err(|e| e.to_string());
-        send(out, &ToHost::Inspected { path: f.clone(), outcome });
+        let outcome = plugin::load(Path::new(f))
+            .map(|p| p.info.clone())
+            .map_err(|e| e.to_string());
+        send(
+            out,
+            &ToHost::Inspected {
+                path: f.clone(),
+                outcome,
+            },
+        );
     }
 }
 
 enum Job {
-    Check { call: u64, timeout: Duration, cancel: Arc<AtomicU32> },
+    Check {
+        call: u64,
+        timeout: Duration,
+        cancel: Arc<AtomicU32>,
+    },
     Destroy,
 }
 
@@ -78,14 +90,31 @@ fn serve(out: &Out, path: &Path) {
     let plugin = match plugin::load(path) {
         Ok(p) => p,
         Err(e) => {
-            send(out, &ToHost::LoadFailed { message: e.to_string() });
+            send(
+                out,
+                &ToHost::LoadFailed {
+                    message: e.to_string(),
+                },
+            );
             return;
         }
     };
-    send(out, &ToHost::Hello { info: plugin.info.clone() });
+    send(
+        out,
+        &ToHost::Hello {
+            info: plugin.info.clone(),
+        },
+    );
     let log_out = out.clone();
     let sink: LogSink = Arc::new(move |level, probe, message| {
-        send(&log_out, &ToHost::Log { level, probe: probe.to_owned(), message: message.to_owned() });
+        send(
+            &log_out,
+            &ToHost::Log {
+                level,
+                probe: probe.to_owned(),
+                message: message.to_owned(),
+            },
+        );
     });
     let cancels: Arc<Mutex<HashMap<u64, Arc<AtomicU32>>>> = Arc::default();
     let mut workers: HashMap<u64, Worker> = HashMap::new();
@@ -100,13 +129,36 @@ fn serve(out: &Out, path: &Path) {
             }
         };
         match msg {
-            ToChild::Create { instance, config, probe } => {
-                let worker = spawn_worker(out.clone(), plugin.clone(), sink.clone(), cancels.clone(), instance, config, probe);
+            ToChild::Create {
+                instance,
+                config,
+                probe,
+            } => {
+                let worker = spawn_worker(
+                    out.clone(),
+                    plugin.clone(),
+                    sink.clone(),
+                    cancels.clone(),
+                    instance,
+                    config,
+                    probe,
+                );
                 workers.insert(instance, worker);
             }
-            ToChild::Check { instance, call, timeout_ms, .. } => {
+            ToChild::Check {
+                instance,
+                call,
+                timeout_ms,
+                ..
+            } => {
                 let Some(w) = workers.get(&instance) else {
-                    send(out, &ToHost::Result { call, outcome: Err(format!("probe host has no instance {instance}")) });
+                    send(
+                        out,
+                        &ToHost::Result {
+                            call,
+                            outcome: Err(format!("probe host has no instance {instance}")),
+                        },
+                    );
                     continue;
                 };
                 // Checks of one instance queue on its worker: a cancelled call usually
@@ -114,10 +166,26 @@ fn serve(out: &Out, path: &Path) {
                 // killed by patchdeck's cancel watchdog.
                 w.busy.store(true, Ordering::Release);
                 let cancel = Arc::new(AtomicU32::new(0));
-                cancels.lock().unwrap_or_else(|e| e.into_inner()).insert(call, cancel.clone());
+                cancels
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(call, cancel.clone());
                 let timeout = Duration::from_millis(u64::from(timeout_ms));
-                if w.jobs.send(Job::Check { call, timeout, cancel }).is_err() {
-                    send(out, &ToHost::Result { call, outcome: Err("instance is gone (create failed)".into()) });
+                if w.jobs
+                    .send(Job::Check {
+                        call,
+                        timeout,
+                        cancel,
+                    })
+                    .is_err()
+                {
+                    send(
+                        out,
+                        &ToHost::Result {
+                            call,
+                            outcome: Err("instance is gone (create failed)".into()),
+                        },
+                    );
                 }
             }
             ToChild::Cancel { call } => {
@@ -174,11 +242,18 @@ fn spawn_worker(
             send(&out, &ToHost::Created { instance });
             for job in rx {
                 match job {
-                    Job::Check { call, timeout, cancel } => {
+                    Job::Check {
+                        call,
+                        timeout,
+                        cancel,
+                    } => {
                         // SAFETY: ptr is this worker's live instance; the busy flag and this
                         // single thread keep calls on it from overlapping.
                         let outcome = unsafe { plugin.check(ptr, timeout, &cancel) };
-                        cancels.lock().unwrap_or_else(|e| e.into_inner()).remove(&call);
+                        cancels
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&call);
                         worker_busy.store(false, Ordering::Release);
                         // (busy only tells shutdown whether destroy can be waited for.)
                         send(&out, &ToHost::Result { call, outcome });

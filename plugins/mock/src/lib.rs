@@ -69,12 +69,17 @@ pub struct Mock {
 
 impl Probe for Mock {
     fn create(config: serde_json::Value, host: &Host) -> Result<Self, String> {
-        let config: Config = serde_json::from_value(config).map_err(|e| format!("mock config: {e}"))?;
+        let config: Config =
+            serde_json::from_value(config).map_err(|e| format!("mock config: {e}"))?;
         if config.behavior == Behavior::CreateError {
             return Err("mock told to fail in create (behavior = \"create-error\")".to_owned());
         }
         host.log(PD_LOG_INFO, "mock instance created");
-        Ok(Mock { config, runs: 0, host: *host })
+        Ok(Mock {
+            config,
+            runs: 0,
+            host: *host,
+        })
     }
 
     fn check(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
@@ -84,8 +89,11 @@ impl Probe for Mock {
             self.config.sequence[(self.runs % self.config.sequence.len() as u64) as usize]
         };
         self.runs += 1;
-        let summary =
-            self.config.summary.clone().unwrap_or_else(|| format!("mock {} (run {})", status.as_str(), self.runs));
+        let summary = self
+            .config
+            .summary
+            .clone()
+            .unwrap_or_else(|| format!("mock {} (run {})", status.as_str(), self.runs));
         Ok(Report {
             status,
             summary,
@@ -154,7 +162,10 @@ mod tests {
         let cancel = AtomicU32::new(0);
         let ctx = CheckContext::for_test(Duration::from_secs(1), &cancel);
         let got: Vec<Status> = (0..4).map(|_| m.check(&ctx).unwrap().status).collect();
-        assert_eq!(got, [Status::Ok, Status::Critical, Status::Warning, Status::Ok]);
+        assert_eq!(
+            got,
+            [Status::Ok, Status::Critical, Status::Warning, Status::Ok]
+        );
     }
 
     #[test]
@@ -168,7 +179,9 @@ mod tests {
 
     #[test]
     fn unknown_config_key_is_named() {
-        let err = Mock::create(serde_json::json!({"stauts": "ok"}), &Host::detached()).err().unwrap();
+        let err = Mock::create(serde_json::json!({"stauts": "ok"}), &Host::detached())
+            .err()
+            .unwrap();
         assert!(err.contains("unknown field `stauts`"), "{err}");
     }
 }
