@@ -146,3 +146,62 @@ pub fn run_patchdeck(args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// An in-memory plugin that answers every check at once with a fixed report: measures the
+/// scheduler and store without any plugin cost.
+pub mod instant {
+    use patchdeck_core::config::Isolation;
+    use patchdeck_core::plugin::PluginInfo;
+    use patchdeck_core::runner::{BoxFuture, CallParams, Instance, Plugin};
+    use std::sync::Arc;
+
+    pub struct InstantPlugin {
+        info: PluginInfo,
+    }
+
+    impl Default for InstantPlugin {
+        fn default() -> Self {
+            InstantPlugin {
+                info: PluginInfo {
+                    kind: "instant".into(),
+                    version: "0".into(),
+                    abi_major: 1,
+                    abi_minor: 0,
+                    description: String::new(),
+                    config_schema: None,
+                },
+            }
+        }
+    }
+
+    struct InstantInstance;
+
+    impl Plugin for InstantPlugin {
+        fn info(&self) -> &PluginInfo {
+            &self.info
+        }
+        fn isolation(&self) -> Isolation {
+            Isolation::InProcess
+        }
+        fn create(&self, _: &str, _: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+            Box::pin(async { Ok(Arc::new(InstantInstance) as Arc<dyn Instance>) })
+        }
+        fn shutdown(&self) -> BoxFuture<()> {
+            Box::pin(async {})
+        }
+    }
+
+    impl Instance for InstantInstance {
+        fn check(&self, _: CallParams) -> BoxFuture<Result<String, String>> {
+            Box::pin(async {
+                Ok(
+                    r#"{"status":"ok","summary":"instant","metrics":[{"label":"x","value":1}]}"#
+                        .to_owned(),
+                )
+            })
+        }
+        fn destroy(&self) -> BoxFuture<()> {
+            Box::pin(async {})
+        }
+    }
+}
