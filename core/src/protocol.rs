@@ -68,72 +68,72 @@ pub enum ToHost {
     },
 }
 
-/// Writes one frame (blocking).
-pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> io::Result<()> {
-    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
-    let mut buf = Vec::with_capacity(body.len() + 4);
-    buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    buf.extend_from_slice(&body);
-    w.write_all(&buf)?;
-    w.flush()
-}
-
-/// Reads one frame (blocking). `Ok(None)` on a clean end of stream.
-pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(r: &mut R) -> io::Result<Option<T>> {
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes is over the limit"),
-        ));
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-}
-
-/// Async frame reading for the host side.
-pub async fn read_frame_async<R, T>(r: &mut R) -> io::Result<Option<T>>
-where
-    R: tokio::io::AsyncRead + Unpin,
-    T: for<'de> Deserialize<'de>,
-{
-    use tokio::io::AsyncReadExt;
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes is over the limit"),
-        ));
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).await?;
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-}
-
-/// Encodes a frame for async writing.
+/// Encodes a frame: length prefix and JSON body.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     let body = serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec());
     let mut buf = Vec::with_capacity(body.len() + 4);
     buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
     buf.extend_from_slice(&body);
     buf
+}
+
+/// Writes one frame (blocking).
+pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> io::Result<()> {
+    w.write_all(&encode(msg))?;
+    w.flush()
+}
+
+fn body_len(prefix: [u8; 4]) -> io::Result<usize> {
+    let len = u32::from_le_bytes(prefix) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is over the limit"),
+        ));
+    }
+    Ok(len)
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> io::Result<Option<T>> {
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// `Ok(false)` when the stream ended cleanly before a frame.
+fn clean_eof(r: io::Result<()>) -> io::Result<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads one frame (blocking). `Ok(None)` on a clean end of stream.
+pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(r: &mut R) -> io::Result<Option<T>> {
+    let mut prefix = [0u8; 4];
+    if !clean_eof(r.read_exact(&mut prefix))? {
+        return Ok(None);
+    }
+    let mut body = vec![0u8; body_len(prefix)?];
+    r.read_exact(&mut body)?;
+    decode(&body)
+}
+
+/// Reads one frame (async, host side). `Ok(None)` on a clean end of stream.
+pub async fn read_frame_async<R, T>(r: &mut R) -> io::Result<Option<T>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
+    use tokio::io::AsyncReadExt;
+    let mut prefix = [0u8; 4];
+    if !clean_eof(r.read_exact(&mut prefix).await.map(drop))? {
+        return Ok(None);
+    }
+    let mut body = vec![0u8; body_len(prefix)?];
+    r.read_exact(&mut body).await?;
+    decode(&body)
 }
 
 #[cfg(test)]

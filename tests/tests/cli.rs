@@ -346,3 +346,18 @@ fn plugin_log_lines_go_to_the_log_file_never_the_terminal() {
     );
     assert_eq!(logged.matches("mock check starting").count(), 2, "{logged}");
 }
+
+#[test]
+fn the_readme_example_config_runs() {
+    let cfg = repo_root().join("examples/patchdeck.toml");
+    let (code, out, err) = check(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("WARNING   bits-dps         (mock)  7/8 DPs BITS-ready · DP05 lacks WebDAV"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("worst: WARNING (2 ok, 1 warning, 0 critical, 0 unknown)\n"),
+        "{out}"
+    );
+}

@@ -247,15 +247,15 @@ fn spawn_worker(
                         timeout,
                         cancel,
                     } => {
-                        // SAFETY: ptr is this worker's live instance; the busy flag and this
-                        // single thread keep calls on it from overlapping.
+                        // SAFETY: ptr is this worker's live instance, and this thread is its
+                        // only caller, so calls on it never overlap.
                         let outcome = unsafe { plugin.check(ptr, timeout, &cancel) };
                         cancels
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .remove(&call);
-                        worker_busy.store(false, Ordering::Release);
                         // (busy only tells shutdown whether destroy can be waited for.)
+                        worker_busy.store(false, Ordering::Release);
                         send(&out, &ToHost::Result { call, outcome });
                     }
                     Job::Destroy => break,
