@@ -115,6 +115,11 @@ impl Probe {
         self.plugin.deaths()
     }
 
+    /// The pid of the probe-host child serving this probe, while it runs.
+    pub async fn host_pid(&self) -> Option<u32> {
+        self.plugin.host_pid().await
+    }
+
     /// Destroys the instance (if idle).
     pub async fn shutdown(&self) {
         if let Some(i) = self.instance.lock().await.take() {

@@ -160,14 +160,6 @@ impl IsolatedPlugin {
             }),
         }
     }
-
-    /// The pid of the running child, if any.
-    pub async fn pid(&self) -> Option<u32> {
-        match &*self.shared.state.lock().await {
-            State::Up(c) if c.death().is_none() => Some(c.pid),
-            _ => None,
-        }
-    }
 }
 
 impl Shared {
@@ -488,6 +480,16 @@ impl Plugin for IsolatedPlugin {
 
     fn deaths(&self) -> Option<watch::Receiver<u64>> {
         Some(self.shared.death_count.subscribe())
+    }
+
+    fn host_pid(&self) -> BoxFuture<Option<u32>> {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            match &*shared.state.lock().await {
+                State::Up(c) if c.death().is_none() => Some(c.pid),
+                _ => None,
+            }
+        })
     }
 
     fn shutdown(&self) -> BoxFuture<()> {

@@ -34,6 +34,10 @@ pub trait Plugin: Send + Sync {
     fn deaths(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
     }
+    /// For runners with a child process: its pid while it runs.
+    fn host_pid(&self) -> BoxFuture<Option<u32>> {
+        Box::pin(async { None })
+    }
 }
 
 /// One created probe instance.

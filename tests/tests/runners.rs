@@ -285,3 +285,22 @@ plugin = "mock"
     assert_eq!(e.probes[1].run_once().await.status, Status::Ok);
     e.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_stops_the_probe_host_children() {
+    let e = one("process", "5s", "status = \"ok\"").await;
+    assert_eq!(e.probes[0].run_once().await.status, Status::Ok);
+    let pid = e.probes[0]
+        .host_pid()
+        .await
+        .expect("a child serves the probe");
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    assert!(proc_dir.exists());
+    e.shutdown().await;
+    // Shutdown returns after the child exited and was reaped.
+    assert!(
+        !proc_dir.exists(),
+        "probe host {pid} still exists after shutdown"
+    );
+    assert_eq!(e.probes[0].host_pid().await, None);
+}
