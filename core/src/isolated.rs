@@ -82,6 +82,8 @@ struct Conn {
     death: watch::Sender<Option<(String, Instant)>>,
     /// Why we killed it, if we did (replaces "died: SIGKILL" in the reason).
     kill_reason: Mutex<Option<String>>,
+    /// We asked it to shut down: its exit is not news.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Conn {
@@ -263,6 +265,7 @@ impl Shared {
             created: Mutex::default(),
             death: watch::channel(None).0,
             kill_reason: Mutex::default(),
+            stopping: Default::default(),
         });
         tokio::spawn(read_loop(self.clone(), conn.clone(), stdout, child));
         Ok(conn)
@@ -322,7 +325,11 @@ async fn read_loop(
             .unwrap_or_else(|| "probe host vanished".to_owned())
     });
     let in_flight: Vec<_> = lock(&conn.pending).drain().collect();
-    tracing::warn!(plugin = %shared.plugin_path.display(), in_flight = in_flight.len(), "{reason}");
+    if conn.stopping.load(Ordering::Relaxed) {
+        tracing::debug!(plugin = %shared.plugin_path.display(), "probe host stopped: {reason}");
+    } else {
+        tracing::warn!(plugin = %shared.plugin_path.display(), in_flight = in_flight.len(), "{reason}");
+    }
     shared.deaths.fetch_add(1, Ordering::Relaxed);
     conn.death
         .send_replace(Some((reason.clone(), Instant::now())));
@@ -498,6 +505,7 @@ impl Plugin for IsolatedPlugin {
             let mut state = shared.state.lock().await;
             if let State::Up(conn) = &*state {
                 let mut death = conn.death.subscribe();
+                conn.stopping.store(true, Ordering::Relaxed);
                 if conn.send(&ToChild::Shutdown) {
                     let exited = tokio::time::timeout(
                         Duration::from_secs(2),

@@ -35,6 +35,15 @@ fn load_config(opts: &Options) -> anyhow::Result<Config> {
     Ok(config::load(&path)?)
 }
 
+/// Loads the config and binds every probe (the dashboard's start-up).
+pub async fn build_engine(opts: &Options) -> anyhow::Result<Engine> {
+    let config = load_config(opts)?;
+    if config.probes.is_empty() {
+        bail!("{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)", config.path.display());
+    }
+    Ok(Engine::build(config, &opts.engine_options()).await?)
+}
+
 /// `patchdeck check`: run once, print, exit with the worst status.
 pub async fn check(opts: &Options, only: &[String], format: CheckFormat) -> anyhow::Result<u8> {
     let mut config = load_config(opts)?;

@@ -3,7 +3,12 @@
 //! The CLI edge: argument parsing, logging set-up, exit codes. The work is in
 //! `patchdeck-core`; the headless commands are in `headless.rs`.
 
+mod app;
 mod headless;
+mod keys;
+mod layout;
+mod model;
+mod view;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -37,10 +42,23 @@ struct Cli {
     #[arg(long, global = true)]
     allow_insecure_plugins: bool,
 
-    /// Write logs to this file (filter with RUST_LOG, default "info"). Without it, logs go
-    /// to stderr only when RUST_LOG is set.
+    /// Write logs to this file (filter with RUST_LOG, default "info"). The dashboard always
+    /// logs to a file ($XDG_STATE_HOME/patchdeck/patchdeck.log by default), never to the
+    /// screen; `check` and `plugins` log to stderr only when RUST_LOG is set.
     #[arg(long, global = true, value_name = "FILE")]
     log_file: Option<PathBuf>,
+
+    /// Dashboard: capture the mouse (off by default so text can be selected over SSH).
+    #[arg(long)]
+    mouse: bool,
+
+    /// Dashboard: no colours (also when NO_COLOR is set, or TERM=vt100/dumb).
+    #[arg(long)]
+    no_color: bool,
+
+    /// Dashboard: ASCII symbols and borders only (automatic for TERM=linux/vt100/dumb).
+    #[arg(long)]
+    ascii: bool,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -84,9 +102,22 @@ pub enum ListFormat {
     Json,
 }
 
-fn init_logging(log_file: Option<&PathBuf>) -> anyhow::Result<()> {
+/// The dashboard's default log file: $XDG_STATE_HOME/patchdeck/patchdeck.log.
+fn default_log_file() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("patchdeck")
+        .join("patchdeck.log")
+}
+
+fn init_logging(log_file: Option<&PathBuf>, tui: bool) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let default = default_log_file();
+    let log_file = log_file.or(tui.then_some(&default));
     if let Some(path) = log_file {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -112,7 +143,7 @@ fn init_logging(log_file: Option<&PathBuf>) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(cli.log_file.as_ref()) {
+    if let Err(e) = init_logging(cli.log_file.as_ref(), cli.command.is_none()) {
         eprintln!("patchdeck: {e:#}");
         return ExitCode::from(EXIT_UNKNOWN);
     }
@@ -138,11 +169,10 @@ fn main() -> ExitCode {
             }
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
             None => {
-                eprintln!(
-                    "patchdeck: the live dashboard is not part of this build yet; \
-                     use `patchdeck check` (see `patchdeck --help`)"
-                );
-                Ok(EXIT_UNKNOWN)
+                // Config and plugin errors are printed here, before the alternate screen.
+                let engine = headless::build_engine(&opts).await?;
+                let tui = app::TuiOptions { mouse: cli.mouse, no_color: cli.no_color, ascii: cli.ascii };
+                app::run(engine, tui).await
             }
         }
     });

@@ -1,0 +1,273 @@
+//! The live dashboard: terminal set-up and restore, the event sources, and the loop that
+//! feeds `update` and draws with `view` only when something visible changed.
+
+use crate::model::{Command, Look, Model, Msg, Snapshot, update};
+use anyhow::Context;
+use patchdeck_core::engine::Engine;
+use patchdeck_core::scheduler::Scheduler;
+use patchdeck_core::store::Store;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode,
+    enable_raw_mode,
+};
+use ratatui::crossterm::{cursor, execute};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// Display options from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct TuiOptions {
+    pub mouse: bool,
+    pub no_color: bool,
+    pub ascii: bool,
+}
+
+/// Decides colour and symbols from flags and the environment: NO_COLOR and `--no-color`
+/// turn colour off; `TERM=vt100`/`vt220`/`dumb` have no colour and, like the Linux console
+/// (`TERM=linux`, whose fonts lack most symbols), get ASCII symbols.
+pub fn look(opts: TuiOptions, term: Option<&str>, no_color_env: bool) -> Look {
+    let term = term.unwrap_or("");
+    let mono_term = term.starts_with("vt1") || term.starts_with("vt2") || term == "dumb";
+    Look {
+        color: !(opts.no_color || no_color_env || mono_term),
+        ascii: opts.ascii || mono_term || term == "linux",
+    }
+}
+
+/// Counts bytes written to the terminal, for the numbers in the issue notes.
+struct Counting<W> {
+    inner: W,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+static MOUSE: AtomicBool = AtomicBool::new(false);
+static RESTORED: AtomicBool = AtomicBool::new(true);
+
+/// Puts the terminal back: raw mode off, main screen, cursor shown. Safe to call twice.
+pub fn restore_terminal() {
+    if RESTORED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let mut out = std::io::stdout();
+    if MOUSE.load(Ordering::SeqCst) {
+        let _ = execute!(out, DisableMouseCapture);
+    }
+    let _ = execute!(out, EndSynchronizedUpdate, LeaveAlternateScreen, cursor::Show);
+    let _ = disable_raw_mode();
+}
+
+fn setup_terminal(mouse: bool) -> anyhow::Result<()> {
+    enable_raw_mode().context("cannot put the terminal in raw mode (is stdin a terminal?)")?;
+    RESTORED.store(false, Ordering::SeqCst);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    let mut out = std::io::stdout();
+    execute!(out, EnterAlternateScreen, cursor::Hide)?;
+    if mouse {
+        MOUSE.store(true, Ordering::SeqCst);
+        execute!(out, EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
+/// Seconds east of UTC of the local time zone now (libc's view of TZ).
+fn utc_offset() -> i64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as libc::time_t;
+    // SAFETY: localtime_r writes only into the zeroed struct we own.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() { 0 } else { tm.tm_gmtoff }
+    }
+}
+
+fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            loop {
+                let msg = match event::read() {
+                    Ok(Event::Key(k)) => Msg::Key(k),
+                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(_) => continue,
+                    // EOF / EIO: the terminal is gone (SSH dropped). Stop, never spin.
+                    Err(_) => {
+                        let _ = tx.send(Msg::InputClosed);
+                        return;
+                    }
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("spawn input thread");
+}
+
+fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    for kind in [SignalKind::terminate(), SignalKind::hangup(), SignalKind::interrupt()] {
+        let mut s = signal(kind).context("cannot install signal handlers")?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if s.recv().await.is_some() {
+                let _ = tx.send(Msg::Terminate);
+            }
+        });
+    }
+    Ok(())
+}
+
+fn spawn_store_watch(store: Store, tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut rx = store.subscribe();
+        while rx.changed().await.is_ok() {
+            let snap = Snapshot::from_state(&store.read());
+            if tx.send(Msg::Data(snap)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// One tick per wall-clock second, at the turn of the second, so the clock is exact and
+/// nothing else wakes the process.
+fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        loop {
+            let now = SystemTime::now();
+            let into = now.duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+            let wait = Duration::from_nanos(u64::from(1_000_000_000 - into));
+            tokio::time::sleep(wait).await;
+            if tx.send(Msg::Tick(SystemTime::now())).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Runs the dashboard until quit or a signal; the terminal is restored on every path.
+pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let look = look(opts, std::env::var("TERM").ok().as_deref(), std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
+    let store = Store::new(engine.metas());
+    setup_terminal(opts.mouse)?;
+    let result = run_inner(&engine, &store, look, opts, started).await;
+    restore_terminal();
+    let _ = tokio::time::timeout(Duration::from_secs(3), engine.shutdown()).await;
+    result
+}
+
+async fn run_inner(engine: &Engine, store: &Store, look: Look, opts: TuiOptions, started: Instant) -> anyhow::Result<u8> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let writer = Counting { inner: std::io::stdout(), bytes: bytes.clone() };
+    let mut terminal = Terminal::new(CrosstermBackend::new(writer))?;
+    let size = terminal.size()?;
+    let mut model = Model::new(
+        engine.config.settings.site.clone(),
+        Snapshot::from_state(&store.read()),
+        SystemTime::now(),
+        (size.width, size.height),
+        look,
+    );
+    model.utc_offset = utc_offset();
+    draw(&mut terminal, &mut model)?;
+    tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, "first frame drawn");
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    spawn_input(tx.clone());
+    spawn_signals(tx.clone())?;
+    spawn_store_watch(store.clone(), tx.clone());
+    spawn_clock(tx.clone());
+    let scheduler = Scheduler::start(&engine.probes, store.clone());
+    let _ = opts;
+
+    let mut draws = 0u64;
+    while let Some(msg) = rx.recv().await {
+        let is_tick = matches!(msg, Msg::Tick(_));
+        let mut commands = update(&mut model, msg);
+        // Coalesce whatever else is already queued into one frame.
+        while let Ok(msg) = rx.try_recv() {
+            commands.extend(update(&mut model, msg));
+        }
+        if is_tick {
+            model.utc_offset = utc_offset();
+        }
+        for c in commands {
+            match c {
+                Command::RunNow(id) => {
+                    scheduler.run_now(&id);
+                }
+                Command::RunAll => scheduler.run_all_now(),
+                Command::SetPaused(p) => scheduler.set_paused(p),
+            }
+        }
+        if model.quit {
+            break;
+        }
+        if model.dirty {
+            draw(&mut terminal, &mut model)?;
+            draws += 1;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(
+        bytes = bytes.load(Ordering::Relaxed),
+        draws,
+        seconds = secs,
+        bytes_per_minute = bytes.load(Ordering::Relaxed) as f64 / secs * 60.0,
+        "terminal output"
+    );
+    drop(rx);
+    let _ = tokio::time::timeout(Duration::from_secs(3), scheduler.shutdown()).await;
+    Ok(0)
+}
+
+fn draw<W: Write>(terminal: &mut Terminal<CrosstermBackend<W>>, model: &mut Model) -> anyhow::Result<()> {
+    // Synchronized output (DEC mode 2026): terminals that know it show the frame at once;
+    // others ignore the sequence.
+    execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|f| crate::view::view(model, f))?;
+    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    model.dirty = false;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(no_color: bool, ascii: bool) -> TuiOptions {
+        TuiOptions { mouse: false, no_color, ascii }
+    }
+
+    #[test]
+    fn look_follows_flags_term_and_no_color() {
+        assert_eq!(look(opts(false, false), Some("xterm-256color"), false), Look { color: true, ascii: false });
+        assert_eq!(look(opts(false, false), Some("xterm"), true), Look { color: false, ascii: false });
+        assert_eq!(look(opts(true, false), Some("xterm"), false), Look { color: false, ascii: false });
+        assert_eq!(look(opts(false, true), Some("xterm"), false), Look { color: true, ascii: true });
+        assert_eq!(look(opts(false, false), Some("vt100"), false), Look { color: false, ascii: true });
+        assert_eq!(look(opts(false, false), Some("linux"), false), Look { color: true, ascii: true });
+        assert_eq!(look(opts(false, false), Some("dumb"), false), Look { color: false, ascii: true });
+    }
+}

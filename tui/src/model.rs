@@ -1,0 +1,490 @@
+//! The Elm-like core of the dashboard: `Msg` -> `update(&mut Model, Msg)` -> commands.
+//! `update` is pure (no terminal, no clock, no store access), so every key on every screen is
+//! unit-tested without a terminal.
+
+use crate::keys::{self, Action};
+use crate::layout;
+use patchdeck_core::store::{CheckResult, HistoryEntry, ProbeMeta, State, Transition};
+use patchdeck_probe_api::{Item, Status};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// History entries kept in a snapshot (status strip and sparkline).
+pub const SNAPSHOT_HISTORY: usize = 60;
+
+/// One probe as the UI sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRow {
+    pub meta: ProbeMeta,
+    pub latest: Option<Arc<CheckResult>>,
+    /// Oldest first.
+    pub history: Vec<HistoryEntry>,
+    pub running: bool,
+    pub next_run: Option<SystemTime>,
+}
+
+impl ProbeRow {
+    pub fn status(&self) -> Option<Status> {
+        self.latest.as_ref().map(|r| r.status)
+    }
+}
+
+/// A copy of what the store holds, taken when it changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub probes: Vec<ProbeRow>,
+    /// Oldest first.
+    pub transitions: Vec<Transition>,
+    pub paused: bool,
+}
+
+impl Snapshot {
+    pub fn from_state(st: &State) -> Snapshot {
+        Snapshot {
+            probes: st
+                .probes
+                .iter()
+                .map(|p| ProbeRow {
+                    meta: p.meta.clone(),
+                    latest: p.latest.clone(),
+                    history: p.history.iter().rev().take(SNAPSHOT_HISTORY).rev().copied().collect(),
+                    running: p.running,
+                    next_run: p.next_run,
+                })
+                .collect(),
+            transitions: st.transitions.iter().cloned().collect(),
+            paused: st.paused,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Screen {
+    Overview,
+    Drill,
+    Events,
+    Help,
+}
+
+/// How to draw: decided once at start from flags and $TERM / $NO_COLOR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    pub ascii: bool,
+}
+
+/// State of the drill-down screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Drill {
+    pub probe: String,
+    /// Index of the selected row of the items tree.
+    pub cursor: usize,
+    /// Paths of expanded items.
+    pub expanded: BTreeSet<String>,
+    /// First body line shown.
+    pub scroll: usize,
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub site: Option<String>,
+    pub data: Snapshot,
+    pub now: SystemTime,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    pub screen: Screen,
+    /// Where Esc on the help screen returns to.
+    pub help_return: Screen,
+    pub help_scroll: usize,
+    /// The selected probe, by id (stable across re-sorting and filtering).
+    pub selected: Option<String>,
+    pub sort_severity: bool,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub drill: Drill,
+    pub events_scroll: usize,
+    pub look: Look,
+    /// Seconds east of UTC for the clock (set by the app from the local time zone).
+    pub utc_offset: i64,
+    pub quit: bool,
+    /// Something visible changed: draw.
+    pub dirty: bool,
+}
+
+/// Everything that can happen to the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Data(Snapshot),
+    /// The wall clock moved (once a second).
+    Tick(SystemTime),
+    /// SIGTERM, SIGHUP, SIGINT.
+    Terminate,
+    /// The terminal's input ended (EOF, EIO: the SSH connection dropped).
+    InputClosed,
+}
+
+/// What `update` asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    RunNow(String),
+    RunAll,
+    SetPaused(bool),
+}
+
+impl Model {
+    pub fn new(site: Option<String>, data: Snapshot, now: SystemTime, size: (u16, u16), look: Look) -> Model {
+        let selected = data.probes.first().map(|p| p.meta.id.clone());
+        Model {
+            site,
+            data,
+            now,
+            size,
+            screen: Screen::Overview,
+            help_return: Screen::Overview,
+            help_scroll: 0,
+            selected,
+            sort_severity: false,
+            filter: String::new(),
+            filter_editing: false,
+            drill: Drill::default(),
+            events_scroll: 0,
+            look,
+            utc_offset: 0,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// Indices into `data.probes` of the probes shown, in display order.
+    pub fn visible(&self) -> Vec<usize> {
+        let needle = self.filter.to_lowercase();
+        let mut v: Vec<usize> = (0..self.data.probes.len())
+            .filter(|&i| {
+                if needle.is_empty() {
+                    return true;
+                }
+                let p = &self.data.probes[i];
+                let status = p.status().map_or("pending", Status::as_str);
+                p.meta.id.to_lowercase().contains(&needle)
+                    || p.meta.kind.to_lowercase().contains(&needle)
+                    || status.contains(&needle)
+            })
+            .collect();
+        if self.sort_severity {
+            // Stable: equal severities keep config order.
+            v.sort_by_key(|&i| std::cmp::Reverse(self.data.probes[i].status().map_or(0, |s| s.severity() + 1)));
+        }
+        v
+    }
+
+    /// Position of the selected probe in `visible()`.
+    pub fn selected_pos(&self, visible: &[usize]) -> Option<usize> {
+        let id = self.selected.as_deref()?;
+        visible.iter().position(|&i| self.data.probes[i].meta.id == id)
+    }
+
+    pub fn probe(&self, id: &str) -> Option<&ProbeRow> {
+        self.data.probes.iter().find(|p| p.meta.id == id)
+    }
+
+    fn select_pos(&mut self, visible: &[usize], pos: usize) {
+        if let Some(&i) = visible.get(pos) {
+            self.selected = Some(self.data.probes[i].meta.id.clone());
+        }
+    }
+
+    /// Keeps the selection on a visible probe (after filtering or new data).
+    fn fix_selection(&mut self) {
+        let visible = self.visible();
+        if self.selected_pos(&visible).is_none() {
+            self.selected = visible.first().map(|&i| self.data.probes[i].meta.id.clone());
+        }
+    }
+
+    /// The items tree rows of the drilled probe.
+    pub fn drill_rows(&self) -> Vec<TreeRow<'_>> {
+        let Some(report) = self.probe(&self.drill.probe).and_then(|p| p.latest.as_ref()).and_then(|r| r.report.as_ref())
+        else {
+            return vec![];
+        };
+        let mut rows = Vec::new();
+        tree_rows(&report.items, "", 0, &self.drill.expanded, &mut rows);
+        rows
+    }
+}
+
+/// One visible row of the items tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeRow<'a> {
+    pub path: String,
+    pub depth: usize,
+    pub item: &'a Item,
+    pub expanded: bool,
+}
+
+impl TreeRow<'_> {
+    /// Whether expanding shows anything (children, details or metrics).
+    pub fn expandable(&self) -> bool {
+        !self.item.items.is_empty() || !self.item.details.is_empty() || !self.item.metrics.is_empty()
+    }
+}
+
+fn tree_rows<'a>(items: &'a [Item], parent: &str, depth: usize, expanded: &BTreeSet<String>, out: &mut Vec<TreeRow<'a>>) {
+    for (i, item) in items.iter().enumerate() {
+        // Index in the path: ids are not guaranteed unique among siblings.
+        let path = format!("{parent}/{i}:{}", item.id);
+        let open = expanded.contains(&path);
+        out.push(TreeRow { path: path.clone(), depth, item, expanded: open });
+        if open {
+            tree_rows(&item.items, &path, depth + 1, expanded, out);
+        }
+    }
+}
+
+/// Applies a message. Returns what the app must do; sets `quit` and `dirty`.
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Terminate | Msg::InputClosed => {
+            m.quit = true;
+            vec![]
+        }
+        Msg::Resize(w, h) => {
+            m.size = (w, h);
+            m.dirty = true;
+            clamp_drill(m);
+            vec![]
+        }
+        Msg::Data(snapshot) => {
+            if snapshot != m.data {
+                m.data = snapshot;
+                m.fix_selection();
+                clamp_drill(m);
+                m.dirty = true;
+            }
+            vec![]
+        }
+        Msg::Tick(now) => {
+            m.now = now;
+            // The header clock and the "12s ago" ages are always on screen.
+            m.dirty = true;
+            vec![]
+        }
+        Msg::Key(ev) => key(m, ev),
+    }
+}
+
+fn key(m: &mut Model, ev: KeyEvent) -> Vec<Command> {
+    if ev.kind == ratatui::crossterm::event::KeyEventKind::Release {
+        return vec![];
+    }
+    if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+        m.quit = true;
+        return vec![];
+    }
+    if m.filter_editing {
+        filter_key(m, ev);
+        m.dirty = true;
+        return vec![];
+    }
+    let Some(action) = keys::action(m.screen, &ev) else { return vec![] };
+    m.dirty = true;
+    match m.screen {
+        Screen::Overview => overview_action(m, action),
+        Screen::Drill => drill_action(m, action),
+        Screen::Events => events_action(m, action),
+        Screen::Help => help_action(m, action),
+    }
+}
+
+fn filter_key(m: &mut Model, ev: KeyEvent) {
+    match ev.code {
+        KeyCode::Enter => m.filter_editing = false,
+        KeyCode::Esc => {
+            m.filter_editing = false;
+            m.filter.clear();
+        }
+        KeyCode::Backspace => {
+            m.filter.pop();
+        }
+        KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => m.filter.push(c),
+        _ => {}
+    }
+    m.fix_selection();
+}
+
+/// Actions every screen shares.
+fn common(m: &mut Model, action: Action) -> Option<Vec<Command>> {
+    Some(match action {
+        Action::Quit => {
+            m.quit = true;
+            vec![]
+        }
+        Action::RunAll => vec![Command::RunAll],
+        Action::TogglePause => vec![Command::SetPaused(!m.data.paused)],
+        Action::Help => {
+            m.help_return = m.screen;
+            m.help_scroll = 0;
+            m.screen = Screen::Help;
+            vec![]
+        }
+        Action::Events => {
+            m.events_scroll = 0;
+            m.screen = Screen::Events;
+            vec![]
+        }
+        _ => return None,
+    })
+}
+
+fn overview_action(m: &mut Model, action: Action) -> Vec<Command> {
+    if let Some(c) = common(m, action) {
+        return c;
+    }
+    let visible = m.visible();
+    let n = visible.len();
+    let pos = m.selected_pos(&visible).unwrap_or(0);
+    let cols = if layout::narrow(m.size) { 1 } else { layout::grid_columns(m.size.0) };
+    let go = |m: &mut Model, p: usize| m.select_pos(&visible, p);
+    match action {
+        Action::Up if pos >= cols => go(m, pos - cols),
+        Action::Down if pos + cols < n => go(m, pos + cols),
+        Action::Left if cols > 1 && pos > 0 => go(m, pos - 1),
+        Action::Right if cols > 1 && pos + 1 < n => go(m, pos + 1),
+        Action::NextPane if n > 0 => go(m, (pos + 1) % n),
+        Action::PrevPane if n > 0 => go(m, (pos + n - 1) % n),
+        Action::Home if n > 0 => go(m, 0),
+        Action::End if n > 0 => go(m, n - 1),
+        Action::Enter => {
+            if let Some(id) = m.selected.clone().filter(|_| n > 0) {
+                m.drill = Drill { probe: id, ..Drill::default() };
+                m.screen = Screen::Drill;
+            }
+        }
+        Action::RunSelected => {
+            if let Some(id) = m.selected.clone().filter(|_| n > 0) {
+                return vec![Command::RunNow(id)];
+            }
+        }
+        Action::Filter => m.filter_editing = true,
+        Action::Back => m.filter.clear(),
+        Action::ToggleSort => m.sort_severity = !m.sort_severity,
+        _ => {}
+    }
+    vec![]
+}
+
+fn drill_action(m: &mut Model, action: Action) -> Vec<Command> {
+    if let Some(c) = common(m, action) {
+        return c;
+    }
+    let rows = m.drill_rows();
+    let tree_mode = !m.drill.json && !rows.is_empty();
+    let page = layout::body_height(m.size).max(1);
+    match action {
+        Action::Back => {
+            m.screen = Screen::Overview;
+            return vec![];
+        }
+        Action::RunSelected => return vec![Command::RunNow(m.drill.probe.clone())],
+        Action::ToggleJson => {
+            m.drill.json = !m.drill.json;
+            m.drill.scroll = 0;
+        }
+        Action::Up if tree_mode => m.drill.cursor = m.drill.cursor.saturating_sub(1),
+        Action::Down if tree_mode => m.drill.cursor = (m.drill.cursor + 1).min(rows.len() - 1),
+        Action::Home if tree_mode => {
+            m.drill.cursor = 0;
+            m.drill.scroll = 0;
+        }
+        Action::End if tree_mode => m.drill.cursor = rows.len() - 1,
+        Action::Enter | Action::Right if tree_mode => {
+            let row = &rows[m.drill.cursor.min(rows.len() - 1)];
+            let (path, open, expandable) = (row.path.clone(), row.expanded, row.expandable());
+            if open && action == Action::Enter {
+                m.drill.expanded.remove(&path);
+            } else if expandable {
+                m.drill.expanded.insert(path);
+            }
+        }
+        Action::Left if tree_mode => {
+            let row = &rows[m.drill.cursor.min(rows.len() - 1)];
+            if row.expanded {
+                let path = row.path.clone();
+                m.drill.expanded.remove(&path);
+            } else if let Some((parent, _)) = row.path.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
+                let parent = parent.to_owned();
+                if let Some(i) = rows.iter().position(|r| r.path == parent) {
+                    m.drill.cursor = i;
+                }
+            }
+        }
+        Action::Up => m.drill.scroll = m.drill.scroll.saturating_sub(1),
+        Action::Down => m.drill.scroll += 1,
+        Action::Home => m.drill.scroll = 0,
+        Action::End => m.drill.scroll = usize::MAX,
+        Action::PageUp => m.drill.scroll = m.drill.scroll.saturating_sub(page),
+        Action::PageDown => m.drill.scroll = m.drill.scroll.saturating_add(page),
+        _ => {}
+    }
+    clamp_drill(m);
+    vec![]
+}
+
+/// Keeps the drill cursor on a row and the scroll inside the page, with the cursor visible.
+fn clamp_drill(m: &mut Model) {
+    if m.screen != Screen::Drill {
+        return;
+    }
+    let rows = m.drill_rows().len();
+    m.drill.cursor = m.drill.cursor.min(rows.saturating_sub(1));
+    let (lines, cursor_line) = crate::view::drill::line_count(m);
+    let height = layout::body_height(m.size).max(1);
+    let max_scroll = lines.saturating_sub(height);
+    if let Some(c) = cursor_line.filter(|_| !m.drill.json) {
+        if c < m.drill.scroll {
+            m.drill.scroll = c;
+        } else if c >= m.drill.scroll + height {
+            m.drill.scroll = c + 1 - height;
+        }
+    }
+    m.drill.scroll = m.drill.scroll.min(max_scroll);
+}
+
+fn events_action(m: &mut Model, action: Action) -> Vec<Command> {
+    if let Some(c) = common(m, action) {
+        return c;
+    }
+    let page = layout::body_height(m.size).saturating_sub(1).max(1);
+    let max = m.data.transitions.len().saturating_sub(page);
+    match action {
+        Action::Back => m.screen = Screen::Overview,
+        Action::Up => m.events_scroll = m.events_scroll.saturating_sub(1),
+        Action::Down => m.events_scroll = (m.events_scroll + 1).min(max),
+        Action::PageUp => m.events_scroll = m.events_scroll.saturating_sub(page),
+        Action::PageDown => m.events_scroll = (m.events_scroll + page).min(max),
+        Action::Home => m.events_scroll = 0,
+        Action::End => m.events_scroll = max,
+        _ => {}
+    }
+    vec![]
+}
+
+fn help_action(m: &mut Model, action: Action) -> Vec<Command> {
+    let rows = keys::for_screen(m.help_return).count() + 4;
+    let max = rows.saturating_sub(layout::body_height(m.size));
+    match action {
+        Action::Quit => m.quit = true,
+        Action::Back => m.screen = m.help_return,
+        Action::Up => m.help_scroll = m.help_scroll.saturating_sub(1),
+        Action::Down => m.help_scroll = (m.help_scroll + 1).min(max),
+        Action::PageUp | Action::Home => m.help_scroll = 0,
+        Action::PageDown | Action::End => m.help_scroll = max,
+        _ => {}
+    }
+    vec![]
+}

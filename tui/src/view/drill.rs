@@ -1,0 +1,196 @@
+//! The drill-down of one probe: status, timing, details, metrics with their ranges, the
+//! items tree, recent transitions, the last error in full; `J` shows the raw JSON report.
+
+use super::{ago, clock, short_duration, theme};
+use crate::model::{Model, ProbeRow};
+use patchdeck_probe_api::{Detail, Metric, Status};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Total body lines and the line of the tree cursor (for scrolling in `update`).
+pub fn line_count(m: &Model) -> (usize, Option<usize>) {
+    let (lines, cursor) = lines(m);
+    (lines.len(), cursor)
+}
+
+pub fn render(m: &Model, f: &mut Frame, area: Rect) {
+    let (lines, _) = lines(m);
+    let scroll = m.drill.scroll.min(lines.len().saturating_sub(usize::from(area.height)));
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(usize::from(area.height)).collect();
+    f.render_widget(Paragraph::new(shown), area);
+}
+
+fn label(text: &str, look: crate::model::Look) -> Span<'static> {
+    Span::styled(format!("{text:<11}"), theme::heading(look))
+}
+
+fn status_spans(status: Option<Status>, look: crate::model::Look) -> Span<'static> {
+    Span::styled(format!("{} {}", theme::symbol(status, look), theme::word(status)), theme::style(status, look))
+}
+
+fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
+    let look = m.look;
+    let Some(p) = m.probe(&m.drill.probe) else {
+        return (vec![Line::from(format!("probe \"{}\" is gone", m.drill.probe))], None);
+    };
+    let mut out: Vec<Line<'static>> = Vec::new();
+    if m.drill.json {
+        match p.latest.as_ref().and_then(|r| r.report.as_ref()) {
+            Some(report) => {
+                let text = serde_json::to_string_pretty(report).unwrap_or_default();
+                out.extend(text.lines().map(|l| Line::from(l.to_owned())));
+            }
+            None => out.push(Line::from("no report: the last run produced none (see the error)")),
+        }
+        return (out, None);
+    }
+    overview(m, p, &mut out);
+    let report = p.latest.as_ref().and_then(|r| r.report.as_ref());
+    if let Some(r) = report {
+        if !r.details.is_empty() {
+            out.push(Line::from(""));
+            out.push(Line::styled("Details", theme::heading(look)));
+            details(&r.details, 1, look, &mut out);
+        }
+        if !r.metrics.is_empty() {
+            out.push(Line::from(""));
+            out.push(Line::styled("Metrics", theme::heading(look)));
+            metrics(&r.metrics, 1, look, &mut out);
+        }
+    }
+    let mut cursor_line = None;
+    let rows = m.drill_rows();
+    if !rows.is_empty() {
+        out.push(Line::from(""));
+        out.push(Line::styled("Items (Enter/→ expand, ← collapse)", theme::heading(look)));
+        for (i, row) in rows.iter().enumerate() {
+            let item = row.item;
+            let indent = "  ".repeat(row.depth + 1);
+            let arrow = match (row.expandable(), row.expanded, look.ascii) {
+                (false, _, _) => " ",
+                (true, true, false) => "▾",
+                (true, false, false) => "▸",
+                (true, true, true) => "-",
+                (true, false, true) => "+",
+            };
+            let title = if item.title.is_empty() { item.id.clone() } else { item.title.clone() };
+            let is_cursor = i == m.drill.cursor;
+            let sel = if is_cursor { theme::selected(look) } else { Style::new() };
+            if is_cursor {
+                cursor_line = Some(out.len());
+            }
+            out.push(Line::from(vec![
+                Span::raw(if is_cursor { ">".to_owned() } else { " ".to_owned() }),
+                Span::raw(format!("{indent}{arrow} ")),
+                status_spans(Some(item.status), look),
+                Span::styled(format!(" {title}"), sel),
+                Span::raw(if item.summary.is_empty() { String::new() } else { format!(" — {}", item.summary) }),
+            ]));
+            if row.expanded {
+                details(&item.details, row.depth + 3, look, &mut out);
+                metrics(&item.metrics, row.depth + 3, look, &mut out);
+            }
+        }
+    }
+    let mine: Vec<_> = m.data.transitions.iter().rev().filter(|t| t.probe == p.meta.id).take(10).collect();
+    if !mine.is_empty() {
+        out.push(Line::from(""));
+        out.push(Line::styled("Recent transitions", theme::heading(look)));
+        for t in mine {
+            out.push(Line::from(vec![
+                Span::raw(format!("  {}  ", clock(t.at, m.utc_offset))),
+                status_spans(t.from, look),
+                Span::raw(if look.ascii { " -> " } else { " → " }),
+                status_spans(Some(t.to), look),
+                Span::raw(format!("  {}", t.summary)),
+            ]));
+        }
+    }
+    if let Some(err) = p.latest.as_ref().and_then(|r| r.error.as_ref()) {
+        out.push(Line::from(""));
+        out.push(Line::styled("Last error", theme::heading(look)));
+        for l in err.lines() {
+            out.push(Line::from(format!("  {l}")));
+        }
+    }
+    (out, cursor_line)
+}
+
+fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
+    let look = m.look;
+    let status = p.status();
+    out.push(Line::from(vec![
+        status_spans(status, look),
+        Span::styled(format!("  {}", p.meta.id), theme::heading(look)),
+        Span::styled(format!("  ({})", p.meta.kind), theme::dim(look)),
+    ]));
+    let summary = p.latest.as_ref().map_or("waiting for the first result".to_owned(), |r| r.summary.clone());
+    out.push(Line::from(vec![label("Summary", look), Span::raw(summary)]));
+    out.push(Line::from(vec![
+        label("Plugin", look),
+        Span::raw(format!(
+            "{} {} · runner {} · every {} · timeout {}",
+            p.meta.kind,
+            p.meta.plugin_version,
+            p.meta.isolation.as_str(),
+            patchdeck_core::duration::format(p.meta.interval),
+            patchdeck_core::duration::format(p.meta.timeout)
+        )),
+    ]));
+    let last = match &p.latest {
+        Some(r) => format!(
+            "{} ({}) · took {} ms",
+            clock(r.started_at, m.utc_offset),
+            ago(m.now, r.started_at),
+            r.duration.as_millis()
+        ),
+        None => "not yet".to_owned(),
+    };
+    out.push(Line::from(vec![label("Last run", look), Span::raw(last)]));
+    let next = if m.data.paused {
+        "paused (r runs it now)".to_owned()
+    } else if p.running {
+        "running now".to_owned()
+    } else {
+        match p.next_run {
+            Some(t) => format!("{} (in {})", clock(t, m.utc_offset), short_duration(t.duration_since(m.now).unwrap_or_default())),
+            None => "-".to_owned(),
+        }
+    };
+    out.push(Line::from(vec![label("Next run", look), Span::raw(next)]));
+}
+
+fn details(details: &[Detail], indent: usize, look: crate::model::Look, out: &mut Vec<Line<'static>>) {
+    let w = details.iter().map(|d| d.label.chars().count()).max().unwrap_or(0);
+    for d in details {
+        let mut spans = vec![Span::raw(format!("{}{:<w$}  {}", "  ".repeat(indent), d.label, d.value))];
+        if d.status.is_some() {
+            spans.push(Span::raw("  "));
+            spans.push(status_spans(d.status, look));
+        }
+        out.push(Line::from(spans));
+    }
+}
+
+fn metrics(metrics: &[Metric], indent: usize, _look: crate::model::Look, out: &mut Vec<Line<'static>>) {
+    let w = metrics.iter().map(|x| x.label.chars().count()).max().unwrap_or(0);
+    for x in metrics {
+        let mut s = format!("{}{:<w$}  {}{}", "  ".repeat(indent), x.label, x.value, if x.uom.is_empty() { "" } else { " " });
+        s.push_str(&x.uom);
+        if let Some(warn) = &x.warn {
+            s.push_str(&format!("   warn {warn}"));
+        }
+        if let Some(crit) = &x.crit {
+            s.push_str(&format!("   crit {crit}"));
+        }
+        if x.min.is_some() || x.max.is_some() {
+            let f = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            s.push_str(&format!("   range {}..{}", f(x.min), f(x.max)));
+        }
+        out.push(Line::from(s));
+    }
+}
+

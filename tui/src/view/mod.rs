@@ -1,0 +1,161 @@
+//! `view(&Model, &mut Frame)`: pure drawing. One module per screen region, each reading the
+//! model and never changing it.
+
+pub mod drill;
+mod events;
+mod help;
+mod overview;
+pub mod theme;
+
+use crate::keys;
+use crate::layout;
+use crate::model::{Model, Screen};
+use patchdeck_probe_api::Status;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub fn view(m: &Model, f: &mut Frame) {
+    let area = f.area();
+    if layout::too_small((area.width, area.height)) {
+        let (w, h) = layout::MIN_SIZE;
+        let msg = format!("terminal too small (need {w}x{h})");
+        // Wraps onto a second line on very narrow terminals instead of being cut.
+        let lines = if usize::from(area.width) >= msg.len() {
+            vec![Line::from(msg).centered()]
+        } else {
+            vec![Line::from("terminal too small").centered(), Line::from(format!("(need {w}x{h})")).centered()]
+        };
+        let y = area.height.saturating_sub(lines.len() as u16) / 2;
+        let height = (lines.len() as u16).min(area.height);
+        f.render_widget(Paragraph::new(lines), Rect { y: area.y + y, height, ..area });
+        return;
+    }
+    let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    header(m, f, top);
+    match m.screen {
+        Screen::Overview => overview::render(m, f, body),
+        Screen::Drill => drill::render(m, f, body),
+        Screen::Events => events::render(m, f, body),
+        Screen::Help => help::render(m, f, body),
+    }
+    footer(m, f, bottom);
+}
+
+fn header(m: &Model, f: &mut Frame, area: Rect) {
+    let look = m.look;
+    let mut spans = vec![Span::styled(" patchdeck", theme::heading(look))];
+    if let Some(site) = &m.site {
+        spans.push(Span::raw(format!(" · {site}")));
+    }
+    let mut counts = [0usize; 5];
+    for p in &m.data.probes {
+        counts[p.status().map_or(4, |s| s.code() as usize)] += 1;
+    }
+    let mut right: Vec<Span> = Vec::new();
+    for (i, status) in [Some(Status::Ok), Some(Status::Warning), Some(Status::Critical), Some(Status::Unknown), None]
+        .into_iter()
+        .enumerate()
+    {
+        if counts[i] == 0 && status.is_none() {
+            continue;
+        }
+        right.push(Span::styled(
+            format!("{} {} {}", theme::symbol(status, look), counts[i], theme::word(status).to_lowercase()),
+            theme::style(status, look),
+        ));
+        right.push(Span::raw("  "));
+    }
+    if m.data.paused {
+        right.push(Span::styled("[PAUSED]", theme::selected(look)));
+        right.push(Span::raw("  "));
+    }
+    right.push(Span::raw(clock(m.now, m.utc_offset)));
+    right.push(Span::raw(" "));
+    let right_width: usize = right.iter().map(Span::width).sum();
+    let left_width: usize = spans.iter().map(Span::width).sum();
+    let gap = usize::from(area.width).saturating_sub(left_width + right_width);
+    if gap == 0 {
+        // Narrow: drop the site name before the counts.
+        spans.truncate(1);
+    }
+    let left_width: usize = spans.iter().map(Span::width).sum();
+    spans.push(Span::raw(" ".repeat(usize::from(area.width).saturating_sub(left_width + right_width).max(1))));
+    spans.extend(right);
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn footer(m: &Model, f: &mut Frame, area: Rect) {
+    let look = m.look;
+    if m.filter_editing {
+        let line = Line::from(vec![
+            Span::styled(" filter: ", theme::heading(look)),
+            Span::raw(format!("{}_", m.filter)),
+            Span::styled("   Enter keep · Esc clear", theme::dim(look)),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let mut spans = vec![Span::raw(" ")];
+    let mut width = 1usize;
+    if !m.filter.is_empty() && m.screen == Screen::Overview {
+        let s = format!("filter \"{}\"  ", m.filter);
+        width += s.chars().count();
+        spans.push(Span::styled(s, theme::heading(look)));
+    }
+    for b in keys::for_screen(m.screen).filter(|b| !b.short.is_empty()) {
+        let key = if look.ascii { ascii_key(b.label) } else { b.label.to_owned() };
+        let item = format!("{key} {}  ", b.short);
+        let w = item.chars().count();
+        if width + w > usize::from(area.width) {
+            break;
+        }
+        width += w;
+        spans.push(Span::styled(key, theme::heading(look)));
+        spans.push(Span::raw(format!(" {}  ", b.short)));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Key labels without arrows for ASCII terminals.
+pub fn ascii_key(label: &str) -> String {
+    label.replace('↑', "Up").replace('↓', "Down").replace('←', "Left").replace('→', "Right")
+}
+
+/// Wall-clock time of day, HH:MM:SS, in the given UTC offset.
+pub fn clock(t: SystemTime, utc_offset: i64) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64) + utc_offset;
+    let day = secs.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", day / 3600, (day / 60) % 60, day % 60)
+}
+
+/// "12s", "3m", "2h", "4d": how long ago / how long until.
+pub fn short_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// "12s ago" for a past time.
+pub fn ago(now: SystemTime, then: SystemTime) -> String {
+    format!("{} ago", short_duration(now.duration_since(then).unwrap_or_default()))
+}
+
+/// Truncates to a width in characters, with an ellipsis.
+pub fn fit(s: &str, width: usize, look: crate::model::Look) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let cut: String = s.chars().take(width.saturating_sub(1)).collect();
+    format!("{cut}{}", if look.ascii { "~" } else { "…" })
+}
