@@ -185,7 +185,7 @@ impl Engine {
             discovery::discover(&dirs, &explicit, &host_exe, options.allow_insecure_plugins).await;
 
         let mut problems = Vec::new();
-        let mut plugins: HashMap<(PathBuf, bool), Arc<dyn Plugin>> = HashMap::new();
+        let mut plugins: HashMap<(PathBuf, String), Arc<dyn Plugin>> = HashMap::new();
         let mut probes = Vec::new();
         for pc in &config.probes {
             let file = if looks_like_path(&pc.plugin) {
@@ -216,7 +216,17 @@ impl Engine {
             };
             let info = file.info.clone().expect("checked above");
             let in_process = pc.isolation == Isolation::InProcess;
-            let key = (file.path.clone(), in_process);
+            // In-process, a library is loaded once and shared. Isolated, every probe gets its
+            // own child: a shared child let one crashing probe turn its siblings' in-flight
+            // checks UNKNOWN "probe host died", blaming healthy probes.
+            let key = (
+                file.path.clone(),
+                if in_process {
+                    String::new()
+                } else {
+                    pc.id.clone()
+                },
+            );
             let plugin = match plugins.get(&key) {
                 Some(p) => p.clone(),
                 None => {

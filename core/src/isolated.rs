@@ -1,4 +1,5 @@
-//! The isolated runner (default): one `patchdeck-probe-host` child per plugin file.
+//! The isolated runner (default): a `patchdeck-probe-host` child per [`IsolatedPlugin`]
+//! (the engine makes one per probe, so a crash only ever hits the probe that caused it).
 //!
 //! A crash (SIGSEGV, abort) or a check that ignores cancellation kills only the child: the
 //! checks in flight become UNKNOWN with the reason ("probe host died: SIGSEGV"), and the next

@@ -209,7 +209,36 @@ async fn isolated_segfault_and_abort_kill_only_the_child() {
 }
 
 #[tokio::test]
-async fn isolated_crash_restarts_the_child_after_the_backoff() {
+async fn a_crashing_probe_never_takes_a_healthy_one_with_it() {
+    let dir = scratch("runners-blame");
+    let cfg = r#"
+[[probe]]
+id = "crashy"
+plugin = "mock"
+[probe.config]
+behavior = "segfault"
+delay_ms = 50
+
+[[probe]]
+id = "steady"
+plugin = "mock"
+[probe.config]
+delay_ms = 200
+"#;
+    let e = engine(&dir, cfg, &[]).await;
+    // Both in flight at once: the crash must only hit the probe that crashed.
+    let (crashed, steady) = tokio::join!(e.probes[0].run_once(), e.probes[1].run_once());
+    assert_eq!(reason(&crashed), "probe host died: SIGSEGV");
+    assert_eq!(
+        (steady.status, steady.summary.as_str()),
+        (Status::Ok, "mock ok (run 1)"),
+        "{steady:?}"
+    );
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dead_child_is_restarted_after_a_doubling_backoff() {
     let dir = scratch("runners-restart");
     let cfg = r#"
 [[probe]]
@@ -223,31 +252,54 @@ id = "steady"
 plugin = "mock"
 "#;
     let e = engine(&dir, cfg, &[]).await;
-    let steady = &e.probes[1];
-    assert_eq!(steady.run_once().await.status, Status::Ok);
-    assert_eq!(
-        reason(&e.probes[0].run_once().await),
-        "probe host died: SIGSEGV"
-    );
-    // Right after the death, the child is not restarted at once: backoff.
-    let r = steady.run_once().await;
+    let (crashy, steady) = (&e.probes[0], &e.probes[1]);
+    assert_eq!(steady.run_once().await.summary, "mock ok (run 1)");
+    assert_eq!(reason(&crashy.run_once().await), "probe host died: SIGSEGV");
+    // Right after a death the child is not restarted at once.
+    let r = crashy.run_once().await;
     assert!(
         reason(&r).starts_with("probe host died: SIGSEGV; restarting the probe host in "),
         "{r:?}"
     );
-    // After the backoff a new child serves the steady probe again, with a new instance.
+    // After the backoff it is restarted (and crashes again); the next backoff is doubled.
     tokio::time::sleep(restart_backoff(1)).await;
-    let r = steady.run_once().await;
-    assert_eq!(
-        (r.status, r.summary.as_str()),
-        (Status::Ok, "mock ok (run 1)"),
+    assert_eq!(reason(&crashy.run_once().await), "probe host died: SIGSEGV");
+    let r = crashy.run_once().await;
+    assert!(
+        reason(&r).contains("restarting the probe host in 2s")
+            || reason(&r).contains("restarting the probe host in 1.9s"),
         "{r:?}"
     );
+    // The healthy probe was never touched: same child, same instance, next run number.
+    assert_eq!(steady.run_once().await.summary, "mock ok (run 2)");
+
+    // A child killed from outside (the OOM killer, an operator) is replaced too, with a
+    // fresh instance.
+    let pid = steady.host_pid().await.unwrap();
+    let mut deaths = steady.plugin_deaths().unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        deaths.wait_for(|n| *n >= 1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let r = steady.run_once().await;
+    assert!(
+        reason(&r).starts_with("probe host died: SIGKILL; restarting the probe host in "),
+        "{r:?}"
+    );
+    tokio::time::sleep(restart_backoff(1)).await;
+    assert_eq!(steady.run_once().await.summary, "mock ok (run 1)");
     e.shutdown().await;
 }
 
 #[tokio::test]
-async fn isolated_hang_times_out_then_the_child_is_killed_and_replaced() {
+async fn isolated_hang_times_out_then_its_child_is_killed_and_replaced() {
     let dir = scratch("runners-hang");
     let cfg = r#"
 [[probe]]
@@ -262,27 +314,33 @@ id = "steady"
 plugin = "mock"
 "#;
     let e = engine(&dir, cfg, &[]).await;
-    assert_eq!(e.probes[1].run_once().await.status, Status::Ok);
-    assert_eq!(
-        reason(&e.probes[0].run_once().await),
-        "timed out after 300ms"
-    );
-    // The hang ignores cancellation: after the grace period the child is killed. Await
+    let (stuck, steady) = (&e.probes[0], &e.probes[1]);
+    assert_eq!(reason(&stuck.run_once().await), "timed out after 300ms");
+    // The hang ignores cancellation: after the grace period its child is killed. Await
     // that death as an event.
-    let mut deaths = e.probes[1].plugin_deaths().expect("isolated runner");
+    let mut deaths = stuck.plugin_deaths().expect("isolated runner");
     tokio::time::timeout(CANCEL_GRACE * 5, deaths.wait_for(|n| *n >= 1))
         .await
         .expect("hung child killed")
         .unwrap();
-    let r = e.probes[1].run_once().await;
+    let r = stuck.run_once().await;
     assert!(
         reason(&r).starts_with(
             "probe host killed: probe \"stuck\" ignored cancellation for 2s after its timeout; restarting the probe host in "
         ),
         "{r:?}"
     );
+    assert_eq!(
+        steady.run_once().await.status,
+        Status::Ok,
+        "other probes keep reporting"
+    );
     tokio::time::sleep(restart_backoff(1)).await;
-    assert_eq!(e.probes[1].run_once().await.status, Status::Ok);
+    assert_eq!(
+        reason(&stuck.run_once().await),
+        "timed out after 300ms",
+        "a new child runs the check again"
+    );
     e.shutdown().await;
 }
 
