@@ -10,8 +10,8 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::terminal::{
-    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode,
-    enable_raw_mode,
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
 };
 use ratatui::crossterm::{cursor, execute};
 use std::io::Write;
@@ -69,7 +69,12 @@ pub fn restore_terminal() {
     if MOUSE.load(Ordering::SeqCst) {
         let _ = execute!(out, DisableMouseCapture);
     }
-    let _ = execute!(out, EndSynchronizedUpdate, LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        out,
+        EndSynchronizedUpdate,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = disable_raw_mode();
 }
 
@@ -92,11 +97,17 @@ fn setup_terminal(mouse: bool) -> anyhow::Result<()> {
 
 /// Seconds east of UTC of the local time zone now (libc's view of TZ).
 fn utc_offset() -> i64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as libc::time_t;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as libc::time_t;
     // SAFETY: localtime_r writes only into the zeroed struct we own.
     unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() { 0 } else { tm.tm_gmtoff }
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
     }
 }
 
@@ -125,7 +136,11 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
 
 fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
-    for kind in [SignalKind::terminate(), SignalKind::hangup(), SignalKind::interrupt()] {
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::interrupt(),
+    ] {
         let mut s = signal(kind).context("cannot install signal handlers")?;
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -155,7 +170,10 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
         loop {
             let now = SystemTime::now();
-            let into = now.duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+            let into = now
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .subsec_nanos();
             let wait = Duration::from_nanos(u64::from(1_000_000_000 - into));
             tokio::time::sleep(wait).await;
             if tx.send(Msg::Tick(SystemTime::now())).is_err() {
@@ -168,7 +186,11 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
 /// Runs the dashboard until quit or a signal; the terminal is restored on every path.
 pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let look = look(opts, std::env::var("TERM").ok().as_deref(), std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
+    let look = look(
+        opts,
+        std::env::var("TERM").ok().as_deref(),
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    );
     let store = Store::new(engine.metas());
     setup_terminal(opts.mouse)?;
     let result = run_inner(&engine, &store, look, opts, started).await;
@@ -177,9 +199,18 @@ pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
     result
 }
 
-async fn run_inner(engine: &Engine, store: &Store, look: Look, opts: TuiOptions, started: Instant) -> anyhow::Result<u8> {
+async fn run_inner(
+    engine: &Engine,
+    store: &Store,
+    look: Look,
+    opts: TuiOptions,
+    started: Instant,
+) -> anyhow::Result<u8> {
     let bytes = Arc::new(AtomicU64::new(0));
-    let writer = Counting { inner: std::io::stdout(), bytes: bytes.clone() };
+    let writer = Counting {
+        inner: std::io::stdout(),
+        bytes: bytes.clone(),
+    };
     let mut terminal = Terminal::new(CrosstermBackend::new(writer))?;
     let size = terminal.size()?;
     let mut model = Model::new(
@@ -191,7 +222,10 @@ async fn run_inner(engine: &Engine, store: &Store, look: Look, opts: TuiOptions,
     );
     model.utc_offset = utc_offset();
     draw(&mut terminal, &mut model)?;
-    tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, "first frame drawn");
+    tracing::info!(
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "first frame drawn"
+    );
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     spawn_input(tx.clone());
@@ -242,7 +276,10 @@ async fn run_inner(engine: &Engine, store: &Store, look: Look, opts: TuiOptions,
     Ok(0)
 }
 
-fn draw<W: Write>(terminal: &mut Terminal<CrosstermBackend<W>>, model: &mut Model) -> anyhow::Result<()> {
+fn draw<W: Write>(
+    terminal: &mut Terminal<CrosstermBackend<W>>,
+    model: &mut Model,
+) -> anyhow::Result<()> {
     // Synchronized output (DEC mode 2026): terminals that know it show the frame at once;
     // others ignore the sequence.
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
@@ -257,17 +294,63 @@ mod tests {
     use super::*;
 
     fn opts(no_color: bool, ascii: bool) -> TuiOptions {
-        TuiOptions { mouse: false, no_color, ascii }
+        TuiOptions {
+            mouse: false,
+            no_color,
+            ascii,
+        }
     }
 
     #[test]
     fn look_follows_flags_term_and_no_color() {
-        assert_eq!(look(opts(false, false), Some("xterm-256color"), false), Look { color: true, ascii: false });
-        assert_eq!(look(opts(false, false), Some("xterm"), true), Look { color: false, ascii: false });
-        assert_eq!(look(opts(true, false), Some("xterm"), false), Look { color: false, ascii: false });
-        assert_eq!(look(opts(false, true), Some("xterm"), false), Look { color: true, ascii: true });
-        assert_eq!(look(opts(false, false), Some("vt100"), false), Look { color: false, ascii: true });
-        assert_eq!(look(opts(false, false), Some("linux"), false), Look { color: true, ascii: true });
-        assert_eq!(look(opts(false, false), Some("dumb"), false), Look { color: false, ascii: true });
+        assert_eq!(
+            look(opts(false, false), Some("xterm-256color"), false),
+            Look {
+                color: true,
+                ascii: false
+            }
+        );
+        assert_eq!(
+            look(opts(false, false), Some("xterm"), true),
+            Look {
+                color: false,
+                ascii: false
+            }
+        );
+        assert_eq!(
+            look(opts(true, false), Some("xterm"), false),
+            Look {
+                color: false,
+                ascii: false
+            }
+        );
+        assert_eq!(
+            look(opts(false, true), Some("xterm"), false),
+            Look {
+                color: true,
+                ascii: true
+            }
+        );
+        assert_eq!(
+            look(opts(false, false), Some("vt100"), false),
+            Look {
+                color: false,
+                ascii: true
+            }
+        );
+        assert_eq!(
+            look(opts(false, false), Some("linux"), false),
+            Look {
+                color: true,
+                ascii: true
+            }
+        );
+        assert_eq!(
+            look(opts(false, false), Some("dumb"), false),
+            Look {
+                color: false,
+                ascii: true
+            }
+        );
     }
 }

@@ -39,7 +39,10 @@ fn load_config(opts: &Options) -> anyhow::Result<Config> {
 pub async fn build_engine(opts: &Options) -> anyhow::Result<Engine> {
     let config = load_config(opts)?;
     if config.probes.is_empty() {
-        bail!("{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)", config.path.display());
+        bail!(
+            "{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)",
+            config.path.display()
+        );
     }
     Ok(Engine::build(config, &opts.engine_options()).await?)
 }

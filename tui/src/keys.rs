@@ -38,13 +38,19 @@ pub struct Key {
 }
 
 const fn k(c: char) -> Key {
-    Key { code: KeyCode::Char(c), ctrl: false }
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: false,
+    }
 }
 const fn code(code: KeyCode) -> Key {
     Key { code, ctrl: false }
 }
 const fn ctrl(c: char) -> Key {
-    Key { code: KeyCode::Char(c), ctrl: true }
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: true,
+    }
 }
 
 /// One row of the table.
@@ -156,9 +162,17 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[code(KeyCode::Esc), code(KeyCode::Backspace)],
         label: "Esc",
+        short: "",
+        help: "clear the filter",
+        screens: &[Overview],
+        action: Action::Back,
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc), code(KeyCode::Backspace)],
+        label: "Esc",
         short: "back",
-        help: "back to the previous screen (overview: clear the filter)",
-        screens: ALL,
+        help: "back to the previous screen",
+        screens: &[Drill, Events, Help],
         action: Action::Back,
     },
     Binding {
@@ -242,7 +256,11 @@ pub fn action(screen: Screen, ev: &KeyEvent) -> Option<Action> {
     BINDINGS
         .iter()
         .filter(|b| b.screens.contains(&screen))
-        .find(|b| b.keys.iter().any(|key| key.code == ev.code && key.ctrl == ctrl_held))
+        .find(|b| {
+            b.keys
+                .iter()
+                .any(|key| key.code == ev.code && key.ctrl == ctrl_held)
+        })
         .map(|b| b.action)
 }
 

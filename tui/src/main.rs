@@ -4,11 +4,17 @@
 //! `patchdeck-core`; the headless commands are in `headless.rs`.
 
 mod app;
+#[cfg(test)]
+mod fixture;
 mod headless;
 mod keys;
 mod layout;
 mod model;
+#[cfg(test)]
+mod update_tests;
 mod view;
+#[cfg(test)]
+mod view_tests;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -171,7 +177,11 @@ fn main() -> ExitCode {
             None => {
                 // Config and plugin errors are printed here, before the alternate screen.
                 let engine = headless::build_engine(&opts).await?;
-                let tui = app::TuiOptions { mouse: cli.mouse, no_color: cli.no_color, ascii: cli.ascii };
+                let tui = app::TuiOptions {
+                    mouse: cli.mouse,
+                    no_color: cli.no_color,
+                    ascii: cli.ascii,
+                };
                 app::run(engine, tui).await
             }
         }

@@ -49,7 +49,14 @@ impl Snapshot {
                 .map(|p| ProbeRow {
                     meta: p.meta.clone(),
                     latest: p.latest.clone(),
-                    history: p.history.iter().rev().take(SNAPSHOT_HISTORY).rev().copied().collect(),
+                    history: p
+                        .history
+                        .iter()
+                        .rev()
+                        .take(SNAPSHOT_HISTORY)
+                        .rev()
+                        .copied()
+                        .collect(),
                     running: p.running,
                     next_run: p.next_run,
                 })
@@ -137,7 +144,13 @@ pub enum Command {
 }
 
 impl Model {
-    pub fn new(site: Option<String>, data: Snapshot, now: SystemTime, size: (u16, u16), look: Look) -> Model {
+    pub fn new(
+        site: Option<String>,
+        data: Snapshot,
+        now: SystemTime,
+        size: (u16, u16),
+        look: Look,
+    ) -> Model {
         let selected = data.probes.first().map(|p| p.meta.id.clone());
         Model {
             site,
@@ -177,7 +190,9 @@ impl Model {
             .collect();
         if self.sort_severity {
             // Stable: equal severities keep config order.
-            v.sort_by_key(|&i| std::cmp::Reverse(self.data.probes[i].status().map_or(0, |s| s.severity() + 1)));
+            v.sort_by_key(|&i| {
+                std::cmp::Reverse(self.data.probes[i].status().map_or(0, |s| s.severity() + 1))
+            });
         }
         v
     }
@@ -185,7 +200,9 @@ impl Model {
     /// Position of the selected probe in `visible()`.
     pub fn selected_pos(&self, visible: &[usize]) -> Option<usize> {
         let id = self.selected.as_deref()?;
-        visible.iter().position(|&i| self.data.probes[i].meta.id == id)
+        visible
+            .iter()
+            .position(|&i| self.data.probes[i].meta.id == id)
     }
 
     pub fn probe(&self, id: &str) -> Option<&ProbeRow> {
@@ -202,13 +219,18 @@ impl Model {
     fn fix_selection(&mut self) {
         let visible = self.visible();
         if self.selected_pos(&visible).is_none() {
-            self.selected = visible.first().map(|&i| self.data.probes[i].meta.id.clone());
+            self.selected = visible
+                .first()
+                .map(|&i| self.data.probes[i].meta.id.clone());
         }
     }
 
     /// The items tree rows of the drilled probe.
     pub fn drill_rows(&self) -> Vec<TreeRow<'_>> {
-        let Some(report) = self.probe(&self.drill.probe).and_then(|p| p.latest.as_ref()).and_then(|r| r.report.as_ref())
+        let Some(report) = self
+            .probe(&self.drill.probe)
+            .and_then(|p| p.latest.as_ref())
+            .and_then(|r| r.report.as_ref())
         else {
             return vec![];
         };
@@ -230,16 +252,29 @@ pub struct TreeRow<'a> {
 impl TreeRow<'_> {
     /// Whether expanding shows anything (children, details or metrics).
     pub fn expandable(&self) -> bool {
-        !self.item.items.is_empty() || !self.item.details.is_empty() || !self.item.metrics.is_empty()
+        !self.item.items.is_empty()
+            || !self.item.details.is_empty()
+            || !self.item.metrics.is_empty()
     }
 }
 
-fn tree_rows<'a>(items: &'a [Item], parent: &str, depth: usize, expanded: &BTreeSet<String>, out: &mut Vec<TreeRow<'a>>) {
+fn tree_rows<'a>(
+    items: &'a [Item],
+    parent: &str,
+    depth: usize,
+    expanded: &BTreeSet<String>,
+    out: &mut Vec<TreeRow<'a>>,
+) {
     for (i, item) in items.iter().enumerate() {
         // Index in the path: ids are not guaranteed unique among siblings.
         let path = format!("{parent}/{i}:{}", item.id);
         let open = expanded.contains(&path);
-        out.push(TreeRow { path: path.clone(), depth, item, expanded: open });
+        out.push(TreeRow {
+            path: path.clone(),
+            depth,
+            item,
+            expanded: open,
+        });
         if open {
             tree_rows(&item.items, &path, depth + 1, expanded, out);
         }
@@ -291,7 +326,9 @@ fn key(m: &mut Model, ev: KeyEvent) -> Vec<Command> {
         m.dirty = true;
         return vec![];
     }
-    let Some(action) = keys::action(m.screen, &ev) else { return vec![] };
+    let Some(action) = keys::action(m.screen, &ev) else {
+        return vec![];
+    };
     m.dirty = true;
     match m.screen {
         Screen::Overview => overview_action(m, action),
@@ -348,7 +385,11 @@ fn overview_action(m: &mut Model, action: Action) -> Vec<Command> {
     let visible = m.visible();
     let n = visible.len();
     let pos = m.selected_pos(&visible).unwrap_or(0);
-    let cols = if layout::narrow(m.size) { 1 } else { layout::grid_columns(m.size.0) };
+    let cols = if layout::narrow(m.size) {
+        1
+    } else {
+        layout::grid_columns(m.size.0)
+    };
     let go = |m: &mut Model, p: usize| m.select_pos(&visible, p);
     match action {
         Action::Up if pos >= cols => go(m, pos - cols),
@@ -361,7 +402,10 @@ fn overview_action(m: &mut Model, action: Action) -> Vec<Command> {
         Action::End if n > 0 => go(m, n - 1),
         Action::Enter => {
             if let Some(id) = m.selected.clone().filter(|_| n > 0) {
-                m.drill = Drill { probe: id, ..Drill::default() };
+                m.drill = Drill {
+                    probe: id,
+                    ..Drill::default()
+                };
                 m.screen = Screen::Drill;
             }
         }
@@ -416,7 +460,9 @@ fn drill_action(m: &mut Model, action: Action) -> Vec<Command> {
             if row.expanded {
                 let path = row.path.clone();
                 m.drill.expanded.remove(&path);
-            } else if let Some((parent, _)) = row.path.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
+            } else if let Some((parent, _)) =
+                row.path.rsplit_once('/').filter(|(p, _)| !p.is_empty())
+            {
                 let parent = parent.to_owned();
                 if let Some(i) = rows.iter().position(|r| r.path == parent) {
                     m.drill.cursor = i;

@@ -18,8 +18,15 @@ pub fn line_count(m: &Model) -> (usize, Option<usize>) {
 
 pub fn render(m: &Model, f: &mut Frame, area: Rect) {
     let (lines, _) = lines(m);
-    let scroll = m.drill.scroll.min(lines.len().saturating_sub(usize::from(area.height)));
-    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(usize::from(area.height)).collect();
+    let scroll = m
+        .drill
+        .scroll
+        .min(lines.len().saturating_sub(usize::from(area.height)));
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(usize::from(area.height))
+        .collect();
     f.render_widget(Paragraph::new(shown), area);
 }
 
@@ -28,13 +35,19 @@ fn label(text: &str, look: crate::model::Look) -> Span<'static> {
 }
 
 fn status_spans(status: Option<Status>, look: crate::model::Look) -> Span<'static> {
-    Span::styled(format!("{} {}", theme::symbol(status, look), theme::word(status)), theme::style(status, look))
+    Span::styled(
+        format!("{} {}", theme::symbol(status, look), theme::word(status)),
+        theme::style(status, look),
+    )
 }
 
 fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
     let look = m.look;
     let Some(p) = m.probe(&m.drill.probe) else {
-        return (vec![Line::from(format!("probe \"{}\" is gone", m.drill.probe))], None);
+        return (
+            vec![Line::from(format!("probe \"{}\" is gone", m.drill.probe))],
+            None,
+        );
     };
     let mut out: Vec<Line<'static>> = Vec::new();
     if m.drill.json {
@@ -43,7 +56,9 @@ fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
                 let text = serde_json::to_string_pretty(report).unwrap_or_default();
                 out.extend(text.lines().map(|l| Line::from(l.to_owned())));
             }
-            None => out.push(Line::from("no report: the last run produced none (see the error)")),
+            None => out.push(Line::from(
+                "no report: the last run produced none (see the error)",
+            )),
         }
         return (out, None);
     }
@@ -65,7 +80,10 @@ fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
     let rows = m.drill_rows();
     if !rows.is_empty() {
         out.push(Line::from(""));
-        out.push(Line::styled("Items (Enter/→ expand, ← collapse)", theme::heading(look)));
+        out.push(Line::styled(
+            "Items (Enter/→ expand, ← collapse)",
+            theme::heading(look),
+        ));
         for (i, row) in rows.iter().enumerate() {
             let item = row.item;
             let indent = "  ".repeat(row.depth + 1);
@@ -76,18 +94,34 @@ fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
                 (true, true, true) => "-",
                 (true, false, true) => "+",
             };
-            let title = if item.title.is_empty() { item.id.clone() } else { item.title.clone() };
+            let title = if item.title.is_empty() {
+                item.id.clone()
+            } else {
+                item.title.clone()
+            };
             let is_cursor = i == m.drill.cursor;
-            let sel = if is_cursor { theme::selected(look) } else { Style::new() };
+            let sel = if is_cursor {
+                theme::selected(look)
+            } else {
+                Style::new()
+            };
             if is_cursor {
                 cursor_line = Some(out.len());
             }
             out.push(Line::from(vec![
-                Span::raw(if is_cursor { ">".to_owned() } else { " ".to_owned() }),
+                Span::raw(if is_cursor {
+                    ">".to_owned()
+                } else {
+                    " ".to_owned()
+                }),
                 Span::raw(format!("{indent}{arrow} ")),
                 status_spans(Some(item.status), look),
                 Span::styled(format!(" {title}"), sel),
-                Span::raw(if item.summary.is_empty() { String::new() } else { format!(" — {}", item.summary) }),
+                Span::raw(if item.summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", item.summary)
+                }),
             ]));
             if row.expanded {
                 details(&item.details, row.depth + 3, look, &mut out);
@@ -95,7 +129,14 @@ fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
             }
         }
     }
-    let mine: Vec<_> = m.data.transitions.iter().rev().filter(|t| t.probe == p.meta.id).take(10).collect();
+    let mine: Vec<_> = m
+        .data
+        .transitions
+        .iter()
+        .rev()
+        .filter(|t| t.probe == p.meta.id)
+        .take(10)
+        .collect();
     if !mine.is_empty() {
         out.push(Line::from(""));
         out.push(Line::styled("Recent transitions", theme::heading(look)));
@@ -127,7 +168,12 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
         Span::styled(format!("  {}", p.meta.id), theme::heading(look)),
         Span::styled(format!("  ({})", p.meta.kind), theme::dim(look)),
     ]));
-    let summary = p.latest.as_ref().map_or("waiting for the first result".to_owned(), |r| r.summary.clone());
+    let summary = p
+        .latest
+        .as_ref()
+        .map_or("waiting for the first result".to_owned(), |r| {
+            r.summary.clone()
+        });
     out.push(Line::from(vec![label("Summary", look), Span::raw(summary)]));
     out.push(Line::from(vec![
         label("Plugin", look),
@@ -156,17 +202,35 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
         "running now".to_owned()
     } else {
         match p.next_run {
-            Some(t) => format!("{} (in {})", clock(t, m.utc_offset), short_duration(t.duration_since(m.now).unwrap_or_default())),
+            Some(t) => format!(
+                "{} (in {})",
+                clock(t, m.utc_offset),
+                short_duration(t.duration_since(m.now).unwrap_or_default())
+            ),
             None => "-".to_owned(),
         }
     };
     out.push(Line::from(vec![label("Next run", look), Span::raw(next)]));
 }
 
-fn details(details: &[Detail], indent: usize, look: crate::model::Look, out: &mut Vec<Line<'static>>) {
-    let w = details.iter().map(|d| d.label.chars().count()).max().unwrap_or(0);
+fn details(
+    details: &[Detail],
+    indent: usize,
+    look: crate::model::Look,
+    out: &mut Vec<Line<'static>>,
+) {
+    let w = details
+        .iter()
+        .map(|d| d.label.chars().count())
+        .max()
+        .unwrap_or(0);
     for d in details {
-        let mut spans = vec![Span::raw(format!("{}{:<w$}  {}", "  ".repeat(indent), d.label, d.value))];
+        let mut spans = vec![Span::raw(format!(
+            "{}{:<w$}  {}",
+            "  ".repeat(indent),
+            d.label,
+            d.value
+        ))];
         if d.status.is_some() {
             spans.push(Span::raw("  "));
             spans.push(status_spans(d.status, look));
@@ -175,10 +239,25 @@ fn details(details: &[Detail], indent: usize, look: crate::model::Look, out: &mu
     }
 }
 
-fn metrics(metrics: &[Metric], indent: usize, _look: crate::model::Look, out: &mut Vec<Line<'static>>) {
-    let w = metrics.iter().map(|x| x.label.chars().count()).max().unwrap_or(0);
+fn metrics(
+    metrics: &[Metric],
+    indent: usize,
+    _look: crate::model::Look,
+    out: &mut Vec<Line<'static>>,
+) {
+    let w = metrics
+        .iter()
+        .map(|x| x.label.chars().count())
+        .max()
+        .unwrap_or(0);
     for x in metrics {
-        let mut s = format!("{}{:<w$}  {}{}", "  ".repeat(indent), x.label, x.value, if x.uom.is_empty() { "" } else { " " });
+        let mut s = format!(
+            "{}{:<w$}  {}{}",
+            "  ".repeat(indent),
+            x.label,
+            x.value,
+            if x.uom.is_empty() { "" } else { " " }
+        );
         s.push_str(&x.uom);
         if let Some(warn) = &x.warn {
             s.push_str(&format!("   warn {warn}"));
@@ -193,4 +272,3 @@ fn metrics(metrics: &[Metric], indent: usize, _look: crate::model::Look, out: &m
         out.push(Line::from(s));
     }
 }
-

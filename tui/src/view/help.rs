@@ -17,10 +17,20 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         Screen::Events => "events",
         Screen::Help => "help",
     };
-    let mut lines = vec![Line::styled(format!("Keys on the {name} screen"), theme::heading(look)), Line::from("")];
+    let mut lines = vec![
+        Line::styled(format!("Keys on the {name} screen"), theme::heading(look)),
+        Line::from(""),
+    ];
     for b in keys::for_screen(m.help_return) {
-        let label = if look.ascii { super::ascii_key(b.label) } else { b.label.to_owned() };
-        lines.push(Line::from(vec![Span::styled(format!("  {label:<8}"), theme::heading(look)), Span::raw(b.help)]));
+        let label = if look.ascii {
+            super::ascii_key(b.label)
+        } else {
+            b.label.to_owned()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {label:<8}"), theme::heading(look)),
+            Span::raw(b.help),
+        ]));
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(

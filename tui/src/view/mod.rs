@@ -26,14 +26,29 @@ pub fn view(m: &Model, f: &mut Frame) {
         let lines = if usize::from(area.width) >= msg.len() {
             vec![Line::from(msg).centered()]
         } else {
-            vec![Line::from("terminal too small").centered(), Line::from(format!("(need {w}x{h})")).centered()]
+            vec![
+                Line::from("terminal too small").centered(),
+                Line::from(format!("(need {w}x{h})")).centered(),
+            ]
         };
         let y = area.height.saturating_sub(lines.len() as u16) / 2;
         let height = (lines.len() as u16).min(area.height);
-        f.render_widget(Paragraph::new(lines), Rect { y: area.y + y, height, ..area });
+        f.render_widget(
+            Paragraph::new(lines),
+            Rect {
+                y: area.y + y,
+                height,
+                ..area
+            },
+        );
         return;
     }
-    let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     header(m, f, top);
     match m.screen {
         Screen::Overview => overview::render(m, f, body),
@@ -42,28 +57,71 @@ pub fn view(m: &Model, f: &mut Frame) {
         Screen::Help => help::render(m, f, body),
     }
     footer(m, f, bottom);
+    if m.look.ascii {
+        ascii_fold(f.buffer_mut());
+    }
+}
+
+/// Makes every cell ASCII: on a vt100 or the Linux console, UTF-8 from plugins (a "·" in a
+/// summary) would print as garbage. Common punctuation is transliterated, the rest is "?".
+fn ascii_fold(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let folded = match sym {
+            "·" | "•" => "-",
+            "—" | "–" | "─" | "━" => "-",
+            "…" => ".",
+            "→" => ">",
+            "←" => "<",
+            "↑" => "^",
+            "↓" => "v",
+            "│" | "┃" => "|",
+            "“" | "”" | "„" => "\"",
+            "‘" | "’" => "'",
+            "\u{a0}" => " ",
+            _ => "?",
+        };
+        cell.set_symbol(folded);
+    }
 }
 
 fn header(m: &Model, f: &mut Frame, area: Rect) {
     let look = m.look;
     let mut spans = vec![Span::styled(" patchdeck", theme::heading(look))];
     if let Some(site) = &m.site {
-        spans.push(Span::raw(format!(" · {site}")));
+        spans.push(Span::raw(format!(
+            " {} {site}",
+            if look.ascii { "-" } else { "·" }
+        )));
     }
     let mut counts = [0usize; 5];
     for p in &m.data.probes {
         counts[p.status().map_or(4, |s| s.code() as usize)] += 1;
     }
     let mut right: Vec<Span> = Vec::new();
-    for (i, status) in [Some(Status::Ok), Some(Status::Warning), Some(Status::Critical), Some(Status::Unknown), None]
-        .into_iter()
-        .enumerate()
+    for (i, status) in [
+        Some(Status::Ok),
+        Some(Status::Warning),
+        Some(Status::Critical),
+        Some(Status::Unknown),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
     {
         if counts[i] == 0 && status.is_none() {
             continue;
         }
         right.push(Span::styled(
-            format!("{} {} {}", theme::symbol(status, look), counts[i], theme::word(status).to_lowercase()),
+            format!(
+                "{} {} {}",
+                theme::symbol(status, look),
+                counts[i],
+                theme::word(status).to_lowercase()
+            ),
             theme::style(status, look),
         ));
         right.push(Span::raw("  "));
@@ -82,7 +140,13 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
         spans.truncate(1);
     }
     let left_width: usize = spans.iter().map(Span::width).sum();
-    spans.push(Span::raw(" ".repeat(usize::from(area.width).saturating_sub(left_width + right_width).max(1))));
+    spans.push(Span::raw(
+        " ".repeat(
+            usize::from(area.width)
+                .saturating_sub(left_width + right_width)
+                .max(1),
+        ),
+    ));
     spans.extend(right);
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -106,7 +170,11 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(s, theme::heading(look)));
     }
     for b in keys::for_screen(m.screen).filter(|b| !b.short.is_empty()) {
-        let key = if look.ascii { ascii_key(b.label) } else { b.label.to_owned() };
+        let key = if look.ascii {
+            ascii_key(b.label)
+        } else {
+            b.label.to_owned()
+        };
         let item = format!("{key} {}  ", b.short);
         let w = item.chars().count();
         if width + w > usize::from(area.width) {
@@ -121,12 +189,19 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
 
 /// Key labels without arrows for ASCII terminals.
 pub fn ascii_key(label: &str) -> String {
-    label.replace('↑', "Up").replace('↓', "Down").replace('←', "Left").replace('→', "Right")
+    label
+        .replace('↑', "Up")
+        .replace('↓', "Down")
+        .replace('←', "Left")
+        .replace('→', "Right")
 }
 
 /// Wall-clock time of day, HH:MM:SS, in the given UTC offset.
 pub fn clock(t: SystemTime, utc_offset: i64) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64) + utc_offset;
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        + utc_offset;
     let day = secs.rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", day / 3600, (day / 60) % 60, day % 60)
 }
@@ -144,7 +219,10 @@ pub fn short_duration(d: Duration) -> String {
 
 /// "12s ago" for a past time.
 pub fn ago(now: SystemTime, then: SystemTime) -> String {
-    format!("{} ago", short_duration(now.duration_since(then).unwrap_or_default()))
+    format!(
+        "{} ago",
+        short_duration(now.duration_since(then).unwrap_or_default())
+    )
 }
 
 /// Truncates to a width in characters, with an ellipsis.

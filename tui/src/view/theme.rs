@@ -29,7 +29,9 @@ pub fn word(status: Option<Status>) -> &'static str {
 pub fn style(status: Option<Status>, look: Look) -> Style {
     if !look.color {
         return match status {
-            Some(Status::Critical) | Some(Status::Unknown) => Style::new().add_modifier(Modifier::BOLD),
+            Some(Status::Critical) | Some(Status::Unknown) => {
+                Style::new().add_modifier(Modifier::BOLD)
+            }
             _ => Style::new(),
         };
     }
@@ -41,16 +43,28 @@ pub fn style(status: Option<Status>, look: Look) -> Style {
         None => Color::Gray,
     };
     let s = Style::new().fg(fg);
-    if matches!(status, Some(Status::Critical)) { s.add_modifier(Modifier::BOLD) } else { s }
+    if matches!(status, Some(Status::Critical)) {
+        s.add_modifier(Modifier::BOLD)
+    } else {
+        s
+    }
 }
 
 pub fn dim(look: Look) -> Style {
-    if look.color { Style::new().fg(Color::DarkGray) } else { Style::new() }
+    if look.color {
+        Style::new().fg(Color::DarkGray)
+    } else {
+        Style::new()
+    }
 }
 
 pub fn selected(look: Look) -> Style {
     let s = Style::new().add_modifier(Modifier::REVERSED);
-    if look.color { s.add_modifier(Modifier::BOLD) } else { s }
+    if look.color {
+        s.add_modifier(Modifier::BOLD)
+    } else {
+        s
+    }
 }
 
 pub fn heading(look: Look) -> Style {
@@ -102,5 +116,9 @@ pub const ASCII_BARS: bar::Set = bar::Set {
 };
 
 pub fn bars(look: Look) -> bar::Set<'static> {
-    if look.ascii { ASCII_BARS } else { bar::NINE_LEVELS }
+    if look.ascii {
+        ASCII_BARS
+    } else {
+        bar::NINE_LEVELS
+    }
 }

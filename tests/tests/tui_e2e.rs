@@ -1,0 +1,306 @@
+//! The real `patchdeck` dashboard in a real terminal: tmux on a private socket, 100x30,
+//! mock probes. Reads the rendered screen with `capture-pane`, sends keys, and checks that
+//! `q` and SIGHUP both end the process with the terminal restored.
+
+use patchdeck_tests::*;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    status_file: std::path::PathBuf,
+}
+
+impl Tmux {
+    /// Starts `cmd` (a shell command line) in a 100x30 tmux pane. A wrapper records the
+    /// exit status in a file: tmux 3.3 does not always report it for a dead pane.
+    fn start(name: &str, dir: &Path, cmd: &str) -> Tmux {
+        let socket = format!("pd-{name}-{}", std::process::id());
+        // remain-on-exit keeps the pane after patchdeck exits, to check that the alternate
+        // screen was left.
+        let conf = dir.join("tmux.conf");
+        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n").unwrap();
+        let status_file = dir.join("exit-status");
+        let _ = std::fs::remove_file(&status_file);
+        let wrapper = dir.join("run.sh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\n{cmd}\necho $? > {}.tmp && mv {}.tmp {}\n",
+                status_file.display(),
+                status_file.display(),
+                status_file.display()
+            ),
+        )
+        .unwrap();
+        let t = Tmux {
+            socket,
+            status_file,
+        };
+        t.run(&[
+            "-f",
+            conf.to_str().unwrap(),
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &format!("sh {}", wrapper.display()),
+        ]);
+        t
+    }
+
+    /// The pid of patchdeck (the wrapper shell's child).
+    fn patchdeck_pid(&self) -> String {
+        let sh = self.format("#{pane_pid}");
+        let limit = Instant::now() + Duration::from_secs(10);
+        loop {
+            let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children"))
+                .unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().next() {
+                return pid.to_owned();
+            }
+            assert!(Instant::now() < limit, "no patchdeck process under {sh}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed");
+        assert!(out.status.success(), "tmux {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// The screen (with scrollback), wrapped lines joined.
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-J", "-S", "-"])
+    }
+
+    /// Records every byte patchdeck writes from now on into `file`.
+    fn record(&self, file: &Path) {
+        self.run(&["pipe-pane", "-o", &format!("cat > {}", file.display())]);
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn format(&self, f: &str) -> String {
+        self.run(&["display-message", "-p", f]).trim().to_owned()
+    }
+
+    /// Waits until the screen satisfies `pred` (the terminal is only observable by
+    /// looking), up to 10 s.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let limit = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < limit,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for patchdeck to exit; returns its exit status.
+    fn wait_dead(&self) -> String {
+        let limit = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(code) = std::fs::read_to_string(&self.status_file) {
+                return code.trim().to_owned();
+            }
+            assert!(
+                Instant::now() < limit,
+                "patchdeck did not exit; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+fn config(dir: &Path) -> std::path::PathBuf {
+    write_config(
+        dir,
+        r#"
+[settings]
+site = "ABC test site"
+interval = "1h"
+
+[[probe]]
+id = "wsus-sup01"
+plugin = "mock"
+
+[[probe]]
+id = "bits-dps"
+plugin = "mock"
+[probe.config]
+status = "critical"
+summary = "7/8 DPs BITS-ready · DP07 ignores Range"
+items = [{ id = "dp07", title = "DP07.corp", status = "critical", summary = "200 instead of 206" }]
+
+[[probe]]
+id = "crashy"
+plugin = "mock"
+[probe.config]
+behavior = "segfault"
+"#,
+    )
+}
+
+fn pid_alive(pid: &str) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn dashboard_shows_probes_drills_down_filters_runs_and_quits() {
+    let dir = scratch("tui-e2e");
+    let cfg = config(&dir);
+    let cmd = format!(
+        "{} --config {} --log-file {}",
+        patchdeck_bin().display(),
+        cfg.display(),
+        dir.join("patchdeck.log").display()
+    );
+    let t = Tmux::start("main", &dir, &cmd);
+    let s = t.wait_for("three results", |s| {
+        s.contains("mock ok (run 1)") && s.contains("probe host died: SIGSEGV")
+    });
+    assert!(s.contains("patchdeck · ABC test site"), "{s}");
+    // 100x30 is the smallest grid; the crash hits only the crashing probe.
+    assert!(
+        s.contains("✖ CRITICAL bits-dps (mock)") && s.contains("? UNKNOWN crashy (mock)"),
+        "grid at 100x30:\n{s}"
+    );
+    assert!(s.contains("7/8 DPs BITS-ready"), "{s}");
+    assert!(s.contains("q quit"), "footer:\n{s}");
+    let pid = t.patchdeck_pid();
+    assert_eq!(t.format("#{alternate_on}"), "1");
+
+    // Drill into bits-dps (the next pane), then back.
+    t.keys(&["Tab", "Enter"]);
+    let s = t.wait_for("the drill-down", |s| {
+        s.contains("Summary") && s.contains("DP07.corp")
+    });
+    assert!(s.contains("7/8 DPs BITS-ready · DP07 ignores Range"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_for("the overview again", |s| {
+        !s.contains("Summary") && s.contains("wsus-sup01")
+    });
+
+    // Filter: only matching probes stay.
+    t.keys(&["/", "b", "i", "t", "s", "Enter"]);
+    let s = t.wait_for("the filter", |s| s.contains("filter \"bits\""));
+    assert!(!s.contains("wsus-sup01") && s.contains("bits-dps"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_for("the filter cleared", |s| s.contains("wsus-sup01"));
+
+    // r runs the selected probe now (the interval is an hour): the mock counts its runs.
+    t.keys(&["Home", "r"]);
+    t.wait_for("a second run", |s| s.contains("mock ok (run 2)"));
+
+    // Events and help.
+    t.keys(&["e"]);
+    t.wait_for("the events screen", |s| {
+        s.contains("status changes, newest first")
+    });
+    t.keys(&["?"]);
+    t.wait_for("help", |s| s.contains("Keys on the events screen"));
+    t.keys(&["Escape"]);
+    t.wait_for("events again", |s| {
+        s.contains("status changes, newest first") && !s.contains("Keys on")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the overview", |s| {
+        s.contains("wsus-sup01") && s.contains("q quit")
+    });
+
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+    assert!(!pid_alive(&pid), "patchdeck {pid} still running after q");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "alternate screen not left"
+    );
+}
+
+#[test]
+fn sighup_and_sigterm_end_the_dashboard_and_restore_the_terminal() {
+    for signal in ["-HUP", "-TERM"] {
+        let dir = scratch("tui-e2e-signal");
+        let cfg = config(&dir);
+        let cmd = format!(
+            "{} --config {} --log-file {}",
+            patchdeck_bin().display(),
+            cfg.display(),
+            dir.join("l.log").display()
+        );
+        let t = Tmux::start("sig", &dir, &cmd);
+        t.wait_for("the first results", |s| s.contains("mock ok (run 1)"));
+        let bytes = dir.join("bytes");
+        t.record(&bytes);
+        let pid = t.patchdeck_pid();
+        let killed = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(killed.success());
+        assert_eq!(t.wait_dead(), "0", "{signal}: clean exit");
+        assert!(!pid_alive(&pid), "{signal}: patchdeck {pid} still running");
+        assert_eq!(
+            t.format("#{alternate_on}"),
+            "0",
+            "{signal}: alternate screen not left"
+        );
+        // The last thing written: leave the alternate screen, then show the cursor.
+        let out = std::fs::read(&bytes).unwrap();
+        let leave = out
+            .windows(8)
+            .rposition(|w| w == b"\x1b[?1049l")
+            .expect("left the alternate screen");
+        let show = out
+            .windows(6)
+            .rposition(|w| w == b"\x1b[?25h")
+            .expect("showed the cursor");
+        assert!(
+            show > leave,
+            "{signal}: cursor shown before leaving the alternate screen"
+        );
+    }
+}
+
+#[test]
+fn config_errors_print_before_the_alternate_screen() {
+    let dir = scratch("tui-e2e-bad");
+    let cfg = write_config(&dir, "[[probe]]\nid = \"a\"\nplugin = \"nope\"\n");
+    let cmd = format!("{} --config {}", patchdeck_bin().display(), cfg.display());
+    let t = Tmux::start("bad", &dir, &cmd);
+    assert_eq!(t.wait_dead(), "3");
+    let s = t.screen();
+    assert!(
+        s.contains("probe \"a\": field `plugin`: unknown plugin kind \"nope\""),
+        "{s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0");
+}

@@ -1,0 +1,210 @@
+//! A deterministic model for `update` and `view` tests: fixed clock, mixed statuses, a
+//! nested items tree, transitions.
+
+use crate::model::{Look, Model, ProbeRow, Snapshot};
+use patchdeck_core::config::Isolation;
+use patchdeck_core::store::{CheckResult, HistoryEntry, ProbeMeta, Transition};
+use patchdeck_probe_api::{Detail, Item, Metric, Report, Status};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// 2027-01-15 08:00:00 UTC.
+pub fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+fn at(secs: i64) -> SystemTime {
+    if secs >= 0 {
+        t0() + Duration::from_secs(secs as u64)
+    } else {
+        t0() - Duration::from_secs((-secs) as u64)
+    }
+}
+
+fn meta(id: &str, kind: &str) -> ProbeMeta {
+    ProbeMeta {
+        id: id.into(),
+        kind: kind.into(),
+        plugin_version: "0.1.0".into(),
+        isolation: Isolation::Process,
+        interval: Duration::from_secs(30),
+        timeout: Duration::from_secs(10),
+    }
+}
+
+fn history(pattern: &[Status]) -> Vec<HistoryEntry> {
+    pattern
+        .iter()
+        .enumerate()
+        .map(|(i, s)| HistoryEntry {
+            status: *s,
+            started_at: at(-30 * (pattern.len() - i) as i64),
+            duration: Duration::from_millis(20 + (i as u64 * 37) % 90),
+        })
+        .collect()
+}
+
+fn item(id: &str, title: &str, status: Status, summary: &str, items: Vec<Item>) -> Item {
+    Item {
+        id: id.into(),
+        title: title.into(),
+        status,
+        summary: summary.into(),
+        details: vec![],
+        metrics: vec![],
+        items,
+    }
+}
+
+fn row(
+    id: &str,
+    kind: &str,
+    report: Option<Report>,
+    error: Option<&str>,
+    hist: &[Status],
+) -> ProbeRow {
+    let latest = match (report, error) {
+        (Some(r), _) => Some(Arc::new(CheckResult::from_report(
+            r,
+            at(-12),
+            Duration::from_millis(42),
+        ))),
+        (None, Some(e)) => Some(Arc::new(CheckResult::unknown(
+            e,
+            at(-12),
+            Duration::from_millis(10_000),
+        ))),
+        (None, None) => None,
+    };
+    ProbeRow {
+        meta: meta(id, kind),
+        latest,
+        history: history(hist),
+        running: false,
+        next_run: Some(at(18)),
+    }
+}
+
+pub fn snapshot() -> Snapshot {
+    use Status::*;
+    let wsus = Report {
+        status: Ok,
+        summary: "WSUS 3.0 SP2 (protocol 3.2) · 5/5 services OK · 42 ms".into(),
+        details: vec![Detail {
+            label: "Protocol version".into(),
+            value: "3.2 (WSUS 3.0 SP2)".into(),
+            status: Some(Ok),
+        }],
+        metrics: vec![Metric {
+            label: "getconfig_latency".into(),
+            value: 42.0,
+            uom: "ms".into(),
+            warn: Some("500".into()),
+            crit: Some("2000".into()),
+            min: Some(0.0),
+            max: None,
+        }],
+        items: vec![],
+    };
+    let mut dp07 = item(
+        "dp07",
+        "DP07.corp.example",
+        Critical,
+        "200 instead of 206: 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT",
+        vec![
+            item("head", "HEAD", Ok, "200, Content-Length 1048576", vec![]),
+            item("range", "Ranged GET", Critical, "200 ignores Range", vec![]),
+        ],
+    );
+    dp07.details = vec![Detail {
+        label: "URL".into(),
+        value: "http://dp07/SMS_DP_SMSPKGD$/ABC00012/file.cab".into(),
+        status: None,
+    }];
+    let bits = Report {
+        status: Critical,
+        summary: "7/8 DPs BITS-ready · DP07 ignores Range".into(),
+        details: vec![],
+        metrics: vec![],
+        items: vec![
+            dp07,
+            item(
+                "dp01",
+                "DP01.corp.example",
+                Ok,
+                "HEAD 200, Range 206, PROPFIND 207",
+                vec![],
+            ),
+        ],
+    };
+    let rp = Report::new(
+        Warning,
+        "anonymous access allowed (200 without authentication)",
+    );
+    Snapshot {
+        probes: vec![
+            row("wsus-sup01", "wsus", Some(wsus), None, &[Ok; 20]),
+            row(
+                "bits-dps",
+                "bits",
+                Some(bits),
+                None,
+                &[Ok, Ok, Ok, Warning, Critical, Critical],
+            ),
+            row(
+                "reporting-point",
+                "reporting-point",
+                Some(rp),
+                None,
+                &[Ok, Warning],
+            ),
+            row(
+                "wua-clients",
+                "wua",
+                None,
+                Some("timed out after 10s"),
+                &[Unknown, Unknown],
+            ),
+            row("msi-clients", "msi", None, None, &[]),
+        ],
+        transitions: vec![
+            Transition {
+                at: at(-90),
+                probe: "bits-dps".into(),
+                from: Some(Ok),
+                to: Warning,
+                summary: "7/8 DPs BITS-ready · DP05 slow".into(),
+            },
+            Transition {
+                at: at(-60),
+                probe: "bits-dps".into(),
+                from: Some(Warning),
+                to: Critical,
+                summary: "7/8 DPs BITS-ready · DP07 ignores Range".into(),
+            },
+            Transition {
+                at: at(-12),
+                probe: "wua-clients".into(),
+                from: None,
+                to: Unknown,
+                summary: "timed out after 10s".into(),
+            },
+        ],
+        paused: false,
+    }
+}
+
+pub fn model(w: u16, h: u16) -> Model {
+    let mut m = Model::new(
+        Some("ABC - Contoso primary site".into()),
+        snapshot(),
+        t0(),
+        (w, h),
+        Look {
+            color: true,
+            ascii: false,
+        },
+    );
+    m.dirty = false;
+    m
+}

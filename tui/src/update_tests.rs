@@ -1,0 +1,429 @@
+//! `update`: every key on every screen changes the model as expected.
+
+use crate::fixture::{model, snapshot, t0};
+use crate::model::{Command, Model, Msg, Screen, update};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::Duration;
+
+fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
+    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ch(m: &mut Model, c: char) -> Vec<Command> {
+    press(m, KeyCode::Char(c))
+}
+
+fn sel(m: &Model) -> &str {
+    m.selected.as_deref().unwrap()
+}
+
+// ---- overview ----
+
+#[test]
+fn grid_navigation_moves_by_column_and_row() {
+    // 120 columns: 3 panes per row. Order: wsus, bits, rp / wua, msi.
+    let mut m = model(120, 40);
+    assert_eq!(sel(&m), "wsus-sup01");
+    press(&mut m, KeyCode::Right);
+    assert_eq!(sel(&m), "bits-dps");
+    ch(&mut m, 'l');
+    assert_eq!(sel(&m), "reporting-point");
+    press(&mut m, KeyCode::Right);
+    assert_eq!(sel(&m), "wua-clients", "Right wraps to the next row");
+    press(&mut m, KeyCode::Up);
+    assert_eq!(sel(&m), "wsus-sup01");
+    press(&mut m, KeyCode::Up);
+    assert_eq!(sel(&m), "wsus-sup01", "Up on the first row stays");
+    ch(&mut m, 'j');
+    assert_eq!(sel(&m), "wua-clients");
+    press(&mut m, KeyCode::Down);
+    assert_eq!(sel(&m), "wua-clients", "no row below");
+    ch(&mut m, 'h');
+    assert_eq!(sel(&m), "reporting-point");
+    press(&mut m, KeyCode::Left);
+    press(&mut m, KeyCode::Left);
+    press(&mut m, KeyCode::Left);
+    assert_eq!(sel(&m), "wsus-sup01");
+    assert!(m.dirty);
+}
+
+#[test]
+fn narrow_list_navigation_is_one_per_row() {
+    let mut m = model(80, 24);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(sel(&m), "bits-dps");
+    ch(&mut m, 'k');
+    assert_eq!(sel(&m), "wsus-sup01");
+    press(&mut m, KeyCode::Right);
+    assert_eq!(sel(&m), "wsus-sup01", "no columns in the list");
+    press(&mut m, KeyCode::End);
+    assert_eq!(sel(&m), "msi-clients");
+    ch(&mut m, 'g');
+    assert_eq!(sel(&m), "wsus-sup01");
+}
+
+#[test]
+fn tab_cycles_panes_and_wraps() {
+    let mut m = model(120, 40);
+    for _ in 0..5 {
+        press(&mut m, KeyCode::Tab);
+    }
+    assert_eq!(sel(&m), "wsus-sup01");
+    press(&mut m, KeyCode::BackTab);
+    assert_eq!(sel(&m), "msi-clients");
+}
+
+#[test]
+fn run_keys_and_pause_produce_commands() {
+    let mut m = model(120, 40);
+    press(&mut m, KeyCode::Tab);
+    assert_eq!(ch(&mut m, 'r'), [Command::RunNow("bits-dps".into())]);
+    assert_eq!(ch(&mut m, 'R'), [Command::RunAll]);
+    assert_eq!(ch(&mut m, 'p'), [Command::SetPaused(true)]);
+    let mut paused = snapshot();
+    paused.paused = true;
+    update(&mut m, Msg::Data(paused));
+    assert_eq!(ch(&mut m, 'p'), [Command::SetPaused(false)]);
+}
+
+#[test]
+fn enter_drills_into_the_selected_probe_and_esc_returns() {
+    let mut m = model(120, 40);
+    press(&mut m, KeyCode::Tab);
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.screen, Screen::Drill);
+    assert_eq!(m.drill.probe, "bits-dps");
+    assert_eq!(m.drill.cursor, 0);
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, Screen::Overview);
+    press(&mut m, KeyCode::Enter);
+    press(&mut m, KeyCode::Backspace);
+    assert_eq!(m.screen, Screen::Overview, "Backspace is back too");
+}
+
+#[test]
+fn filter_edits_applies_keeps_and_clears() {
+    let mut m = model(120, 40);
+    ch(&mut m, '/');
+    assert!(m.filter_editing);
+    for c in "crit".chars() {
+        ch(&mut m, c);
+    }
+    assert_eq!(m.filter, "crit");
+    assert_eq!(m.visible(), [1], "status text matches");
+    assert_eq!(sel(&m), "bits-dps", "selection moves onto a visible probe");
+    // While editing, letters are text, not commands.
+    assert!(ch(&mut m, 'q').is_empty());
+    assert!(!m.quit);
+    press(&mut m, KeyCode::Backspace);
+    press(&mut m, KeyCode::Enter);
+    assert!(!m.filter_editing);
+    assert_eq!(m.filter, "crit");
+    ch(&mut m, '/');
+    press(&mut m, KeyCode::Backspace);
+    press(&mut m, KeyCode::Backspace);
+    press(&mut m, KeyCode::Backspace);
+    press(&mut m, KeyCode::Backspace);
+    for c in "WU".chars() {
+        ch(&mut m, c);
+    }
+    assert_eq!(m.visible(), [3], "case-insensitive id/kind match");
+    press(&mut m, KeyCode::Esc);
+    assert!(
+        !m.filter_editing && m.filter.is_empty(),
+        "Esc while editing clears"
+    );
+    ch(&mut m, '/');
+    ch(&mut m, 'x');
+    press(&mut m, KeyCode::Enter);
+    assert!(m.visible().is_empty());
+    press(&mut m, KeyCode::Esc);
+    assert!(
+        m.filter.is_empty(),
+        "Esc on the overview clears a kept filter"
+    );
+    assert_eq!(m.visible().len(), 5);
+}
+
+#[test]
+fn s_sorts_by_severity_critical_first_and_back() {
+    let mut m = model(120, 40);
+    ch(&mut m, 's');
+    assert!(m.sort_severity);
+    let order: Vec<&str> = m
+        .visible()
+        .iter()
+        .map(|&i| m.data.probes[i].meta.id.as_str())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "bits-dps",
+            "wua-clients",
+            "reporting-point",
+            "wsus-sup01",
+            "msi-clients"
+        ]
+    );
+    ch(&mut m, 's');
+    assert_eq!(m.visible(), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn e_opens_events_and_question_mark_opens_help_that_returns() {
+    let mut m = model(120, 40);
+    ch(&mut m, 'e');
+    assert_eq!(m.screen, Screen::Events);
+    ch(&mut m, '?');
+    assert_eq!((m.screen, m.help_return), (Screen::Help, Screen::Events));
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, Screen::Events);
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, Screen::Overview);
+    ch(&mut m, '?');
+    assert_eq!((m.screen, m.help_return), (Screen::Help, Screen::Overview));
+}
+
+#[test]
+fn q_and_ctrl_c_quit_from_any_screen() {
+    for screen_key in [None, Some('e'), Some('?')] {
+        let mut m = model(120, 40);
+        if let Some(c) = screen_key {
+            ch(&mut m, c);
+        }
+        ch(&mut m, 'q');
+        assert!(m.quit, "{screen_key:?}");
+        let mut m = model(120, 40);
+        if let Some(c) = screen_key {
+            ch(&mut m, c);
+        }
+        update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        );
+        assert!(m.quit);
+    }
+    let mut m = model(120, 40);
+    press(&mut m, KeyCode::Enter);
+    ch(&mut m, 'q');
+    assert!(m.quit, "from the drill-down");
+    // Ctrl-C quits even while editing the filter.
+    let mut m = model(120, 40);
+    ch(&mut m, '/');
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(m.quit);
+}
+
+#[test]
+fn unbound_keys_change_nothing() {
+    let mut m = model(120, 40);
+    let before = m.clone();
+    assert!(ch(&mut m, 'J').is_empty(), "J belongs to the drill-down");
+    ch(&mut m, 'z');
+    press(&mut m, KeyCode::F(5));
+    assert_eq!(m, before);
+}
+
+// ---- drill-down ----
+
+fn drilled(probe_tabs: usize) -> Model {
+    let mut m = model(120, 40);
+    for _ in 0..probe_tabs {
+        press(&mut m, KeyCode::Tab);
+    }
+    press(&mut m, KeyCode::Enter);
+    m
+}
+
+#[test]
+fn items_tree_expands_collapses_and_navigates() {
+    let mut m = drilled(1);
+    assert_eq!(m.drill_rows().len(), 2);
+    press(&mut m, KeyCode::Enter);
+    let rows: Vec<String> = m.drill_rows().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        rows,
+        ["/0:dp07", "/0:dp07/0:head", "/0:dp07/1:range", "/1:dp01"]
+    );
+    press(&mut m, KeyCode::Down);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.drill.cursor, 2);
+    press(&mut m, KeyCode::Left);
+    assert_eq!(
+        m.drill.cursor, 0,
+        "Left on a closed child goes to its parent"
+    );
+    ch(&mut m, 'h');
+    assert_eq!(m.drill_rows().len(), 2, "Left on an open item collapses it");
+    ch(&mut m, 'l');
+    assert_eq!(m.drill_rows().len(), 4, "Right expands");
+    press(&mut m, KeyCode::Right);
+    assert_eq!(
+        m.drill_rows().len(),
+        4,
+        "Right on an open item keeps it open"
+    );
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.drill_rows().len(), 2, "Enter toggles");
+    press(&mut m, KeyCode::End);
+    assert_eq!(m.drill.cursor, 1);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.drill.cursor, 1, "stays on the last row");
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(
+        m.drill_rows().len(),
+        2,
+        "a leaf without details does not expand"
+    );
+    press(&mut m, KeyCode::Home);
+    ch(&mut m, 'k');
+    assert_eq!(m.drill.cursor, 0);
+}
+
+#[test]
+fn drill_run_json_and_screens() {
+    let mut m = drilled(1);
+    assert_eq!(ch(&mut m, 'r'), [Command::RunNow("bits-dps".into())]);
+    assert_eq!(ch(&mut m, 'R'), [Command::RunAll]);
+    ch(&mut m, 'J');
+    assert!(m.drill.json);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.drill.scroll, 0, "the JSON fits: nothing to scroll");
+    ch(&mut m, 'J');
+    assert!(!m.drill.json);
+    ch(&mut m, 'e');
+    assert_eq!(m.screen, Screen::Events);
+    let mut m = drilled(1);
+    ch(&mut m, '?');
+    assert_eq!((m.screen, m.help_return), (Screen::Help, Screen::Drill));
+}
+
+#[test]
+fn long_drill_pages_scroll_and_keep_the_cursor_visible() {
+    let mut m = drilled(1);
+    update(&mut m, Msg::Resize(60, 12)); // body: 10 lines
+    press(&mut m, KeyCode::Enter);
+    press(&mut m, KeyCode::End);
+    assert_eq!(m.drill.cursor, 3);
+    let (lines, cursor) = crate::view::drill::line_count(&m);
+    let cursor = cursor.unwrap();
+    assert!(lines > 10);
+    assert!(
+        m.drill.scroll <= cursor && cursor < m.drill.scroll + 10,
+        "cursor line {cursor} scroll {}",
+        m.drill.scroll
+    );
+    press(&mut m, KeyCode::Home);
+    assert_eq!(m.drill.scroll, 0);
+    // In JSON mode the arrows and pages scroll lines.
+    ch(&mut m, 'J');
+    press(&mut m, KeyCode::PageDown);
+    assert_eq!(m.drill.scroll, 10);
+    press(&mut m, KeyCode::PageUp);
+    assert_eq!(m.drill.scroll, 0);
+    press(&mut m, KeyCode::End);
+    let (json_lines, _) = crate::view::drill::line_count(&m);
+    assert_eq!(m.drill.scroll, json_lines - 10);
+    press(&mut m, KeyCode::Up);
+    assert_eq!(m.drill.scroll, json_lines - 11);
+}
+
+#[test]
+fn drill_of_a_probe_without_report_scrolls_plain_lines() {
+    let mut m = drilled(3); // wua-clients: timed out, no report
+    assert!(m.drill_rows().is_empty());
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.drill.scroll, 0, "short page: nothing to scroll");
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, Screen::Overview);
+}
+
+// ---- events and help ----
+
+#[test]
+fn events_scroll_is_bounded() {
+    let mut m = model(120, 40);
+    let mut snap = snapshot();
+    let t = snap.transitions[0].clone();
+    for i in 0..100 {
+        let mut t = t.clone();
+        t.at += Duration::from_secs(i);
+        snap.transitions.push(t);
+    }
+    update(&mut m, Msg::Data(snap));
+    ch(&mut m, 'e');
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.events_scroll, 1);
+    press(&mut m, KeyCode::PageDown);
+    assert_eq!(m.events_scroll, 38);
+    press(&mut m, KeyCode::End);
+    assert_eq!(m.events_scroll, 103 - 37);
+    press(&mut m, KeyCode::PageDown);
+    assert_eq!(m.events_scroll, 103 - 37);
+    ch(&mut m, 'g');
+    assert_eq!(m.events_scroll, 0);
+    press(&mut m, KeyCode::Up);
+    assert_eq!(m.events_scroll, 0);
+    assert_eq!(ch(&mut m, 'p'), [Command::SetPaused(true)]);
+    assert_eq!(ch(&mut m, 'R'), [Command::RunAll]);
+    assert!(
+        ch(&mut m, 'r').is_empty(),
+        "no selected probe on the events screen"
+    );
+}
+
+#[test]
+fn help_scrolls_when_the_terminal_is_short() {
+    let mut m = model(60, 12);
+    ch(&mut m, '?');
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.help_scroll, 1);
+    press(&mut m, KeyCode::End);
+    let max = m.help_scroll;
+    assert!(max > 1);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.help_scroll, max);
+    press(&mut m, KeyCode::Home);
+    assert_eq!(m.help_scroll, 0);
+    assert!(ch(&mut m, 'r').is_empty());
+    ch(&mut m, 'q');
+    assert!(m.quit);
+}
+
+// ---- non-key messages ----
+
+#[test]
+fn terminate_input_closed_resize_tick_and_data() {
+    let mut m = model(120, 40);
+    update(&mut m, Msg::Terminate);
+    assert!(m.quit);
+    let mut m = model(120, 40);
+    update(&mut m, Msg::InputClosed);
+    assert!(
+        m.quit,
+        "EOF on the terminal ends the dashboard instead of spinning"
+    );
+
+    let mut m = model(120, 40);
+    update(&mut m, Msg::Resize(80, 24));
+    assert_eq!((m.size, m.dirty), ((80, 24), true));
+
+    let mut m = model(120, 40);
+    update(&mut m, Msg::Tick(t0() + Duration::from_secs(1)));
+    assert_eq!((m.now, m.dirty), (t0() + Duration::from_secs(1), true));
+
+    // Same data: nothing to draw. Selected probe gone: selection moves to the first.
+    let mut m = model(120, 40);
+    update(&mut m, Msg::Data(snapshot()));
+    assert!(!m.dirty);
+    press(&mut m, KeyCode::Tab);
+    m.dirty = false;
+    let mut snap = snapshot();
+    snap.probes.remove(1);
+    update(&mut m, Msg::Data(snap));
+    assert!(m.dirty);
+    assert_eq!(sel(&m), "wsus-sup01");
+}

@@ -1,0 +1,176 @@
+//! `view` snapshots with ratatui's TestBackend at 80x24 and 120x40 (plus a tiny terminal).
+//! Review changes with `cargo insta review`; CI (CI=true) fails on any difference.
+
+use crate::fixture::model;
+use crate::model::{Look, Model, Msg, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn render(m: &Model) -> String {
+    let mut t = Terminal::new(TestBackend::new(m.size.0, m.size.1)).unwrap();
+    t.draw(|f| crate::view::view(m, f)).unwrap();
+    t.backend().to_string()
+}
+
+fn keys(m: &mut Model, codes: &[KeyCode]) {
+    for c in codes {
+        update(m, Msg::Key(KeyEvent::new(*c, KeyModifiers::NONE)));
+    }
+}
+
+fn chars(s: &str) -> Vec<KeyCode> {
+    s.chars().map(KeyCode::Char).collect()
+}
+
+#[test]
+fn overview_grid_mixed_statuses_120x40() {
+    insta::assert_snapshot!(render(&model(120, 40)));
+}
+
+#[test]
+fn overview_narrow_list_80x24() {
+    let mut m = model(80, 24);
+    keys(&mut m, &[KeyCode::Down]);
+    insta::assert_snapshot!(render(&m));
+}
+
+#[test]
+fn overview_sorted_and_paused_120x40() {
+    let mut m = model(120, 40);
+    let mut snap = crate::fixture::snapshot();
+    snap.paused = true;
+    update(&mut m, Msg::Data(snap));
+    keys(&mut m, &chars("s"));
+    insta::assert_snapshot!(render(&m));
+}
+
+#[test]
+fn drill_with_nested_items_expanded_120x40() {
+    let mut m = model(120, 40);
+    keys(
+        &mut m,
+        &[KeyCode::Tab, KeyCode::Enter, KeyCode::Enter, KeyCode::Down],
+    );
+    insta::assert_snapshot!(render(&m));
+}
+
+#[test]
+fn drill_with_nested_items_80x24() {
+    let mut m = model(80, 24);
+    keys(
+        &mut m,
+        &[
+            KeyCode::Down,
+            KeyCode::Enter,
+            KeyCode::Enter,
+            KeyCode::Down,
+            KeyCode::Down,
+            KeyCode::Down,
+        ],
+    );
+    insta::assert_snapshot!(render(&m));
+}
+
+#[test]
+fn drill_details_metrics_and_error_80x24() {
+    let mut m = model(80, 24);
+    keys(&mut m, &[KeyCode::Enter]);
+    insta::assert_snapshot!("drill_wsus_80x24", render(&m));
+    let mut m = model(80, 24);
+    keys(
+        &mut m,
+        &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Enter],
+    );
+    insta::assert_snapshot!("drill_timed_out_80x24", render(&m));
+}
+
+#[test]
+fn drill_raw_json_80x24() {
+    let mut m = model(80, 24);
+    keys(&mut m, &[KeyCode::Enter]);
+    keys(&mut m, &chars("J"));
+    insta::assert_snapshot!(render(&m));
+}
+
+#[test]
+fn events_120x40_and_80x24() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut m = model(w, h);
+        keys(&mut m, &chars("e"));
+        insta::assert_snapshot!(format!("events_{w}x{h}"), render(&m));
+    }
+}
+
+#[test]
+fn help_120x40_and_80x24() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut m = model(w, h);
+        keys(&mut m, &chars("?"));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), render(&m));
+    }
+}
+
+#[test]
+fn filter_editing_and_kept_80x24() {
+    let mut m = model(80, 24);
+    keys(&mut m, &chars("/dp"));
+    insta::assert_snapshot!("filter_editing_80x24", render(&m));
+    keys(&mut m, &[KeyCode::Enter]);
+    insta::assert_snapshot!("filter_kept_80x24", render(&m));
+}
+
+#[test]
+fn tiny_terminals_say_so() {
+    insta::assert_snapshot!("tiny_39x10", render(&model(39, 10)));
+    insta::assert_snapshot!("tiny_20x5", render(&model(20, 5)));
+    // Exactly the minimum still works.
+    insta::assert_snapshot!("minimum_40x10", render(&model(40, 10)));
+}
+
+#[test]
+fn ascii_without_colour_for_vt100_120x40_and_80x24() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut m = model(w, h);
+        m.look = Look {
+            color: false,
+            ascii: true,
+        };
+        let screen = render(&m);
+        assert!(
+            screen.is_ascii(),
+            "non-ASCII output in ASCII mode:\n{screen}"
+        );
+        insta::assert_snapshot!(format!("ascii_overview_{w}x{h}"), screen);
+    }
+    let mut m = model(120, 40);
+    m.look = Look {
+        color: false,
+        ascii: true,
+    };
+    keys(&mut m, &[KeyCode::Tab, KeyCode::Enter, KeyCode::Enter]);
+    let screen = render(&m);
+    assert!(
+        screen.is_ascii(),
+        "non-ASCII output in ASCII mode:\n{screen}"
+    );
+}
+
+#[test]
+fn every_size_from_tiny_to_wide_renders_without_panic() {
+    for w in (1..=200).step_by(7) {
+        for h in (1..=60).step_by(5) {
+            let mut m = model(w, h);
+            for screen_keys in [
+                &[][..],
+                &[KeyCode::Enter, KeyCode::Enter][..],
+                &[KeyCode::Char('e')][..],
+                &[KeyCode::Char('?')][..],
+            ] {
+                keys(&mut m, screen_keys);
+                render(&m);
+                keys(&mut m, &[KeyCode::Esc]);
+            }
+        }
+    }
+}
