@@ -94,6 +94,8 @@ pub struct ProbeState {
     pub latest: Option<Arc<CheckResult>>,
     pub history: VecDeque<HistoryEntry>,
     pub running: bool,
+    /// When the current run started (while `running`).
+    pub running_since: Option<SystemTime>,
     pub next_run: Option<SystemTime>,
     /// Consecutive UNKNOWN results (drives the scheduler's backoff).
     pub consecutive_unknown: u32,
@@ -164,6 +166,7 @@ impl Store {
                 latest: None,
                 history: VecDeque::with_capacity(16),
                 running: false,
+                running_since: None,
                 next_run: None,
                 consecutive_unknown: 0,
             });
@@ -210,6 +213,7 @@ impl Store {
         let found = self.write(|st| match st.index.get(id) {
             Some(&i) => {
                 st.probes[i].running = true;
+                st.probes[i].running_since = Some(SystemTime::now());
                 true
             }
             None => false,
@@ -231,6 +235,7 @@ impl Store {
             let p = &mut st.probes[i];
             let from = p.latest.as_ref().map(|r| r.status);
             p.running = false;
+            p.running_since = None;
             p.next_run = next_run;
             p.consecutive_unknown = if status == Status::Unknown {
                 p.consecutive_unknown + 1

@@ -221,7 +221,8 @@ async fn run_inner(
         look,
     );
     model.utc_offset = utc_offset();
-    draw(&mut terminal, &mut model)?;
+    let mut first = None;
+    draw(&mut terminal, &mut model, &mut first)?;
     tracing::info!(
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "first frame drawn"
@@ -236,16 +237,18 @@ async fn run_inner(
     let _ = opts;
 
     let mut draws = 0u64;
+    let mut last: Option<ratatui::buffer::Buffer> = None;
     while let Some(msg) = rx.recv().await {
-        let is_tick = matches!(msg, Msg::Tick(_));
+        // Results are shown with the next clock tick (at most a second later), so a burst of
+        // probe runs becomes one frame; keys and resizes are drawn at once.
+        let mut now_please = !matches!(msg, Msg::Data(_));
         let mut commands = update(&mut model, msg);
         // Coalesce whatever else is already queued into one frame.
         while let Ok(msg) = rx.try_recv() {
+            now_please |= !matches!(msg, Msg::Data(_));
             commands.extend(update(&mut model, msg));
         }
-        if is_tick {
-            model.utc_offset = utc_offset();
-        }
+        model.utc_offset = utc_offset();
         for c in commands {
             match c {
                 Command::RunNow(id) => {
@@ -258,8 +261,7 @@ async fn run_inner(
         if model.quit {
             break;
         }
-        if model.dirty {
-            draw(&mut terminal, &mut model)?;
+        if model.dirty && now_please && draw(&mut terminal, &mut model, &mut last)? {
             draws += 1;
         }
     }
@@ -276,17 +278,29 @@ async fn run_inner(
     Ok(0)
 }
 
+/// Draws a frame unless it would be identical to the last one drawn; returns whether it
+/// drew. (An unchanged frame still costs a cursor hide, colour resets and the sync
+/// brackets: bytes over SSH for nothing.)
 fn draw<W: Write>(
     terminal: &mut Terminal<CrosstermBackend<W>>,
     model: &mut Model,
-) -> anyhow::Result<()> {
+    last: &mut Option<ratatui::buffer::Buffer>,
+) -> anyhow::Result<bool> {
+    model.dirty = false;
+    let area = terminal.size()?;
+    let area = ratatui::layout::Rect::new(0, 0, area.width, area.height);
+    let mut scratch = Terminal::new(ratatui::backend::TestBackend::new(area.width, area.height))?;
+    let frame = scratch.draw(|f| crate::view::view(model, f))?;
+    if last.as_ref() == Some(frame.buffer) {
+        return Ok(false);
+    }
+    *last = Some(frame.buffer.clone());
     // Synchronized output (DEC mode 2026): terminals that know it show the frame at once;
     // others ignore the sequence.
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|f| crate::view::view(model, f))?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-    model.dirty = false;
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -81,11 +81,20 @@ fn row(
         latest,
         history: history(hist),
         running: false,
+        running_since: None,
         next_run: Some(at(18)),
     }
 }
 
 pub fn snapshot() -> Snapshot {
+    let mut snap = base_snapshot();
+    // msi-clients: its first run has been going for 3 s.
+    snap.probes[4].running = true;
+    snap.probes[4].running_since = Some(at(-3));
+    snap
+}
+
+fn base_snapshot() -> Snapshot {
     use Status::*;
     let wsus = Report {
         status: Ok,

@@ -176,7 +176,12 @@ fn main() -> ExitCode {
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
             None => {
                 // Config and plugin errors are printed here, before the alternate screen.
+                let t = std::time::Instant::now();
                 let engine = headless::build_engine(&opts).await?;
+                tracing::info!(
+                    ms = t.elapsed().as_secs_f64() * 1000.0,
+                    "config loaded and plugins bound"
+                );
                 let tui = app::TuiOptions {
                     mouse: cli.mouse,
                     no_color: cli.no_color,

@@ -22,12 +22,20 @@ pub struct ProbeRow {
     /// Oldest first.
     pub history: Vec<HistoryEntry>,
     pub running: bool,
+    pub running_since: Option<SystemTime>,
     pub next_run: Option<SystemTime>,
 }
 
 impl ProbeRow {
     pub fn status(&self) -> Option<Status> {
         self.latest.as_ref().map(|r| r.status)
+    }
+
+    /// How long the current run has taken, once it is long enough to be worth showing
+    /// (a run of a few milliseconds would only flicker).
+    pub fn slow_run(&self, now: SystemTime) -> Option<std::time::Duration> {
+        let since = self.running_since.filter(|_| self.running)?;
+        now.duration_since(since).ok().filter(|d| d.as_secs() >= 1)
     }
 }
 
@@ -58,6 +66,7 @@ impl Snapshot {
                         .copied()
                         .collect(),
                     running: p.running,
+                    running_since: p.running_since,
                     next_run: p.next_run,
                 })
                 .collect(),

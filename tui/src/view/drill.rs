@@ -198,8 +198,8 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
     out.push(Line::from(vec![label("Last run", look), Span::raw(last)]));
     let next = if m.data.paused {
         "paused (r runs it now)".to_owned()
-    } else if p.running {
-        "running now".to_owned()
+    } else if let Some(d) = p.slow_run(m.now) {
+        format!("running now (for {})", short_duration(d))
     } else {
         match p.next_run {
             Some(t) => format!(

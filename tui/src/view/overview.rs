@@ -1,7 +1,7 @@
 //! The overview: a grid of panes that reflows with the terminal, or one line per probe when
 //! the terminal is narrow.
 
-use super::{ago, fit, short_duration, theme};
+use super::{ago, fit, theme};
 use crate::layout;
 use crate::model::{Model, ProbeRow};
 use ratatui::Frame;
@@ -37,23 +37,24 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
 /// The second line of a pane or the end of a list row: age, duration, next run.
 fn timing(m: &Model, p: &ProbeRow) -> String {
     let mut parts = Vec::new();
-    if p.running {
-        parts.push("running…".to_owned());
+    let slow = p.slow_run(m.now);
+    if let Some(d) = slow {
+        parts.push(format!("running… {}", super::short_duration(d)));
     }
     match &p.latest {
         Some(r) => {
             parts.push(ago(m.now, r.started_at + r.duration));
             parts.push(format!("took {}", duration_ms(r.duration)));
         }
-        None if !p.running => parts.push("pending".to_owned()),
+        None if slow.is_none() => parts.push("pending".to_owned()),
         None => {}
     }
     match p.next_run {
         _ if m.data.paused => parts.push("paused".to_owned()),
-        Some(t) if !p.running => {
-            let wait = t.duration_since(m.now).unwrap_or_default();
-            parts.push(format!("next in {}", short_duration(wait)));
-        }
+        _ if slow.is_some() => {}
+        // A clock time, not a countdown: a countdown in every pane would rewrite those
+        // cells every second, which costs bytes over SSH and draws the eye for nothing.
+        Some(t) => parts.push(format!("next {}", super::clock(t, m.utc_offset))),
         _ => {}
     }
     let s = parts.join(" · ");
