@@ -88,7 +88,7 @@ pub struct ProbeMeta {
 }
 
 /// Everything known about one probe.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProbeState {
     pub meta: ProbeMeta,
     pub latest: Option<Arc<CheckResult>>,
@@ -99,6 +99,20 @@ pub struct ProbeState {
     pub next_run: Option<SystemTime>,
     /// Consecutive UNKNOWN results (drives the scheduler's backoff).
     pub consecutive_unknown: u32,
+}
+
+impl ProbeState {
+    /// Status of the latest result; `None` while pending.
+    pub fn status(&self) -> Option<Status> {
+        self.latest.as_ref().map(|r| r.status)
+    }
+
+    /// How long the current run has taken, once it is long enough to be worth showing
+    /// (a run of a few milliseconds would only flicker).
+    pub fn slow_run(&self, now: SystemTime) -> Option<Duration> {
+        let since = self.running_since.filter(|_| self.running)?;
+        now.duration_since(since).ok().filter(|d| d.as_secs() >= 1)
+    }
 }
 
 /// A snapshot-able view of the store.

@@ -8,7 +8,10 @@ use patchdeck_core::scheduler::Scheduler;
 use patchdeck_core::store::Store;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers,
+    MouseEventKind,
+};
 use ratatui::crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
     disable_raw_mode, enable_raw_mode,
@@ -119,6 +122,16 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
                 let msg = match event::read() {
                     Ok(Event::Key(k)) => Msg::Key(k),
                     Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                    // With --mouse: the wheel scrolls like the arrow keys.
+                    Ok(Event::Mouse(m)) => match m.kind {
+                        MouseEventKind::ScrollUp => {
+                            Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE))
+                        }
+                        MouseEventKind::ScrollDown => {
+                            Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE))
+                        }
+                        _ => continue,
+                    },
                     Ok(_) => continue,
                     // EOF / EIO: the terminal is gone (SSH dropped). Stop, never spin.
                     Err(_) => {

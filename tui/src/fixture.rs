@@ -79,10 +79,11 @@ fn row(
     ProbeRow {
         meta: meta(id, kind),
         latest,
-        history: history(hist),
+        history: history(hist).into(),
         running: false,
         running_since: None,
         next_run: Some(at(18)),
+        consecutive_unknown: 0,
     }
 }
 

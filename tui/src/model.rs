@@ -4,40 +4,17 @@
 
 use crate::keys::{self, Action};
 use crate::layout;
-use patchdeck_core::store::{CheckResult, HistoryEntry, ProbeMeta, State, Transition};
+use patchdeck_core::store::{ProbeState, State, Transition};
 use patchdeck_probe_api::{Item, Status};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 /// History entries kept in a snapshot (status strip and sparkline).
 pub const SNAPSHOT_HISTORY: usize = 60;
 
-/// One probe as the UI sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProbeRow {
-    pub meta: ProbeMeta,
-    pub latest: Option<Arc<CheckResult>>,
-    /// Oldest first.
-    pub history: Vec<HistoryEntry>,
-    pub running: bool,
-    pub running_since: Option<SystemTime>,
-    pub next_run: Option<SystemTime>,
-}
-
-impl ProbeRow {
-    pub fn status(&self) -> Option<Status> {
-        self.latest.as_ref().map(|r| r.status)
-    }
-
-    /// How long the current run has taken, once it is long enough to be worth showing
-    /// (a run of a few milliseconds would only flicker).
-    pub fn slow_run(&self, now: SystemTime) -> Option<std::time::Duration> {
-        let since = self.running_since.filter(|_| self.running)?;
-        now.duration_since(since).ok().filter(|d| d.as_secs() >= 1)
-    }
-}
+/// One probe as the UI sees it: the store's state, with a shortened history.
+pub type ProbeRow = ProbeState;
 
 /// A copy of what the store holds, taken when it changes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,20 +31,11 @@ impl Snapshot {
             probes: st
                 .probes
                 .iter()
-                .map(|p| ProbeRow {
-                    meta: p.meta.clone(),
-                    latest: p.latest.clone(),
-                    history: p
-                        .history
-                        .iter()
-                        .rev()
-                        .take(SNAPSHOT_HISTORY)
-                        .rev()
-                        .copied()
-                        .collect(),
-                    running: p.running,
-                    running_since: p.running_since,
-                    next_run: p.next_run,
+                .map(|p| {
+                    let mut p = p.clone();
+                    let excess = p.history.len().saturating_sub(SNAPSHOT_HISTORY);
+                    p.history.drain(..excess);
+                    p
                 })
                 .collect(),
             transitions: st.transitions.iter().cloned().collect(),

@@ -121,6 +121,14 @@ fn filter_editing_and_kept_80x24() {
 }
 
 #[test]
+fn filter_kept_120x40() {
+    let mut m = model(120, 40);
+    keys(&mut m, &chars("/ok"));
+    keys(&mut m, &[KeyCode::Enter]);
+    insta::assert_snapshot!(render(&m));
+}
+
+#[test]
 fn tiny_terminals_say_so() {
     insta::assert_snapshot!("tiny_39x10", render(&model(39, 10)));
     insta::assert_snapshot!("tiny_20x5", render(&model(20, 5)));
