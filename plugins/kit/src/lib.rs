@@ -1,5 +1,6 @@
 //! Shared code for patchdeck probes (an rlib linked into each plugin, never into core):
 //! versions, SOAP parsing, HTTP with timeouts derived from the call's deadline.
 
+pub mod http;
 pub mod soap;
 pub mod version;

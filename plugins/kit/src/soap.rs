@@ -35,14 +35,21 @@ pub struct GetConfig {
 impl GetConfig {
     /// The `ProtocolVersion` property: 3.0 RTM, 3.1 SP1, 3.2 SP2; absent on WSUS 2.x.
     pub fn protocol_version(&self) -> Option<&str> {
-        self.properties.iter().find(|(n, _)| n == "ProtocolVersion").map(|(_, v)| v.as_str())
+        self.properties
+            .iter()
+            .find(|(n, _)| n == "ProtocolVersion")
+            .map(|(_, v)| v.as_str())
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SoapError {
     /// A `soap:Fault`: faultcode, faultstring, `detail/ErrorCode` when present.
-    Fault { code: String, message: String, error_code: Option<String> },
+    Fault {
+        code: String,
+        message: String,
+        error_code: Option<String>,
+    },
     /// Not a usable SOAP response; the message says why.
     Invalid(String),
 }
@@ -50,7 +57,11 @@ pub enum SoapError {
 impl std::fmt::Display for SoapError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SoapError::Fault { code, message, error_code } => {
+            SoapError::Fault {
+                code,
+                message,
+                error_code,
+            } => {
                 write!(f, "SOAP fault {code}")?;
                 if let Some(e) = error_code {
                     write!(f, " (ErrorCode {e})")?;
@@ -90,19 +101,26 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
     let mut prop_value: Option<String> = None;
     let (mut fault, mut fault_code, mut fault_string, mut error_code) = (false, None, None, None);
     loop {
-        let (ns, event) =
-            reader.read_resolved_event().map_err(|e| invalid(format!("{e} (body starts {})", preview(body))))?;
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| invalid(format!("{e} (body starts {})", preview(body))))?;
         let ns = match ns {
             ResolveResult::Bound(n) => String::from_utf8_lossy(n.as_ref()).into_owned(),
             _ => String::new(),
         };
         match event {
-            Event::DocType(_) => return Err(invalid("it contains a DTD, which SOAP forbids (refused)".into())),
+            Event::DocType(_) => {
+                return Err(invalid(
+                    "it contains a DTD, which SOAP forbids (refused)".into(),
+                ));
+            }
             Event::Start(e) => {
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 if path.is_empty() {
                     if !(ns == SOAP_ENV && local == "Envelope") {
-                        return Err(invalid(format!("root element is {{{ns}}}{local}, not a SOAP 1.1 Envelope")));
+                        return Err(invalid(format!(
+                            "root element is {{{ns}}}{local}, not a SOAP 1.1 Envelope"
+                        )));
                     }
                     saw_envelope = true;
                 }
@@ -137,7 +155,11 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
                     let name = r.decode().map_err(|e| invalid(e.to_string()))?;
                     match quick_xml::escape::resolve_predefined_entity(&name) {
                         Some(s) => text.push_str(s),
-                        None => return Err(invalid(format!("it uses the undeclared entity &{name}; (not expanded)"))),
+                        None => {
+                            return Err(invalid(format!(
+                                "it uses the undeclared entity &{name}; (not expanded)"
+                            )));
+                        }
                     }
                 }
             }
@@ -158,7 +180,8 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
                         (Some("ConfigurationProperty"), "Value") => prop_value = Some(value),
                         (_, "ConfigurationProperty") => {
                             if let Some(n) = prop_name.take() {
-                                out.properties.push((n, prop_value.take().unwrap_or_default()));
+                                out.properties
+                                    .push((n, prop_value.take().unwrap_or_default()));
                             }
                             prop_value = None;
                         }
@@ -172,10 +195,16 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
         }
     }
     if !path.is_empty() {
-        return Err(invalid(format!("it ends inside <{}> (truncated)", path.last().map_or("", |p| p.1.as_str()))));
+        return Err(invalid(format!(
+            "it ends inside <{}> (truncated)",
+            path.last().map_or("", |p| p.1.as_str())
+        )));
     }
     if !saw_envelope {
-        return Err(invalid(format!("no SOAP Envelope (body starts {})", preview(body))));
+        return Err(invalid(format!(
+            "no SOAP Envelope (body starts {})",
+            preview(body)
+        )));
     }
     if fault {
         return Err(SoapError::Fault {
@@ -196,9 +225,17 @@ mod tests {
 
     fn response(prefix: &str, props: &str) -> String {
         let (open, close, decl) = if prefix.is_empty() {
-            ("".to_owned(), "".to_owned(), format!(" xmlns=\"{SOAP_ENV}\""))
+            (
+                "".to_owned(),
+                "".to_owned(),
+                format!(" xmlns=\"{SOAP_ENV}\""),
+            )
         } else {
-            (format!("{prefix}:"), format!("{prefix}:"), format!(" xmlns:{prefix}=\"{SOAP_ENV}\""))
+            (
+                format!("{prefix}:"),
+                format!("{prefix}:"),
+                format!(" xmlns:{prefix}=\"{SOAP_ENV}\""),
+            )
         };
         format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><{open}Envelope{decl}><{open}Body>\
@@ -215,7 +252,8 @@ mod tests {
     #[test]
     fn protocol_version_in_every_prefix_style() {
         for prefix in ["s", "soap", "SOAP-ENV", ""] {
-            let r = parse_get_config(&response(prefix, SP2)).unwrap_or_else(|e| panic!("{prefix}: {e}"));
+            let r = parse_get_config(&response(prefix, SP2))
+                .unwrap_or_else(|e| panic!("{prefix}: {e}"));
             assert_eq!(r.protocol_version(), Some("3.2"), "{prefix}");
             assert_eq!(r.properties.len(), 2);
             assert_eq!(r.last_change.as_deref(), Some("2026-11-20T13:45:12.000Z"));
@@ -231,7 +269,12 @@ mod tests {
     #[test]
     fn elements_in_another_namespace_are_not_taken_for_ours() {
         let fake = "<x:ConfigurationProperty xmlns:x=\"urn:other\"><x:Name>ProtocolVersion</x:Name><x:Value>9.9</x:Value></x:ConfigurationProperty>";
-        assert_eq!(parse_get_config(&response("s", fake)).unwrap().protocol_version(), None);
+        assert_eq!(
+            parse_get_config(&response("s", fake))
+                .unwrap()
+                .protocol_version(),
+            None
+        );
     }
 
     #[test]
@@ -242,33 +285,70 @@ mod tests {
 </s:Fault></s:Body></s:Envelope>"
         );
         let e = parse_get_config(&body).unwrap_err();
-        assert_eq!(e.to_string(), "SOAP fault s:Server (ErrorCode ServerBusy): Fault occurred");
+        assert_eq!(
+            e.to_string(),
+            "SOAP fault s:Server (ErrorCode ServerBusy): Fault occurred"
+        );
     }
 
     #[test]
     fn garbage_truncated_and_hostile_bodies_are_refused_with_reasons() {
-        let e = parse_get_config("<html><body>Service Unavailable</body></html>").unwrap_err().to_string();
-        assert!(e.starts_with("invalid SOAP response: root element is {}html"), "{e}");
+        let e = parse_get_config("<html><body>Service Unavailable</body></html>")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("invalid SOAP response: root element is {}html"),
+            "{e}"
+        );
         let e = parse_get_config("not xml at all").unwrap_err().to_string();
         assert!(e.starts_with("invalid SOAP response: "), "{e}");
         let full = response("s", SP2);
-        let e = parse_get_config(&full[..full.len() / 2]).unwrap_err().to_string();
-        assert!(e.contains("truncated") || e.contains("invalid SOAP response"), "{e}");
+        let e = parse_get_config(&full[..full.len() / 2])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("truncated") || e.contains("invalid SOAP response"),
+            "{e}"
+        );
         let deep = format!(
             "<s:Envelope xmlns:s=\"{SOAP_ENV}\">{}{}</s:Envelope>",
             "<a>".repeat(10_000),
             "</a>".repeat(10_000)
         );
-        assert!(parse_get_config(&deep).unwrap_err().to_string().contains("nested deeper than 64"));
+        assert!(
+            parse_get_config(&deep)
+                .unwrap_err()
+                .to_string()
+                .contains("nested deeper than 64")
+        );
         let bomb = format!(
             "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>\
 <s:Envelope xmlns:s=\"{SOAP_ENV}\"><s:Body>&lol2;</s:Body></s:Envelope>"
         );
-        assert!(parse_get_config(&bomb).unwrap_err().to_string().contains("DTD"));
-        let undeclared = response("s", "<ConfigurationProperty><Name>&x;</Name><Value>1</Value></ConfigurationProperty>");
-        assert!(parse_get_config(&undeclared).unwrap_err().to_string().contains("undeclared entity &x;"));
-        let predefined = response("s", "<ConfigurationProperty><Name>A&amp;B&#65;</Name><Value>1</Value></ConfigurationProperty>");
-        assert_eq!(parse_get_config(&predefined).unwrap().properties[0].0, "A&BA");
+        assert!(
+            parse_get_config(&bomb)
+                .unwrap_err()
+                .to_string()
+                .contains("DTD")
+        );
+        let undeclared = response(
+            "s",
+            "<ConfigurationProperty><Name>&x;</Name><Value>1</Value></ConfigurationProperty>",
+        );
+        assert!(
+            parse_get_config(&undeclared)
+                .unwrap_err()
+                .to_string()
+                .contains("undeclared entity &x;")
+        );
+        let predefined = response(
+            "s",
+            "<ConfigurationProperty><Name>A&amp;B&#65;</Name><Value>1</Value></ConfigurationProperty>",
+        );
+        assert_eq!(
+            parse_get_config(&predefined).unwrap().properties[0].0,
+            "A&BA"
+        );
     }
 
     #[test]

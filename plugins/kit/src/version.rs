@@ -14,7 +14,10 @@ pub struct WinVersion {
 
 impl WinVersion {
     pub fn new(a: u32, b: u32, c: u32, d: u32) -> WinVersion {
-        WinVersion { parts: [a, b, c, d], len: 4 }
+        WinVersion {
+            parts: [a, b, c, d],
+            len: 4,
+        }
     }
 
     pub fn parts(&self) -> [u32; 4] {
@@ -41,7 +44,9 @@ impl FromStr for WinVersion {
             if i >= 4 {
                 return Err(format!("\"{s}\" has more than 4 parts"));
             }
-            parts[i] = p.parse().map_err(|_| format!("\"{s}\" is not a version (part {} is \"{p}\")", i + 1))?;
+            parts[i] = p
+                .parse()
+                .map_err(|_| format!("\"{s}\" is not a version (part {} is \"{p}\")", i + 1))?;
             len += 1;
         }
         Ok(WinVersion { parts, len })
@@ -77,7 +82,10 @@ impl PartialOrd for WinVersion {
 
 impl fmt::Display for WinVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: Vec<String> = self.parts[..usize::from(self.len.max(1))].iter().map(u32::to_string).collect();
+        let shown: Vec<String> = self.parts[..usize::from(self.len.max(1))]
+            .iter()
+            .map(u32::to_string)
+            .collect();
         f.write_str(&shown.join("."))
     }
 }
@@ -104,8 +112,18 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_version() {
         assert!("".parse::<WinVersion>().unwrap_err().contains("empty"));
-        assert!("7.x.1".parse::<WinVersion>().unwrap_err().contains("part 2 is \"x\""));
-        assert!("1.2.3.4.5".parse::<WinVersion>().unwrap_err().contains("more than 4 parts"));
+        assert!(
+            "7.x.1"
+                .parse::<WinVersion>()
+                .unwrap_err()
+                .contains("part 2 is \"x\"")
+        );
+        assert!(
+            "1.2.3.4.5"
+                .parse::<WinVersion>()
+                .unwrap_err()
+                .contains("more than 4 parts")
+        );
         assert!("-1".parse::<WinVersion>().is_err());
     }
 }

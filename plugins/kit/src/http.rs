@@ -1,0 +1,287 @@
+//! Blocking HTTP for probes. Every request's timeout is what is left of the call's deadline
+//! (less a small margin), so a probe ends on its own socket timeouts before the host cuts it
+//! off. Errors are classified into the causes an operator acts on: refused, DNS, TLS, timeout.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use ureq::http;
+
+/// Time kept back from the deadline so the probe can still build its report.
+const MARGIN: Duration = Duration::from_millis(100);
+/// Bodies are read up to this size by default; the rest is dropped.
+pub const DEFAULT_BODY_CAP: usize = 10 * 1024 * 1024;
+
+/// Why a request got no HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    Refused(String),
+    Dns(String),
+    Tls(String),
+    Timeout(Duration),
+    Cancelled,
+    BadUrl(String),
+    Other(String),
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpError::Refused(target) => write!(f, "connection refused by {target}"),
+            HttpError::Dns(host) => write!(f, "cannot resolve host {host}"),
+            HttpError::Tls(e) => write!(f, "TLS failure: {e}"),
+            HttpError::Timeout(d) => write!(f, "no answer within {} ms (timed out)", d.as_millis()),
+            HttpError::Cancelled => write!(f, "cancelled by patchdeck"),
+            HttpError::BadUrl(e) => write!(f, "bad URL: {e}"),
+            HttpError::Other(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// An HTTP answer (any status).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// True when the body was longer than the cap and was cut.
+    pub truncated: bool,
+    pub elapsed: Duration,
+}
+
+impl Resp {
+    /// A header value (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A client for one check call.
+pub struct Http<'a> {
+    agent: ureq::Agent,
+    deadline: SystemTime,
+    cancel: Option<&'a AtomicU32>,
+}
+
+impl<'a> Http<'a> {
+    /// `deadline`: the call's deadline. `tls_insecure`: accept any certificate (say so in the
+    /// report). `cancel`: the call's cancel flag, checked before every request.
+    pub fn new(
+        deadline: SystemTime,
+        tls_insecure: bool,
+        cancel: Option<&'a AtomicU32>,
+    ) -> Http<'a> {
+        let tls = ureq::tls::TlsConfig::builder()
+            .disable_verification(tls_insecure)
+            .build();
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .allow_non_standard_methods(true)
+            .user_agent("patchdeck")
+            // Never ask for compression: WSUS would answer Xpress-compressed bodies.
+            .accept_encoding(ureq::config::AutoHeaderValue::None)
+            .tls_config(tls)
+            .build();
+        Http {
+            agent: ureq::Agent::new_with_config(config),
+            deadline,
+            cancel,
+        }
+    }
+
+    /// Time left for requests.
+    pub fn remaining(&self) -> Duration {
+        self.deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+            .saturating_sub(MARGIN)
+    }
+
+    /// Sends a request; any HTTP status is an `Ok`. The body is read up to `body_cap` bytes.
+    pub fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        body_cap: usize,
+    ) -> Result<Resp, HttpError> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed) != 0) {
+            return Err(HttpError::Cancelled);
+        }
+        let budget = self.remaining();
+        if budget.is_zero() {
+            return Err(HttpError::Timeout(Duration::ZERO));
+        }
+        let mut builder = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let target = target_of(url);
+        let started = Instant::now();
+        let result = match body {
+            Some(b) => {
+                let req = builder
+                    .body(b.to_vec())
+                    .map_err(|e| HttpError::BadUrl(format!("{url}: {e}")))?;
+                let req = self
+                    .agent
+                    .configure_request(req)
+                    .timeout_global(Some(budget))
+                    .build();
+                self.agent.run(req)
+            }
+            None => {
+                let req = builder
+                    .body(())
+                    .map_err(|e| HttpError::BadUrl(format!("{url}: {e}")))?;
+                let req = self
+                    .agent
+                    .configure_request(req)
+                    .timeout_global(Some(budget))
+                    .build();
+                self.agent.run(req)
+            }
+        };
+        let resp = result.map_err(|e| classify(e, &target, started.elapsed()))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut buf = Vec::new();
+        let mut reader = resp.into_body().into_reader().take(body_cap as u64 + 1);
+        if method != "HEAD" {
+            reader
+                .read_to_end(&mut buf)
+                .map_err(|e| classify_io(e, &target, started.elapsed()))?;
+        }
+        let truncated = buf.len() > body_cap;
+        buf.truncate(body_cap);
+        Ok(Resp {
+            status,
+            headers,
+            body: buf,
+            truncated,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    pub fn get(&self, url: &str) -> Result<Resp, HttpError> {
+        self.request("GET", url, &[], None, DEFAULT_BODY_CAP)
+    }
+
+    pub fn head(&self, url: &str) -> Result<Resp, HttpError> {
+        self.request("HEAD", url, &[], None, 0)
+    }
+}
+
+/// host:port of a URL, for messages.
+fn target_of(url: &str) -> String {
+    match url.parse::<http::Uri>() {
+        Ok(u) => {
+            let port = u.port_u16().unwrap_or(if u.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+            format!("{}:{port}", u.host().unwrap_or("?"))
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+fn host_of(target: &str) -> &str {
+    target.rsplit_once(':').map_or(target, |(h, _)| h)
+}
+
+fn classify(e: ureq::Error, target: &str, elapsed: Duration) -> HttpError {
+    match e {
+        ureq::Error::Io(io) => classify_io(io, target, elapsed),
+        ureq::Error::Timeout(_) => HttpError::Timeout(elapsed),
+        ureq::Error::HostNotFound => HttpError::Dns(host_of(target).to_owned()),
+        ureq::Error::ConnectionFailed => HttpError::Refused(target.to_owned()),
+        ureq::Error::Tls(m) => HttpError::Tls(m.to_owned()),
+        ureq::Error::Rustls(r) => HttpError::Tls(r.to_string()),
+        ureq::Error::BadUri(m) => HttpError::BadUrl(m),
+        other => HttpError::Other(other.to_string()),
+    }
+}
+
+fn classify_io(e: std::io::Error, target: &str, elapsed: Duration) -> HttpError {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => HttpError::Refused(target.to_owned()),
+        TimedOut | WouldBlock => HttpError::Timeout(elapsed),
+        _ => {
+            let text = e.to_string();
+            if text.contains("failed to lookup address")
+                || text.contains("Name or service not known")
+            {
+                HttpError::Dns(host_of(target).to_owned())
+            } else if text.contains("invalid peer certificate")
+                || text.contains("tls")
+                || text.contains("TLS")
+            {
+                HttpError::Tls(text)
+            } else {
+                HttpError::Other(format!("{target}: {text}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    // Name resolution is classified from the error alone: resolving a name in a test would
+    // send a query off this machine.
+    #[test]
+    fn io_errors_are_classified_by_cause() {
+        let t = Duration::from_millis(5);
+        let dns = Error::other("failed to lookup address information: Name or service not known");
+        assert_eq!(
+            classify_io(dns, "sup01.corp:8530", t),
+            HttpError::Dns("sup01.corp".into())
+        );
+        assert_eq!(
+            classify(ureq::Error::HostNotFound, "sup01.corp:8530", t).to_string(),
+            "cannot resolve host sup01.corp"
+        );
+        let refused = Error::new(ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            classify_io(refused, "dp01:80", t),
+            HttpError::Refused("dp01:80".into())
+        );
+        assert_eq!(
+            classify_io(Error::new(ErrorKind::TimedOut, "t"), "dp01:80", t),
+            HttpError::Timeout(t)
+        );
+        let tls = Error::other("invalid peer certificate: UnknownIssuer");
+        assert!(matches!(
+            classify_io(tls, "sup01:8531", t),
+            HttpError::Tls(_)
+        ));
+        assert_eq!(
+            target_of("https://sup01.corp/ClientWebService/client.asmx"),
+            "sup01.corp:443"
+        );
+        assert_eq!(target_of("http://sup01.corp:8530/"), "sup01.corp:8530");
+    }
+}
