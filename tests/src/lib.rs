@@ -205,3 +205,39 @@ pub mod instant {
         }
     }
 }
+
+/// A loopback HTTP server answering every connection with the same raw response (after an
+/// optional delay), for probe tests. Returns the base URL ("http://127.0.0.1:PORT").
+pub fn stub_http(raw_response: &str, delay: std::time::Duration) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let raw = raw_response.to_owned();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let raw = raw.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(sock.try_clone().expect("clone socket"));
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                std::thread::sleep(delay);
+                let _ = sock.write_all(raw.as_bytes());
+            });
+        }
+    });
+    base
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}

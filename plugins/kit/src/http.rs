@@ -58,6 +58,15 @@ impl Resp {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a header that may repeat (WWW-Authenticate).
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

@@ -3,4 +3,5 @@
 
 pub mod http;
 pub mod soap;
+pub mod threshold;
 pub mod version;

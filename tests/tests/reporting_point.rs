@@ -1,0 +1,178 @@
+//! The real `reporting-point` plugin (.so, isolated runner) against loopback servers that
+//! answer like IIS 6 with ASP and Windows authentication.
+
+use patchdeck_probe_api::Status;
+use patchdeck_tests::*;
+use std::time::Duration;
+
+fn iis(status: &str, extra: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nServer: Microsoft-IIS/6.0\r\nX-Powered-By: ASP.NET\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+}
+
+async fn check(url: &str, extra_config: &str) -> patchdeck_core::store::CheckResult {
+    let dir = scratch("rp");
+    let cfg = format!(
+        "[[probe]]\nid = \"rp\"\nplugin = \"reporting-point\"\ntimeout = \"2s\"\n[probe.config]\nurl = \"{url}\"\n{extra_config}\n"
+    );
+    let e = engine(&dir, &cfg, &[]).await;
+    let r = e.probes[0].run_once().await;
+    e.shutdown().await;
+    r
+}
+
+#[tokio::test]
+async fn windows_authentication_is_healthy() {
+    let base = stub_http(
+        &iis(
+            "401 Unauthorized",
+            "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
+        ),
+        Duration::ZERO,
+    );
+    let r = check(&format!("{base}/SMSReporting_ABC/"), "").await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    assert!(
+        r.summary
+            .starts_with("installed, Windows authentication (Negotiate, NTLM) · "),
+        "{}",
+        r.summary
+    );
+    let rep = r.report.unwrap();
+    assert_eq!(rep.metrics[0].label, "latency");
+    assert!(
+        rep.details
+            .iter()
+            .any(|d| d.label == "Server" && d.value == "Microsoft-IIS/6.0")
+    );
+    assert!(
+        rep.details
+            .iter()
+            .any(|d| d.label == "WWW-Authenticate" && d.value == "Negotiate, NTLM")
+    );
+
+    let base = stub_http(
+        &iis("401 Unauthorized", "WWW-Authenticate: NTLM\r\n"),
+        Duration::ZERO,
+    );
+    assert!(
+        check(&base, "")
+            .await
+            .summary
+            .starts_with("installed, Windows authentication (NTLM)")
+    );
+}
+
+#[tokio::test]
+async fn every_other_answer_has_its_verdict() {
+    let cases = [
+        (
+            iis(
+                "401 Unauthorized",
+                "WWW-Authenticate: Basic realm=\"rp01\"\r\n",
+            ),
+            Status::Warning,
+            "answers 401 without Negotiate or NTLM (offers: Basic)",
+        ),
+        (
+            iis("200 OK", ""),
+            Status::Ok,
+            "installed, anonymous access allowed",
+        ),
+        (
+            iis("404 Not Found", ""),
+            Status::Critical,
+            "reporting point not installed at this URL (HTTP 404)",
+        ),
+        (
+            iis("500 Internal Server Error", ""),
+            Status::Critical,
+            "reporting point broken: HTTP 500",
+        ),
+        (
+            iis("503 Service Unavailable", ""),
+            Status::Critical,
+            "reporting point broken: HTTP 503",
+        ),
+        (
+            iis("403 Forbidden", ""),
+            Status::Warning,
+            "unexpected HTTP 403 from the reporting point",
+        ),
+    ];
+    for (raw, status, summary) in cases {
+        let r = check(&stub_http(&raw, Duration::ZERO), "").await;
+        assert_eq!(r.status, status, "{r:?}");
+        assert!(
+            r.summary.starts_with(summary),
+            "{} / want {summary}",
+            r.summary
+        );
+    }
+    let r = check(&stub_http(&iis("200 OK", ""), Duration::ZERO), "").await;
+    let anon = r
+        .report
+        .unwrap()
+        .details
+        .into_iter()
+        .find(|d| d.label == "Access")
+        .unwrap();
+    assert_eq!(
+        (anon.value.as_str(), anon.status),
+        ("anonymous access allowed", Some(Status::Warning))
+    );
+}
+
+#[tokio::test]
+async fn down_or_slow_servers_are_critical_verdicts_not_unknown() {
+    let port = closed_port();
+    let r = check(&format!("http://127.0.0.1:{port}/SMSReporting_ABC/"), "").await;
+    assert_eq!(r.status, Status::Critical);
+    assert_eq!(
+        r.summary,
+        format!("reporting point unreachable: connection refused by 127.0.0.1:{port}")
+    );
+
+    // Slower than the warning threshold.
+    let slow = stub_http(
+        &iis("401 Unauthorized", "WWW-Authenticate: NTLM\r\n"),
+        Duration::from_millis(300),
+    );
+    let r = check(&slow, "latency_warn_ms = 100\nlatency_crit_ms = 1000").await;
+    assert_eq!(r.status, Status::Warning, "{r:?}");
+    // Silent past the probe timeout (2s): the plugin's own socket timeout answers first,
+    // so this is a CRITICAL verdict, not the host's UNKNOWN "timed out after 2s".
+    let silent = stub_http(&iis("200 OK", ""), Duration::from_secs(10));
+    let r = check(&silent, "").await;
+    assert_eq!(r.status, Status::Critical, "{r:?}");
+    assert!(
+        r.summary
+            .starts_with("reporting point unreachable: no answer within "),
+        "{}",
+        r.summary
+    );
+    assert!(r.duration < Duration::from_secs(2), "{:?}", r.duration);
+}
+
+#[tokio::test]
+async fn config_errors_are_unknown_with_the_field() {
+    let dir = scratch("rp-config");
+    let e = engine(&dir, "[[probe]]\nid = \"rp\"\nplugin = \"reporting-point\"\n[probe.config]\nulr = \"http://x/\"\n", &[]).await;
+    let r = e.probes[0].run_once().await;
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.summary
+            .starts_with("plugin rejected its config: reporting-point config: unknown field `ulr`"),
+        "{}",
+        r.summary
+    );
+    let e2 = engine(&dir, "[[probe]]\nid = \"rp\"\nplugin = \"reporting-point\"\n[probe.config]\nurl = \"rp01/SMSReporting_ABC\"\n", &[]).await;
+    let r = e2.probes[0].run_once().await;
+    assert_eq!(
+        r.summary,
+        "plugin rejected its config: field `url`: \"rp01/SMSReporting_ABC\" must start with http:// or https://"
+    );
+    e.shutdown().await;
+    e2.shutdown().await;
+}
