@@ -1,0 +1,273 @@
+//! The real `bits` plugin (.so, isolated runner) against loopback distribution points that
+//! serve package content like IIS: with or without Range, WebDAV, Content-Length; 403; down.
+
+use patchdeck_probe_api::{Item, Status};
+use patchdeck_tests::*;
+use std::time::Duration;
+
+#[derive(Clone, Copy)]
+struct Dp {
+    range: bool,
+    webdav: bool,
+    content_length: bool,
+    forbidden: bool,
+    /// Answer 206 but with a wrong Content-Range.
+    bad_content_range: bool,
+}
+
+const GOOD: Dp = Dp {
+    range: true,
+    webdav: true,
+    content_length: true,
+    forbidden: false,
+    bad_content_range: false,
+};
+const SIZE: usize = 100_000;
+
+fn body() -> Vec<u8> {
+    (0..SIZE).map(|i| (i % 251) as u8).collect()
+}
+
+fn dp_server(dp: Dp) -> String {
+    let content = body();
+    stub_server(move |req| {
+        let iis = "Server: Microsoft-IIS/6.0\r\nX-Powered-By: ASP.NET\r\nConnection: close\r\n";
+        if dp.forbidden {
+            return format!("HTTP/1.1 403 Forbidden\r\n{iis}Content-Length: 0\r\n\r\n")
+                .into_bytes();
+        }
+        match req.method.as_str() {
+            "HEAD" => {
+                let len = if dp.content_length {
+                    format!("Content-Length: {SIZE}\r\n")
+                } else {
+                    String::new()
+                };
+                format!("HTTP/1.1 200 OK\r\n{iis}Accept-Ranges: bytes\r\n{len}\r\n").into_bytes()
+            }
+            "GET" => {
+                let range = req
+                    .header("range")
+                    .and_then(|r| r.strip_prefix("bytes="))
+                    .and_then(|r| r.split_once('-'));
+                match range.filter(|_| dp.range) {
+                    Some((a, b)) => {
+                        let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+                        let cr = if dp.bad_content_range {
+                            format!("bytes 0-{}/{SIZE}", b - a)
+                        } else {
+                            format!("bytes {a}-{b}/{SIZE}")
+                        };
+                        let mut out = format!("HTTP/1.1 206 Partial Content\r\n{iis}Content-Range: {cr}\r\nContent-Length: {}\r\n\r\n", b - a + 1).into_bytes();
+                        out.extend_from_slice(&content[a..=b]);
+                        out
+                    }
+                    None => {
+                        let mut out =
+                            format!("HTTP/1.1 200 OK\r\n{iis}Content-Length: {SIZE}\r\n\r\n")
+                                .into_bytes();
+                        out.extend_from_slice(&content);
+                        out
+                    }
+                }
+            }
+            "PROPFIND" if dp.webdav => {
+                let xml = "<?xml version=\"1.0\"?><a:multistatus xmlns:a=\"DAV:\"></a:multistatus>";
+                format!("HTTP/1.1 207 Multi-Status\r\n{iis}Content-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}", xml.len()).into_bytes()
+            }
+            _ => format!("HTTP/1.1 405 Method Not Allowed\r\n{iis}Content-Length: 0\r\n\r\n")
+                .into_bytes(),
+        }
+    })
+}
+
+fn content_url(base: &str) -> String {
+    format!("{base}/SMS_DP_SMSPKGD%24/ABC00012/file.cab")
+}
+
+async fn run(
+    dps: &[(String, String)],
+    extra: &str,
+    timeout: &str,
+) -> patchdeck_core::store::CheckResult {
+    let dir = scratch("bits");
+    let list: Vec<String> = dps
+        .iter()
+        .map(|(n, u)| format!("{{ name = \"{n}\", url = \"{u}\" }}"))
+        .collect();
+    let cfg = format!(
+        "[[probe]]\nid = \"bits\"\nplugin = \"bits\"\ntimeout = \"{timeout}\"\n[probe.config]\ndistribution_points = [{}]\n{extra}\n",
+        list.join(", ")
+    );
+    let e = engine(&dir, &cfg, &[]).await;
+    let r = e.probes[0].run_once().await;
+    e.shutdown().await;
+    r
+}
+
+fn item<'a>(items: &'a [Item], id: &str) -> &'a Item {
+    items
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("no item {id}"))
+}
+
+#[tokio::test]
+async fn a_healthy_dp_is_bits_ready() {
+    let r = run(&[("DP01".into(), content_url(&dp_server(GOOD)))], "", "5s").await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    assert_eq!(r.summary, "1/1 DPs BITS-ready");
+    let rep = r.report.unwrap();
+    let dp = item(&rep.items, "DP01");
+    let d: Vec<(&str, &str)> = dp
+        .details
+        .iter()
+        .map(|d| (d.label.as_str(), d.value.as_str()))
+        .collect();
+    assert!(d.contains(&("HEAD", "200, Content-Length 100000")), "{d:?}");
+    assert!(
+        d.contains(&("Range", "206, bytes 49488-50511/100000")),
+        "{d:?}"
+    );
+    assert!(
+        d.contains(&("WebDAV", "PROPFIND 207 Multi-Status")),
+        "{d:?}"
+    );
+    assert_eq!(dp.metrics[0].label, "latency");
+}
+
+#[tokio::test]
+async fn every_dp_fault_has_its_bits_error() {
+    let down = format!(
+        "http://127.0.0.1:{}/SMS_DP_SMSPKGD%24/ABC00012/file.cab",
+        closed_port()
+    );
+    let dps = vec![
+        ("DP01".to_owned(), content_url(&dp_server(GOOD))),
+        (
+            "DP02".to_owned(),
+            content_url(&dp_server(Dp {
+                range: false,
+                ..GOOD
+            })),
+        ),
+        (
+            "DP03".to_owned(),
+            content_url(&dp_server(Dp {
+                webdav: false,
+                ..GOOD
+            })),
+        ),
+        (
+            "DP04".to_owned(),
+            content_url(&dp_server(Dp {
+                content_length: false,
+                ..GOOD
+            })),
+        ),
+        (
+            "DP05".to_owned(),
+            content_url(&dp_server(Dp {
+                forbidden: true,
+                ..GOOD
+            })),
+        ),
+        (
+            "DP06".to_owned(),
+            content_url(&dp_server(Dp {
+                bad_content_range: true,
+                ..GOOD
+            })),
+        ),
+        ("DP07".to_owned(), down),
+    ];
+    let r = run(&dps, "concurrency = 3", "5s").await;
+    assert_eq!(r.status, Status::Critical);
+    assert_eq!(
+        r.summary,
+        "1/7 DPs BITS-ready · DP02 ignores Range (200 instead of 206): BITS would fail with 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT"
+    );
+    let rep = r.report.unwrap();
+    let expect = [
+        ("DP01", Status::Ok, "BITS-ready · "),
+        (
+            "DP02",
+            Status::Critical,
+            "ignores Range (200 instead of 206): BITS would fail with 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT",
+        ),
+        (
+            "DP03",
+            Status::Warning,
+            "WebDAV not answering (PROPFIND HTTP 405): a BITS-enabled DP needs IIS WebDAV",
+        ),
+        (
+            "DP04",
+            Status::Critical,
+            "no Content-Length: BITS would fail with 0x80200011 BG_E_MISSING_FILE_SIZE",
+        ),
+        (
+            "DP05",
+            Status::Critical,
+            "HTTP 403: BITS would fail with 0x80190193",
+        ),
+        (
+            "DP06",
+            Status::Critical,
+            "206 with Content-Range \"bytes 0-1023/100000\", expected \"bytes 49488-50511/100000\"",
+        ),
+        (
+            "DP07",
+            Status::Critical,
+            "unreachable: connection refused by 127.0.0.1:",
+        ),
+    ];
+    for (id, status, summary) in expect {
+        let it = item(&rep.items, id);
+        assert_eq!(it.status, status, "{id}: {it:?}");
+        assert!(
+            it.summary.starts_with(summary),
+            "{id}: {} / want {summary}",
+            it.summary
+        );
+    }
+    // WebDAV off: DP03 is ready.
+    let r = run(&dps[2..3], "webdav = false", "5s").await;
+    assert_eq!(
+        (r.status, r.summary.as_str()),
+        (Status::Ok, "1/1 DPs BITS-ready")
+    );
+}
+
+#[tokio::test]
+async fn hundreds_of_dps_are_checked_concurrently_within_the_timeout() {
+    let base = dp_server(GOOD);
+    let dps: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            (
+                format!("DP{i:03}"),
+                format!("{base}/SMS_DP_SMSPKGD%24/ABC{i:05}/file.cab"),
+            )
+        })
+        .collect();
+    let r = run(&dps, "concurrency = 16", "20s").await;
+    assert_eq!(
+        (r.status, r.summary.as_str()),
+        (Status::Ok, "300/300 DPs BITS-ready"),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(r.report.unwrap().items.len(), 300);
+    assert!(r.duration < Duration::from_secs(20));
+}
+
+#[tokio::test]
+async fn bad_config_names_the_field() {
+    let dir = scratch("bits-config");
+    let e = engine(&dir, "[[probe]]\nid = \"b\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = [{ name = \"DP01\", url = \"dp01/x.cab\" }]\n", &[]).await;
+    let r = e.probes[0].run_once().await;
+    assert_eq!(
+        r.summary,
+        "plugin rejected its config: field `distribution_points[0].url`: \"dp01/x.cab\" must start with http:// or https://"
+    );
+    e.shutdown().await;
+}
