@@ -213,6 +213,7 @@ pub struct StubRequest {
     pub path: String,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl StubRequest {
@@ -254,10 +255,19 @@ pub fn stub_server(answer: impl Fn(&StubRequest) -> Vec<u8> + Send + Sync + 'sta
                         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
                     }
                 }
+                // Read the body too: closing with unread bytes would reset the connection.
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
                 let req = StubRequest {
                     method,
                     path,
                     headers,
+                    body,
                 };
                 let _ = sock.write_all(&answer(&req));
             });
