@@ -206,75 +206,7 @@ pub mod instant {
     }
 }
 
-/// A request as a loopback stub server saw it.
-#[derive(Debug, Clone)]
-pub struct StubRequest {
-    pub method: String,
-    pub path: String,
-    /// Header names lower-cased.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl StubRequest {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A loopback HTTP/1.1 server (one thread per connection, one request per connection)
-/// answering with whatever raw bytes `answer` returns. Returns "http://127.0.0.1:PORT".
-pub fn stub_server(answer: impl Fn(&StubRequest) -> Vec<u8> + Send + Sync + 'static) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let answer = std::sync::Arc::new(answer);
-    std::thread::spawn(move || {
-        for sock in listener.incoming() {
-            let Ok(mut sock) = sock else { return };
-            let answer = answer.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(sock.try_clone().expect("clone socket"));
-                let mut first = String::new();
-                if reader.read_line(&mut first).unwrap_or(0) == 0 {
-                    return;
-                }
-                let mut parts = first.split_whitespace();
-                let method = parts.next().unwrap_or("").to_owned();
-                let path = parts.next().unwrap_or("").to_owned();
-                let mut headers = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.trim_end().split_once(':') {
-                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-                    }
-                }
-                // Read the body too: closing with unread bytes would reset the connection.
-                let len: usize = headers
-                    .iter()
-                    .find(|(k, _)| k == "content-length")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0u8; len];
-                let _ = std::io::Read::read_exact(&mut reader, &mut body);
-                let req = StubRequest {
-                    method,
-                    path,
-                    headers,
-                    body,
-                };
-                let _ = sock.write_all(&answer(&req));
-            });
-        }
-    });
-    base
-}
+pub use patchdeck_sitesim::http::{Request as StubRequest, closed_port, serve as stub_server};
 
 /// A loopback server answering every request with the same raw response after `delay`.
 pub fn stub_http(raw_response: &str, delay: std::time::Duration) -> String {
@@ -283,13 +215,4 @@ pub fn stub_http(raw_response: &str, delay: std::time::Duration) -> String {
         std::thread::sleep(delay);
         raw.clone()
     })
-}
-
-/// A loopback port nothing listens on.
-pub fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }

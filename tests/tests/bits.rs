@@ -2,83 +2,28 @@
 //! serve package content like IIS: with or without Range, WebDAV, Content-Length; 403; down.
 
 use patchdeck_probe_api::{Item, Status};
+use patchdeck_sitesim::scenario::DpSpec;
+use patchdeck_sitesim::site::dp_answer;
 use patchdeck_tests::*;
 use std::time::Duration;
 
-#[derive(Clone, Copy)]
-struct Dp {
-    range: bool,
-    webdav: bool,
-    content_length: bool,
-    forbidden: bool,
-    /// Answer 206 but with a wrong Content-Range.
-    bad_content_range: bool,
+fn spec(f: impl FnOnce(&mut DpSpec)) -> DpSpec {
+    let mut d = DpSpec {
+        name: "DP".into(),
+        range: true,
+        webdav: true,
+        content_length: true,
+        forbidden: false,
+        bad_content_range: false,
+        down: false,
+        size: 100_000,
+    };
+    f(&mut d);
+    d
 }
 
-const GOOD: Dp = Dp {
-    range: true,
-    webdav: true,
-    content_length: true,
-    forbidden: false,
-    bad_content_range: false,
-};
-const SIZE: usize = 100_000;
-
-fn body() -> Vec<u8> {
-    (0..SIZE).map(|i| (i % 251) as u8).collect()
-}
-
-fn dp_server(dp: Dp) -> String {
-    let content = body();
-    stub_server(move |req| {
-        let iis = "Server: Microsoft-IIS/6.0\r\nX-Powered-By: ASP.NET\r\nConnection: close\r\n";
-        if dp.forbidden {
-            return format!("HTTP/1.1 403 Forbidden\r\n{iis}Content-Length: 0\r\n\r\n")
-                .into_bytes();
-        }
-        match req.method.as_str() {
-            "HEAD" => {
-                let len = if dp.content_length {
-                    format!("Content-Length: {SIZE}\r\n")
-                } else {
-                    String::new()
-                };
-                format!("HTTP/1.1 200 OK\r\n{iis}Accept-Ranges: bytes\r\n{len}\r\n").into_bytes()
-            }
-            "GET" => {
-                let range = req
-                    .header("range")
-                    .and_then(|r| r.strip_prefix("bytes="))
-                    .and_then(|r| r.split_once('-'));
-                match range.filter(|_| dp.range) {
-                    Some((a, b)) => {
-                        let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
-                        let cr = if dp.bad_content_range {
-                            format!("bytes 0-{}/{SIZE}", b - a)
-                        } else {
-                            format!("bytes {a}-{b}/{SIZE}")
-                        };
-                        let mut out = format!("HTTP/1.1 206 Partial Content\r\n{iis}Content-Range: {cr}\r\nContent-Length: {}\r\n\r\n", b - a + 1).into_bytes();
-                        out.extend_from_slice(&content[a..=b]);
-                        out
-                    }
-                    None => {
-                        let mut out =
-                            format!("HTTP/1.1 200 OK\r\n{iis}Content-Length: {SIZE}\r\n\r\n")
-                                .into_bytes();
-                        out.extend_from_slice(&content);
-                        out
-                    }
-                }
-            }
-            "PROPFIND" if dp.webdav => {
-                let xml = "<?xml version=\"1.0\"?><a:multistatus xmlns:a=\"DAV:\"></a:multistatus>";
-                format!("HTTP/1.1 207 Multi-Status\r\n{iis}Content-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}", xml.len()).into_bytes()
-            }
-            _ => format!("HTTP/1.1 405 Method Not Allowed\r\n{iis}Content-Length: 0\r\n\r\n")
-                .into_bytes(),
-        }
-    })
+fn dp_server(d: DpSpec) -> String {
+    stub_server(move |req| dp_answer(&d, req))
 }
 
 fn content_url(base: &str) -> String {
@@ -114,7 +59,12 @@ fn item<'a>(items: &'a [Item], id: &str) -> &'a Item {
 
 #[tokio::test]
 async fn a_healthy_dp_is_bits_ready() {
-    let r = run(&[("DP01".into(), content_url(&dp_server(GOOD)))], "", "5s").await;
+    let r = run(
+        &[("DP01".into(), content_url(&dp_server(spec(|_| {}))))],
+        "",
+        "5s",
+    )
+    .await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     assert_eq!(r.summary, "1/1 DPs BITS-ready");
     let rep = r.report.unwrap();
@@ -143,41 +93,26 @@ async fn every_dp_fault_has_its_bits_error() {
         closed_port()
     );
     let dps = vec![
-        ("DP01".to_owned(), content_url(&dp_server(GOOD))),
+        ("DP01".to_owned(), content_url(&dp_server(spec(|_| {})))),
         (
             "DP02".to_owned(),
-            content_url(&dp_server(Dp {
-                range: false,
-                ..GOOD
-            })),
+            content_url(&dp_server(spec(|d| d.range = false))),
         ),
         (
             "DP03".to_owned(),
-            content_url(&dp_server(Dp {
-                webdav: false,
-                ..GOOD
-            })),
+            content_url(&dp_server(spec(|d| d.webdav = false))),
         ),
         (
             "DP04".to_owned(),
-            content_url(&dp_server(Dp {
-                content_length: false,
-                ..GOOD
-            })),
+            content_url(&dp_server(spec(|d| d.content_length = false))),
         ),
         (
             "DP05".to_owned(),
-            content_url(&dp_server(Dp {
-                forbidden: true,
-                ..GOOD
-            })),
+            content_url(&dp_server(spec(|d| d.forbidden = true))),
         ),
         (
             "DP06".to_owned(),
-            content_url(&dp_server(Dp {
-                bad_content_range: true,
-                ..GOOD
-            })),
+            content_url(&dp_server(spec(|d| d.bad_content_range = true))),
         ),
         ("DP07".to_owned(), down),
     ];
@@ -240,7 +175,7 @@ async fn every_dp_fault_has_its_bits_error() {
 
 #[tokio::test]
 async fn hundreds_of_dps_are_checked_concurrently_within_the_timeout() {
-    let base = dp_server(GOOD);
+    let base = dp_server(spec(|_| {}));
     let dps: Vec<(String, String)> = (0..300)
         .map(|i| {
             (

@@ -3,111 +3,33 @@
 //! faults, broken XML, a stopped WsusPool, missing self-update, down.
 
 use patchdeck_probe_api::{Item, Status};
+use patchdeck_sitesim::scenario::WsusSpec;
+use patchdeck_sitesim::site::wsus_answer;
 use patchdeck_tests::*;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-const ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-const NS: &str = "http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService";
-
-#[derive(Clone, Copy)]
-struct Sim {
-    /// None: WSUS 2.0 (no ProtocolVersion property).
-    protocol: Option<&'static str>,
-    /// SOAP envelope prefix; "" = default namespace.
-    prefix: &'static str,
-    fault: Option<&'static str>,
-    broken_xml: bool,
-    pool_stopped: bool,
-    selfupdate: bool,
-    delay_ms: u64,
-}
-
-const SP2: Sim = Sim {
-    protocol: Some("3.2"),
-    prefix: "soap",
-    fault: None,
-    broken_xml: false,
-    pool_stopped: false,
-    selfupdate: true,
-    delay_ms: 0,
-};
-
-fn reply(status: &str, extra: &str, body: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 {status}\r\nServer: Microsoft-IIS/6.0\r\nX-Powered-By: ASP.NET\r\nX-AspNet-Version: 2.0.50727\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-fn get_config(sim: Sim) -> String {
-    let (p, decl) = if sim.prefix.is_empty() {
-        (String::new(), format!(" xmlns=\"{ENV}\""))
-    } else {
-        (
-            format!("{}:", sim.prefix),
-            format!(" xmlns:{}=\"{ENV}\"", sim.prefix),
-        )
+fn sim(f: impl FnOnce(&mut WsusSpec)) -> WsusSpec {
+    let mut w = WsusSpec {
+        name: "SUP01".into(),
+        protocol: "3.2".into(),
+        prefix: "soap".into(),
+        fault: None,
+        broken_xml: false,
+        pool_stopped: false,
+        http500: false,
+        down: false,
+        slow_ms: 0,
+        missing: vec![],
     };
-    let pv = sim
-        .protocol
-        .map(|v| format!("<ConfigurationProperty><Name>ProtocolVersion</Name><Value>{v}</Value></ConfigurationProperty>"))
-        .unwrap_or_default();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><{p}Envelope{decl} xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><{p}Body>\
-<GetConfigResponse xmlns=\"{NS}\"><GetConfigResult><LastChange>2026-11-20T13:45:12.000Z</LastChange>\
-<IsRegistrationRequired>true</IsRegistrationRequired><Properties>\
-<ConfigurationProperty><Name>MaxExtendedUpdatesPerRequest</Name><Value>50</Value></ConfigurationProperty>{pv}\
-</Properties></GetConfigResult></GetConfigResponse></{p}Body></{p}Envelope>"
-    )
+    f(&mut w);
+    w
 }
 
-fn wsus_server(sim: Sim, seen: Arc<Mutex<Vec<StubRequest>>>) -> String {
+/// A sitesim WSUS that also records every request it got.
+fn wsus_server(w: WsusSpec, seen: Arc<Mutex<Vec<StubRequest>>>) -> String {
     stub_server(move |req| {
         seen.lock().unwrap().push(req.clone());
-        std::thread::sleep(Duration::from_millis(sim.delay_ms));
-        let service = [
-            "/ClientWebService",
-            "/SimpleAuthWebService",
-            "/ApiRemoting30",
-        ]
-        .iter()
-        .any(|p| req.path.starts_with(p));
-        if sim.pool_stopped && service {
-            return reply(
-                "503 Service Unavailable",
-                "Content-Type: text/html\r\n",
-                "<h1>Service Unavailable</h1>",
-            );
-        }
-        match (req.method.as_str(), req.path.as_str()) {
-            ("GET", "/ClientWebService/client.asmx") => reply("200 OK", "Content-Type: text/html\r\n", "<html>Client Web Service</html>"),
-            ("POST", "/ClientWebService/client.asmx") => {
-                if sim.broken_xml {
-                    return reply("200 OK", "Content-Type: text/html\r\n", "<html><body>Server Error in '/ClientWebService' Application.</body></html>");
-                }
-                if let Some(code) = sim.fault {
-                    let body = format!(
-                        "<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"{ENV}\"><s:Body><s:Fault><faultcode>s:Server</faultcode>\
-<faultstring>Fault occurred</faultstring><detail><ErrorCode>{code}</ErrorCode><Message/></detail></s:Fault></s:Body></s:Envelope>"
-                    );
-                    return reply("500 Internal Server Error", "Content-Type: text/xml; charset=utf-8\r\n", &body);
-                }
-                reply("200 OK", "Content-Type: text/xml; charset=utf-8\r\n", &get_config(sim))
-            }
-            ("GET", "/SimpleAuthWebService/SimpleAuth.asmx") => reply("200 OK", "", "<html>Simple Auth</html>"),
-            ("GET", "/ApiRemoting30/WebService.asmx") => reply("401 Unauthorized", "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n", ""),
-            ("HEAD", "/selfupdate/wuident.cab") if sim.selfupdate => {
-                b"HTTP/1.1 200 OK\r\nServer: Microsoft-IIS/6.0\r\nAccept-Ranges: bytes\r\nContent-Length: 8192\r\nConnection: close\r\n\r\n".to_vec()
-            }
-            ("GET", "/selfupdate/wuident.cab") if sim.selfupdate => {
-                let mut out = b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/8192\r\nContent-Length: 100\r\nConnection: close\r\n\r\n".to_vec();
-                out.extend_from_slice(&[7u8; 100]);
-                out
-            }
-            _ => reply("404 Not Found", "", ""),
-        }
+        wsus_answer(&w, req)
     })
 }
 
@@ -130,7 +52,7 @@ impl Run {
     }
 }
 
-async fn run_with(sim: Sim, port80: Option<Sim>, extra: &str) -> Run {
+async fn run_with(sim: WsusSpec, port80: Option<WsusSpec>, extra: &str) -> Run {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let base = wsus_server(sim, seen.clone());
     let selfupdate = match port80 {
@@ -148,14 +70,15 @@ async fn run_with(sim: Sim, port80: Option<Sim>, extra: &str) -> Run {
     Run { result, seen }
 }
 
-async fn run(sim: Sim) -> Run {
-    run_with(sim, Some(SP2), "").await
+async fn run(w: WsusSpec) -> Run {
+    run_with(w, Some(sim(|_| {})), "").await
 }
 
 #[tokio::test]
 async fn healthy_sp2_in_every_soap_prefix_style() {
     for prefix in ["soap", "s", ""] {
-        let r = run(Sim { prefix, ..SP2 }).await;
+        let prefix: &str = prefix;
+        let r = run(sim(|w| w.prefix = prefix.into())).await;
         assert_eq!(r.result.status, Status::Ok, "{prefix}: {:?}", r.result);
         assert!(
             r.result
@@ -192,7 +115,7 @@ async fn healthy_sp2_in_every_soap_prefix_style() {
 
 #[tokio::test]
 async fn getconfig_is_sent_as_wua_does_and_nothing_registers() {
-    let r = run(SP2).await;
+    let r = run(sim(|_| {})).await;
     let post = r
         .seen
         .iter()
@@ -225,33 +148,22 @@ fn patchdeck_kit_action() -> &'static str {
 
 #[tokio::test]
 async fn protocol_versions_map_to_verdicts() {
-    let r = run(Sim {
-        protocol: Some("3.0"),
-        ..SP2
-    })
-    .await;
+    let r = run(sim(|w| w.protocol = "3.0".into())).await;
     assert_eq!(r.result.status, Status::Critical);
     assert_eq!(
         r.item("version").summary,
         "WSUS 3.0 RTM: ConfigMgr 2007 SP1 needs WSUS 3.0 SP1 or SP2"
     );
 
-    let r = run(Sim {
-        protocol: Some("3.1"),
-        ..SP2
-    })
-    .await;
+    let r = run(sim(|w| w.protocol = "3.1".into())).await;
     assert_eq!(
         (r.result.status, r.item("version").summary.as_str()),
         (Status::Ok, "WSUS 3.0 SP1")
     );
 
     let r = run_with(
-        Sim {
-            protocol: Some("3.1"),
-            ..SP2
-        },
-        Some(SP2),
+        sim(|w| w.protocol = "3.1".into()),
+        Some(sim(|_| {})),
         "configmgr_sp = \"SP2\"\nwindows7_clients = true",
     )
     .await;
@@ -262,11 +174,7 @@ async fn protocol_versions_map_to_verdicts() {
             .contains("WSUS 3.0 SP2 is needed for Windows 7 / Server 2008 R2 clients")
     );
 
-    let r = run(Sim {
-        protocol: None,
-        ..SP2
-    })
-    .await;
+    let r = run(sim(|w| w.protocol = "none".into())).await;
     assert_eq!(r.result.status, Status::Critical);
     assert!(
         r.result
@@ -279,11 +187,7 @@ async fn protocol_versions_map_to_verdicts() {
 
 #[tokio::test]
 async fn faults_broken_xml_and_a_stopped_pool_are_named() {
-    let r = run(Sim {
-        fault: Some("ServerBusy"),
-        ..SP2
-    })
-    .await;
+    let r = run(sim(|w| w.fault = Some("ServerBusy".into()))).await;
     let v = r.item("version");
     assert_eq!(
         (v.status, v.summary.as_str()),
@@ -298,11 +202,7 @@ async fn faults_broken_xml_and_a_stopped_pool_are_named() {
             .any(|d| d.label == "ErrorCode" && d.value == "ServerBusy")
     );
 
-    let r = run(Sim {
-        broken_xml: true,
-        ..SP2
-    })
-    .await;
+    let r = run(sim(|w| w.broken_xml = true)).await;
     let v = r.item("version");
     assert_eq!(v.status, Status::Critical);
     assert!(
@@ -312,11 +212,7 @@ async fn faults_broken_xml_and_a_stopped_pool_are_named() {
         v.summary
     );
 
-    let r = run(Sim {
-        pool_stopped: true,
-        ..SP2
-    })
-    .await;
+    let r = run(sim(|w| w.pool_stopped = true)).await;
     assert_eq!(r.result.status, Status::Critical);
     for id in ["client", "version", "simpleauth", "admin-api"] {
         assert_eq!(
@@ -335,11 +231,8 @@ async fn faults_broken_xml_and_a_stopped_pool_are_named() {
 #[tokio::test]
 async fn selfupdate_missing_on_port_80_is_critical() {
     let r = run_with(
-        SP2,
-        Some(Sim {
-            selfupdate: false,
-            ..SP2
-        }),
+        sim(|_| {}),
+        Some(sim(|w| w.missing = vec!["selfupdate".into()])),
         "",
     )
     .await;
@@ -381,11 +274,8 @@ async fn down_and_slow_servers() {
     );
 
     let r = run_with(
-        Sim {
-            delay_ms: 150,
-            ..SP2
-        },
-        Some(SP2),
+        sim(|w| w.slow_ms = 150),
+        Some(sim(|_| {})),
         "latency_warn_ms = 50\nlatency_crit_ms = 5000",
     )
     .await;

@@ -1,0 +1,100 @@
+//! A small HTTP/1.1 server on loopback: one thread per connection, one request per
+//! connection (`Connection: close`), the answer computed by a function of the request.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::Arc;
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Starts a server on 127.0.0.1 (a free port); returns "http://127.0.0.1:PORT".
+pub fn serve(answer: impl Fn(&Request) -> Vec<u8> + Send + Sync + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let Ok(clone) = sock.try_clone() else { return };
+                let mut reader = BufReader::new(clone);
+                let mut first = String::new();
+                if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                    return;
+                }
+                let mut parts = first.split_whitespace();
+                let method = parts.next().unwrap_or("").to_owned();
+                let path = parts.next().unwrap_or("").to_owned();
+                let mut headers = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.trim_end().split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                    }
+                }
+                // Read the body too: closing with unread bytes would reset the connection.
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len.min(1 << 20)];
+                let _ = reader.read_exact(&mut body);
+                let req = Request {
+                    method,
+                    path,
+                    headers,
+                    body,
+                };
+                let _ = sock.write_all(&answer(&req));
+            });
+        }
+    });
+    base
+}
+
+/// A loopback port nothing listens on (for "down" servers).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// An IIS 6 + ASP.NET 2.0 shaped response.
+pub fn iis(status: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nServer: Microsoft-IIS/6.0\r\nX-Powered-By: ASP.NET\r\nX-AspNet-Version: 2.0.50727\r\n{extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// Headers only (HEAD), with an explicit Content-Length header or none.
+pub fn iis_head(status: &str, extra_headers: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status}\r\nServer: Microsoft-IIS/6.0\r\nX-Powered-By: ASP.NET\r\n{extra_headers}Connection: close\r\n\r\n")
+        .into_bytes()
+}

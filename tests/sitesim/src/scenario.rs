@@ -1,0 +1,118 @@
+//! Scenario files: what the simulated site has and what is broken.
+//!
+//! ```toml
+//! site = "ABC"
+//! [[wsus]]
+//! name = "SUP01"
+//! protocol = "3.2"        # "3.0", "3.1", "3.2", or "none" (WSUS 2.0)
+//! prefix = "s"            # SOAP envelope prefix: "s", "soap", "" (default namespace)
+//! # fault = "ServerBusy"  broken_xml, pool_stopped (503), http500, down, slow_ms,
+//! # missing = ["selfupdate", "simpleauth", "apiremoting", "client"]
+//! [[dp]]
+//! name = "DP01"           # range, webdav, content_length (true); forbidden, down (false)
+//! [[reporting_point]]
+//! name = "RP01"           # auth = "negotiate+ntlm" | "negotiate" | "ntlm" | "anonymous"; status = 404|500; down
+//! ```
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default = "abc")]
+    pub site: String,
+    #[serde(default)]
+    pub wsus: Vec<WsusSpec>,
+    #[serde(default)]
+    pub dp: Vec<DpSpec>,
+    #[serde(default)]
+    pub reporting_point: Vec<RpSpec>,
+}
+
+fn abc() -> String {
+    "ABC".into()
+}
+fn yes() -> bool {
+    true
+}
+fn sp2() -> String {
+    "3.2".into()
+}
+fn soap() -> String {
+    "soap".into()
+}
+fn size() -> usize {
+    1_048_576
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WsusSpec {
+    pub name: String,
+    #[serde(default = "sp2")]
+    pub protocol: String,
+    #[serde(default = "soap")]
+    pub prefix: String,
+    pub fault: Option<String>,
+    #[serde(default)]
+    pub broken_xml: bool,
+    #[serde(default)]
+    pub pool_stopped: bool,
+    #[serde(default)]
+    pub http500: bool,
+    #[serde(default)]
+    pub down: bool,
+    #[serde(default)]
+    pub slow_ms: u64,
+    #[serde(default)]
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DpSpec {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub range: bool,
+    #[serde(default = "yes")]
+    pub webdav: bool,
+    #[serde(default = "yes")]
+    pub content_length: bool,
+    #[serde(default)]
+    pub forbidden: bool,
+    /// Answers 206 with a Content-Range for the wrong bytes.
+    #[serde(default)]
+    pub bad_content_range: bool,
+    #[serde(default)]
+    pub down: bool,
+    #[serde(default = "size")]
+    pub size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RpSpec {
+    pub name: String,
+    #[serde(default = "negotiate_ntlm")]
+    pub auth: String,
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub down: bool,
+}
+
+fn negotiate_ntlm() -> String {
+    "negotiate+ntlm".into()
+}
+
+/// The default demo scenario: a mid-size site.
+pub const DEFAULT: &str = include_str!("../scenarios/default.toml");
+
+impl Scenario {
+    pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
+        toml::from_str(text).map_err(|e| format!("{name}: {}", e.message().trim()))
+    }
+
+    pub fn default_site() -> Scenario {
+        Scenario::parse("default.toml", DEFAULT).expect("the built-in scenario parses")
+    }
+}

@@ -1,0 +1,346 @@
+//! A running simulated site: one loopback server per WSUS, DP and reporting point, each
+//! answering from its spec (behind a lock, so chaos can change it while it runs).
+
+use crate::http::{Request, closed_port, iis, iis_head, serve};
+use crate::scenario::{DpSpec, RpSpec, Scenario, WsusSpec};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+const ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+const NS: &str = "http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService";
+
+/// A running server and the spec it answers from.
+pub struct Running<T> {
+    pub name: String,
+    pub base: String,
+    pub spec: Arc<RwLock<T>>,
+}
+
+pub struct Site {
+    pub scenario: Scenario,
+    pub wsus: Vec<Running<WsusSpec>>,
+    pub dps: Vec<Running<DpSpec>>,
+    pub reporting_points: Vec<Running<RpSpec>>,
+}
+
+fn read<T: Clone>(spec: &RwLock<T>) -> T {
+    spec.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// GetConfig response in a prefix style, with or without ProtocolVersion.
+pub fn get_config_response(prefix: &str, protocol: Option<&str>) -> String {
+    let (p, decl) = if prefix.is_empty() {
+        (String::new(), format!(" xmlns=\"{ENV}\""))
+    } else {
+        (format!("{prefix}:"), format!(" xmlns:{prefix}=\"{ENV}\""))
+    };
+    let pv = protocol
+        .map(|v| format!("<ConfigurationProperty><Name>ProtocolVersion</Name><Value>{v}</Value></ConfigurationProperty>"))
+        .unwrap_or_default();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><{p}Envelope{decl} xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><{p}Body>\
+<GetConfigResponse xmlns=\"{NS}\"><GetConfigResult><LastChange>2026-11-20T13:45:12.000Z</LastChange>\
+<IsRegistrationRequired>true</IsRegistrationRequired><AuthInfo><AuthPlugInInfo><PlugInID>SimpleTargeting</PlugInID>\
+<ServiceUrl>SimpleAuthWebService/SimpleAuth.asmx</ServiceUrl></AuthPlugInInfo></AuthInfo><Properties>\
+<ConfigurationProperty><Name>MaxExtendedUpdatesPerRequest</Name><Value>50</Value></ConfigurationProperty>{pv}\
+</Properties></GetConfigResult></GetConfigResponse></{p}Body></{p}Envelope>"
+    )
+}
+
+fn soap_fault(code: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"{ENV}\"><s:Body><s:Fault><faultcode>s:Server</faultcode>\
+<faultstring>Fault occurred</faultstring><detail><ErrorCode>{code}</ErrorCode><Message/></detail></s:Fault></s:Body></s:Envelope>"
+    )
+}
+
+/// How a WSUS 3.0 server answers.
+pub fn wsus_answer(w: &WsusSpec, req: &Request) -> Vec<u8> {
+    std::thread::sleep(Duration::from_millis(w.slow_ms));
+    let vdir = req
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let missing = |name: &str| w.missing.iter().any(|m| m.eq_ignore_ascii_case(name));
+    let pooled =
+        ["clientwebservice", "simpleauthwebservice", "apiremoting30"].contains(&vdir.as_str());
+    if w.pool_stopped && pooled {
+        return iis(
+            "503 Service Unavailable",
+            "Content-Type: text/html\r\n",
+            b"<h1>Service Unavailable</h1>",
+        );
+    }
+    let html = "Content-Type: text/html; charset=utf-8\r\n";
+    match (req.method.as_str(), req.path.as_str()) {
+        (_, "/ClientWebService/client.asmx") if missing("client") => {
+            iis("404 Not Found", html, b"")
+        }
+        ("GET", "/ClientWebService/client.asmx") if w.http500 => {
+            iis("500 Internal Server Error", html, b"<h1>Server Error</h1>")
+        }
+        ("GET", "/ClientWebService/client.asmx") => iis(
+            "200 OK",
+            html,
+            b"<html><body>Client Web Service</body></html>",
+        ),
+        ("POST", "/ClientWebService/client.asmx") => {
+            if w.broken_xml {
+                return iis(
+                    "200 OK",
+                    html,
+                    b"<html><body>Server Error in '/ClientWebService' Application.</body></html>",
+                );
+            }
+            if let Some(code) = &w.fault {
+                return iis(
+                    "500 Internal Server Error",
+                    "Content-Type: text/xml; charset=utf-8\r\n",
+                    soap_fault(code).as_bytes(),
+                );
+            }
+            let protocol = (w.protocol != "none").then_some(w.protocol.as_str());
+            iis(
+                "200 OK",
+                "Content-Type: text/xml; charset=utf-8\r\n",
+                get_config_response(&w.prefix, protocol).as_bytes(),
+            )
+        }
+        ("GET", "/SimpleAuthWebService/SimpleAuth.asmx") if !missing("simpleauth") => {
+            iis("200 OK", html, b"<html>SimpleAuth</html>")
+        }
+        ("GET", "/ApiRemoting30/WebService.asmx") if !missing("apiremoting") => iis(
+            "401 Unauthorized",
+            "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
+            b"",
+        ),
+        ("HEAD", "/selfupdate/wuident.cab") if !missing("selfupdate") => iis_head(
+            "200 OK",
+            "Accept-Ranges: bytes\r\nContent-Length: 8192\r\nContent-Type: application/octet-stream\r\n",
+        ),
+        ("GET", "/selfupdate/wuident.cab") if !missing("selfupdate") => {
+            let mut out =
+                b"HTTP/1.1 206 Partial Content\r\nServer: Microsoft-IIS/6.0\r\nContent-Range: bytes 0-99/8192\r\nContent-Length: 100\r\nConnection: close\r\n\r\n".to_vec();
+            out.extend_from_slice(&[0x4d; 100]);
+            out
+        }
+        _ => iis("404 Not Found", html, b""),
+    }
+}
+
+/// How a BITS-enabled distribution point answers for any file under it.
+pub fn dp_answer(d: &DpSpec, req: &Request) -> Vec<u8> {
+    if d.forbidden {
+        return iis("403 Forbidden", "", b"");
+    }
+    let n = d.size;
+    let byte = |i: usize| (i % 251) as u8;
+    match req.method.as_str() {
+        "HEAD" => {
+            let len = if d.content_length { format!("Content-Length: {n}\r\n") } else { String::new() };
+            iis_head("200 OK", &format!("Accept-Ranges: bytes\r\n{len}"))
+        }
+        "GET" => {
+            let range = req.header("range").and_then(|r| r.strip_prefix("bytes=")).and_then(|r| r.split_once('-'));
+            match range.filter(|_| d.range).and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))) {
+                Some((a, b)) if a <= b && b < n => {
+                    let body: Vec<u8> = (a..=b).map(byte).collect();
+                    let (ra, rb) = if d.bad_content_range { (0, b - a) } else { (a, b) };
+                    iis("206 Partial Content", &format!("Content-Range: bytes {ra}-{rb}/{n}\r\n"), &body)
+                }
+                _ => {
+                    let body: Vec<u8> = (0..n).map(byte).collect();
+                    iis("200 OK", "", &body)
+                }
+            }
+        }
+        "PROPFIND" if d.webdav => iis(
+            "207 Multi-Status",
+            "Content-Type: text/xml\r\n",
+            b"<?xml version=\"1.0\"?><a:multistatus xmlns:a=\"DAV:\"><a:response><a:href>/</a:href></a:response></a:multistatus>",
+        ),
+        _ => iis("405 Method Not Allowed", "Allow: GET, HEAD\r\n", b""),
+    }
+}
+
+/// How a reporting point answers an anonymous GET.
+pub fn rp_answer(r: &RpSpec, _req: &Request) -> Vec<u8> {
+    if let Some(code) = r.status {
+        let reason = match code {
+            404 => "Not Found",
+            500 => "Internal Server Error",
+            503 => "Service Unavailable",
+            _ => "Error",
+        };
+        return iis(
+            &format!("{code} {reason}"),
+            "Content-Type: text/html\r\n",
+            b"",
+        );
+    }
+    let auth = match r.auth.as_str() {
+        "anonymous" => {
+            return iis(
+                "200 OK",
+                "Content-Type: text/html\r\n",
+                b"<html>SMS Reporting</html>",
+            );
+        }
+        "negotiate" => "WWW-Authenticate: Negotiate\r\n",
+        "ntlm" => "WWW-Authenticate: NTLM\r\n",
+        _ => "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
+    };
+    iis(
+        "401 Unauthorized",
+        &format!("{auth}Content-Type: text/html\r\n"),
+        b"",
+    )
+}
+
+fn start<T: Clone + Send + Sync + 'static>(
+    name: &str,
+    spec: T,
+    down: bool,
+    answer: fn(&T, &Request) -> Vec<u8>,
+) -> Running<T> {
+    let spec = Arc::new(RwLock::new(spec));
+    let base = if down {
+        format!("http://127.0.0.1:{}", closed_port())
+    } else {
+        let s = spec.clone();
+        serve(move |req| answer(&read(&s), req))
+    };
+    Running {
+        name: name.to_owned(),
+        base,
+        spec,
+    }
+}
+
+impl Site {
+    /// Starts every server of a scenario on free loopback ports.
+    pub fn start(scenario: Scenario) -> Site {
+        let wsus = scenario
+            .wsus
+            .iter()
+            .map(|w| start(&w.name, w.clone(), w.down, wsus_answer))
+            .collect();
+        let dps = scenario
+            .dp
+            .iter()
+            .map(|d| start(&d.name, d.clone(), d.down, dp_answer))
+            .collect();
+        let reporting_points = scenario
+            .reporting_point
+            .iter()
+            .map(|r| start(&r.name, r.clone(), r.down, rp_answer))
+            .collect();
+        Site {
+            scenario,
+            wsus,
+            dps,
+            reporting_points,
+        }
+    }
+
+    /// The content URL the bits probe checks on a DP.
+    pub fn dp_content_url(&self, dp: &Running<DpSpec>) -> String {
+        format!(
+            "{}/SMS_DP_SMSPKGD%24/{}00012/setup.cab",
+            dp.base, self.scenario.site
+        )
+    }
+
+    /// A patchdeck config pointing the real plugins at this site.
+    pub fn config_toml(&self, interval: &str) -> String {
+        let mut s = format!(
+            "# Generated by patchdeck-sitesim for site {site}.\n[settings]\nsite = \"{site} (simulated)\"\ninterval = \"{interval}\"\ntimeout = \"10s\"\n",
+            site = self.scenario.site
+        );
+        for w in &self.wsus {
+            s.push_str(&format!(
+                "\n[[probe]]\nid = \"wsus-{}\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"{}\"\nselfupdate_url = \"{}/selfupdate/wuident.cab\"\nconfigmgr_sp = \"SP2\"\nwindows7_clients = true\n",
+                w.name.to_lowercase(),
+                w.base,
+                w.base
+            ));
+        }
+        if !self.dps.is_empty() {
+            let list: Vec<String> = self
+                .dps
+                .iter()
+                .map(|d| {
+                    format!(
+                        "  {{ name = \"{}\", url = \"{}\" }},",
+                        d.name,
+                        self.dp_content_url(d)
+                    )
+                })
+                .collect();
+            s.push_str(&format!("\n[[probe]]\nid = \"bits-dps\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = [\n{}\n]\n", list.join("\n")));
+        }
+        for r in &self.reporting_points {
+            s.push_str(&format!(
+                "\n[[probe]]\nid = \"rp-{}\"\nplugin = \"reporting-point\"\n[probe.config]\nurl = \"{}/SMSReporting_{}/\"\n",
+                r.name.to_lowercase(),
+                r.base,
+                self.scenario.site
+            ));
+        }
+        s
+    }
+
+    /// Flips one fault somewhere (for `--chaos`): step `n` picks what, deterministically.
+    pub fn chaos_step(&self, n: usize) -> String {
+        let targets = self.wsus.len() + self.dps.len() + self.reporting_points.len();
+        if targets == 0 {
+            return "nothing to flip".into();
+        }
+        let mut i = n % targets;
+        if i < self.wsus.len() {
+            let w = &self.wsus[i];
+            let mut spec = w.spec.write().unwrap_or_else(|e| e.into_inner());
+            spec.pool_stopped = !spec.pool_stopped;
+            return format!(
+                "{}: WsusPool {}",
+                w.name,
+                if spec.pool_stopped {
+                    "stopped"
+                } else {
+                    "started"
+                }
+            );
+        }
+        i -= self.wsus.len();
+        if i < self.dps.len() {
+            let d = &self.dps[i];
+            let mut spec = d.spec.write().unwrap_or_else(|e| e.into_inner());
+            spec.range = !spec.range;
+            return format!(
+                "{}: Range support {}",
+                d.name,
+                if spec.range { "on" } else { "off" }
+            );
+        }
+        i -= self.dps.len();
+        let r = &self.reporting_points[i];
+        let mut spec = r.spec.write().unwrap_or_else(|e| e.into_inner());
+        spec.status = if spec.status.is_some() {
+            None
+        } else {
+            Some(500)
+        };
+        format!(
+            "{}: {}",
+            r.name,
+            if spec.status.is_some() {
+                "HTTP 500"
+            } else {
+                "healthy"
+            }
+        )
+    }
+}

@@ -1,0 +1,122 @@
+//! Whole simulated sites: a scenario file, the config sitesim writes for it, and the real
+//! wsus, bits and reporting-point plugins judging it.
+
+use patchdeck_probe_api::Status;
+use patchdeck_sitesim::{Scenario, Site};
+use patchdeck_tests::*;
+
+fn scenario(file: &str) -> Scenario {
+    let path = repo_root().join("tests/sitesim/scenarios").join(file);
+    Scenario::parse(file, &std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+async fn judge(site: &Site) -> Vec<(String, Status, String)> {
+    let dir = scratch("sitesim");
+    let e = engine(&dir, &site.config_toml("30s"), &[]).await;
+    let mut out = Vec::new();
+    for p in &e.probes {
+        let r = p.run_once().await;
+        out.push((p.meta.id.clone(), r.status, r.summary));
+    }
+    e.shutdown().await;
+    out
+}
+
+#[tokio::test]
+async fn the_default_demo_site_shows_what_it_promises() {
+    assert_eq!(
+        scenario("default.toml"),
+        Scenario::default_site(),
+        "the built-in scenario is the file"
+    );
+    let site = Site::start(Scenario::default_site());
+    let got = judge(&site).await;
+    let ids: Vec<&str> = got.iter().map(|(i, _, _)| i.as_str()).collect();
+    assert_eq!(ids, ["wsus-sup01", "bits-dps", "rp-rp01"]);
+    assert_eq!(got[0].1, Status::Ok, "{got:?}");
+    assert!(
+        got[0]
+            .2
+            .starts_with("WSUS 3.0 SP2 (protocol 3.2) · 5/5 services OK · "),
+        "{got:?}"
+    );
+    assert_eq!(got[1].1, Status::Critical);
+    assert!(
+        got[1]
+            .2
+            .starts_with("6/8 DPs BITS-ready · DP04 ignores Range"),
+        "{got:?}"
+    );
+    assert_eq!(got[2].1, Status::Ok);
+    assert!(
+        got[2]
+            .2
+            .starts_with("installed, Windows authentication (Negotiate, NTLM)"),
+        "{got:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_broken_site_is_critical_everywhere_with_reasons() {
+    let site = Site::start(scenario("broken.toml"));
+    let got = judge(&site).await;
+    for (id, status, summary) in &got {
+        assert_eq!(*status, Status::Critical, "{id}: {summary}");
+    }
+    let summary = |id: &str| got.iter().find(|g| g.0 == id).unwrap().2.clone();
+    assert!(
+        summary("wsus-sup01").contains("WsusPool application pool is probably stopped"),
+        "{}",
+        summary("wsus-sup01")
+    );
+    assert!(
+        summary("wsus-sup02").starts_with("WSUS 3.0 RTM"),
+        "{}",
+        summary("wsus-sup02")
+    );
+    assert!(
+        summary("wsus-sup03").starts_with("SOAP fault s:Server (ErrorCode ServerBusy)"),
+        "{}",
+        summary("wsus-sup03")
+    );
+    assert!(
+        summary("bits-dps").starts_with("0/4 DPs BITS-ready"),
+        "{}",
+        summary("bits-dps")
+    );
+    assert!(
+        summary("rp-rp01").starts_with("reporting point not installed at this URL"),
+        "{}",
+        summary("rp-rp01")
+    );
+}
+
+#[tokio::test]
+async fn chaos_flips_faults_that_the_probes_see() {
+    let site = Site::start(Scenario::default_site());
+    assert_eq!(site.chaos_step(0), "SUP01: WsusPool stopped");
+    let got = judge(&site).await;
+    assert_eq!(got[0].1, Status::Critical, "{got:?}");
+    assert_eq!(site.chaos_step(0), "SUP01: WsusPool started");
+    assert_eq!(site.chaos_step(4), "DP04: Range support on");
+    assert_eq!(site.chaos_step(9), "RP01: HTTP 500");
+    let got = judge(&site).await;
+    assert_eq!(got[0].1, Status::Ok, "{got:?}");
+    assert!(got[1].2.starts_with("7/8 DPs BITS-ready"), "{got:?}");
+    assert!(
+        got[2].2.starts_with("reporting point broken: HTTP 500"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn scenario_errors_name_the_file_and_the_key() {
+    let e = Scenario::parse("mine.toml", "[[dp]]\nname = \"DP01\"\nrange = \"yes\"\n").unwrap_err();
+    assert!(
+        e.starts_with("mine.toml: invalid type: string \"yes\", expected a boolean"),
+        "{e}"
+    );
+    let e =
+        Scenario::parse("mine.toml", "[[wsus]]\nname = \"S\"\nprotocoll = \"3.2\"\n").unwrap_err();
+    assert!(e.contains("unknown field `protocoll`"), "{e}");
+}
