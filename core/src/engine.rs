@@ -301,6 +301,13 @@ fn plugin_problem(pc: &crate::config::ProbeConfig, message: String) -> Problem {
 fn unknown_kind_message(kind: &str, disc: &Discovery, dirs: &[PathBuf]) -> String {
     let known = disc.kind_names();
     let mut msg = format!("unknown plugin kind \"{kind}\"");
+    if let Some(near) = known
+        .iter()
+        .filter(|k| edit_distance(k, kind) <= 2)
+        .min_by_key(|k| edit_distance(k, kind))
+    {
+        msg.push_str(&format!(" (did you mean \"{near}\"?)"));
+    }
     if known.is_empty() {
         msg.push_str("; no plugins were found");
     } else {
@@ -332,4 +339,33 @@ fn unknown_kind_message(kind: &str, disc: &Discovery, dirs: &[PathBuf]) -> Strin
     }
     msg.push_str("; run `patchdeck plugins` to see every file found");
     msg
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(super::edit_distance("wsuss", "wsus"), 1);
+        assert_eq!(super::edit_distance("bist", "bits"), 2);
+        assert_eq!(super::edit_distance("mock", "wsus"), 4);
+        assert_eq!(super::edit_distance("", "abc"), 3);
+    }
 }

@@ -304,3 +304,66 @@ fn config_errors_print_before_the_alternate_screen() {
     );
     assert_eq!(t.format("#{alternate_on}"), "0");
 }
+
+#[test]
+fn demo_runs_the_real_plugins_against_the_simulated_site() {
+    let dir = scratch("tui-e2e-demo");
+    let cmd = format!(
+        "{} demo --log-file {}",
+        patchdeck_bin().display(),
+        dir.join("demo.log").display()
+    );
+    let t = Tmux::start("demo", &dir, &cmd);
+    let s = t.wait_for("all three probes", |s| {
+        s.contains("WSUS 3.0 SP2 (protocol 3.2)")
+            && s.contains("6/8 DPs BITS-ready")
+            && s.contains("installed, Windows authentication")
+    });
+    assert!(s.contains("ABC (simulated)"), "{s}");
+    let pid = t.patchdeck_pid();
+    t.keys(&["Tab", "Enter"]);
+    // Long reasons wrap instead of being cut at the right edge.
+    t.wait_for("the DP items", |s| {
+        s.contains("DP04") && s.contains("BG_E_INSUFFICIENT_RANGE_SUPPORT")
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+    assert!(!pid_alive(&pid));
+    let private = std::env::temp_dir().join(format!("patchdeck-demo-{pid}"));
+    assert!(
+        !private.exists(),
+        "demo config folder {} left behind",
+        private.display()
+    );
+}
+
+#[test]
+fn demo_with_a_scenario_file_and_a_bad_one() {
+    let dir = scratch("tui-e2e-demo-broken");
+    let scenario = repo_root().join("tests/sitesim/scenarios/broken.toml");
+    let cmd = format!(
+        "{} demo --scenario {} --log-file {}",
+        patchdeck_bin().display(),
+        scenario.display(),
+        dir.join("d.log").display()
+    );
+    let t = Tmux::start("demo-broken", &dir, &cmd);
+    t.wait_for("the broken site", |s| {
+        s.contains("0/4 DPs BITS-ready") && s.contains("WSUS 3.0 RTM")
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[[dp]]\nname = \"DP01\"\nrange = \"yes\"\n").unwrap();
+    let out = std::process::Command::new(patchdeck_bin())
+        .args(["demo", "--scenario", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("bad.toml: invalid type: string \"yes\", expected a boolean"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -19,7 +19,7 @@ pub struct Options {
 }
 
 impl Options {
-    fn engine_options(&self) -> EngineOptions {
+    pub fn engine_options(&self) -> EngineOptions {
         let mut extra = self.plugin_dirs.clone();
         extra.extend(discovery::exe_dir());
         EngineOptions {

@@ -4,6 +4,7 @@
 //! `patchdeck-core`; the headless commands are in `headless.rs`.
 
 mod app;
+mod demo;
 #[cfg(test)]
 mod fixture;
 mod headless;
@@ -32,8 +33,8 @@ pub const EXIT_UNKNOWN: u8 = 3;
 points, Windows Installer, SUP capacity, reporting point) and shows whether each is healthy.\n\n\
 Config lookup: --config, then $PATCHDECK_CONFIG, then $XDG_CONFIG_HOME/patchdeck/patchdeck.toml.\n\
 Plugins are searched in the config's plugin_dirs, then in the folder of this binary.",
-    after_help = "Examples:\n  patchdeck check --config examples/patchdeck.toml\n  \
-patchdeck check --probe wsus-sup01 --format nagios\n  patchdeck plugins"
+    after_help = "Examples:\n  patchdeck demo\n  patchdeck --config examples/patchdeck.toml\n  \
+patchdeck check --config examples/patchdeck.toml\n  patchdeck check --probe wsus-sup01 --format nagios\n  patchdeck plugins"
 )]
 struct Cli {
     /// Config file (TOML). See examples/patchdeck.toml.
@@ -82,6 +83,19 @@ enum Command {
         /// Output format.
         #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
+    },
+    /// Open the dashboard on a simulated ConfigMgr 2007 site served on loopback (sitesim),
+    /// judged by the real wsus, bits and reporting-point plugins. Needs no network and no
+    /// Windows server: the quickest way to see what patchdeck does.
+    Demo {
+        /// Scenario file (see tests/sitesim/scenarios/); default: a mid-size site with one
+        /// DP that ignores Range and one without WebDAV.
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Flip a fault every few seconds (WsusPool stopped, Range off, HTTP 500) so status
+        /// changes show.
+        #[arg(long)]
+        chaos: bool,
     },
     /// List plugin files found: kind, version, ABI version, description, and any problem
     /// (refused permissions, invalid descriptor, duplicate kind).
@@ -149,7 +163,8 @@ fn init_logging(log_file: Option<&PathBuf>, tui: bool) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(cli.log_file.as_ref(), cli.command.is_none()) {
+    let dashboard = matches!(cli.command, None | Some(Command::Demo { .. }));
+    if let Err(e) = init_logging(cli.log_file.as_ref(), dashboard) {
         eprintln!("patchdeck: {e:#}");
         return ExitCode::from(EXIT_UNKNOWN);
     }
@@ -174,6 +189,14 @@ fn main() -> ExitCode {
                 headless::check(&opts, &probes, format).await
             }
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
+            Some(Command::Demo { scenario, chaos }) => {
+                let tui = app::TuiOptions {
+                    mouse: cli.mouse,
+                    no_color: cli.no_color,
+                    ascii: cli.ascii,
+                };
+                demo::run(&opts, scenario.as_deref(), chaos, tui).await
+            }
             None => {
                 // Config and plugin errors are printed here, before the alternate screen.
                 let t = std::time::Instant::now();

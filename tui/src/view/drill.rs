@@ -41,7 +41,59 @@ fn status_spans(status: Option<Status>, look: crate::model::Look) -> Span<'stati
     )
 }
 
+/// The drill-down's lines, wrapped to the terminal width (long reasons and URLs must be
+/// readable in full), and the line the tree cursor is on.
 fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
+    let (raw, cursor) = unwrapped(m);
+    let width = usize::from(m.size.0).max(20);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut new_cursor = None;
+    for (i, line) in raw.into_iter().enumerate() {
+        if Some(i) == cursor {
+            new_cursor = Some(out.len());
+        }
+        out.extend(wrap(line, width));
+    }
+    (out, new_cursor)
+}
+
+/// Word-wraps a styled line; continuation rows are indented by four spaces.
+fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    if line.width() <= width {
+        return vec![line];
+    }
+    let mut rows: Vec<Vec<Span<'static>>> = vec![vec![]];
+    let mut used = 0usize;
+    for span in line.spans {
+        let style = span.style;
+        for word in span.content.split_inclusive(' ') {
+            let w = word.chars().count();
+            if used + w > width && used > 4 {
+                rows.push(vec![Span::raw("    ")]);
+                used = 4;
+            }
+            // A single word longer than a row is cut by characters.
+            let mut rest: String = word.to_owned();
+            while used + rest.chars().count() > width {
+                let take = width.saturating_sub(used).max(1);
+                let head: String = rest.chars().take(take).collect();
+                rest = rest.chars().skip(take).collect();
+                rows.last_mut()
+                    .expect("a row")
+                    .push(Span::styled(head, style));
+                rows.push(vec![Span::raw("    ")]);
+                used = 4;
+            }
+            used += rest.chars().count();
+            rows.last_mut()
+                .expect("a row")
+                .push(Span::styled(rest, style));
+        }
+    }
+    rows.into_iter().map(Line::from).collect()
+}
+
+fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
     let look = m.look;
     let Some(p) = m.probe(&m.drill.probe) else {
         return (
