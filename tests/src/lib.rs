@@ -216,3 +216,46 @@ pub fn stub_http(raw_response: &str, delay: std::time::Duration) -> String {
         raw.clone()
     })
 }
+
+/// A loopback HTTPS server with the test certificate in `tests/fixtures/tls` (self-signed,
+/// SAN 127.0.0.1). Returns "https://127.0.0.1:PORT".
+pub fn stub_tls_server(answer: impl Fn(&StubRequest) -> Vec<u8> + Send + Sync + 'static) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+    let dir = repo_root().join("tests/fixtures/tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("cert.pem"))
+        .expect("read cert.pem")
+        .collect::<Result<_, _>>()
+        .expect("parse cert.pem");
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).expect("read key.pem");
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server certificate"),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let base = format!("https://{}", listener.local_addr().expect("addr"));
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(sock) = sock else { return };
+            let (config, answer) = (config.clone(), answer.clone());
+            std::thread::spawn(move || {
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, sock);
+                patchdeck_sitesim::http::handle(&mut tls, &*answer);
+                tls.conn.send_close_notify();
+                let _ = std::io::Write::flush(&mut tls);
+            });
+        }
+    });
+    base
+}

@@ -281,3 +281,38 @@ async fn down_and_slow_servers() {
     .await;
     assert_eq!(r.result.status, Status::Warning, "{:?}", r.result.summary);
 }
+
+#[tokio::test]
+async fn http_500_and_missing_virtual_directories() {
+    let r = run(sim(|w| w.http500 = true)).await;
+    assert_eq!(
+        (r.item("client").status, r.item("client").summary.as_str()),
+        (Status::Critical, "HTTP 500")
+    );
+    let r = run(sim(|w| {
+        w.missing = vec!["simpleauth".into(), "apiremoting".into()]
+    }))
+    .await;
+    assert_eq!(r.result.status, Status::Critical);
+    assert_eq!(
+        r.item("simpleauth").summary,
+        "HTTP 404: virtual directory missing"
+    );
+    assert_eq!(
+        r.item("admin-api").summary,
+        "HTTP 404: virtual directory missing"
+    );
+    assert_eq!(
+        r.item("version").status,
+        Status::Ok,
+        "GetConfig still answers"
+    );
+    let r = run(sim(|w| w.missing = vec!["client".into()])).await;
+    assert!(
+        r.item("version")
+            .summary
+            .starts_with("HTTP 404: invalid SOAP response"),
+        "{}",
+        r.item("version").summary
+    );
+}

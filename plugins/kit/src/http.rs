@@ -160,7 +160,8 @@ impl<'a> Http<'a> {
                 self.agent.run(req)
             }
         };
-        let resp = result.map_err(|e| classify(e, &target, started.elapsed()))?;
+        let https = url.starts_with("https://");
+        let resp = result.map_err(|e| classify(e, &target, https, started.elapsed()))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -177,7 +178,7 @@ impl<'a> Http<'a> {
         if method != "HEAD" {
             reader
                 .read_to_end(&mut buf)
-                .map_err(|e| classify_io(e, &target, started.elapsed()))?;
+                .map_err(|e| classify_io(e, &target, https, started.elapsed()))?;
         }
         let truncated = buf.len() > body_cap;
         buf.truncate(body_cap);
@@ -218,9 +219,9 @@ fn host_of(target: &str) -> &str {
     target.rsplit_once(':').map_or(target, |(h, _)| h)
 }
 
-fn classify(e: ureq::Error, target: &str, elapsed: Duration) -> HttpError {
+fn classify(e: ureq::Error, target: &str, https: bool, elapsed: Duration) -> HttpError {
     match e {
-        ureq::Error::Io(io) => classify_io(io, target, elapsed),
+        ureq::Error::Io(io) => classify_io(io, target, https, elapsed),
         ureq::Error::Timeout(_) => HttpError::Timeout(elapsed),
         ureq::Error::HostNotFound => HttpError::Dns(host_of(target).to_owned()),
         ureq::Error::ConnectionFailed => HttpError::Refused(target.to_owned()),
@@ -231,11 +232,16 @@ fn classify(e: ureq::Error, target: &str, elapsed: Duration) -> HttpError {
     }
 }
 
-fn classify_io(e: std::io::Error, target: &str, elapsed: Duration) -> HttpError {
+fn classify_io(e: std::io::Error, target: &str, https: bool, elapsed: Duration) -> HttpError {
     use std::io::ErrorKind::*;
     match e.kind() {
         ConnectionRefused => HttpError::Refused(target.to_owned()),
         TimedOut | WouldBlock => HttpError::Timeout(elapsed),
+        // On https, a connection that ends or is garbled before any HTTP answer is a failed
+        // handshake, typically a plain-HTTP port.
+        UnexpectedEof | InvalidData if https => HttpError::Tls(format!(
+            "handshake with {target} failed ({e}); is this an HTTPS port?"
+        )),
         _ => {
             let text = e.to_string();
             if text.contains("failed to lookup address")
@@ -266,31 +272,34 @@ mod tests {
         let t = Duration::from_millis(5);
         let dns = Error::other("failed to lookup address information: Name or service not known");
         assert_eq!(
-            classify_io(dns, "sup01.corp:8530", t),
+            classify_io(dns, "sup01.corp:8530", false, t),
             HttpError::Dns("sup01.corp".into())
         );
-        assert_eq!(
-            classify(ureq::Error::HostNotFound, "sup01.corp:8530", t).to_string(),
-            "cannot resolve host sup01.corp"
-        );
+        let e = classify(ureq::Error::HostNotFound, "sup01.corp:8530", false, t);
+        assert_eq!(e.to_string(), "cannot resolve host sup01.corp");
         let refused = Error::new(ErrorKind::ConnectionRefused, "refused");
         assert_eq!(
-            classify_io(refused, "dp01:80", t),
+            classify_io(refused, "dp01:80", false, t),
             HttpError::Refused("dp01:80".into())
         );
         assert_eq!(
-            classify_io(Error::new(ErrorKind::TimedOut, "t"), "dp01:80", t),
+            classify_io(Error::new(ErrorKind::TimedOut, "t"), "dp01:80", false, t),
             HttpError::Timeout(t)
         );
         let tls = Error::other("invalid peer certificate: UnknownIssuer");
         assert!(matches!(
-            classify_io(tls, "sup01:8531", t),
+            classify_io(tls, "sup01:8531", true, t),
             HttpError::Tls(_)
         ));
-        assert_eq!(
-            target_of("https://sup01.corp/ClientWebService/client.asmx"),
-            "sup01.corp:443"
-        );
+        let eof = || Error::new(ErrorKind::UnexpectedEof, "unexpected end of file");
+        assert!(matches!(
+            classify_io(eof(), "sup01:8531", true, t),
+            HttpError::Tls(_)
+        ));
+        assert!(matches!(
+            classify_io(eof(), "sup01:8530", false, t),
+            HttpError::Other(_)
+        ));
         assert_eq!(target_of("http://sup01.corp:8530/"), "sup01.corp:8530");
     }
 }

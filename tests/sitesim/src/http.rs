@@ -23,6 +23,46 @@ impl Request {
     }
 }
 
+/// Answers one request on a connection (plain TCP or TLS).
+pub fn handle<S: Read + Write>(stream: &mut S, answer: &dyn Fn(&Request) -> Vec<u8>) {
+    let req = {
+        let mut reader = BufReader::new(&mut *stream);
+        let mut first = String::new();
+        if reader.read_line(&mut first).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = first.split_whitespace();
+        let method = parts.next().unwrap_or("").to_owned();
+        let path = parts.next().unwrap_or("").to_owned();
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.trim_end().split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+        // Read the body too: closing with unread bytes would reset the connection.
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; len.min(1 << 20)];
+        let _ = reader.read_exact(&mut body);
+        Request {
+            method,
+            path,
+            headers,
+            body,
+        }
+    };
+    let _ = stream.write_all(&answer(&req));
+    let _ = stream.flush();
+}
+
 /// Starts a server on 127.0.0.1 (a free port); returns "http://127.0.0.1:PORT".
 pub fn serve(answer: impl Fn(&Request) -> Vec<u8> + Send + Sync + 'static) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
@@ -32,42 +72,7 @@ pub fn serve(answer: impl Fn(&Request) -> Vec<u8> + Send + Sync + 'static) -> St
         for sock in listener.incoming() {
             let Ok(mut sock) = sock else { return };
             let answer = answer.clone();
-            std::thread::spawn(move || {
-                let Ok(clone) = sock.try_clone() else { return };
-                let mut reader = BufReader::new(clone);
-                let mut first = String::new();
-                if reader.read_line(&mut first).unwrap_or(0) == 0 {
-                    return;
-                }
-                let mut parts = first.split_whitespace();
-                let method = parts.next().unwrap_or("").to_owned();
-                let path = parts.next().unwrap_or("").to_owned();
-                let mut headers = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.trim_end().split_once(':') {
-                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-                    }
-                }
-                // Read the body too: closing with unread bytes would reset the connection.
-                let len: usize = headers
-                    .iter()
-                    .find(|(k, _)| k == "content-length")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0u8; len.min(1 << 20)];
-                let _ = reader.read_exact(&mut body);
-                let req = Request {
-                    method,
-                    path,
-                    headers,
-                    body,
-                };
-                let _ = sock.write_all(&answer(&req));
-            });
+            std::thread::spawn(move || handle(&mut sock, &*answer));
         }
     });
     base
