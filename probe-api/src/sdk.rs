@@ -134,6 +134,12 @@ impl<'a> CheckContext<'a> {
         self.cancel.load(Ordering::Relaxed) != 0
     }
 
+    /// The cancel flag itself, for code that polls it on its own (an HTTP client checking it
+    /// before every request).
+    pub fn cancel_flag(&self) -> &'a AtomicU32 {
+        self.cancel
+    }
+
     /// Time left before the deadline (zero when past it).
     pub fn remaining(&self) -> Duration {
         self.deadline

@@ -206,3 +206,53 @@ async fn bad_config_names_the_field() {
     );
     e.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_abandoned_check_stops_at_the_cancel_flag_not_at_the_deadline() {
+    let slow = spec(|_| {});
+    let base = stub_server(move |req| {
+        std::thread::sleep(Duration::from_millis(100));
+        dp_answer(&slow, req)
+    });
+    let list: Vec<String> = (0..50)
+        .map(|i| {
+            format!("{{ name = \"DP{i}\", url = \"{base}/SMS_DP_SMSPKGD%24/X{i}/file.cab\" }}")
+        })
+        .collect();
+    let dir = scratch("bits-cancel");
+    let cfg = format!(
+        "[[probe]]\nid = \"b\"\nplugin = \"bits\"\nisolation = \"in-process\"\ntimeout = \"3s\"\n[probe.config]\nconcurrency = 1\ndistribution_points = [{}]\n",
+        list.join(", ")
+    );
+    let e = engine(&dir, &cfg, &[]).await;
+    // Abandon the first run after half a second (this sets its cancel flag).
+    tokio::select! {
+        _ = e.probes[0].run_once() => panic!("50 DPs at 300 ms each cannot finish in 0.5 s"),
+        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+    }
+    // The in-process instance is busy until the plugin returns. Honouring the flag, it
+    // returns within one request, so this check gets the instance. Ignoring the flag, the
+    // first call would hold the instance until its deadline (3 s after it started) and this
+    // check would be refused "instance still busy" after waiting half its timeout (1.5 s).
+    let r = e.probes[0].run_once().await;
+    assert_eq!(r.error, None, "{r:?}");
+    // 50 DPs at ~300 ms one at a time do not fit in 3 s: the plugin stops at its own
+    // deadline, and the DPs it never tried are UNKNOWN "not checked", not CRITICAL.
+    let rep = r.report.unwrap();
+    let last = rep.items.last().unwrap();
+    assert_eq!(last.status, Status::Unknown, "{last:?}");
+    assert_eq!(
+        last.summary,
+        "not checked: the probe's time ran out (raise `timeout` or `concurrency`)"
+    );
+    assert!(
+        rep.items.iter().any(|i| i.status == Status::Ok),
+        "some DPs were checked"
+    );
+    assert!(
+        r.duration < Duration::from_secs(3),
+        "the plugin's own deadline came first: {:?}",
+        r.duration
+    );
+    e.shutdown().await;
+}

@@ -116,6 +116,28 @@ fn check_dp(dp: &Dp, c: &Config, http: &Http) -> DpResult {
     // HEAD: BITS needs the size first.
     let head = match http.head(&dp.url) {
         Ok(r) => r,
+        // Never tried: not a verdict about the DP.
+        Err(HttpError::OutOfTime | HttpError::Cancelled) => {
+            v.fail(
+                "HEAD",
+                Status::Unknown,
+                "not checked: the probe's time ran out (raise `timeout` or `concurrency`)",
+            );
+            let summary = v.short.clone().unwrap_or_default();
+            let item = Item {
+                id: dp.name.clone(),
+                title: dp.name.clone(),
+                status: v.status,
+                summary,
+                details: v.details,
+                metrics: vec![],
+                items: vec![],
+            };
+            return DpResult {
+                item,
+                short: v.short,
+            };
+        }
         Err(e) => {
             v.fail("HEAD", Status::Critical, unreachable(e));
             let summary = v.short.clone().unwrap_or_default();
@@ -268,7 +290,7 @@ impl Bits {
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
-                    let http = Http::new(ctx.deadline, c.tls_insecure, None);
+                    let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= dps.len() || ctx.is_cancelled() {

@@ -19,6 +19,8 @@ pub enum HttpError {
     Dns(String),
     Tls(String),
     Timeout(Duration),
+    /// Not sent: the call's deadline had already (nearly) passed.
+    OutOfTime,
     Cancelled,
     BadUrl(String),
     Other(String),
@@ -31,6 +33,7 @@ impl std::fmt::Display for HttpError {
             HttpError::Dns(host) => write!(f, "cannot resolve host {host}"),
             HttpError::Tls(e) => write!(f, "TLS failure: {e}"),
             HttpError::Timeout(d) => write!(f, "no answer within {} ms (timed out)", d.as_millis()),
+            HttpError::OutOfTime => write!(f, "not sent: the probe's time ran out"),
             HttpError::Cancelled => write!(f, "cancelled by patchdeck"),
             HttpError::BadUrl(e) => write!(f, "bad URL: {e}"),
             HttpError::Other(e) => write!(f, "{e}"),
@@ -128,7 +131,7 @@ impl<'a> Http<'a> {
         }
         let budget = self.remaining();
         if budget.is_zero() {
-            return Err(HttpError::Timeout(Duration::ZERO));
+            return Err(HttpError::OutOfTime);
         }
         let mut builder = http::Request::builder().method(method).uri(url);
         for (k, v) in headers {

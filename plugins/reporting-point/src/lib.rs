@@ -61,7 +61,7 @@ impl ReportingPoint {
 
     pub fn run(&self, ctx: &CheckContext) -> Report {
         let c = &self.config;
-        let http = Http::new(ctx.deadline, c.tls_insecure, None);
+        let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
         let mut details = vec![detail("URL", &c.url, None)];
         if c.tls_insecure {
             details.push(detail(

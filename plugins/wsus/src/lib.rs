@@ -358,7 +358,7 @@ impl Wsus {
 
     fn run(&self, ctx: &CheckContext) -> Result<Report, CheckError> {
         let c = &self.config;
-        let http = Http::new(ctx.deadline, c.tls_insecure, None);
+        let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
         let mut items = Vec::new();
         items.push(self.get_service(
             &http,
