@@ -361,3 +361,19 @@ fn the_readme_example_config_runs() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn the_real_site_example_parses_and_binds_every_probe() {
+    // Binding only: nothing is contacted (the hosts are examples).
+    let config = patchdeck_core::config::load(&repo_root().join("examples/site.toml")).unwrap();
+    let opts = patchdeck_core::engine::EngineOptions {
+        allow_insecure_plugins: false,
+        host_exe: Some(probe_host()),
+        extra_plugin_dirs: vec![target_dir()],
+    };
+    let engine = patchdeck_core::engine::Engine::build(config, &opts)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = engine.probes.iter().map(|p| p.meta.kind.as_str()).collect();
+    assert_eq!(kinds, ["wsus", "bits", "reporting-point"]);
+}
