@@ -2,6 +2,7 @@
 //! versions, SOAP parsing, HTTP with timeouts derived from the call's deadline.
 
 pub mod http;
+pub mod inventory;
 pub mod soap;
 pub mod threshold;
 pub mod version;

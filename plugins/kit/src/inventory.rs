@@ -1,0 +1,390 @@
+//! Reading site-database exports (CSV from sqlcmd, SSMS or report export) as they really are:
+//! UTF-8 with or without BOM or UTF-16LE with BOM, comma or tab separated, quoted fields,
+//! CRLF, the literal `NULL`, sqlcmd's dashed underline and "(N rows affected)" trailer,
+//! duplicate rows. Streaming: memory does not grow with the row count. Columns are matched by
+//! name, case-insensitively. A file that changes while it is read is refused ("export is
+//! being written") rather than half-read.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// Why an export could not be used. Each names the file and, where it applies, the line
+/// and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportError {
+    Io {
+        path: PathBuf,
+        message: String,
+    },
+    /// A required column is not in the header.
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        have: Vec<String>,
+    },
+    /// A value is not what the column needs.
+    BadValue {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        message: String,
+    },
+    /// The file changed while it was read.
+    BeingWritten {
+        path: PathBuf,
+    },
+    Malformed {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            ExportError::MissingColumn { path, column, have } => {
+                write!(
+                    f,
+                    "{}:1: missing column `{column}` (the header has: {})",
+                    path.display(),
+                    have.join(", ")
+                )
+            }
+            ExportError::BadValue {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                write!(f, "{}:{line}: column `{column}`: {message}", path.display())
+            }
+            ExportError::BeingWritten { path } => {
+                write!(
+                    f,
+                    "{}: export is being written (it changed while it was read); will retry",
+                    path.display()
+                )
+            }
+            ExportError::Malformed {
+                path,
+                line,
+                message,
+            } => write!(f, "{}:{line}: {message}", path.display()),
+        }
+    }
+}
+
+/// One data row: values by required-column position; `None` for empty or `NULL`.
+pub struct Row<'a> {
+    record: &'a csv::StringRecord,
+    index: &'a [usize],
+    pub line: u64,
+    names: &'a [String],
+    path: &'a Path,
+}
+
+impl<'a> Row<'a> {
+    /// The value of the `i`-th required column (as passed to [`read`]).
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let v = self.record.get(self.index[i])?.trim();
+        if v.is_empty() || v.eq_ignore_ascii_case("NULL") {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    /// An error about the `i`-th column of this row.
+    pub fn error(&self, i: usize, message: impl Into<String>) -> ExportError {
+        ExportError::BadValue {
+            path: self.path.to_owned(),
+            line: self.line,
+            column: self.names[i].clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// File identity used to detect changes: size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+}
+
+pub fn stamp(path: &Path) -> Result<Stamp, ExportError> {
+    let m = std::fs::metadata(path).map_err(|e| ExportError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(Stamp {
+        size: m.len(),
+        modified: m.modified().ok(),
+    })
+}
+
+/// Decodes UTF-16LE to UTF-8 on the fly.
+struct Utf16Le<R> {
+    inner: R,
+    out: Vec<u8>,
+    pos: usize,
+    pending: Option<u8>,
+}
+
+impl<R: Read> Read for Utf16Le<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.out.len() {
+            self.out.clear();
+            self.pos = 0;
+            let mut raw = [0u8; 8192];
+            let n = self.inner.read(&mut raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let mut bytes: Vec<u8> = self.pending.take().into_iter().collect();
+            bytes.extend_from_slice(&raw[..n]);
+            if bytes.len() % 2 == 1 {
+                self.pending = bytes.pop();
+            }
+            let units = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]));
+            let mut s = String::new();
+            for ch in char::decode_utf16(units) {
+                s.push(ch.unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+            self.out.extend_from_slice(s.as_bytes());
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Opens an export as UTF-8 text, whatever its encoding.
+fn open_text(path: &Path) -> Result<Box<dyn BufRead>, ExportError> {
+    let io_err = |e: io::Error| ExportError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let mut f = BufReader::new(File::open(path).map_err(io_err)?);
+    let head = f.fill_buf().map_err(io_err)?;
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        f.consume(3);
+        Ok(Box::new(f))
+    } else if head.starts_with(&[0xFF, 0xFE]) {
+        f.consume(2);
+        Ok(Box::new(BufReader::new(Utf16Le {
+            inner: f,
+            out: Vec::new(),
+            pos: 0,
+            pending: None,
+        })))
+    } else if head.starts_with(&[0xFE, 0xFF]) {
+        Err(ExportError::Malformed {
+            path: path.to_owned(),
+            line: 1,
+            message: "UTF-16 big-endian is not supported; export as UTF-8 or UTF-16LE (sqlcmd -u)"
+                .into(),
+        })
+    } else {
+        Ok(Box::new(f))
+    }
+}
+
+fn is_trailer(record: &csv::StringRecord) -> bool {
+    let first = record.get(0).unwrap_or("").trim();
+    let all_dashes = record.iter().all(|f| {
+        let f = f.trim();
+        f.is_empty() || f.chars().all(|c| c == '-')
+    });
+    record.iter().all(|f| f.trim().is_empty())
+        || (all_dashes && record.iter().any(|f| !f.trim().is_empty()))
+        || (first.starts_with('(') && first.contains("row") && first.ends_with(')'))
+}
+
+/// Streams an export: calls `each` for every data row with the `columns` found by name.
+/// Returns the number of data rows. Fails if the file changed while it was read.
+pub fn read(
+    path: &Path,
+    columns: &[&str],
+    mut each: impl FnMut(&Row) -> Result<(), ExportError>,
+) -> Result<u64, ExportError> {
+    let before = stamp(path)?;
+    let mut text = open_text(path)?;
+    let io_err = |e: io::Error| ExportError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let mut header = String::new();
+    text.read_line(&mut header).map_err(io_err)?;
+    if header.trim().is_empty() {
+        return Err(ExportError::Malformed {
+            path: path.to_owned(),
+            line: 1,
+            message: "empty file (no header row)".into(),
+        });
+    }
+    let delimiter = if header.matches('\t').count() > header.matches(',').count() {
+        b'\t'
+    } else {
+        b','
+    };
+    let input = io::Cursor::new(header.into_bytes()).chain(text);
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(input);
+    let names: Vec<String> = csv
+        .headers()
+        .map_err(|e| ExportError::Malformed {
+            path: path.to_owned(),
+            line: 1,
+            message: e.to_string(),
+        })?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let mut index = Vec::with_capacity(columns.len());
+    for c in columns {
+        match names.iter().position(|n| n.eq_ignore_ascii_case(c)) {
+            Some(i) => index.push(i),
+            None => {
+                return Err(ExportError::MissingColumn {
+                    path: path.to_owned(),
+                    column: (*c).to_owned(),
+                    have: names.clone(),
+                });
+            }
+        }
+    }
+    let wanted: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0u64;
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                return Err(ExportError::Malformed {
+                    path: path.to_owned(),
+                    line,
+                    message: format!("not CSV: {e}"),
+                });
+            }
+        }
+        if is_trailer(&record) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() < names.len() {
+            return Err(ExportError::Malformed {
+                path: path.to_owned(),
+                line,
+                message: format!("{} fields, the header has {}", record.len(), names.len()),
+            });
+        }
+        rows += 1;
+        each(&Row {
+            record: &record,
+            index: &index,
+            line,
+            names: &wanted,
+            path,
+        })?;
+    }
+    if stamp(path)? != before {
+        return Err(ExportError::BeingWritten {
+            path: path.to_owned(),
+        });
+    }
+    Ok(rows)
+}
+
+/// "2026-11-20 13:45:12.000" (also with 'T', without fraction, with a trailing 'Z') as
+/// seconds since the Unix epoch, taken as UTC.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, "00:00:00"));
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, dd) = (d.next()??, d.next()??, d.next()??);
+    let time = time.split('.').next()?;
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (hh, mm, ss) = (
+        t.next()??,
+        t.next().unwrap_or(Some(0))?,
+        t.next().unwrap_or(Some(0))?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&dd) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, m, dd) * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Remembers the last result for a file and recomputes only when its size or mtime changed.
+#[derive(Debug)]
+pub struct Cached<T> {
+    last: Option<(Stamp, T)>,
+}
+
+impl<T: Clone> Default for Cached<T> {
+    fn default() -> Self {
+        Cached { last: None }
+    }
+}
+
+impl<T: Clone> Cached<T> {
+    /// The cached value if the file is unchanged, else `compute()` (cached on success).
+    pub fn get(
+        &mut self,
+        path: &Path,
+        compute: impl FnOnce() -> Result<T, ExportError>,
+    ) -> Result<(T, bool), ExportError> {
+        let now = stamp(path)?;
+        if let Some((s, v)) = &self.last
+            && *s == now
+        {
+            return Ok((v.clone(), true));
+        }
+        let v = compute()?;
+        // Stamp as of the read (read() already refused a file that changed during it).
+        self.last = Some((now, v.clone()));
+        Ok((v, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_sql_server_shapes() {
+        assert_eq!(parse_timestamp("1970-01-01 00:00:00.000"), Some(0));
+        assert_eq!(
+            parse_timestamp("2026-11-20 13:45:12.000"),
+            Some(1_795_182_312)
+        );
+        assert_eq!(parse_timestamp("2026-11-20T13:45:12Z"), Some(1_795_182_312));
+        assert_eq!(parse_timestamp("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_timestamp("2026-13-01 00:00:00"), None);
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+}

@@ -1,0 +1,198 @@
+//! `kit::inventory` on export files shaped the way SSMS, sqlcmd and report export write them.
+
+use patchdeck_kit::inventory::{Cached, ExportError, read};
+use std::path::PathBuf;
+
+fn file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pd-inv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn utf16le(s: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for u in s.encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out
+}
+
+const COLS: &[&str] = &["ResourceID", "Name0", "LastWUAVersion"];
+
+/// (ResourceID, Name0, LastWUAVersion) rows as read.
+fn rows(
+    path: &PathBuf,
+) -> Result<Vec<(Option<String>, Option<String>, Option<String>)>, ExportError> {
+    let mut out = Vec::new();
+    read(path, COLS, |r| {
+        out.push((
+            r.get(0).map(str::to_owned),
+            r.get(1).map(str::to_owned),
+            r.get(2).map(str::to_owned),
+        ));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_owned())
+}
+
+#[test]
+fn utf8_comma_crlf_quotes_null_and_any_header_case() {
+    let p = file(
+        "a.csv",
+        b"resourceid,NAME0,LastWuaVersion,Extra\r\n1,\"PC, one\",7.4.7600.226,x\r\n2,\"PC \"\"two\"\"\",NULL,y\r\n3,PC3,,z\r\n",
+    );
+    assert_eq!(
+        rows(&p).unwrap(),
+        [
+            (s("1"), s("PC, one"), s("7.4.7600.226")),
+            (s("2"), s("PC \"two\""), None),
+            (s("3"), s("PC3"), None)
+        ]
+    );
+}
+
+#[test]
+fn utf8_bom_and_sqlcmd_dashes_and_row_count_trailer() {
+    let text = "\u{feff}ResourceID,Name0,LastWUAVersion\r\n----------,-----,--------------\r\n16777220,PC1,7.6.7600.256\r\n\r\n(1 rows affected)\r\n";
+    let p = file("b.csv", text.as_bytes());
+    assert_eq!(
+        rows(&p).unwrap(),
+        [(s("16777220"), s("PC1"), s("7.6.7600.256"))]
+    );
+}
+
+#[test]
+fn utf16le_with_bom_and_tabs_as_sqlcmd_u_writes() {
+    let p = file(
+        "c.tsv",
+        &utf16le(
+            "ResourceID\tName0\tLastWUAVersion\r\n1\tPC-Ä\t7.0.6000.381\r\n2\tPC2\t7.2.6001.788\r\n(2 rows affected)\r\n",
+        ),
+    );
+    assert_eq!(
+        rows(&p).unwrap(),
+        [
+            (s("1"), s("PC-Ä"), s("7.0.6000.381")),
+            (s("2"), s("PC2"), s("7.2.6001.788"))
+        ]
+    );
+}
+
+#[test]
+fn bad_files_are_reported_with_path_line_and_column() {
+    let p = file("d.csv", b"ResourceID,Name0\n1,PC1\n");
+    let e = rows(&p).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}:1: missing column `LastWUAVersion` (the header has: ResourceID, Name0)",
+            p.display()
+        )
+    );
+
+    let p = file(
+        "e.csv",
+        b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n2,PC2\n",
+    );
+    let e = rows(&p).unwrap_err().to_string();
+    assert_eq!(e, format!("{}:3: 2 fields, the header has 3", p.display()));
+
+    let p = file("f.csv", b"");
+    assert!(
+        rows(&p)
+            .unwrap_err()
+            .to_string()
+            .ends_with(":1: empty file (no header row)")
+    );
+
+    let p = file("g.csv", &[0xFE, 0xFF, 0, b'R']);
+    assert!(
+        rows(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("UTF-16 big-endian is not supported")
+    );
+
+    let p = file("h.csv", b"ResourceID,Name0,LastWUAVersion\n1,PC1,seven\n");
+    let mut err = None;
+    let _ = read(&p, COLS, |r| {
+        err = Some(
+            r.error(2, "expected a version like 7.4.7600.226, got \"seven\"")
+                .to_string(),
+        );
+        Ok(())
+    });
+    assert_eq!(
+        err.unwrap(),
+        format!(
+            "{}:2: column `LastWUAVersion`: expected a version like 7.4.7600.226, got \"seven\"",
+            p.display()
+        )
+    );
+
+    let missing = std::env::temp_dir().join("pd-no-such-export.csv");
+    assert!(
+        rows(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("No such file or directory")
+    );
+}
+
+#[test]
+fn a_file_rewritten_while_read_is_refused_not_half_read() {
+    let p = file(
+        "i.csv",
+        b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n2,PC2,7.0\n",
+    );
+    let mut appended = false;
+    let e = read(&p, COLS, |_| {
+        if !appended {
+            // The scheduled export rewrites the file while we are in the middle of it.
+            use std::io::Write;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&p)
+                .unwrap()
+                .write_all(b"3,PC3,7.0\n")
+                .unwrap();
+            appended = true;
+        }
+        Ok(())
+    })
+    .unwrap_err();
+    assert_eq!(e, ExportError::BeingWritten { path: p.clone() });
+    assert!(
+        e.to_string()
+            .ends_with("export is being written (it changed while it was read); will retry")
+    );
+}
+
+#[test]
+fn results_are_reused_until_the_file_changes() {
+    let p = file("j.csv", b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n");
+    let mut cache: Cached<usize> = Cached::default();
+    let count = || rows(&p).map(|r| r.len());
+    assert_eq!(cache.get(&p, count).unwrap(), (1, false));
+    assert_eq!(
+        cache
+            .get(&p, || panic!("must not re-read an unchanged file"))
+            .unwrap(),
+        (1, true)
+    );
+    std::fs::write(
+        &p,
+        b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n2,PC2,7.0\n",
+    )
+    .unwrap();
+    assert_eq!(
+        cache.get(&p, || rows(&p).map(|r| r.len())).unwrap(),
+        (2, false)
+    );
+}
