@@ -1,7 +1,7 @@
 //! `kit::inventory` on export files shaped the way SSMS, sqlcmd and report export write them.
 
 use patchdeck_kit::inventory::{Cached, ExportError, read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn file(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pd-inv-{}", std::process::id()));
@@ -21,10 +21,12 @@ fn utf16le(s: &str) -> Vec<u8> {
 
 const COLS: &[&str] = &["ResourceID", "Name0", "LastWUAVersion"];
 
-/// (ResourceID, Name0, LastWUAVersion) rows as read.
+/// (ResourceID, Name0, LastWUAVersion) as read.
+type Triple = (Option<String>, Option<String>, Option<String>);
+
 fn rows(
-    path: &PathBuf,
-) -> Result<Vec<(Option<String>, Option<String>, Option<String>)>, ExportError> {
+    path: &Path,
+) -> Result<Vec<Triple>, ExportError> {
     let mut out = Vec::new();
     read(path, COLS, |r| {
         out.push((
