@@ -235,6 +235,8 @@ pub fn read(
     } else {
         b','
     };
+    // The csv crate puts a record's start on the '\n' of the previous "\r\n", one line early.
+    let line_fix = u64::from(header.ends_with("\r\n"));
     let input = io::Cursor::new(header.into_bytes()).chain(text);
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -283,7 +285,7 @@ pub fn read(
         if is_trailer(&record) {
             continue;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| p.line() + line_fix);
         if record.len() < names.len() {
             return Err(ExportError::Malformed {
                 path: path.to_owned(),

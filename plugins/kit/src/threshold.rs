@@ -39,3 +39,42 @@ mod tests {
         assert_eq!(latency_metric("latency", 41.66, 500, 2000).value, 41.7);
     }
 }
+
+/// Status of a share in percent against warn/crit percentages (at or above = breach).
+pub fn percent(value: f64, warn: f64, crit: f64) -> Status {
+    if value >= crit {
+        Status::Critical
+    } else if value >= warn {
+        Status::Warning
+    } else {
+        Status::Ok
+    }
+}
+
+/// 28412 -> "28,412".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn percent_edges_and_thousands() {
+        assert_eq!(percent(4.99, 5.0, 20.0), Status::Ok);
+        assert_eq!(percent(5.0, 5.0, 20.0), Status::Warning);
+        assert_eq!(percent(20.0, 5.0, 20.0), Status::Critical);
+        assert_eq!(thousands(28_412), "28,412");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+}

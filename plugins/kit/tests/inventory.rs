@@ -24,9 +24,7 @@ const COLS: &[&str] = &["ResourceID", "Name0", "LastWUAVersion"];
 /// (ResourceID, Name0, LastWUAVersion) as read.
 type Triple = (Option<String>, Option<String>, Option<String>);
 
-fn rows(
-    path: &Path,
-) -> Result<Vec<Triple>, ExportError> {
+fn rows(path: &Path) -> Result<Vec<Triple>, ExportError> {
     let mut out = Vec::new();
     read(path, COLS, |r| {
         out.push((
@@ -119,6 +117,16 @@ fn bad_files_are_reported_with_path_line_and_column() {
             .unwrap_err()
             .to_string()
             .contains("UTF-16 big-endian is not supported")
+    );
+
+    // Line numbers are right with CRLF too (as SSMS and sqlcmd write).
+    let p = file(
+        "e2.csv",
+        b"ResourceID,Name0,LastWUAVersion\r\n1,PC1,7.0\r\n2,PC2\r\n",
+    );
+    assert_eq!(
+        rows(&p).unwrap_err().to_string(),
+        format!("{}:3: 2 fields, the header has 3", p.display())
     );
 
     let p = file("h.csv", b"ResourceID,Name0,LastWUAVersion\n1,PC1,seven\n");

@@ -2,6 +2,7 @@
 //! `patchdeck demo`. WSUS servers, BITS distribution points and reporting points answer the
 //! way IIS 6 with ASP.NET 2.0 does, with the faults a scenario file asks for.
 
+pub mod exports;
 pub mod http;
 pub mod scenario;
 pub mod site;

@@ -1,0 +1,202 @@
+//! Site-database exports as administrators produce them (sqlcmd / SSMS), generated from a
+//! seeded RNG: the same seed gives the same file.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+/// A small deterministic generator (xorshift64*).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in 0..n.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// True with probability `per_mille` / 1000.
+    pub fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+}
+
+/// How to write a file: sqlcmd -u writes UTF-16LE with tabs; SSMS "save as" writes UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8Comma,
+    Utf8BomComma,
+    Utf16LeTab,
+}
+
+/// Options for a `v_UpdateScanStatus` + `v_R_System` export.
+#[derive(Debug, Clone)]
+pub struct ScanStatus {
+    pub clients: usize,
+    pub seed: u64,
+    /// Site code, used in computer names.
+    pub site: String,
+    /// URLs clients scan against (LastScanPackageLocation), chosen evenly.
+    pub sups: Vec<String>,
+    /// Now, in seconds since the epoch (scan times are before it).
+    pub now: i64,
+    pub encoding: Encoding,
+}
+
+/// WUA versions and their share (per mille) in a ConfigMgr 2007 fleet of 2010.
+const VERSIONS: &[(&str, u64)] = &[
+    ("7.4.7600.226", 700),
+    ("7.6.7600.256", 200),
+    ("7.2.6001.788", 60),
+    ("7.0.6000.381", 30),
+    ("5.8.0.2469", 7),
+    ("7.4.7600.226 (winmain)", 1),
+    ("", 2),
+];
+
+/// Scan errors and their share (per mille of failing clients).
+const ERRORS: &[(i64, u64)] = &[
+    (0x8024_4022, 300),
+    (0x8024_401C, 200),
+    (0x8007_2EE2, 200),
+    (0x8024_4019, 150),
+    (0x8024_D009, 100),
+    (0x8024_FFFF, 50),
+];
+
+fn pick<T: Copy>(rng: &mut Rng, table: &[(T, u64)]) -> T {
+    let total: u64 = table.iter().map(|(_, w)| w).sum();
+    let mut x = rng.below(total);
+    for (v, w) in table {
+        if x < *w {
+            return *v;
+        }
+        x -= w;
+    }
+    table[0].0
+}
+
+fn timestamp(unix: i64) -> String {
+    // Civil date from days (Howard Hinnant's algorithm).
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.000",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+/// Writes the export; returns the number of client rows.
+pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
+    let mut rng = Rng::new(o.seed);
+    let sep = if o.encoding == Encoding::Utf16LeTab {
+        "\t"
+    } else {
+        ","
+    };
+    let mut text = String::with_capacity(o.clients * 110);
+    text.push_str(
+        &[
+            "ResourceID",
+            "Name0",
+            "LastScanTime",
+            "LastScanState",
+            "LastErrorCode",
+            "LastWUAVersion",
+            "LastScanPackageLocation",
+        ]
+        .join(sep),
+    );
+    text.push_str("\r\n");
+    for i in 0..o.clients {
+        let id = 16_777_216 + i as u64;
+        let name = if rng.chance(150) {
+            format!("{}-SRV-{i:05}", o.site)
+        } else {
+            format!("{}-WKS-{i:05}", o.site)
+        };
+        let scan = if rng.chance(3) {
+            "NULL".to_owned()
+        } else if rng.chance(20) {
+            timestamp(o.now - 86_400 * (10 + rng.below(50) as i64))
+        } else {
+            timestamp(o.now - rng.below(86_400 * 2) as i64)
+        };
+        let failed = rng.chance(12);
+        let (state, code) = if failed {
+            (3, pick(&mut rng, ERRORS) as u32 as i32 as i64)
+        } else {
+            (2, 0)
+        };
+        let version = pick(&mut rng, VERSIONS);
+        let version = if version.is_empty() { "NULL" } else { version };
+        let sup = if o.sups.is_empty() {
+            "NULL".to_owned()
+        } else {
+            o.sups[i % o.sups.len()].clone()
+        };
+        text.push_str(&format!(
+            "{id}{sep}{name}{sep}{scan}{sep}{state}{sep}{code}{sep}{version}{sep}{sup}\r\n"
+        ));
+        // sqlcmd repeats rows now and then when views join duplicates.
+        if rng.chance(1) {
+            text.push_str(&format!(
+                "{id}{sep}{name}{sep}{scan}{sep}{state}{sep}{code}{sep}{version}{sep}{sup}\r\n"
+            ));
+        }
+    }
+    text.push_str(&format!("\r\n({} rows affected)\r\n", o.clients));
+    let mut f = std::fs::File::create(path)?;
+    match o.encoding {
+        Encoding::Utf8Comma => f.write_all(text.as_bytes())?,
+        Encoding::Utf8BomComma => {
+            f.write_all(&[0xEF, 0xBB, 0xBF])?;
+            f.write_all(text.as_bytes())?;
+        }
+        Encoding::Utf16LeTab => {
+            let mut bytes = vec![0xFF, 0xFE];
+            for u in text.encode_utf16() {
+                bytes.extend_from_slice(&u.to_le_bytes());
+            }
+            f.write_all(&bytes)?;
+        }
+    }
+    Ok(o.clients)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_and_determinism() {
+        assert_eq!(timestamp(0), "1970-01-01 00:00:00.000");
+        assert_eq!(timestamp(1_795_182_312), "2026-11-20 13:45:12.000");
+        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+        assert_eq!(
+            (0..100).map(|_| a.next()).collect::<Vec<_>>(),
+            (0..100).map(|_| b.next()).collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! The real `wua` plugin (.so, isolated) on v_UpdateScanStatus exports: hand-written ones
+//! with exact expectations, and sitesim-generated fleets.
+
+use patchdeck_probe_api::{Item, Status};
+use patchdeck_sitesim::exports::{Encoding, ScanStatus, write_scan_status};
+use patchdeck_tests::*;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn ts(unix: i64) -> String {
+    // Format via the same path SQL Server uses in exports.
+    let d = unix.div_euclid(86_400);
+    let s = unix.rem_euclid(86_400);
+    let (y, m, dd) = civil(d);
+    format!(
+        "{y:04}-{m:02}-{dd:02} {:02}:{:02}:{:02}.000",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60
+    )
+}
+
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+async fn run(csv: &Path, extra: &str) -> patchdeck_core::store::CheckResult {
+    let dir = scratch("wua");
+    let cfg = format!(
+        "[[probe]]\nid = \"wua\"\nplugin = \"wua\"\ntimeout = \"30s\"\n[probe.config]\nscan_status_csv = \"{}\"\n{extra}\n",
+        csv.display()
+    );
+    let e = engine(&dir, &cfg, &[]).await;
+    let r = e.probes[0].run_once().await;
+    e.shutdown().await;
+    r
+}
+
+fn item<'a>(items: &'a [Item], id: &str) -> &'a Item {
+    items
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("no item {id}: {items:?}"))
+}
+
+const HEADER: &str = "ResourceID,Name0,LastScanTime,LastScanState,LastErrorCode,LastWUAVersion,LastScanPackageLocation\r\n";
+
+#[tokio::test]
+async fn an_exact_fleet_is_counted_exactly() {
+    let fresh = ts(now() - 3600);
+    let old = ts(now() - 20 * 86_400);
+    let sup = "http://SUP01:8530/ClientWebService/client.asmx";
+    let rows = [
+        format!("1,PC01,{fresh},2,0,7.4.7600.226,{sup}"),
+        format!("2,PC02,{fresh},2,0,7.4.7600.226,{sup}"),
+        format!("3,PC03,{fresh},2,0,7.4.7600.226,{sup}"),
+        format!("4,PC04,{fresh},3,-2145107934,7.4.7600.226,{sup}"),
+        format!("5,PC05,{fresh},3,-2145107934,7.4.7600.226,{sup}"),
+        format!("6,PC06,{fresh},3,0x8024FFFF,7.4.7600.226,{sup}"),
+        format!("7,PC07,{fresh},2,0,7.10.0.1,{sup}"),
+        format!("8,PC08,{old},2,0,7.0.6000.363,{sup}"),
+        format!("9,PC09,NULL,2,0,7.0.6000.362,{sup}"),
+        format!("10,PC10,{fresh},2,0,seven,{sup}"),
+        format!("10,PC10,{fresh},2,0,seven,{sup}"),
+    ];
+    let dir = scratch("wua-exact");
+    let csv = dir.join("scan.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "{HEADER}{}\r\n\r\n(10 rows affected)\r\n",
+            rows.join("\r\n")
+        ),
+    )
+    .unwrap();
+    let r = run(&csv, "expected_version = \"7.4.7600.226\"").await;
+    assert_eq!(
+        r.summary, "10 clients · 70.0 % at >= 7.4.7600.226 · 1 below minimum · 3 scan errors",
+        "{r:?}"
+    );
+    let rep = r.report.unwrap();
+    let versions = item(&rep.items, "versions");
+    let order: Vec<&str> = versions.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "7.10.0.1",
+            "7.4.7600.226",
+            "7.0.6000.363",
+            "7.0.6000.362",
+            "unparsable"
+        ],
+        "numeric order, newest first"
+    );
+    assert_eq!(
+        item(&versions.items, "7.4.7600.226").summary,
+        "6 clients (60.0 %)"
+    );
+    assert_eq!(
+        item(&versions.items, "7.0.6000.363").status,
+        Status::Ok,
+        "the minimum itself is fine"
+    );
+    assert_eq!(
+        item(&versions.items, "7.0.6000.362").status,
+        Status::Critical
+    );
+    let unparsable = item(&versions.items, "unparsable");
+    assert_eq!(
+        (
+            unparsable.details[0].label.as_str(),
+            unparsable.details[0].value.as_str()
+        ),
+        ("PC10", "seven")
+    );
+
+    let below = item(&rep.items, "below-minimum");
+    assert_eq!(
+        (below.status, below.summary.as_str()),
+        (
+            Status::Warning,
+            "1 clients (10.0 %) below the minimum 7.0.6000.363"
+        )
+    );
+    assert_eq!(below.details[0].label, "PC09");
+
+    let errors = item(&rep.items, "scan-errors");
+    assert_eq!(
+        (errors.status, errors.summary.as_str()),
+        (Status::Critical, "3 clients failed their last scan")
+    );
+    let e503 = item(&errors.items, "0x80244022");
+    assert_eq!(e503.title, "0x80244022 WU_E_PT_HTTP_STATUS_SERVICE_UNAVAIL");
+    assert_eq!(e503.summary, "2 clients · HTTP 503: WsusPool stopped?");
+    assert_eq!(
+        item(&errors.items, "0x8024FFFF").summary,
+        "1 clients · unknown code",
+        "unknown codes kept, in hex"
+    );
+
+    let stale = item(&rep.items, "stale");
+    assert_eq!(stale.summary, "2 clients have not scanned for 7 days");
+    let names: Vec<&str> = stale.details.iter().map(|d| d.label.as_str()).collect();
+    assert!(
+        names.contains(&"PC08") && names.contains(&"PC09"),
+        "{names:?}"
+    );
+    assert!(
+        rep.details
+            .iter()
+            .any(|d| d.label == "Duplicate rows" && d.value == "1 ignored")
+    );
+    assert_eq!(r.status, Status::Critical);
+}
+
+fn fleet(dir: &Path, total: usize, below: usize) -> std::path::PathBuf {
+    let fresh = ts(now() - 60);
+    let mut text = HEADER.to_owned();
+    for i in 0..total {
+        let v = if i < below {
+            "7.0.6000.100"
+        } else {
+            "7.4.7600.226"
+        };
+        text.push_str(&format!("{i},PC{i},{fresh},2,0,{v},http://sup01:8530\r\n"));
+    }
+    let p = dir.join(format!("fleet-{below}.csv"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn below_minimum_thresholds_at_their_edges() {
+    let dir = scratch("wua-edges");
+    for (below, status) in [
+        (4, Status::Ok),
+        (5, Status::Warning),
+        (19, Status::Warning),
+        (20, Status::Critical),
+    ] {
+        let r = run(&fleet(&dir, 100, below), "").await;
+        assert_eq!(r.status, status, "{below} of 100 below: {}", r.summary);
+    }
+    let r = run(&fleet(&dir, 100, 5), "warn_percent = 10\ncrit_percent = 50").await;
+    assert_eq!(r.status, Status::Ok);
+}
+
+#[tokio::test]
+async fn a_generated_30000_client_fleet_in_utf16_with_tabs() {
+    let dir = scratch("wua-fleet");
+    let csv = dir.join("scan.tsv");
+    let o = ScanStatus {
+        clients: 30_000,
+        seed: 2010,
+        site: "ABC".into(),
+        sups: vec!["http://SUP01:8530".into()],
+        now: now(),
+        encoding: Encoding::Utf16LeTab,
+    };
+    write_scan_status(&csv, &o).unwrap();
+    let r = run(&csv, "expected_version = \"7.4.7600.226\"").await;
+    assert!(r.summary.starts_with("30,000 clients · "), "{}", r.summary);
+    let rep = r.report.unwrap();
+    let below = item(&rep.items, "below-minimum");
+    assert!(
+        below.summary.contains(" below the minimum 7.0.6000.363"),
+        "{}",
+        below.summary
+    );
+    let errors = item(&rep.items, "scan-errors");
+    assert!(
+        errors.items.len() >= 5,
+        "error codes grouped: {:?}",
+        errors.items.iter().map(|i| &i.title).collect::<Vec<_>>()
+    );
+    assert!(
+        rep.details.iter().any(|d| d.label == "Duplicate rows"),
+        "sitesim writes a few duplicate rows"
+    );
+    // The same export in UTF-8 with a BOM and commas gives the same verdict.
+    let csv8 = dir.join("scan.csv");
+    write_scan_status(
+        &csv8,
+        &ScanStatus {
+            encoding: Encoding::Utf8BomComma,
+            ..o
+        },
+    )
+    .unwrap();
+    let r8 = run(&csv8, "expected_version = \"7.4.7600.226\"").await;
+    assert_eq!(r8.summary, r.summary);
+}
+
+#[tokio::test]
+async fn bad_exports_are_unknown_with_path_line_and_column() {
+    let dir = scratch("wua-bad");
+    let missing = dir.join("nope.csv");
+    let r = run(&missing, "").await;
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.summary.starts_with(&format!(
+            "probe failed: {}: No such file or directory",
+            missing.display()
+        )),
+        "{}",
+        r.summary
+    );
+
+    let csv = dir.join("cols.csv");
+    std::fs::write(&csv, "ResourceID,Name0\r\n1,PC1\r\n").unwrap();
+    let r = run(&csv, "").await;
+    assert!(
+        r.summary.contains(&format!(
+            "{}:1: missing column `LastScanTime`",
+            csv.display()
+        )),
+        "{}",
+        r.summary
+    );
+
+    let csv = dir.join("time.csv");
+    std::fs::write(
+        &csv,
+        format!("{HEADER}1,PC1,last tuesday,2,0,7.4.7600.226,x\r\n"),
+    )
+    .unwrap();
+    let r = run(&csv, "").await;
+    assert!(
+        r.summary.contains(&format!("{}:2: column `LastScanTime`: expected a time like 2026-11-20 13:45:12.000, got \"last tuesday\"", csv.display())),
+        "{}",
+        r.summary
+    );
+
+    let r = run(&fleet(&dir, 3, 0), "min_version = \"seven\"").await;
+    assert!(
+        r.summary.starts_with(
+            "plugin rejected its config: field `min_version`: \"seven\" is not a version"
+        ),
+        "{}",
+        r.summary
+    );
+}
+
+#[tokio::test]
+async fn an_old_export_is_a_warning_about_the_export_job() {
+    let dir = scratch("wua-old");
+    let csv = fleet(&dir, 10, 0);
+    let f = std::fs::File::options().write(true).open(&csv).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(3 * 86_400))
+        .unwrap();
+    let r = run(&csv, "").await;
+    assert_eq!(r.status, Status::Warning, "{}", r.summary);
+    let d = r
+        .report
+        .unwrap()
+        .details
+        .into_iter()
+        .find(|d| d.label == "Export age")
+        .unwrap();
+    assert!(
+        d.value
+            .starts_with("written 72 h ago (older than max_export_age_hours"),
+        "{}",
+        d.value
+    );
+}
