@@ -13,7 +13,7 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -22,7 +22,7 @@ impl Rng {
 
     /// Uniform in 0..n.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 
     /// True with probability `per_mille` / 1000.
@@ -195,8 +195,8 @@ mod tests {
         assert_eq!(timestamp(1_795_182_312), "2026-11-20 13:45:12.000");
         let (mut a, mut b) = (Rng::new(7), Rng::new(7));
         assert_eq!(
-            (0..100).map(|_| a.next()).collect::<Vec<_>>(),
-            (0..100).map(|_| b.next()).collect::<Vec<_>>()
+            (0..100).map(|_| a.next_u64()).collect::<Vec<_>>(),
+            (0..100).map(|_| b.next_u64()).collect::<Vec<_>>()
         );
     }
 }
