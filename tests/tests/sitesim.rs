@@ -120,3 +120,15 @@ fn scenario_errors_name_the_file_and_the_key() {
         Scenario::parse("mine.toml", "[[wsus]]\nname = \"S\"\nprotocoll = \"3.2\"\n").unwrap_err();
     assert!(e.contains("unknown field `protocoll`"), "{e}");
 }
+
+#[tokio::test]
+async fn the_default_site_with_its_client_inventory() {
+    let site = Site::start(Scenario::default_site());
+    let dir = scratch("sitesim-inventory");
+    let e = engine(&dir, &site.config_toml_with_inventory("30s", &dir).unwrap(), &[]).await;
+    let wua = e.probes.iter().find(|p| p.meta.id == "wua-clients").expect("a wua probe");
+    let r = wua.run_once().await;
+    e.shutdown().await;
+    assert!(r.summary.starts_with("30,000 clients · "), "{r:?}");
+    assert!(r.summary.contains("% at >= 7.4.7600.226"), "{}", r.summary);
+}

@@ -27,6 +27,24 @@ pub struct Scenario {
     pub dp: Vec<DpSpec>,
     #[serde(default)]
     pub reporting_point: Vec<RpSpec>,
+    /// Client inventory exports (scan status) to generate.
+    pub inventory: Option<InventorySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InventorySpec {
+    #[serde(default = "clients")]
+    pub clients: usize,
+    #[serde(default = "seed")]
+    pub seed: u64,
+}
+
+fn clients() -> usize {
+    30_000
+}
+fn seed() -> u64 {
+    2010
 }
 
 fn abc() -> String {
