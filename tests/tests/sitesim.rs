@@ -125,8 +125,17 @@ fn scenario_errors_name_the_file_and_the_key() {
 async fn the_default_site_with_its_client_inventory() {
     let site = Site::start(Scenario::default_site());
     let dir = scratch("sitesim-inventory");
-    let e = engine(&dir, &site.config_toml_with_inventory("30s", &dir).unwrap(), &[]).await;
-    let wua = e.probes.iter().find(|p| p.meta.id == "wua-clients").expect("a wua probe");
+    let e = engine(
+        &dir,
+        &site.config_toml_with_inventory("30s", &dir).unwrap(),
+        &[],
+    )
+    .await;
+    let wua = e
+        .probes
+        .iter()
+        .find(|p| p.meta.id == "wua-clients")
+        .expect("a wua probe");
     let r = wua.run_once().await;
     e.shutdown().await;
     assert!(r.summary.starts_with("30,000 clients · "), "{r:?}");

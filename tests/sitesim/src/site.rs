@@ -256,12 +256,22 @@ impl Site {
 
     /// Writes the scenario's inventory exports into `dir` (if it has any) and returns the
     /// config with probes for them added.
-    pub fn config_toml_with_inventory(&self, interval: &str, dir: &std::path::Path) -> std::io::Result<String> {
+    pub fn config_toml_with_inventory(
+        &self,
+        interval: &str,
+        dir: &std::path::Path,
+    ) -> std::io::Result<String> {
         let mut s = self.config_toml(interval);
         if let Some(inv) = &self.scenario.inventory {
             let path = dir.join("scan_status.tsv");
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-            let sups = self.wsus.iter().map(|w| format!("{}/ClientWebService/client.asmx", w.base)).collect();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let sups = self
+                .wsus
+                .iter()
+                .map(|w| format!("{}/ClientWebService/client.asmx", w.base))
+                .collect();
             let o = crate::exports::ScanStatus {
                 clients: inv.clients,
                 seed: inv.seed,
