@@ -4,6 +4,7 @@
 pub mod hresult;
 pub mod http;
 pub mod inventory;
+pub mod report;
 pub mod soap;
 pub mod threshold;
 pub mod version;

@@ -198,7 +198,7 @@ fn census(
 }
 
 impl Wua {
-    fn report(&self, c: &Census, now: SystemTime, export_time: Option<SystemTime>) -> Report {
+    fn report(&self, c: &Census, now: SystemTime) -> Report {
         let cfg = &self.config;
         let pct = |n: u64| {
             if c.clients == 0 {
@@ -372,19 +372,11 @@ impl Wua {
         if c.clients == 0 {
             status = Status::Unknown;
         }
-        if let Some(t) = export_time {
-            let age_h = now.duration_since(t).map_or(0, |d| d.as_secs() / 3600);
-            let s = if age_h > cfg.max_export_age_hours {
-                Status::Warning
-            } else {
-                Status::Ok
-            };
-            let mut v = format!("written {age_h} h ago");
-            if s == Status::Warning {
-                v.push_str(" (older than max_export_age_hours: is the export job running?)");
-            }
-            details.push(detail("Export age", v, Some(s)));
-            status = status.worst(s);
+        if let Some(age) =
+            patchdeck_kit::report::export_age(&cfg.scan_status_csv, now, cfg.max_export_age_hours)
+        {
+            status = status.worst(age.status.unwrap_or(Status::Ok));
+            details.push(age);
         }
         if c.duplicates > 0 {
             details.push(detail(
@@ -454,8 +446,7 @@ impl Probe for Wua {
             .cache
             .get(&path, || census(config, min, expected))
             .map_err(|e| CheckError::Failed(e.to_string()))?;
-        let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        Ok(self.report(&census, SystemTime::now(), mtime))
+        Ok(self.report(&census, SystemTime::now()))
     }
 }
 
