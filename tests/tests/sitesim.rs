@@ -137,7 +137,31 @@ async fn the_default_site_with_its_client_inventory() {
         .find(|p| p.meta.id == "wua-clients")
         .expect("a wua probe");
     let r = wua.run_once().await;
-    e.shutdown().await;
     assert!(r.summary.starts_with("30,000 clients · "), "{r:?}");
     assert!(r.summary.contains("% at >= 7.4.7600.226"), "{}", r.summary);
+    let ids: Vec<&str> = e.probes.iter().map(|p| p.meta.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "wsus-sup01",
+            "bits-dps",
+            "rp-rp01",
+            "wua-clients",
+            "msi-clients",
+            "sup-capacity"
+        ],
+        "all six prerequisites"
+    );
+    let msi = e.probes[4].run_once().await;
+    assert!(msi.summary.starts_with("30,000 clients · "), "{msi:?}");
+    assert!(msi.summary.contains(" unknown"), "{}", msi.summary);
+    let cap = e.probes[5].run_once().await;
+    assert_eq!(cap.status, patchdeck_probe_api::Status::Critical, "{cap:?}");
+    let sup = &cap.report.as_ref().unwrap().items[0];
+    assert!(
+        sup.summary.ends_with("needs NLB"),
+        "30,000 clients on one remote SUP: {}",
+        sup.summary
+    );
+    e.shutdown().await;
 }

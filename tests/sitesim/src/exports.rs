@@ -185,6 +185,34 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
     Ok(o.clients)
 }
 
+/// msi.dll versions (per mille) in software inventory; "" = no msi.dll row for the client.
+const MSI_VERSIONS: &[(&str, u64)] = &[
+    ("3.1.4000.2435 (srv03_sp1_rtm.050330-1612)", 650),
+    ("4.5.6001.22159", 200),
+    ("3.1.4001.5512", 90),
+    ("3.1.4000.1823 (srv03_sp1_rtm.050330-1612)", 40),
+    ("", 20),
+];
+
+/// Writes a v_GS_SoftwareFile export (msi.dll rows) and a v_R_System client list for the same
+/// fleet as [`write_scan_status`] with these options.
+pub fn write_software_inventory(files: &Path, clients: &Path, o: &ScanStatus) -> io::Result<()> {
+    let mut rng = Rng::new(o.seed ^ 0x5EED);
+    let mut f = String::from("ResourceID,Name0,FileName,FileVersion\r\n");
+    let mut c = String::from("ResourceID,Name0\r\n");
+    for i in 0..o.clients {
+        let id = 16_777_216 + i as u64;
+        let name = format!("{}-WKS-{i:05}", o.site);
+        c.push_str(&format!("{id},{name}\r\n"));
+        let v = pick(&mut rng, MSI_VERSIONS);
+        if !v.is_empty() {
+            f.push_str(&format!("{id},{name},msi.dll,\"{v}\"\r\n"));
+        }
+    }
+    std::fs::write(files, f)?;
+    std::fs::write(clients, c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

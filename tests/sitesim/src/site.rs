@@ -285,6 +285,23 @@ impl Site {
                 "\n[[probe]]\nid = \"wua-clients\"\nplugin = \"wua\"\n[probe.config]\nscan_status_csv = \"{}\"\nexpected_version = \"7.4.7600.226\"\n",
                 path.display()
             ));
+            let (files, clients) = (dir.join("software_files.csv"), dir.join("clients.csv"));
+            crate::exports::write_software_inventory(&files, &clients, &o)?;
+            s.push_str(&format!(
+                "\n[[probe]]\nid = \"msi-clients\"\nplugin = \"msi\"\n[probe.config]\nsoftware_files_csv = \"{}\"\nclients_csv = \"{}\"\n",
+                files.display(),
+                clients.display()
+            ));
+            let sups: Vec<String> = self
+                .wsus
+                .iter()
+                .map(|w| format!("{{ url = \"{}\" }}", w.base))
+                .collect();
+            s.push_str(&format!(
+                "\n[[probe]]\nid = \"sup-capacity\"\nplugin = \"sup-capacity\"\n[probe.config]\nscan_status_csv = \"{}\"\nsups = [{}]\n",
+                path.display(),
+                sups.join(", ")
+            ));
         }
         Ok(s)
     }
