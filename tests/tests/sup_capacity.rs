@@ -9,24 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn stamp(days_ago: i64) -> String {
-    let t = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
-        .as_secs() as i64
-        - days_ago * 86_400;
-    let days = t.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!(
-        "{:04}-{m:02}-{d:02} 10:00:00.000",
-        yoe + era * 400 + i64::from(m <= 2)
-    )
+        .as_secs() as i64;
+    patchdeck_sitesim::exports::timestamp(now - days_ago * 86_400)
 }
 
 /// An export with `n` clients per (location, days since last scan).

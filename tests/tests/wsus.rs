@@ -316,3 +316,152 @@ async fn http_500_and_missing_virtual_directories() {
         r.item("version").summary
     );
 }
+
+fn hours_ago(h: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    patchdeck_sitesim::exports::timestamp(now - h * 3600)
+}
+
+fn status_messages(dir: &std::path::Path, rows: &[(&str, u32, i64)]) -> std::path::PathBuf {
+    let mut text = "Component,MessageID,Time,MachineName\r\n".to_owned();
+    for (component, id, h) in rows {
+        text.push_str(&format!("{component},{id},{},SITE01\r\n", hours_ago(*h)));
+    }
+    let p = dir.join("status_messages.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn sup_sync_from_status_messages() {
+    let dir = scratch("wsus-sync");
+    let cases: &[(&[(&str, u32, i64)], Status, &str)] = &[
+        (
+            &[
+                ("SMS_WSUS_SYNC_MANAGER", 6701, 3),
+                ("SMS_WSUS_SYNC_MANAGER", 6702, 2),
+            ],
+            Status::Ok,
+            "last sync succeeded (6702) 2 h ago",
+        ),
+        (
+            &[
+                ("SMS_WSUS_SYNC_MANAGER", 6702, 20),
+                ("SMS_WSUS_SYNC_MANAGER", 6703, 1),
+            ],
+            Status::Warning,
+            "last sync failed (6703) 1 h ago; last success 20 h ago",
+        ),
+        (
+            &[("SMS_WSUS_SYNC_MANAGER", 6702, 30)],
+            Status::Warning,
+            "last successful sync (6702) was 30 h ago, over sync_max_age 26h",
+        ),
+        (
+            &[("SMS_WSUS_SYNC_MANAGER", 6702, 60)],
+            Status::Critical,
+            "last successful sync (6702) was 60 h ago, over sync_max_age 26h",
+        ),
+        (
+            &[
+                ("SMS_WSUS_SYNC_MANAGER", 6703, 1),
+                ("SMS_WSUS_CONFIGURATION_MANAGER", 6702, 1),
+            ],
+            Status::Critical,
+            "no successful sync (6702) in the status messages",
+        ),
+    ];
+    for (rows, status, summary) in cases {
+        let csv = status_messages(&dir, rows);
+        let r = run_with(
+            sim(|_| {}),
+            Some(sim(|_| {})),
+            &format!("status_messages_csv = \"{}\"", csv.display()),
+        )
+        .await;
+        let sync = r.item("sync");
+        assert_eq!(
+            (sync.status, sync.summary.as_str()),
+            (*status, *summary),
+            "{rows:?}"
+        );
+    }
+}
+
+fn programs(dir: &std::path::Path, rows: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let mut text = "Name0,DisplayName0,Version0\r\n".to_owned();
+    for (n, d, v) in rows {
+        text.push_str(&format!("{n},{d},{v}\r\n"));
+    }
+    let p = dir.join("programs.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn admin_console_on_the_site_server_at_the_servers_service_pack() {
+    let dir = scratch("wsus-console");
+    let sp2 = (
+        "SITE01",
+        "Windows Server Update Services 3.0 SP2",
+        "3.2.7600.226",
+    );
+    let sp1 = (
+        "SITE01.corp.example",
+        "Windows Server Update Services 3.0 SP1",
+        "3.1.6001.65",
+    );
+    let other = (
+        "PC01",
+        "Windows Server Update Services 3.0 SP2",
+        "3.2.7600.226",
+    );
+    let cases: &[(&[(&str, &str, &str)], &str, Status, &str)] = &[
+        (
+            &[other, sp2],
+            "SITE01",
+            Status::Ok,
+            "installed on SITE01 (WSUS 3.0 SP2)",
+        ),
+        (
+            &[sp1],
+            "site01",
+            Status::Critical,
+            "console is WSUS 3.0 SP1, the server is SP2: the service-pack levels must match",
+        ),
+        (
+            &[other],
+            "SITE01",
+            Status::Critical,
+            "not installed on the site server SITE01: it cannot configure or synchronise the remote SUP",
+        ),
+        (
+            &[],
+            "127.0.0.1",
+            Status::Ok,
+            "not needed: WSUS is installed on the site server 127.0.0.1",
+        ),
+    ];
+    for (rows, server, status, summary) in cases {
+        let csv = programs(&dir, rows);
+        let extra = format!(
+            "site_server_programs_csv = \"{}\"\nsite_server = \"{server}\"",
+            csv.display()
+        );
+        let r = run_with(sim(|_| {}), Some(sim(|_| {})), &extra).await;
+        let console = r.item("console");
+        assert_eq!(
+            (console.status, console.summary.as_str()),
+            (*status, *summary),
+            "{rows:?}"
+        );
+    }
+    let r = run_with(sim(|_| {}), Some(sim(|_| {})), "site_server = \"SITE01\"").await;
+    assert_eq!(
+        r.result.summary,
+        "plugin rejected its config: fields `site_server_programs_csv` and `site_server` go together"
+    );
+}

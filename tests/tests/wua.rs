@@ -15,28 +15,7 @@ fn now() -> i64 {
 }
 
 fn ts(unix: i64) -> String {
-    // Format via the same path SQL Server uses in exports.
-    let d = unix.div_euclid(86_400);
-    let s = unix.rem_euclid(86_400);
-    let (y, m, dd) = civil(d);
-    format!(
-        "{y:04}-{m:02}-{dd:02} {:02}:{:02}:{:02}.000",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    )
-}
-
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    patchdeck_sitesim::exports::timestamp(unix)
 }
 
 async fn run(csv: &Path, extra: &str) -> patchdeck_core::store::CheckResult {

@@ -13,6 +13,7 @@ use patchdeck_kit::version::WinVersion;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, Host, Probe};
 use patchdeck_probe_api::{Detail, Item, Metric, Report, Status};
 use serde::Deserialize;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum ConfigMgrSp {
@@ -39,6 +40,35 @@ pub struct Config {
     pub latency_crit_ms: u64,
     #[serde(default)]
     pub tls_insecure: bool,
+    /// Export of v_StatusMessage (`Component, MessageID, Time, MachineName`) for SUP sync.
+    pub status_messages_csv: Option<std::path::PathBuf>,
+    /// A last successful sync older than this is a warning ("26h", "2d"); twice as old, critical.
+    #[serde(default = "sync_age")]
+    pub sync_max_age: String,
+    /// Export of Add/Remove Programs (`Name0, DisplayName0, Version0`) to find the WSUS 3.0
+    /// Administration Console on the site server.
+    pub site_server_programs_csv: Option<std::path::PathBuf>,
+    /// The site server's name (as in Name0); the console is required there when the SUP is remote.
+    pub site_server: Option<String>,
+}
+
+fn sync_age() -> String {
+    "26h".into()
+}
+
+/// "26h", "2d", "90m" in seconds.
+fn parse_age(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = n.parse().ok()?;
+    Some(
+        n * match unit {
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return None,
+        },
+    )
 }
 
 fn sp1() -> ConfigMgrSp {
@@ -55,6 +85,7 @@ pub struct Wsus {
     config: Config,
     services: String,
     selfupdate_80: String,
+    sync_max_age: i64,
 }
 
 fn detail(label: &str, value: impl Into<String>, status: Option<Status>) -> Detail {
@@ -133,10 +164,20 @@ impl Wsus {
                 host_of(&config.url).ok_or("field `url`: no host in it")?
             ),
         };
+        let sync_max_age = parse_age(&config.sync_max_age).ok_or_else(|| {
+            format!(
+                "field `sync_max_age`: \"{}\" is not a duration like \"26h\" or \"2d\"",
+                config.sync_max_age
+            )
+        })?;
+        if config.site_server_programs_csv.is_some() != config.site_server.is_some() {
+            return Err("fields `site_server_programs_csv` and `site_server` go together".into());
+        }
         Ok(Wsus {
             config,
             services,
             selfupdate_80,
+            sync_max_age,
         })
     }
 
@@ -393,6 +434,12 @@ impl Wsus {
             ));
         }
         items.push(self.admin_api(&http));
+        if let Some(csv) = &c.status_messages_csv {
+            items.push(self.sync(csv));
+        }
+        if let (Some(csv), Some(server)) = (&c.site_server_programs_csv, &c.site_server) {
+            items.push(self.console(csv, server, pv.as_deref()));
+        }
 
         let mut status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
         let mut details = vec![detail("Server", &c.url, None)];
@@ -456,6 +503,169 @@ impl Wsus {
             metrics,
             items,
         })
+    }
+}
+
+impl Wsus {
+    /// SUP synchronisation from SMS_WSUS_SYNC_MANAGER status messages: 6702 done, 6703 failed.
+    fn sync(&self, csv: &std::path::Path) -> Item {
+        use patchdeck_kit::inventory;
+        let (id, title) = ("sync", "SUP synchronisation");
+        let (mut last_ok, mut last_fail): (Option<i64>, Option<i64>) = (None, None);
+        let read = inventory::read(csv, &["Component", "MessageID", "Time"], |row| {
+            if !row
+                .get(0)
+                .is_some_and(|c| c.eq_ignore_ascii_case("SMS_WSUS_SYNC_MANAGER"))
+            {
+                return Ok(());
+            }
+            let Some(t) = row.get(2) else { return Ok(()) };
+            let t = inventory::parse_timestamp(t)
+                .ok_or_else(|| row.error(2, format!("expected a time, got {t:?}")))?;
+            match row.get(1) {
+                Some("6702") => last_ok = last_ok.max(Some(t)),
+                Some("6703") => last_fail = last_fail.max(Some(t)),
+                _ => {}
+            }
+            Ok(())
+        });
+        if let Err(e) = read {
+            return item(id, title, Status::Unknown, e.to_string(), vec![]);
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let hours = |t: i64| (now - t).max(0) / 3600;
+        let details = vec![
+            detail(
+                "Last success (6702)",
+                last_ok.map_or("never".into(), |t| format!("{} h ago", hours(t))),
+                None,
+            ),
+            detail(
+                "Last failure (6703)",
+                last_fail.map_or("none".into(), |t| format!("{} h ago", hours(t))),
+                None,
+            ),
+        ];
+        let Some(ok) = last_ok else {
+            return item(
+                id,
+                title,
+                Status::Critical,
+                "no successful sync (6702) in the status messages",
+                details,
+            );
+        };
+        let age = now - ok;
+        let age_status = if age > 2 * self.sync_max_age {
+            Status::Critical
+        } else if age > self.sync_max_age {
+            Status::Warning
+        } else {
+            Status::Ok
+        };
+        if let Some(fail) = last_fail.filter(|f| *f > ok) {
+            let s = Status::Warning.worst(age_status);
+            return item(
+                id,
+                title,
+                s,
+                format!(
+                    "last sync failed (6703) {} h ago; last success {} h ago",
+                    hours(fail),
+                    hours(ok)
+                ),
+                details,
+            );
+        }
+        let summary = match age_status {
+            Status::Ok => format!("last sync succeeded (6702) {} h ago", hours(ok)),
+            _ => format!(
+                "last successful sync (6702) was {} h ago, over sync_max_age {}",
+                hours(ok),
+                self.config.sync_max_age
+            ),
+        };
+        item(id, title, age_status, summary, details)
+    }
+
+    /// The WSUS 3.0 Administration Console on the site server, at the server's service pack.
+    fn console(&self, csv: &std::path::Path, server: &str, pv: Option<&str>) -> Item {
+        use patchdeck_kit::inventory;
+        let (id, title) = ("console", "WSUS 3.0 Administration Console");
+        let short = |h: &str| h.split('.').next().unwrap_or(h).to_ascii_lowercase();
+        let sup_host = host_of(&self.config.url).map(short).unwrap_or_default();
+        if short(server) == sup_host {
+            return item(
+                id,
+                title,
+                Status::Ok,
+                format!("not needed: WSUS is installed on the site server {server}"),
+                vec![],
+            );
+        }
+        let mut found: Option<(String, String)> = None;
+        let read = inventory::read(csv, &["Name0", "DisplayName0", "Version0"], |row| {
+            let on_server = row.get(0).is_some_and(|n| short(n) == short(server));
+            let is_wsus = row
+                .get(1)
+                .is_some_and(|d| d.contains("Windows Server Update Services 3.0"));
+            if on_server && is_wsus && found.is_none() {
+                found = Some((
+                    row.get(1).unwrap_or("").to_owned(),
+                    row.get(2).unwrap_or("").to_owned(),
+                ));
+            }
+            Ok(())
+        });
+        if let Err(e) = read {
+            return item(id, title, Status::Unknown, e.to_string(), vec![]);
+        }
+        let Some((name, version)) = found else {
+            return item(
+                id,
+                title,
+                Status::Critical,
+                format!(
+                    "not installed on the site server {server}: it cannot configure or synchronise the remote SUP"
+                ),
+                vec![],
+            );
+        };
+        let details = vec![detail("Installed", format!("{name} ({version})"), None)];
+        let sp = |v: &str| match v.parse::<WinVersion>().map(|v| v.major_minor()) {
+            Ok((3, 0)) => "RTM",
+            Ok((3, 1)) => "SP1",
+            Ok((3, 2)) => "SP2",
+            _ => "?",
+        };
+        let console_sp = sp(&version);
+        match pv.map(sp) {
+            Some(server_sp) if server_sp != console_sp && server_sp != "?" => item(
+                id,
+                title,
+                Status::Critical,
+                format!(
+                    "console is WSUS 3.0 {console_sp}, the server is {server_sp}: the service-pack levels must match"
+                ),
+                details,
+            ),
+            _ if console_sp == "RTM" => item(
+                id,
+                title,
+                Status::Critical,
+                "console is WSUS 3.0 RTM: ConfigMgr 2007 SP1 needs the SP1 or SP2 console",
+                details,
+            ),
+            _ => item(
+                id,
+                title,
+                Status::Ok,
+                format!("installed on {server} (WSUS 3.0 {console_sp})"),
+                details,
+            ),
+        }
     }
 }
 

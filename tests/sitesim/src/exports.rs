@@ -86,7 +86,8 @@ fn pick<T: Copy>(rng: &mut Rng, table: &[(T, u64)]) -> T {
     table[0].0
 }
 
-fn timestamp(unix: i64) -> String {
+/// A SQL Server datetime as exports show it: "2026-11-20 13:45:12.000" (UTC).
+pub fn timestamp(unix: i64) -> String {
     // Civil date from days (Howard Hinnant's algorithm).
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
