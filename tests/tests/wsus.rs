@@ -325,6 +325,15 @@ fn hours_ago(h: i64) -> String {
     patchdeck_sitesim::exports::timestamp(now - h * 3600)
 }
 
+/// (component, message id, hours ago)
+type Message<'a> = (&'a str, u32, i64);
+/// (rows, expected status, expected summary)
+type SyncCase<'a> = (&'a [Message<'a>], Status, &'a str);
+/// (computer, display name, version)
+type Program<'a> = (&'a str, &'a str, &'a str);
+/// (rows, site server, expected status, expected summary)
+type ConsoleCase<'a> = (&'a [Program<'a>], &'a str, Status, &'a str);
+
 fn status_messages(dir: &std::path::Path, rows: &[(&str, u32, i64)]) -> std::path::PathBuf {
     let mut text = "Component,MessageID,Time,MachineName\r\n".to_owned();
     for (component, id, h) in rows {
@@ -338,7 +347,7 @@ fn status_messages(dir: &std::path::Path, rows: &[(&str, u32, i64)]) -> std::pat
 #[tokio::test]
 async fn sup_sync_from_status_messages() {
     let dir = scratch("wsus-sync");
-    let cases: &[(&[(&str, u32, i64)], Status, &str)] = &[
+    let cases: &[SyncCase] = &[
         (
             &[
                 ("SMS_WSUS_SYNC_MANAGER", 6701, 3),
@@ -419,7 +428,7 @@ async fn admin_console_on_the_site_server_at_the_servers_service_pack() {
         "Windows Server Update Services 3.0 SP2",
         "3.2.7600.226",
     );
-    let cases: &[(&[(&str, &str, &str)], &str, Status, &str)] = &[
+    let cases: &[ConsoleCase] = &[
         (
             &[other, sp2],
             "SITE01",
