@@ -152,6 +152,21 @@ async fn the_default_site_with_its_client_inventory() {
         ],
         "all six prerequisites"
     );
+    let wsus = e.probes[0].run_once().await;
+    let items = wsus.report.as_ref().unwrap().items.clone();
+    let sync = items.iter().find(|i| i.id == "sync").expect("a sync item");
+    assert_eq!(sync.summary, "last sync succeeded (6702) 2 h ago");
+    let console = items
+        .iter()
+        .find(|i| i.id == "console")
+        .expect("a console item");
+    assert_eq!(console.summary, "installed on SITE01 (WSUS 3.0 SP2)");
+    assert_eq!(
+        wsus.status,
+        patchdeck_probe_api::Status::Ok,
+        "{}",
+        wsus.summary
+    );
     let msi = e.probes[4].run_once().await;
     assert!(msi.summary.starts_with("30,000 clients · "), "{msi:?}");
     assert!(msi.summary.contains(" unknown"), "{}", msi.summary);
