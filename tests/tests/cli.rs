@@ -375,5 +375,15 @@ async fn the_real_site_example_parses_and_binds_every_probe() {
         .await
         .unwrap();
     let kinds: Vec<&str> = engine.probes.iter().map(|p| p.meta.kind.as_str()).collect();
-    assert_eq!(kinds, ["wsus", "bits", "reporting-point"]);
+    assert_eq!(
+        kinds,
+        [
+            "wsus",
+            "bits",
+            "reporting-point",
+            "wua",
+            "msi",
+            "sup-capacity"
+        ]
+    );
 }
