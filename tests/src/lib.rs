@@ -259,3 +259,11 @@ pub fn stub_tls_server(answer: impl Fn(&StubRequest) -> Vec<u8> + Send + Sync + 
     });
     base
 }
+
+/// Writes the config into `dir`, binds it, runs its first probe once and shuts down.
+pub async fn check_once(dir: &Path, config_text: &str) -> patchdeck_core::store::CheckResult {
+    let e = engine(dir, config_text, &[]).await;
+    let r = e.probes[0].run_once().await;
+    e.shutdown().await;
+    r
+}

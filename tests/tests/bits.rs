@@ -44,10 +44,7 @@ async fn run(
         "[[probe]]\nid = \"bits\"\nplugin = \"bits\"\ntimeout = \"{timeout}\"\n[probe.config]\ndistribution_points = [{}]\n{extra}\n",
         list.join(", ")
     );
-    let e = engine(&dir, &cfg, &[]).await;
-    let r = e.probes[0].run_once().await;
-    e.shutdown().await;
-    r
+    check_once(&dir, &cfg).await
 }
 
 fn item<'a>(items: &'a [Item], id: &str) -> &'a Item {

@@ -13,10 +13,7 @@ async fn run(files: &Path, clients: Option<&Path>) -> patchdeck_core::store::Che
     if let Some(c) = clients {
         cfg.push_str(&format!("clients_csv = \"{}\"\n", c.display()));
     }
-    let e = engine(&dir, &cfg, &[]).await;
-    let r = e.probes[0].run_once().await;
-    e.shutdown().await;
-    r
+    check_once(&dir, &cfg).await
 }
 
 fn item<'a>(items: &'a [Item], id: &str) -> &'a Item {

@@ -16,10 +16,7 @@ async fn check(url: &str, extra_config: &str) -> patchdeck_core::store::CheckRes
     let cfg = format!(
         "[[probe]]\nid = \"rp\"\nplugin = \"reporting-point\"\ntimeout = \"2s\"\n[probe.config]\nurl = \"{url}\"\n{extra_config}\n"
     );
-    let e = engine(&dir, &cfg, &[]).await;
-    let r = e.probes[0].run_once().await;
-    e.shutdown().await;
-    r
+    check_once(&dir, &cfg).await
 }
 
 #[tokio::test]

@@ -38,10 +38,7 @@ async fn run(csv: &Path, sups: &str, extra: &str) -> patchdeck_core::store::Chec
         "[[probe]]\nid = \"cap\"\nplugin = \"sup-capacity\"\n[probe.config]\nscan_status_csv = \"{}\"\nsups = [{sups}]\n{extra}\n",
         csv.display()
     );
-    let e = engine(&dir, &cfg, &[]).await;
-    let r = e.probes[0].run_once().await;
-    e.shutdown().await;
-    r
+    check_once(&dir, &cfg).await
 }
 
 fn wsus_node(protocol: &str) -> String {

@@ -24,10 +24,7 @@ async fn run(csv: &Path, extra: &str) -> patchdeck_core::store::CheckResult {
         "[[probe]]\nid = \"wua\"\nplugin = \"wua\"\ntimeout = \"30s\"\n[probe.config]\nscan_status_csv = \"{}\"\n{extra}\n",
         csv.display()
     );
-    let e = engine(&dir, &cfg, &[]).await;
-    let r = e.probes[0].run_once().await;
-    e.shutdown().await;
-    r
+    check_once(&dir, &cfg).await
 }
 
 fn item<'a>(items: &'a [Item], id: &str) -> &'a Item {

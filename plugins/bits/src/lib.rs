@@ -29,29 +29,20 @@ pub struct Dp {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub distribution_points: Vec<Dp>,
-    #[serde(default = "yes")]
+    #[serde(default = "patchdeck_kit::defaults::yes")]
     pub webdav: bool,
     #[serde(default = "eight")]
     pub concurrency: usize,
-    #[serde(default = "warn_ms")]
+    #[serde(default = "patchdeck_kit::defaults::latency_warn_ms")]
     pub latency_warn_ms: u64,
-    #[serde(default = "crit_ms")]
+    #[serde(default = "patchdeck_kit::defaults::latency_crit_ms")]
     pub latency_crit_ms: u64,
     #[serde(default)]
     pub tls_insecure: bool,
 }
 
-fn yes() -> bool {
-    true
-}
 fn eight() -> usize {
     8
-}
-fn warn_ms() -> u64 {
-    500
-}
-fn crit_ms() -> u64 {
-    2000
 }
 
 pub struct Bits {

@@ -1,6 +1,7 @@
 //! Shared code for patchdeck probes (an rlib linked into each plugin, never into core):
 //! versions, SOAP parsing, HTTP with timeouts derived from the call's deadline.
 
+pub mod defaults;
 pub mod hresult;
 pub mod http;
 pub mod inventory;

@@ -24,25 +24,16 @@ pub struct Config {
     pub clients_csv: Option<PathBuf>,
     #[serde(default = "min_version")]
     pub min_version: String,
-    #[serde(default = "five")]
+    #[serde(default = "patchdeck_kit::defaults::warn_percent")]
     pub warn_percent: f64,
-    #[serde(default = "twenty")]
+    #[serde(default = "patchdeck_kit::defaults::crit_percent")]
     pub crit_percent: f64,
-    #[serde(default = "hours")]
+    #[serde(default = "patchdeck_kit::defaults::max_export_age_hours")]
     pub max_export_age_hours: u64,
 }
 
 fn min_version() -> String {
     "3.1.4000.2435".into()
-}
-fn five() -> f64 {
-    5.0
-}
-fn twenty() -> f64 {
-    20.0
-}
-fn hours() -> u64 {
-    26
 }
 
 #[derive(Debug, Clone, Default)]

@@ -18,19 +18,12 @@ use serde::Deserialize;
 pub struct Config {
     /// e.g. "http://rp01.corp.example/SMSReporting_ABC/"
     pub url: String,
-    #[serde(default = "warn_ms")]
+    #[serde(default = "patchdeck_kit::defaults::latency_warn_ms")]
     pub latency_warn_ms: u64,
-    #[serde(default = "crit_ms")]
+    #[serde(default = "patchdeck_kit::defaults::latency_crit_ms")]
     pub latency_crit_ms: u64,
     #[serde(default)]
     pub tls_insecure: bool,
-}
-
-fn warn_ms() -> u64 {
-    500
-}
-fn crit_ms() -> u64 {
-    2000
 }
 
 pub struct ReportingPoint {

@@ -47,7 +47,7 @@ pub struct Config {
     pub warn_percent: f64,
     #[serde(default = "thirty")]
     pub active_days: u64,
-    #[serde(default = "hours")]
+    #[serde(default = "patchdeck_kit::defaults::max_export_age_hours")]
     pub max_export_age_hours: u64,
     #[serde(default)]
     pub tls_insecure: bool,
@@ -64,9 +64,6 @@ fn eighty() -> f64 {
 }
 fn thirty() -> u64 {
     30
-}
-fn hours() -> u64 {
-    26
 }
 
 /// Clients per normalised scan location, per day of last scan (so "active" can be judged at

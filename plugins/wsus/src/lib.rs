@@ -34,9 +34,9 @@ pub struct Config {
     pub configmgr_sp: ConfigMgrSp,
     #[serde(default)]
     pub windows7_clients: bool,
-    #[serde(default = "warn_ms")]
+    #[serde(default = "patchdeck_kit::defaults::latency_warn_ms")]
     pub latency_warn_ms: u64,
-    #[serde(default = "crit_ms")]
+    #[serde(default = "patchdeck_kit::defaults::latency_crit_ms")]
     pub latency_crit_ms: u64,
     #[serde(default)]
     pub tls_insecure: bool,
@@ -73,12 +73,6 @@ fn parse_age(s: &str) -> Option<i64> {
 
 fn sp1() -> ConfigMgrSp {
     ConfigMgrSp::SP1
-}
-fn warn_ms() -> u64 {
-    500
-}
-fn crit_ms() -> u64 {
-    2000
 }
 
 pub struct Wsus {

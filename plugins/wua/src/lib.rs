@@ -30,12 +30,12 @@ pub struct Config {
     pub expected_version: Option<String>,
     #[serde(default = "seven")]
     pub stale_days: u64,
-    #[serde(default = "five")]
+    #[serde(default = "patchdeck_kit::defaults::warn_percent")]
     pub warn_percent: f64,
-    #[serde(default = "twenty")]
+    #[serde(default = "patchdeck_kit::defaults::crit_percent")]
     pub crit_percent: f64,
     /// An export older than this many hours is a warning (is the export job running?).
-    #[serde(default = "hours")]
+    #[serde(default = "patchdeck_kit::defaults::max_export_age_hours")]
     pub max_export_age_hours: u64,
 }
 
@@ -44,15 +44,6 @@ fn min_version() -> String {
 }
 fn seven() -> u64 {
     7
-}
-fn five() -> f64 {
-    5.0
-}
-fn twenty() -> f64 {
-    20.0
-}
-fn hours() -> u64 {
-    26
 }
 
 /// What one export says, independent of the time it is looked at (so it can be cached),
