@@ -46,8 +46,12 @@ pub async fn run(
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let _cleanup = TempDir(dir.clone());
     let path = dir.join("patchdeck.toml");
-    std::fs::write(&path, site.config_toml("5s"))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    // Network probes plus the site-database exports (scan status, msi.dll inventory, sync
+    // messages, site-server programs) written into the same private folder.
+    let text = site
+        .config_toml_with_inventory("5s", &dir)
+        .with_context(|| format!("cannot write exports into {}", dir.display()))?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(config = %path.display(), "demo site started");
     let config = config::load(&path)?;
     let engine = Engine::build(config, &opts.engine_options()).await?;
