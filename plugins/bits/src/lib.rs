@@ -13,7 +13,7 @@
 use patchdeck_kit::http::{Http, HttpError};
 use patchdeck_kit::threshold;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, Host, Probe};
-use patchdeck_probe_api::{Detail, Item, Report, Status};
+use patchdeck_probe_api::{Detail, Item, Metric, Report, Status};
 use serde::Deserialize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -94,6 +94,23 @@ impl Verdict {
         self.short.get_or_insert_with(|| reason.clone());
         self.details.push(detail(label, reason, Some(status)));
     }
+
+    /// The DP's item: its first problem as the summary, or `ready` when there was none.
+    fn finish(self, dp: &Dp, ready: String, metrics: Vec<Metric>) -> DpResult {
+        let item = Item {
+            id: dp.name.clone(),
+            title: dp.name.clone(),
+            status: self.status,
+            summary: self.short.clone().unwrap_or(ready),
+            details: self.details,
+            metrics,
+            items: vec![],
+        };
+        DpResult {
+            item,
+            short: self.short,
+        }
+    }
 }
 
 fn check_dp(dp: &Dp, c: &Config, http: &Http) -> DpResult {
@@ -114,37 +131,11 @@ fn check_dp(dp: &Dp, c: &Config, http: &Http) -> DpResult {
                 Status::Unknown,
                 "not checked: the probe's time ran out (raise `timeout` or `concurrency`)",
             );
-            let summary = v.short.clone().unwrap_or_default();
-            let item = Item {
-                id: dp.name.clone(),
-                title: dp.name.clone(),
-                status: v.status,
-                summary,
-                details: v.details,
-                metrics: vec![],
-                items: vec![],
-            };
-            return DpResult {
-                item,
-                short: v.short,
-            };
+            return v.finish(dp, String::new(), vec![]);
         }
         Err(e) => {
             v.fail("HEAD", Status::Critical, unreachable(e));
-            let summary = v.short.clone().unwrap_or_default();
-            let item = Item {
-                id: dp.name.clone(),
-                title: dp.name.clone(),
-                status: v.status,
-                summary,
-                details: v.details,
-                metrics: vec![],
-                items: vec![],
-            };
-            return DpResult {
-                item,
-                short: v.short,
-            };
+            return v.finish(dp, String::new(), vec![]);
         }
     };
     let ms = head.elapsed.as_secs_f64() * 1000.0;
@@ -229,27 +220,8 @@ fn check_dp(dp: &Dp, c: &Config, http: &Http) -> DpResult {
     if lat != Status::Ok {
         v.fail("Latency", lat, format!("slow: {ms:.0} ms"));
     }
-    let summary = match &v.short {
-        None => format!("BITS-ready · {ms:.0} ms"),
-        Some(s) => s.clone(),
-    };
-    DpResult {
-        item: Item {
-            id: dp.name.clone(),
-            title: dp.name.clone(),
-            status: v.status,
-            summary,
-            details: v.details,
-            metrics: vec![threshold::latency_metric(
-                "latency",
-                ms,
-                c.latency_warn_ms,
-                c.latency_crit_ms,
-            )],
-            items: vec![],
-        },
-        short: v.short,
-    }
+    let latency = threshold::latency_metric("latency", ms, c.latency_warn_ms, c.latency_crit_ms);
+    v.finish(dp, format!("BITS-ready · {ms:.0} ms"), vec![latency])
 }
 
 impl Bits {
@@ -324,7 +296,7 @@ impl Bits {
             status,
             summary,
             details: vec![detail("Distribution points", dps.len().to_string(), None)],
-            metrics: vec![patchdeck_probe_api::Metric {
+            metrics: vec![Metric {
                 label: "dps_ready".into(),
                 value: ready as f64,
                 uom: String::new(),
