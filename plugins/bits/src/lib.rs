@@ -11,6 +11,7 @@
 //! DPs are checked concurrently (`concurrency` at a time) within the call's deadline.
 
 use patchdeck_kit::http::{Http, HttpError};
+use patchdeck_kit::report::detail;
 use patchdeck_kit::threshold;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, Host, Probe};
 use patchdeck_probe_api::{Detail, Item, Metric, Report, Status};
@@ -47,14 +48,6 @@ fn eight() -> usize {
 
 pub struct Bits {
     config: Config,
-}
-
-fn detail(label: &str, value: impl Into<String>, status: Option<Status>) -> Detail {
-    Detail {
-        label: label.into(),
-        value: value.into(),
-        status,
-    }
 }
 
 /// One DP's verdict: the item, and a short reason for the summary when it is not OK.

@@ -8,9 +8,10 @@
 //! latency thresholds.
 
 use patchdeck_kit::http::Http;
+use patchdeck_kit::report::detail;
 use patchdeck_kit::threshold;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, Host, Probe};
-use patchdeck_probe_api::{Detail, Report, Status};
+use patchdeck_probe_api::{Report, Status};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -28,14 +29,6 @@ pub struct Config {
 
 pub struct ReportingPoint {
     config: Config,
-}
-
-fn detail(label: &str, value: impl Into<String>, status: Option<Status>) -> Detail {
-    Detail {
-        label: label.into(),
-        value: value.into(),
-        status,
-    }
 }
 
 impl ReportingPoint {

@@ -7,6 +7,7 @@
 //! for Xpress compression.
 
 use patchdeck_kit::http::{Http, Resp};
+use patchdeck_kit::report::detail;
 use patchdeck_kit::soap::{self, SoapError};
 use patchdeck_kit::threshold;
 use patchdeck_kit::version::WinVersion;
@@ -82,14 +83,6 @@ pub struct Wsus {
     sync_max_age: i64,
 }
 
-fn detail(label: &str, value: impl Into<String>, status: Option<Status>) -> Detail {
-    Detail {
-        label: label.into(),
-        value: value.into(),
-        status,
-    }
-}
-
 fn item(
     id: &str,
     title: &str,
@@ -98,13 +91,8 @@ fn item(
     details: Vec<Detail>,
 ) -> Item {
     Item {
-        id: id.into(),
-        title: title.into(),
-        status,
-        summary: summary.into(),
         details,
-        metrics: vec![],
-        items: vec![],
+        ..patchdeck_kit::report::item(id, title, status, summary)
     }
 }
 

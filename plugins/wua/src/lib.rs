@@ -6,10 +6,11 @@
 
 use patchdeck_kit::hresult;
 use patchdeck_kit::inventory::{self, Cached, ExportError};
+use patchdeck_kit::report::{detail, item};
 use patchdeck_kit::threshold::{percent, thousands};
 use patchdeck_kit::version::WinVersion;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, Host, Probe};
-use patchdeck_probe_api::{Detail, Item, Metric, Report, Status};
+use patchdeck_probe_api::{Metric, Report, Status};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -198,25 +199,10 @@ impl Wua {
                 n as f64 * 100.0 / c.clients as f64
             }
         };
-        let detail = |l: &str, v: String, s: Option<Status>| Detail {
-            label: l.into(),
-            value: v,
-            status: s,
-        };
-        let item = |id: &str, title: String, status: Status, summary: String| Item {
-            id: id.into(),
-            title,
-            status,
-            summary,
-            details: vec![],
-            metrics: vec![],
-            items: vec![],
-        };
-
         // Versions, newest first.
         let mut versions = item(
             "versions",
-            "WUA versions".into(),
+            "WUA versions",
             Status::Ok,
             format!("{} versions", c.versions.len()),
         );
@@ -241,7 +227,7 @@ impl Wua {
         if c.unparsable_count > 0 {
             let mut i = item(
                 "unparsable",
-                "Unreadable versions".into(),
+                "Unreadable versions",
                 Status::Warning,
                 format!(
                     "{} clients report a version that is not a.b.c.d",
@@ -258,7 +244,7 @@ impl Wua {
         if c.no_version > 0 {
             versions.items.push(item(
                 "no-version",
-                "No version reported".into(),
+                "No version reported",
                 Status::Ok,
                 format!(
                     "{} clients have not reported a WUA version yet",
@@ -295,7 +281,7 @@ impl Wua {
         let error_clients: u64 = c.errors.values().map(|e| e.0).sum();
         let mut errors = item(
             "scan-errors",
-            "Scan errors".into(),
+            "Scan errors",
             percent(pct(error_clients), cfg.warn_percent, cfg.crit_percent),
             format!(
                 "{} clients failed their last scan",
@@ -341,7 +327,7 @@ impl Wua {
         }
         let mut stale = item(
             "stale",
-            "Stale scans".into(),
+            "Stale scans",
             percent(pct(stale_n), cfg.warn_percent, cfg.crit_percent),
             format!(
                 "{} clients have not scanned for {} days",
