@@ -9,14 +9,8 @@ use std::time::Duration;
 
 fn spec(f: impl FnOnce(&mut DpSpec)) -> DpSpec {
     let mut d = DpSpec {
-        name: "DP".into(),
-        range: true,
-        webdav: true,
-        content_length: true,
-        forbidden: false,
-        bad_content_range: false,
-        down: false,
         size: 100_000,
+        ..DpSpec::named("DP")
     };
     f(&mut d);
     d

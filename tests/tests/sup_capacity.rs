@@ -43,16 +43,9 @@ async fn run(csv: &Path, sups: &str, extra: &str) -> patchdeck_core::store::Chec
 
 fn wsus_node(protocol: &str) -> String {
     let w = WsusSpec {
-        name: "N".into(),
         protocol: protocol.into(),
         prefix: "s".into(),
-        fault: None,
-        broken_xml: false,
-        pool_stopped: false,
-        http500: false,
-        down: false,
-        slow_ms: 0,
-        missing: vec![],
+        ..WsusSpec::named("N")
     };
     stub_server(move |req| wsus_answer(&w, req))
 }

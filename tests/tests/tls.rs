@@ -8,16 +8,8 @@ use patchdeck_tests::*;
 
 fn spec() -> WsusSpec {
     WsusSpec {
-        name: "SUP01".into(),
-        protocol: "3.2".into(),
         prefix: "s".into(),
-        fault: None,
-        broken_xml: false,
-        pool_stopped: false,
-        http500: false,
-        down: false,
-        slow_ms: 0,
-        missing: vec![],
+        ..WsusSpec::named("SUP01")
     }
 }
 

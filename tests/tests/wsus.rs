@@ -9,18 +9,7 @@ use patchdeck_tests::*;
 use std::sync::{Arc, Mutex};
 
 fn sim(f: impl FnOnce(&mut WsusSpec)) -> WsusSpec {
-    let mut w = WsusSpec {
-        name: "SUP01".into(),
-        protocol: "3.2".into(),
-        prefix: "soap".into(),
-        fault: None,
-        broken_xml: false,
-        pool_stopped: false,
-        http500: false,
-        down: false,
-        slow_ms: 0,
-        missing: vec![],
-    };
+    let mut w = WsusSpec::named("SUP01");
     f(&mut w);
     w
 }

@@ -134,3 +134,17 @@ impl Scenario {
         Scenario::parse("default.toml", DEFAULT).expect("the built-in scenario parses")
     }
 }
+
+impl WsusSpec {
+    /// A healthy WSUS 3.0 SP2 with this name: the scenario file's defaults.
+    pub fn named(name: &str) -> WsusSpec {
+        toml::from_str(&format!("name = {name:?}")).expect("every other field has a default")
+    }
+}
+
+impl DpSpec {
+    /// A healthy BITS-enabled DP with this name: the scenario file's defaults.
+    pub fn named(name: &str) -> DpSpec {
+        toml::from_str(&format!("name = {name:?}")).expect("every other field has a default")
+    }
+}
