@@ -15,10 +15,7 @@ fn spec() -> WsusSpec {
 
 async fn run(config: &str) -> patchdeck_core::store::CheckResult {
     let dir = scratch("tls");
-    let e = engine(&dir, &format!("[[probe]]\nid = \"p\"\n{config}\n"), &[]).await;
-    let r = e.probes[0].run_once().await;
-    e.shutdown().await;
-    r
+    check_once(&dir, &format!("[[probe]]\nid = \"p\"\n{config}\n")).await
 }
 
 #[tokio::test]
