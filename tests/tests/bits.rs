@@ -189,13 +189,11 @@ async fn hundreds_of_dps_are_checked_concurrently_within_the_timeout() {
 #[tokio::test]
 async fn bad_config_names_the_field() {
     let dir = scratch("bits-config");
-    let e = engine(&dir, "[[probe]]\nid = \"b\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = [{ name = \"DP01\", url = \"dp01/x.cab\" }]\n", &[]).await;
-    let r = e.probes[0].run_once().await;
+    let r = check_once(&dir, "[[probe]]\nid = \"b\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = [{ name = \"DP01\", url = \"dp01/x.cab\" }]\n").await;
     assert_eq!(
         r.summary,
         "plugin rejected its config: field `distribution_points[0].url`: \"dp01/x.cab\" must start with http:// or https://"
     );
-    e.shutdown().await;
 }
 
 #[tokio::test]

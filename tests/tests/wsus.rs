@@ -52,9 +52,7 @@ async fn run_with(sim: WsusSpec, port80: Option<WsusSpec>, extra: &str) -> Run {
     let cfg = format!(
         "[[probe]]\nid = \"wsus\"\nplugin = \"wsus\"\ntimeout = \"5s\"\n[probe.config]\nurl = \"{base}\"\nselfupdate_url = \"{selfupdate}\"\n{extra}\n"
     );
-    let e = engine(&dir, &cfg, &[]).await;
-    let result = e.probes[0].run_once().await;
-    e.shutdown().await;
+    let result = check_once(&dir, &cfg).await;
     let seen = seen.lock().unwrap().clone();
     Run { result, seen }
 }
