@@ -206,7 +206,7 @@ pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
     );
     let store = Store::new(engine.metas());
     setup_terminal(opts.mouse)?;
-    let result = run_inner(&engine, &store, look, opts, started).await;
+    let result = run_inner(&engine, &store, look, started).await;
     restore_terminal();
     let _ = tokio::time::timeout(Duration::from_secs(3), engine.shutdown()).await;
     result
@@ -216,7 +216,6 @@ async fn run_inner(
     engine: &Engine,
     store: &Store,
     look: Look,
-    opts: TuiOptions,
     started: Instant,
 ) -> anyhow::Result<u8> {
     let bytes = Arc::new(AtomicU64::new(0));
@@ -234,8 +233,9 @@ async fn run_inner(
         look,
     );
     model.utc_offset = utc_offset();
-    let mut first = None;
-    draw(&mut terminal, &mut model, &mut first)?;
+    // The last frame sent, to skip sending an identical one.
+    let mut last: Option<ratatui::buffer::Buffer> = None;
+    draw(&mut terminal, &mut model, &mut last)?;
     tracing::info!(
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "first frame drawn"
@@ -247,21 +247,24 @@ async fn run_inner(
     spawn_store_watch(store.clone(), tx.clone());
     spawn_clock(tx.clone());
     let scheduler = Scheduler::start(&engine.probes, store.clone());
-    let _ = opts;
 
     let mut draws = 0u64;
-    let mut last: Option<ratatui::buffer::Buffer> = None;
     while let Some(msg) = rx.recv().await {
         // Results are shown with the next clock tick (at most a second later), so a burst of
         // probe runs becomes one frame; keys and resizes are drawn at once.
         let mut now_please = !matches!(msg, Msg::Data(_));
+        let mut tick = matches!(msg, Msg::Tick(_));
         let mut commands = update(&mut model, msg);
         // Coalesce whatever else is already queued into one frame.
         while let Ok(msg) = rx.try_recv() {
             now_please |= !matches!(msg, Msg::Data(_));
+            tick |= matches!(msg, Msg::Tick(_));
             commands.extend(update(&mut model, msg));
         }
-        model.utc_offset = utc_offset();
+        // Once a second is enough to follow a daylight-saving change.
+        if tick {
+            model.utc_offset = utc_offset();
+        }
         for c in commands {
             match c {
                 Command::RunNow(id) => {
@@ -307,11 +310,20 @@ fn draw<W: Write>(
     if last.as_ref() == Some(frame.buffer) {
         return Ok(false);
     }
-    *last = Some(frame.buffer.clone());
+    let rendered = frame.buffer.clone();
     // Synchronized output (DEC mode 2026): terminals that know it show the frame at once;
     // others ignore the sequence.
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    terminal.draw(|f| crate::view::view(model, f))?;
+    terminal.draw(|f| {
+        // Send the frame already rendered; render again only if the terminal was resized
+        // in between.
+        if f.area() == rendered.area {
+            f.buffer_mut().clone_from(&rendered);
+        } else {
+            crate::view::view(model, f);
+        }
+    })?;
+    *last = Some(rendered);
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(true)
 }
