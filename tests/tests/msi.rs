@@ -128,3 +128,29 @@ async fn a_bad_export_is_unknown_with_its_location() {
         r.summary
     );
 }
+
+#[tokio::test]
+async fn a_new_client_list_alone_is_picked_up() {
+    let dir = scratch("msi-cache");
+    let (files, clients) = exports(&dir);
+    let cfg = format!(
+        "[[probe]]\nid = \"msi\"\nplugin = \"msi\"\n[probe.config]\nsoftware_files_csv = \"{}\"\nclients_csv = \"{}\"\n",
+        files.display(),
+        clients.display()
+    );
+    let e = engine(&dir, &cfg, &[]).await;
+    assert!(
+        e.probes[0]
+            .run_once()
+            .await
+            .summary
+            .ends_with("· 2 unknown")
+    );
+    // Only the client list changes (a new computer joined): the cached result must not hide it.
+    let mut text = std::fs::read_to_string(&clients).unwrap();
+    text.push_str("8,PC08\r\n");
+    std::fs::write(&clients, text).unwrap();
+    let r = e.probes[0].run_once().await;
+    assert!(r.summary.ends_with("· 3 unknown"), "{}", r.summary);
+    e.shutdown().await;
+}

@@ -341,10 +341,11 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Remembers the last result for a file and recomputes only when its size or mtime changed.
+/// Remembers the last result computed from some files and recomputes only when one of them
+/// changed size or mtime.
 #[derive(Debug)]
 pub struct Cached<T> {
-    last: Option<(Stamp, T)>,
+    last: Option<(Vec<Stamp>, T)>,
 }
 
 impl<T: Clone> Default for Cached<T> {
@@ -354,20 +355,23 @@ impl<T: Clone> Default for Cached<T> {
 }
 
 impl<T: Clone> Cached<T> {
-    /// The cached value if the file is unchanged, else `compute()` (cached on success).
+    /// The cached value if none of `paths` changed, else `compute()` (cached on success).
     pub fn get(
         &mut self,
-        path: &Path,
+        paths: &[&Path],
         compute: impl FnOnce() -> Result<T, ExportError>,
     ) -> Result<(T, bool), ExportError> {
-        let now = stamp(path)?;
+        let now = paths
+            .iter()
+            .map(|p| stamp(p))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some((s, v)) = &self.last
             && *s == now
         {
             return Ok((v.clone(), true));
         }
         let v = compute()?;
-        // Stamp as of the read (read() already refused a file that changed during it).
+        // Stamps as of the read (read() already refused a file that changed during it).
         self.last = Some((now, v.clone()));
         Ok((v, false))
     }

@@ -189,10 +189,10 @@ fn results_are_reused_until_the_file_changes() {
     let p = file("j.csv", b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n");
     let mut cache: Cached<usize> = Cached::default();
     let count = || rows(&p).map(|r| r.len());
-    assert_eq!(cache.get(&p, count).unwrap(), (1, false));
+    assert_eq!(cache.get(&[&p], count).unwrap(), (1, false));
     assert_eq!(
         cache
-            .get(&p, || panic!("must not re-read an unchanged file"))
+            .get(&[&p], || panic!("must not re-read an unchanged file"))
             .unwrap(),
         (1, true)
     );
@@ -202,7 +202,31 @@ fn results_are_reused_until_the_file_changes() {
     )
     .unwrap();
     assert_eq!(
-        cache.get(&p, || rows(&p).map(|r| r.len())).unwrap(),
+        cache.get(&[&p], || rows(&p).map(|r| r.len())).unwrap(),
         (2, false)
+    );
+}
+
+#[test]
+fn a_result_from_two_files_is_recomputed_when_either_changes() {
+    let a = file("k1.csv", b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n");
+    let b = file("k2.csv", b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n");
+    let mut cache: Cached<usize> = Cached::default();
+    let both = || Ok(rows(&a)?.len() + rows(&b)?.len());
+    assert_eq!(cache.get(&[&a, &b], both).unwrap(), (2, false));
+    assert_eq!(
+        cache.get(&[&a, &b], || panic!("nothing changed")).unwrap(),
+        (2, true)
+    );
+    std::fs::write(
+        &b,
+        b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n2,PC2,7.0\n",
+    )
+    .unwrap();
+    assert_eq!(
+        cache
+            .get(&[&a, &b], || Ok(rows(&a)?.len() + rows(&b)?.len()))
+            .unwrap(),
+        (3, false)
     );
 }

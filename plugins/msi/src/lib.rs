@@ -47,10 +47,49 @@ struct Census {
     all_clients: Option<u64>,
 }
 
+/// What the report needs, folded from a census once per change of the exports (the
+/// per-client map is not kept).
+#[derive(Debug, Clone, Default)]
+struct Summary {
+    with_msi: u64,
+    by_version: BTreeMap<Option<WinVersion>, u64>,
+    below: u64,
+    below_names: Vec<String>,
+    unparsable: Vec<(String, String)>,
+    unknown: u64,
+    unknown_names: Vec<String>,
+    all_clients: Option<u64>,
+}
+
+/// Reads both exports and folds them into a [`Summary`].
+fn summarise(config: &Config, min: WinVersion) -> Result<Summary, ExportError> {
+    let mut c = read_files(config)?;
+    add_unknown(config, &mut c)?;
+    let mut s = Summary {
+        with_msi: c.clients.len() as u64,
+        unparsable: c.unparsable,
+        unknown: c.unknown,
+        unknown_names: c.unknown_names,
+        all_clients: c.all_clients,
+        ..Summary::default()
+    };
+    for (name, v) in c.clients.into_values() {
+        *s.by_version.entry(v).or_default() += 1;
+        if v.is_some_and(|v| v < min) {
+            s.below += 1;
+            if s.below_names.len() < LIST {
+                s.below_names.push(name);
+            }
+        }
+    }
+    s.below_names.sort();
+    Ok(s)
+}
+
 pub struct Msi {
     config: Config,
     min: WinVersion,
-    files: Cached<Census>,
+    cache: Cached<Summary>,
 }
 
 fn read_files(config: &Config) -> Result<Census, ExportError> {
@@ -138,13 +177,13 @@ impl Msi {
         Ok(Msi {
             config,
             min,
-            files: Cached::default(),
+            cache: Cached::default(),
         })
     }
 
-    fn report(&self, c: &Census, now: SystemTime) -> Report {
+    fn report(&self, c: &Summary, now: SystemTime) -> Report {
         let cfg = &self.config;
-        let with_msi = c.clients.len() as u64;
+        let with_msi = c.with_msi;
         let population = c.all_clients.unwrap_or(with_msi).max(with_msi);
         let pct = |n: u64| {
             if population == 0 {
@@ -153,19 +192,7 @@ impl Msi {
                 n as f64 * 100.0 / population as f64
             }
         };
-        let mut by_version: BTreeMap<Option<WinVersion>, u64> = BTreeMap::new();
-        let mut below_names: Vec<String> = Vec::new();
-        let mut below = 0u64;
-        for (name, v) in c.clients.values() {
-            *by_version.entry(*v).or_default() += 1;
-            if v.is_some_and(|v| v < self.min) {
-                below += 1;
-                if below_names.len() < LIST {
-                    below_names.push(name.clone());
-                }
-            }
-        }
-        below_names.sort();
+        let (by_version, below, below_names) = (&c.by_version, c.below, &c.below_names);
         let mut versions = item(
             "versions",
             "msi.dll versions",
@@ -211,7 +238,7 @@ impl Msi {
                 self.min
             ),
         );
-        below_item.details = name_list(&below_names, below);
+        below_item.details = name_list(below_names, below);
         let mut items = vec![versions, below_item];
         let mut status = below_status;
         if c.all_clients.is_some() {
@@ -285,13 +312,14 @@ impl Probe for Msi {
     }
 
     fn check(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
-        let config = &self.config;
-        let (mut census, _) = self
-            .files
-            .get(&config.software_files_csv, || read_files(config))
+        let (config, min) = (&self.config, self.min);
+        let mut files = vec![config.software_files_csv.as_path()];
+        files.extend(config.clients_csv.as_deref());
+        let (summary, _) = self
+            .cache
+            .get(&files, || summarise(config, min))
             .map_err(|e| CheckError::Failed(e.to_string()))?;
-        add_unknown(config, &mut census).map_err(|e| CheckError::Failed(e.to_string()))?;
-        Ok(self.report(&census, SystemTime::now()))
+        Ok(self.report(&summary, SystemTime::now()))
     }
 }
 

@@ -368,7 +368,7 @@ impl Probe for SupCapacity {
         let config = &self.config;
         let (census, _) = self
             .cache
-            .get(&config.scan_status_csv, || census(config))
+            .get(&[&config.scan_status_csv], || census(config))
             .map_err(|e| CheckError::Failed(e.to_string()))?;
         Ok(self.run(&census, ctx))
     }

@@ -421,7 +421,7 @@ impl Probe for Wua {
         let (config, min, expected) = (&self.config, self.min, self.expected);
         let (census, _cached) = self
             .cache
-            .get(&path, || census(config, min, expected))
+            .get(&[&path], || census(config, min, expected))
             .map_err(|e| CheckError::Failed(e.to_string()))?;
         Ok(self.report(&census, SystemTime::now()))
     }
