@@ -31,6 +31,11 @@ pub fn text(rows: &[(ProbeMeta, CheckResult)]) -> String {
             one_line(&r.summary),
             r.duration.as_millis()
         ));
+        if r.status != Status::Ok {
+            for line in fixes(r.report.as_ref(), FIXES_SHOWN) {
+                out.push_str(&format!("          {line}\n"));
+            }
+        }
     }
     let all: Vec<&CheckResult> = rows.iter().map(|(_, r)| r).collect();
     out.push_str(&format!(
@@ -123,6 +128,49 @@ pub fn perfdata(m: &Metric) -> String {
     fields.join(";")
 }
 
+/// How many fixes `text` prints under a failing probe (the drill-down and JSON have all).
+const FIXES_SHOWN: usize = 5;
+
+/// "fix: <item>: <fix>" for the non-OK items of a report that carry a fix (schema 1.1), worst
+/// first and in tree order within a status, at most `max`, then "… N more".
+pub fn fixes(report: Option<&patchdeck_probe_api::Report>, max: usize) -> Vec<String> {
+    fn walk<'a>(
+        items: &'a [patchdeck_probe_api::Item],
+        out: &mut Vec<&'a patchdeck_probe_api::Item>,
+    ) {
+        for i in items {
+            if i.status != Status::Ok && i.fix.is_some() {
+                out.push(i);
+            }
+            walk(&i.items, out);
+        }
+    }
+    let mut found = Vec::new();
+    if let Some(r) = report {
+        walk(&r.items, &mut found);
+    }
+    found.sort_by_key(|i| std::cmp::Reverse(i.status.severity()));
+    let mut lines: Vec<String> = found
+        .iter()
+        .take(max)
+        .map(|i| {
+            let title = if i.title.is_empty() { &i.id } else { &i.title };
+            format!(
+                "fix: {}: {}",
+                one_line(title),
+                one_line(i.fix.as_deref().unwrap_or(""))
+            )
+        })
+        .collect();
+    if found.len() > max {
+        lines.push(format!(
+            "… {} more (see `--format json` or the dashboard)",
+            found.len() - max
+        ));
+    }
+    lines
+}
+
 fn one_line(s: &str) -> String {
     s.split(['\n', '\r'])
         .map(str::trim)
@@ -145,6 +193,35 @@ mod tests {
             min: Some(0.0),
             max: None,
         }
+    }
+
+    #[test]
+    fn fixes_list_failing_items_worst_first_and_are_capped() {
+        use patchdeck_probe_api::{Item, Report};
+        let mut r = Report::new(Status::Critical, "x");
+        r.items = vec![
+            Item::new("a", "DP01", Status::Warning, "slow").with_fix("Look at DP01."),
+            Item::new("b", "", Status::Ok, "fine").with_fix("never shown: the item is OK"),
+            Item {
+                items: vec![
+                    Item::new("c1", "Range", Status::Critical, "ignored").with_fix("Enable\nRange."),
+                    Item::new("c2", "HEAD", Status::Unknown, "no fix given"),
+                ],
+                ..Item::new("c", "DP02", Status::Critical, "")
+            },
+        ];
+        assert_eq!(
+            fixes(Some(&r), 5),
+            ["fix: Range: Enable Range.", "fix: DP01: Look at DP01."]
+        );
+        assert_eq!(
+            fixes(Some(&r), 1),
+            [
+                "fix: Range: Enable Range.",
+                "… 1 more (see `--format json` or the dashboard)"
+            ]
+        );
+        assert!(fixes(None, 5).is_empty());
     }
 
     #[test]

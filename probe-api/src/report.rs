@@ -10,6 +10,11 @@
 //! }
 //! ```
 //! Unknown fields are ignored so that newer plugins work with older hosts.
+//!
+//! Schema 1.1 (additive) gives items two optional strings, `evidence` (what was observed:
+//! request and answer, rows counted) and `fix` (the operator's next step, naming the console
+//! path, service or command, with the documentation address when one exists). A host that
+//! predates 1.1 ignores them; a plugin that predates 1.1 simply leaves them out.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -172,6 +177,48 @@ pub struct Item {
     pub metrics: Vec<Metric>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
+    /// Schema 1.1: what was observed (e.g. "HEAD 200, GET Range bytes=0-1023 -> 200 without
+    /// Content-Range"). Every non-OK item of a shipped probe carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// Schema 1.1: the operator's next step, one or two sentences, with the documentation
+    /// address when one exists. Every non-OK item of a shipped probe carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Item {
+    /// An item with no details, metrics, children, evidence or fix.
+    pub fn new(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        status: Status,
+        summary: impl Into<String>,
+    ) -> Item {
+        Item {
+            id: id.into(),
+            title: title.into(),
+            status,
+            summary: summary.into(),
+            details: vec![],
+            metrics: vec![],
+            items: vec![],
+            evidence: None,
+            fix: None,
+        }
+    }
+
+    /// Sets what was observed.
+    pub fn with_evidence(mut self, evidence: impl Into<String>) -> Item {
+        self.evidence = Some(evidence.into());
+        self
+    }
+
+    /// Sets the operator's next step.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Item {
+        self.fix = Some(fix.into());
+        self
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +235,22 @@ mod tests {
         assert_eq!(r.summary, "");
         assert_eq!(r.items[0].id, "a");
         assert_eq!(r.items[0].title, "");
+    }
+
+    #[test]
+    fn evidence_and_fix_are_optional_and_round_trip() {
+        // A 1.0 item (no evidence/fix) still parses.
+        let old: Item = serde_json::from_str(r#"{"id":"a","status":"ok"}"#).unwrap();
+        assert_eq!((old.evidence, old.fix), (None, None));
+        let new = Item::new("dp01", "DP01", Status::Critical, "ignores Range")
+            .with_evidence("GET Range bytes=0-1023 -> 200")
+            .with_fix("Enable WebDAV");
+        let json = serde_json::to_string(&new).unwrap();
+        assert!(json.contains(r#""evidence":"GET Range bytes=0-1023 -> 200""#), "{json}");
+        assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), new);
+        // Absent fields are not written as null.
+        let plain = serde_json::to_string(&Item::new("a", "", Status::Ok, "")).unwrap();
+        assert!(!plain.contains("evidence") && !plain.contains("fix"), "{plain}");
     }
 
     #[test]

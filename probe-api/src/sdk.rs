@@ -71,6 +71,58 @@ pub trait Probe: Send + Sized + 'static {
     }
 }
 
+/// A probe with a typed configuration: declare the config type, build the probe from it, and
+/// the SDK does the rest (JSON to `Config` with serde, errors prefixed with the kind, the
+/// [`Probe`] impl). Most probes want this rather than [`Probe`].
+///
+/// ```ignore
+/// #[derive(serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct Config { url: String }
+///
+/// struct Ping { config: Config }
+///
+/// impl ConfigProbe for Ping {
+///     type Config = Config;
+///     const KIND: &'static str = "ping";
+///     fn from_config(config: Config, _host: &Host) -> Result<Self, String> {
+///         Ok(Ping { config })
+///     }
+///     fn run(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
+///         Ok(Report::new(Status::Ok, format!("{} answers", self.config.url)))
+///     }
+/// }
+/// export_probe!(Ping, kind: "ping", version: "0.1.0", description: "Pings");
+/// ```
+pub trait ConfigProbe: Send + Sized + 'static {
+    /// The `[probe.config]` table, deserialised. Use `#[serde(deny_unknown_fields)]` so a
+    /// typo is an error naming the key, not a silently ignored setting.
+    type Config: serde::de::DeserializeOwned;
+    /// The plugin kind, used to prefix config errors ("wua config: unknown field `x`").
+    const KIND: &'static str;
+
+    /// Validates the config beyond its types and builds the probe. Name the field in errors.
+    fn from_config(config: Self::Config, host: &Host) -> Result<Self, String>;
+
+    /// Runs one check (see [`Probe::check`]).
+    fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError>;
+}
+
+impl<T: ConfigProbe> Probe for T {
+    fn create(config: serde_json::Value, host: &Host) -> Result<Self, String> {
+        let config: T::Config =
+            serde_json::from_value(config).map_err(|e| format!("{} config: {e}", T::KIND))?;
+        T::from_config(config, host)
+    }
+
+    fn check(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
+        if ctx.is_cancelled() {
+            return Err(CheckError::Cancelled);
+        }
+        self.run(ctx)
+    }
+}
+
 /// The host's services, as seen by a Rust probe.
 #[derive(Clone, Copy, Debug)]
 pub struct Host {
@@ -349,6 +401,50 @@ mod tests {
         fn check(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
             panic!("boom {}", 42);
         }
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TypedConfig {
+        name: String,
+    }
+
+    struct Typed(String);
+
+    impl ConfigProbe for Typed {
+        type Config = TypedConfig;
+        const KIND: &'static str = "typed";
+        fn from_config(c: TypedConfig, _host: &Host) -> Result<Self, String> {
+            if c.name.is_empty() {
+                return Err("field `name` must not be empty".into());
+            }
+            Ok(Typed(c.name))
+        }
+        fn run(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
+            Ok(Report::new(Status::Ok, self.0.clone()))
+        }
+    }
+
+    #[test]
+    fn a_config_probe_gets_typed_config_errors_with_its_kind() {
+        let host = Host::detached();
+        let err = <Typed as Probe>::create(serde_json::json!({"nmae": "x"}), &host)
+            .err()
+            .unwrap();
+        assert!(
+            err.starts_with("typed config: unknown field `nmae`, expected `name`"),
+            "{err}"
+        );
+        let err = <Typed as Probe>::create(serde_json::json!({"name": ""}), &host)
+            .err()
+            .unwrap();
+        assert_eq!(err, "field `name` must not be empty");
+        let mut p = <Typed as Probe>::create(serde_json::json!({"name": "hi"}), &host).unwrap();
+        let cancel = AtomicU32::new(0);
+        let ctx = CheckContext::for_test(Duration::from_secs(1), &cancel);
+        assert_eq!(Probe::check(&mut p, &ctx).unwrap().summary, "hi");
+        cancel.store(1, Ordering::Relaxed);
+        assert_eq!(Probe::check(&mut p, &ctx), Err(CheckError::Cancelled));
     }
 
     #[test]

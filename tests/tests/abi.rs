@@ -172,6 +172,16 @@ status = "purple"
     let report = iso.report.unwrap();
     assert_eq!(report.details[0].value, "3000 ms");
     assert_eq!(report.items[0].title, "Written in C");
+    // Schema 1.1 from C: a non-OK item carries evidence and fix through the real ABI.
+    assert_eq!(report.items[0].status, Status::Warning);
+    assert_eq!(
+        report.items[0].evidence.as_deref(),
+        Some("[probe.config] status is not ok")
+    );
+    assert_eq!(
+        report.items[0].fix.as_deref(),
+        Some("Set status = \"ok\" in this probe's [probe.config].")
+    );
     assert_eq!(
         engine.probes[0].run_once().await.summary,
         "hello from C (run 2)"

@@ -46,13 +46,8 @@ fn history(pattern: &[Status]) -> Vec<HistoryEntry> {
 
 fn item(id: &str, title: &str, status: Status, summary: &str, items: Vec<Item>) -> Item {
     Item {
-        id: id.into(),
-        title: title.into(),
-        status,
-        summary: summary.into(),
-        details: vec![],
-        metrics: vec![],
         items,
+        ..Item::new(id, title, status, summary)
     }
 }
 
@@ -123,7 +118,9 @@ fn base_snapshot() -> Snapshot {
         "200 instead of 206: 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT",
         vec![
             item("head", "HEAD", Ok, "200, Content-Length 1048576", vec![]),
-            item("range", "Ranged GET", Critical, "200 ignores Range", vec![]),
+            item("range", "Ranged GET", Critical, "200 ignores Range", vec![])
+                .with_evidence("GET Range bytes=524288-525311 -> 200 without Content-Range")
+                .with_fix("Enable byte-range requests on the DP's IIS site (remove any filter that strips Range)."),
         ],
     );
     dp07.details = vec![Detail {

@@ -232,6 +232,8 @@ impl TreeRow<'_> {
         !self.item.items.is_empty()
             || !self.item.details.is_empty()
             || !self.item.metrics.is_empty()
+            || self.item.evidence.is_some()
+            || self.item.fix.is_some()
     }
 }
 

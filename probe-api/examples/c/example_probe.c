@@ -132,13 +132,19 @@ static int32_t example_check(void *instance, const PdCallCtx *call, PdOwnedBytes
         nanosleep(&ts, NULL);
     }
     ex->runs++;
-    char report[512];
+    char report[768];
+    /* Schema 1.1: an item that is not ok says what was seen (evidence) and what to do (fix). */
+    int ok = strcmp(ex->status, "ok") == 0;
     snprintf(report, sizeof report,
              "{\"status\":\"%s\",\"summary\":\"hello from C (run %lu)\","
              "\"details\":[{\"label\":\"Timeout\",\"value\":\"%u ms\"}],"
              "\"metrics\":[{\"label\":\"runs\",\"value\":%lu,\"uom\":\"c\"}],"
-             "\"items\":[{\"id\":\"c\",\"title\":\"Written in C\",\"status\":\"ok\",\"summary\":\"fine\"}]}",
-             ex->status, ex->runs, call->timeout_ms, ex->runs);
+             "\"items\":[{\"id\":\"c\",\"title\":\"Written in C\",\"status\":\"%s\","
+             "\"summary\":\"%s\"%s}]}",
+             ex->status, ex->runs, call->timeout_ms, ex->runs, ex->status,
+             ok ? "fine" : "told to report this status",
+             ok ? "" : ",\"evidence\":\"[probe.config] status is not ok\","
+                       "\"fix\":\"Set status = \\\"ok\\\" in this probe's [probe.config].\"");
     give(out_report_json, report);
     return PD_OK;
 }

@@ -176,6 +176,7 @@ fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
                 }),
             ]));
             if row.expanded {
+                evidence_and_fix(item, row.depth + 3, look, &mut out);
                 details(&item.details, row.depth + 3, look, &mut out);
                 metrics(&item.metrics, row.depth + 3, look, &mut out);
             }
@@ -263,6 +264,29 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
         }
     };
     out.push(Line::from(vec![label("Next run", look), Span::raw(next)]));
+}
+
+/// "Seen:" and "Fix:" lines of an expanded item (schema 1.1), the fix emphasised: it is
+/// what the operator came for.
+fn evidence_and_fix(
+    item: &patchdeck_probe_api::Item,
+    indent: usize,
+    look: crate::model::Look,
+    out: &mut Vec<Line<'static>>,
+) {
+    let pad = "  ".repeat(indent);
+    if let Some(e) = &item.evidence {
+        out.push(Line::from(vec![
+            Span::styled(format!("{pad}Seen: "), theme::dim(look)),
+            Span::raw(e.clone()),
+        ]));
+    }
+    if let Some(f) = &item.fix {
+        out.push(Line::from(vec![
+            Span::styled(format!("{pad}Fix:  "), theme::heading(look)),
+            Span::raw(f.clone()),
+        ]));
+    }
 }
 
 fn details(
