@@ -204,7 +204,8 @@ mod tests {
             Item::new("b", "", Status::Ok, "fine").with_fix("never shown: the item is OK"),
             Item {
                 items: vec![
-                    Item::new("c1", "Range", Status::Critical, "ignored").with_fix("Enable\nRange."),
+                    Item::new("c1", "Range", Status::Critical, "ignored")
+                        .with_fix("Enable\nRange."),
                     Item::new("c2", "HEAD", Status::Unknown, "no fix given"),
                 ],
                 ..Item::new("c", "DP02", Status::Critical, "")

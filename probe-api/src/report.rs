@@ -246,11 +246,17 @@ mod tests {
             .with_evidence("GET Range bytes=0-1023 -> 200")
             .with_fix("Enable WebDAV");
         let json = serde_json::to_string(&new).unwrap();
-        assert!(json.contains(r#""evidence":"GET Range bytes=0-1023 -> 200""#), "{json}");
+        assert!(
+            json.contains(r#""evidence":"GET Range bytes=0-1023 -> 200""#),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), new);
         // Absent fields are not written as null.
         let plain = serde_json::to_string(&Item::new("a", "", Status::Ok, "")).unwrap();
-        assert!(!plain.contains("evidence") && !plain.contains("fix"), "{plain}");
+        assert!(
+            !plain.contains("evidence") && !plain.contains("fix"),
+            "{plain}"
+        );
     }
 
     #[test]

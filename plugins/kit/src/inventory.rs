@@ -310,36 +310,7 @@ pub fn read(
     Ok(rows)
 }
 
-/// "2026-11-20 13:45:12.000" (also with 'T', without fraction, with a trailing 'Z') as
-/// seconds since the Unix epoch, taken as UTC.
-pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let s = s.trim().trim_end_matches('Z');
-    let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, "00:00:00"));
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, dd) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
-    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (
-        t.next()??,
-        t.next().unwrap_or(Some(0))?,
-        t.next().unwrap_or(Some(0))?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&dd) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, m, dd) * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+pub use crate::time::parse_timestamp;
 
 /// Remembers the last result computed from some files and recomputes only when one of them
 /// changed size or mtime.

@@ -2,10 +2,13 @@
 //! versions, SOAP parsing, HTTP with timeouts derived from the call's deadline.
 
 pub mod defaults;
+pub mod host;
 pub mod hresult;
 pub mod http;
 pub mod inventory;
 pub mod report;
+pub mod schema;
 pub mod soap;
 pub mod threshold;
+pub mod time;
 pub mod version;
