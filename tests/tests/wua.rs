@@ -41,35 +41,46 @@ async fn an_exact_fleet_is_counted_exactly() {
     let fresh = ts(now() - 3600);
     let old = ts(now() - 20 * 86_400);
     let sup = "http://SUP01:8530/ClientWebService/client.asmx";
+    // LastScanState as the site database stores it (topic type 501): 3 completed, 5 failed,
+    // 6 completed with errors, 1 waiting for catalog location.
     let rows = [
-        format!("1,PC01,{fresh},2,0,7.4.7600.226,{sup}"),
-        format!("2,PC02,{fresh},2,0,7.4.7600.226,{sup}"),
-        format!("3,PC03,{fresh},2,0,7.4.7600.226,{sup}"),
-        format!("4,PC04,{fresh},3,-2145107934,7.4.7600.226,{sup}"),
-        format!("5,PC05,{fresh},3,-2145107934,7.4.7600.226,{sup}"),
-        format!("6,PC06,{fresh},3,0x8024FFFF,7.4.7600.226,{sup}"),
-        format!("7,PC07,{fresh},2,0,7.10.0.1,{sup}"),
-        format!("8,PC08,{old},2,0,7.0.6000.363,{sup}"),
-        format!("9,PC09,NULL,2,0,7.0.6000.362,{sup}"),
-        format!("10,PC10,{fresh},2,0,seven,{sup}"),
-        format!("10,PC10,{fresh},2,0,seven,{sup}"),
+        format!("1,PC01,{fresh},3,0,7.4.7600.226,{sup}"),
+        format!("2,PC02,{fresh},3,0,7.4.7600.226,{sup}"),
+        format!("3,PC03,{fresh},3,0,7.4.7600.226,{sup}"),
+        format!("4,PC04,{fresh},5,-2145107934,7.4.7600.226,{sup}"),
+        format!("5,PC05,{fresh},5,-2145107934,7.4.7600.226,{sup}"),
+        format!("6,PC06,{fresh},6,0x8024FFFF,7.4.7600.226,{sup}"),
+        format!("7,PC07,{fresh},3,0,7.10.0.1,{sup}"),
+        format!("8,PC08,{old},3,0,7.0.6000.363,{sup}"),
+        format!("9,PC09,NULL,1,0,7.0.6000.362,{sup}"),
+        format!("10,PC10,{fresh},3,0,seven,{sup}"),
+        format!("10,PC10,{fresh},3,0,seven,{sup}"),
+        // Failed with no error code stored: still a failed scan.
+        format!("11,PC11,{fresh},5,0,7.4.7600.226,{sup}"),
     ];
     let dir = scratch("wua-exact");
     let csv = dir.join("scan.csv");
     std::fs::write(
         &csv,
         format!(
-            "{HEADER}{}\r\n\r\n(10 rows affected)\r\n",
+            "{HEADER}{}\r\n\r\n(11 rows affected)\r\n",
             rows.join("\r\n")
         ),
     )
     .unwrap();
     let r = run(&csv, "expected_version = \"7.4.7600.226\"").await;
     assert_eq!(
-        r.summary, "10 clients · 70.0 % at >= 7.4.7600.226 · 1 below minimum · 3 scan errors",
+        r.summary,
+        "11 clients: 4 clients (36.4 %) failed their last scan: at or over the 20 % critical line",
         "{r:?}"
     );
+    assert_eq!(r.status, Status::Critical);
     let rep = r.report.unwrap();
+    assert_eq!(
+        patchdeck_kit_unexplained(&rep.items),
+        Vec::<String>::new(),
+        "every non-OK item has evidence and a fix"
+    );
     let versions = item(&rep.items, "versions");
     let order: Vec<&str> = versions.items.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(
@@ -85,16 +96,21 @@ async fn an_exact_fleet_is_counted_exactly() {
     );
     assert_eq!(
         item(&versions.items, "7.4.7600.226").summary,
-        "6 clients (60.0 %)"
+        "7 clients (63.6 %)"
     );
+    let at_min = item(&versions.items, "7.0.6000.363");
     assert_eq!(
-        item(&versions.items, "7.0.6000.363").status,
-        Status::Ok,
-        "the minimum itself is fine"
+        (at_min.status, at_min.summary.as_str()),
+        (
+            Status::Warning,
+            "1 client (9.1 %) · counted in \"Below 7.4.7600.226\""
+        ),
+        "the minimum itself meets the minimum, but not the expected agent"
     );
     assert_eq!(
         item(&versions.items, "7.0.6000.362").status,
-        Status::Critical
+        Status::Warning,
+        "the row carries its group's verdict"
     );
     let unparsable = item(&versions.items, "unparsable");
     assert_eq!(
@@ -110,27 +126,40 @@ async fn an_exact_fleet_is_counted_exactly() {
         (below.status, below.summary.as_str()),
         (
             Status::Warning,
-            "1 clients (10.0 %) below the minimum 7.0.6000.363"
+            "1 client (9.1 %) below the minimum 7.0.6000.363: at or over the 5 % warning line"
         )
     );
     assert_eq!(below.details[0].label, "PC09");
+    let expected = item(&rep.items, "below-expected");
+    assert_eq!(expected.status, Status::Warning, "{}", expected.summary);
 
     let errors = item(&rep.items, "scan-errors");
     assert_eq!(
         (errors.status, errors.summary.as_str()),
-        (Status::Critical, "3 clients failed their last scan")
+        (
+            Status::Critical,
+            "4 clients (36.4 %) failed their last scan: at or over the 20 % critical line"
+        )
     );
     let e503 = item(&errors.items, "0x80244022");
     assert_eq!(e503.title, "0x80244022 WU_E_PT_HTTP_STATUS_SERVICE_UNAVAIL");
     assert_eq!(e503.summary, "2 clients · HTTP 503: WsusPool stopped?");
+    assert!(e503.fix.as_deref().unwrap().contains("WsusPool"));
     assert_eq!(
         item(&errors.items, "0x8024FFFF").summary,
-        "1 clients · unknown code",
+        "1 client · unknown code",
         "unknown codes kept, in hex"
+    );
+    assert_eq!(
+        item(&errors.items, "state-5").title,
+        "LastScanState 5 (failed) without an error code"
     );
 
     let stale = item(&rep.items, "stale");
-    assert_eq!(stale.summary, "2 clients have not scanned for 7 days");
+    assert_eq!(
+        stale.summary,
+        "2 clients (18.2 %) not scanned for 7 days (or never): at or over the 5 % warning line"
+    );
     let names: Vec<&str> = stale.details.iter().map(|d| d.label.as_str()).collect();
     assert!(
         names.contains(&"PC08") && names.contains(&"PC09"),
@@ -141,7 +170,41 @@ async fn an_exact_fleet_is_counted_exactly() {
             .iter()
             .any(|d| d.label == "Duplicate rows" && d.value == "1 ignored")
     );
-    assert_eq!(r.status, Status::Critical);
+}
+
+/// Non-OK items without evidence or fix, at any depth.
+fn patchdeck_kit_unexplained(items: &[Item]) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in items {
+        if i.status != Status::Ok && (i.evidence.is_none() || i.fix.is_none()) {
+            out.push(i.id.clone());
+        }
+        out.extend(patchdeck_kit_unexplained(&i.items));
+    }
+    out
+}
+
+#[tokio::test]
+async fn wsus_level_sp2_expects_the_sp2_agent() {
+    let dir = scratch("wua-level");
+    let fresh = ts(now() - 60);
+    let mut text = HEADER.to_owned();
+    for i in 0..10 {
+        let v = if i < 2 {
+            "7.2.6001.788"
+        } else {
+            "7.4.7600.226"
+        };
+        text.push_str(&format!("{i},PC{i},{fresh},3,0,{v},http://sup01:8530\r\n"));
+    }
+    let csv = dir.join("scan.csv");
+    std::fs::write(&csv, text).unwrap();
+    let r = run(&csv, "wsus_level = \"SP2\"").await;
+    assert_eq!(r.status, Status::Critical, "{}", r.summary);
+    assert_eq!(
+        r.summary,
+        "10 clients: 2 clients (20.0 %) below 7.4.7600.226, the agent of WSUS 3.0 SP2: at or over the 20 % critical line"
+    );
 }
 
 fn fleet(dir: &Path, total: usize, below: usize) -> std::path::PathBuf {
@@ -153,7 +216,7 @@ fn fleet(dir: &Path, total: usize, below: usize) -> std::path::PathBuf {
         } else {
             "7.4.7600.226"
         };
-        text.push_str(&format!("{i},PC{i},{fresh},2,0,{v},http://sup01:8530\r\n"));
+        text.push_str(&format!("{i},PC{i},{fresh},3,0,{v},http://sup01:8530\r\n"));
     }
     let p = dir.join(format!("fleet-{below}.csv"));
     std::fs::write(&p, text).unwrap();
@@ -190,11 +253,11 @@ async fn a_generated_30000_client_fleet_in_utf16_with_tabs() {
     };
     write_scan_status(&csv, &o).unwrap();
     let r = run(&csv, "expected_version = \"7.4.7600.226\"").await;
-    assert!(r.summary.starts_with("30,000 clients · "), "{}", r.summary);
+    assert!(r.summary.starts_with("30,000 clients"), "{}", r.summary);
     let rep = r.report.unwrap();
     let below = item(&rep.items, "below-minimum");
     assert!(
-        below.summary.contains(" below the minimum 7.0.6000.363"),
+        below.summary.contains(" below the minimum 7.0.6000.363: "),
         "{}",
         below.summary
     );

@@ -98,6 +98,8 @@ impl Verdict {
             details: self.details,
             metrics,
             items: vec![],
+            evidence: None,
+            fix: None,
         };
         DpResult {
             item,

@@ -1,5 +1,10 @@
-//! Windows Update Agent scan errors worth naming (domain.md 2). LastErrorCode is a signed
-//! 32-bit HRESULT in the site database; unknown codes are shown in hex, never dropped.
+//! Windows Update Agent scan errors worth naming. LastErrorCode is a signed 32-bit HRESULT in
+//! the site database; unknown codes are shown in hex, never dropped. Names are the Windows
+//! Update Agent's (wuerror.h); WU_E_PT_HTTP_STATUS_* is the HTTP status the agent got from
+//! WSUS, e.g. 0x80244022 = HTTP 503, "very common in WSUS/SUP environments ... app pool
+//! stopped" (https://techpress.net/fix-windows-update-error-0x80244022). We found no stored
+//! Microsoft page listing the whole family; the other codes' HTTP statuses are from wuerror.h
+//! and not grounded in a page here.
 
 /// Parses "-2145107934", "2149859362" or "0x80244022" into the 32-bit code.
 pub fn parse(s: &str) -> Option<u32> {
@@ -47,6 +52,33 @@ pub fn describe(code: u32) -> Option<(&'static str, &'static str)> {
         ),
         _ => return None,
     })
+}
+
+/// The operator's next step for clients failing with `code`.
+pub fn remedy(code: u32) -> &'static str {
+    match code {
+        0x8024_4022 | 0x8024_401C | 0x8024_401F | 0x8024_4021 | 0x8024_4023 => {
+            "WSUS answered with a server error: on the SUP, start the WsusPool application pool in IIS Manager (raise its private memory limit if it keeps stopping) and check the wsus probe."
+        }
+        0x8024_4019 => {
+            "WSUS answered 404: check the SUP's port settings against the WSUS web site in IIS and that the ClientWebService virtual directory exists (wsus probe)."
+        }
+        0x8024_4017 | 0x8024_4018 => {
+            "WSUS refused the client: the WSUS web services must allow anonymous access (IIS Manager, virtual directories ClientWebService and SimpleAuthWebService)."
+        }
+        0x8024_401B => {
+            "A proxy asks the clients for credentials: exempt the SUP from the proxy for these clients."
+        }
+        0x8007_2EE2 | 0x8007_2EFD => {
+            "The clients cannot reach the SUP: check name resolution, firewalls and the SUP port from an affected client (telnet SUP 8530)."
+        }
+        0x8024_D009 => {
+            "The agent skipped self-update: check the WSUS self-update tree (wsus probe, items Self-update)."
+        }
+        _ => {
+            "Look the code up in the Windows Update error reference and read WUAHandler.log and WindowsUpdate.log on a listed client."
+        }
+    }
 }
 
 /// "0x80244022 WU_E_PT_HTTP_STATUS_SERVICE_UNAVAIL" or just "0x8024FFFF".

@@ -50,6 +50,19 @@ pub fn explain(mut it: Item, evidence: impl Into<String>, fix: impl Into<String>
     it
 }
 
+/// Ids of the items (at any depth) that are not OK and lack evidence or a fix: every non-OK
+/// item of a shipped probe must say what was seen and what to do. For tests.
+pub fn unexplained(items: &[Item]) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in items {
+        if i.status != Status::Ok && (i.evidence.is_none() || i.fix.is_none()) {
+            out.push(i.id.clone());
+        }
+        out.extend(unexplained(&i.items));
+    }
+    out
+}
+
 /// A metric with its value rounded to one decimal, minimum 0, no thresholds; add them with
 /// the builder methods of [`MetricBuilder`].
 pub fn metric(label: &str, value: f64, uom: &str) -> MetricBuilder {
@@ -130,11 +143,12 @@ impl Names {
         }
     }
 
-    /// Counts one more; keeps the name while there is room.
-    pub fn push(&mut self, name: impl Into<String>) {
+    /// Counts one more; keeps (copies) the name only while there is room, so counting a
+    /// million rows allocates nothing.
+    pub fn push(&mut self, name: &str) {
         self.total += 1;
         if self.names.len() < self.cap {
-            self.names.push(clip(&name.into(), 256));
+            self.names.push(clip(name, 256));
         }
     }
 
@@ -192,7 +206,7 @@ mod tests {
     fn names_count_all_and_keep_a_few() {
         let mut n = Names::new(2);
         for i in 0..5 {
-            n.push(format!("PC{i}"));
+            n.push(&format!("PC{i}"));
         }
         assert_eq!(n.total, 5);
         assert_eq!(n.sentence(2), "PC0, PC1 and 3 more");

@@ -51,6 +51,34 @@ pub fn percent(value: f64, warn: f64, crit: f64) -> Status {
     }
 }
 
+/// A share of clients judged against warn/crit percentages, in words that say the verdict:
+/// (WARNING, "12 clients (6.0 %) failed their last scan: at or over the 5 % warning line").
+/// `what` completes "N clients ...". With no population the share is 0.
+pub fn judged_share(what: &str, n: u64, total: u64, warn: f64, crit: f64) -> (Status, String) {
+    let pct = if total == 0 {
+        0.0
+    } else {
+        n as f64 * 100.0 / total as f64
+    };
+    let status = percent(pct, warn, crit);
+    let who = match n {
+        0 => return (status, format!("no client {what}")),
+        1 => "1 client".to_owned(),
+        n => format!("{} clients", thousands(n)),
+    };
+    let line = match status {
+        Status::Critical => format!("at or over the {} % critical line", num(crit)),
+        Status::Warning => format!("at or over the {} % warning line", num(warn)),
+        _ => format!("under the {} % warning line", num(warn)),
+    };
+    (status, format!("{who} ({pct:.1} %) {what}: {line}"))
+}
+
+/// 5.0 -> "5", 2.5 -> "2.5".
+fn num(v: f64) -> String {
+    format!("{v}")
+}
+
 /// 28412 -> "28,412".
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -76,5 +104,31 @@ mod more_tests {
         assert_eq!(thousands(28_412), "28,412");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn judged_shares_say_the_verdict() {
+        assert_eq!(
+            judged_share("failed their last scan", 4, 1000, 5.0, 20.0),
+            (
+                Status::Ok,
+                "4 clients (0.4 %) failed their last scan: under the 5 % warning line".into()
+            )
+        );
+        assert_eq!(
+            judged_share("failed their last scan", 50, 1000, 5.0, 20.0).0,
+            Status::Warning
+        );
+        assert_eq!(
+            judged_share("is stale", 1, 5, 5.0, 20.0),
+            (
+                Status::Critical,
+                "1 client (20.0 %) is stale: at or over the 20 % critical line".into()
+            )
+        );
+        assert_eq!(
+            judged_share("failed", 0, 0, 5.0, 20.0),
+            (Status::Ok, "no client failed".into())
+        );
     }
 }

@@ -88,24 +88,11 @@ fn pick<T: Copy>(rng: &mut Rng, table: &[(T, u64)]) -> T {
 
 /// A SQL Server datetime as exports show it: "2026-11-20 13:45:12.000" (UTC).
 pub fn timestamp(unix: i64) -> String {
-    // Civil date from days (Howard Hinnant's algorithm).
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.000",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
+    match jiff::Timestamp::from_second(unix) {
+        // A Timestamp formats in UTC.
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S.000").to_string(),
+        Err(_) => "NULL".to_owned(),
+    }
 }
 
 /// Writes the export; returns the number of client rows.
@@ -144,11 +131,24 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
         } else {
             timestamp(o.now - rng.below(86_400 * 2) as i64)
         };
-        let failed = rng.chance(12);
-        let (state, code) = if failed {
-            (3, pick(&mut rng, ERRORS) as u32 as i32 as i64)
+        // LastScanState is a state of topic type 501 (v_StateNames): 3 completed is healthy;
+        // 5 failed and 6 completed with errors usually carry an error code, not always;
+        // 1 waiting for catalog location, 4 pending retry and 2 running are in between.
+        let (state, code) = if rng.chance(12) {
+            let code = pick(&mut rng, ERRORS) as u32 as i32 as i64;
+            match rng.below(10) {
+                0 => (5, 0),
+                1 => (6, 0),
+                2 | 3 => (6, code),
+                _ => (5, code),
+            }
         } else {
-            (2, 0)
+            match rng.below(1000) {
+                0..=4 => (1, 0),
+                5..=9 => (4, 0),
+                10..=14 => (2, 0),
+                _ => (3, 0),
+            }
         };
         let version = pick(&mut rng, VERSIONS);
         let version = if version.is_empty() { "NULL" } else { version };
