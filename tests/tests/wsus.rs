@@ -70,7 +70,7 @@ async fn healthy_sp2_in_every_soap_prefix_style() {
         assert!(
             r.result
                 .summary
-                .starts_with("WSUS 3.0 SP2 (protocol 3.2) · 6/6 services OK · "),
+                .starts_with("WSUS 3.0 SP2 (protocol 3.2) · all 6 checks OK · "),
             "{}",
             r.result.summary
         );
@@ -201,6 +201,18 @@ async fn faults_broken_xml_and_a_stopped_pool_are_named() {
 
     let r = run(sim(|w| w.pool_stopped = true)).await;
     assert_eq!(r.result.status, Status::Critical);
+    assert_eq!(
+        r.result.summary,
+        "HTTP 503: the WsusPool application pool is probably stopped"
+    );
+    for i in &r.result.report.as_ref().unwrap().items {
+        if i.status != Status::Ok {
+            assert!(
+                i.evidence.is_some() && i.fix.as_deref().is_some_and(|f| f.contains("WsusPool")),
+                "{i:?}"
+            );
+        }
+    }
     for id in ["client", "version", "simpleauth", "admin-api"] {
         assert_eq!(
             r.item(id).summary,
@@ -231,13 +243,16 @@ async fn selfupdate_missing_on_port_80_is_critical() {
         s80.summary,
         "HEAD answered HTTP 404 without a size: clients that cannot fetch wuident.cab stop talking to this server"
     );
+    assert_eq!(
+        r.result.summary,
+        "WSUS 3.0 SP2 (protocol 3.2) · Self-update (port 80): HEAD answered HTTP 404 without a size: clients that cannot fetch wuident.cab stop talking to this server",
+        "the summary names the cause, not a count"
+    );
     assert!(
-        r.result.summary.contains("5/6 services OK · ")
-            && r.result
-                .summary
-                .contains("Self-update (port 80): HEAD answered HTTP 404"),
-        "{}",
-        r.result.summary
+        s80.fix
+            .as_deref()
+            .unwrap()
+            .contains("Default Web Site, port 80")
     );
 }
 
@@ -322,9 +337,26 @@ type Program<'a> = (&'a str, &'a str, &'a str);
 type ConsoleCase<'a> = (&'a [Program<'a>], &'a str, Status, &'a str);
 
 fn status_messages(dir: &std::path::Path, rows: &[(&str, u32, i64)]) -> std::path::PathBuf {
-    let mut text = "Component,MessageID,Time,MachineName\r\n".to_owned();
-    for (component, id, h) in rows {
-        text.push_str(&format!("{component},{id},{},SITE01\r\n", hours_ago(*h)));
+    status_messages_of(
+        dir,
+        &rows
+            .iter()
+            .map(|(c, i, h)| ("ABC", *c, *i, *h))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// (site code, component, message id, hours ago), as v_StatusMessage exports them.
+fn status_messages_of(
+    dir: &std::path::Path,
+    rows: &[(&str, &str, u32, i64)],
+) -> std::path::PathBuf {
+    let mut text = "Component,MessageID,Time,SiteCode,MachineName\r\n".to_owned();
+    for (site, component, id, h) in rows {
+        text.push_str(&format!(
+            "{component},{id},{},{site},{site}SITE01\r\n",
+            hours_ago(*h)
+        ));
     }
     let p = dir.join("status_messages.csv");
     std::fs::write(&p, text).unwrap();
@@ -387,6 +419,48 @@ async fn sup_sync_from_status_messages() {
     }
 }
 
+#[tokio::test]
+async fn only_the_watched_sites_sync_counts() {
+    let dir = scratch("wsus-sites");
+    // The child site XYZ synchronised an hour ago; this site ABC failed and last succeeded
+    // 60 h ago. Mixing them was a false OK.
+    let csv = status_messages_of(
+        &dir,
+        &[
+            ("XYZ", "SMS_WSUS_SYNC_MANAGER", 6702, 1),
+            ("ABC", "SMS_WSUS_SYNC_MANAGER", 6702, 60),
+            ("ABC", "SMS_WSUS_SYNC_MANAGER", 6703, 2),
+        ],
+    );
+    let cfg = |extra: &str| format!("status_messages_csv = \"{}\"\n{extra}", csv.display());
+    let r = run_with(sim(|_| {}), Some(sim(|_| {})), &cfg("site_code = \"ABC\"")).await;
+    let sync = r.item("sync");
+    assert_eq!(
+        (sync.status, sync.summary.as_str()),
+        (
+            Status::Critical,
+            "last sync failed (6703) 2 h ago; last success 60 h ago"
+        )
+    );
+    assert!(
+        sync.details
+            .iter()
+            .any(|d| d.label == "Other sites' rows (ignored)" && d.value == "XYZ: 1"),
+        "{:?}",
+        sync.details
+    );
+    let r = run_with(sim(|_| {}), Some(sim(|_| {})), &cfg("")).await;
+    let sync = r.item("sync");
+    assert_eq!(sync.status, Status::Warning, "{}", sync.summary);
+    assert!(
+        sync.summary
+            .starts_with("several sites in the export (ABC, XYZ): set site_code"),
+        "{}",
+        sync.summary
+    );
+    assert!(sync.fix.as_deref().unwrap().contains("site_code"));
+}
+
 fn programs(dir: &std::path::Path, rows: &[(&str, &str, &str)]) -> std::path::PathBuf {
     let mut text = "Name0,DisplayName0,Version0\r\n".to_owned();
     for (n, d, v) in rows {
@@ -439,6 +513,19 @@ async fn admin_console_on_the_site_server_at_the_servers_service_pack() {
             "127.0.0.1",
             Status::Ok,
             "not needed: WSUS is installed on the site server 127.0.0.1",
+        ),
+        // 127.0.0.2 is not 127.0.0.1: IP addresses are never cut at the first dot.
+        (
+            &[],
+            "127.0.0.2",
+            Status::Critical,
+            "not installed on the site server 127.0.0.2: it cannot configure or synchronise the remote SUP",
+        ),
+        (
+            &[("SITE01", "Windows Server Update Services 3.0 SP2", "")],
+            "SITE01",
+            Status::Ok,
+            "installed on SITE01 (WSUS 3.0 SP2)",
         ),
     ];
     for (rows, server, status, summary) in cases {

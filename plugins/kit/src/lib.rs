@@ -12,3 +12,4 @@ pub mod soap;
 pub mod threshold;
 pub mod time;
 pub mod version;
+pub mod wsus;

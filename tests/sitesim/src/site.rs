@@ -269,10 +269,19 @@ impl Site {
             let t = |h: i64| crate::exports::timestamp(now - h * 3600);
             std::fs::write(
                 &messages,
+                // v_StatusMessage holds every site of the hierarchy: a child site's rows are
+                // in the export too and must not count for this one.
                 format!(
-                    "Component,MessageID,Time,MachineName\r\nSMS_WSUS_SYNC_MANAGER,6701,{},SITE01\r\nSMS_WSUS_SYNC_MANAGER,6702,{},SITE01\r\n",
+                    "Component,MessageID,Time,SiteCode,MachineName\r\n\
+SMS_WSUS_SYNC_MANAGER,6701,{},{site},SITE01\r\n\
+SMS_WSUS_SYNC_MANAGER,6702,{},{site},SITE01\r\n\
+SMS_WSUS_SYNC_MANAGER,6703,{},CHD,CHILD01\r\n\
+SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                     t(3),
-                    t(2)
+                    t(2),
+                    t(1),
+                    t(40),
+                    site = self.scenario.site
                 ),
             )?;
             let programs = dir.join("site_server_programs.csv");
@@ -281,8 +290,9 @@ impl Site {
                 "Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSITE01,Microsoft SQL Server 2005,9.00.4035.00\r\n",
             )?;
             let extra = format!(
-                "status_messages_csv = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n",
+                "status_messages_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n",
                 messages.display(),
+                self.scenario.site,
                 programs.display()
             );
             self.config_toml_inner(interval, &extra)

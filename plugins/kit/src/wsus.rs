@@ -1,0 +1,401 @@
+//! WSUS 3.0 as ConfigMgr 2007 needs it, shared by the probes that talk to WSUS (the `wsus`
+//! probe and the NLB nodes of `sup-capacity`), so one server is judged by one rule wherever
+//! it appears: the anonymous `GetConfig` call and its verdict, and what an HTTP status from
+//! a WSUS web service means.
+
+use crate::http::{Http, HttpError};
+use crate::soap::{self, GetConfig, SoapError};
+use crate::version::WinVersion;
+use patchdeck_probe_api::Status;
+use serde::Deserialize;
+
+/// Prerequisites for Software Updates (ConfigMgr 2007): "Software updates in Configuration
+/// Manager 2007 Service Pack 1 (SP1) requires WSUS 3.0 SP1 or WSUS 3.0 Service Pack 2 (SP2).
+/// WSUS 3.0 SP2 is required to support Configuration Manager 2007 SP2 software update
+/// management for the Windows 7 and Windows Server 2008 R2 operating systems."
+pub const SU_PREREQS: &str =
+    "http://systemscenter.ru/smsv4.en/html/76638fa0-cbc7-4b42-9378-0a92a3be1201.htm";
+
+/// The ConfigMgr 2007 service pack of the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ConfigMgrSp {
+    SP1,
+    SP2,
+}
+
+/// What the site needs from its WSUS.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteNeeds {
+    pub configmgr_sp: ConfigMgrSp,
+    pub windows7_clients: bool,
+}
+
+impl Default for SiteNeeds {
+    fn default() -> Self {
+        SiteNeeds {
+            configmgr_sp: ConfigMgrSp::SP1,
+            windows7_clients: false,
+        }
+    }
+}
+
+/// One `GetConfig` call and what came back.
+#[derive(Debug, Clone)]
+pub struct GetConfigCall {
+    pub url: String,
+    pub answer: Result<GetConfigAnswer, HttpError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetConfigAnswer {
+    pub status: u16,
+    pub ms: f64,
+    pub parsed: Result<GetConfig, SoapError>,
+}
+
+/// Posts `GetConfig` to `<base>/ClientWebService/client.asmx` as the Windows Update Agent
+/// does (never RegisterComputer or GetAuthorizationCookie: they would create phantom
+/// computers; never Xpress compression).
+pub fn get_config(http: &Http, base: &str) -> GetConfigCall {
+    let url = format!(
+        "{}/ClientWebService/client.asmx",
+        base.trim_end_matches('/')
+    );
+    let headers = [
+        ("Content-Type", "text/xml; charset=utf-8"),
+        ("SOAPAction", soap::GET_CONFIG_ACTION),
+    ];
+    let body = soap::get_config_request();
+    let answer = http
+        .request("POST", &url, &headers, Some(body.as_bytes()), 1024 * 1024)
+        .map(|r| GetConfigAnswer {
+            status: r.status,
+            ms: r.elapsed.as_secs_f64() * 1000.0,
+            // A SOAP fault comes with HTTP 500: parse before judging the status.
+            parsed: soap::parse_get_config(&r.text()),
+        });
+    GetConfigCall { url, answer }
+}
+
+/// A verdict with the words an operator needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: Status,
+    pub summary: String,
+    pub evidence: String,
+    /// Empty when the status is OK.
+    pub fix: String,
+}
+
+impl Verdict {
+    fn ok(summary: impl Into<String>, evidence: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Ok,
+            summary: summary.into(),
+            evidence: evidence.into(),
+            fix: String::new(),
+        }
+    }
+
+    fn bad(
+        status: Status,
+        summary: impl Into<String>,
+        evidence: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Verdict {
+        Verdict {
+            status,
+            summary: summary.into(),
+            evidence: evidence.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// The most common WSUS outage: the IIS application pool WsusPool stops (it reaches its
+/// private memory limit) and every web service in it answers 503.
+pub const WSUSPOOL_FIX: &str = "Start the WsusPool application pool on the WSUS server (IIS Manager > Application Pools > WsusPool > Start); if it stops again, raise its private memory limit (Recycling settings) and check the Application event log.";
+
+/// What an HTTP status from a WSUS web service (client.asmx, SimpleAuth.asmx, ApiRemoting30)
+/// means to an operator.
+pub fn service_status(url: &str, answer: &Result<u16, HttpError>) -> Verdict {
+    let code = match answer {
+        Err(e) => return unreachable(url, e),
+        Ok(code) => *code,
+    };
+    let evidence = format!("GET {url} -> {code}");
+    match code {
+        200 => Verdict::ok("200 OK", evidence),
+        503 => Verdict::bad(
+            Status::Critical,
+            "HTTP 503: the WsusPool application pool is probably stopped",
+            evidence,
+            WSUSPOOL_FIX,
+        ),
+        404 => Verdict::bad(
+            Status::Critical,
+            "HTTP 404: virtual directory missing",
+            evidence,
+            "The virtual directory is missing from the WSUS web site: check that the URL's port is the WSUS site's (80 or 8530), then repair WSUS 3.0 on the server so setup recreates it.",
+        ),
+        s => Verdict::bad(
+            Status::Critical,
+            format!("HTTP {s}"),
+            evidence,
+            "Read the Application event log (source Windows Server Update Services) and the IIS log on the WSUS server for this request.",
+        ),
+    }
+}
+
+/// No HTTP answer at all: CRITICAL (a target that is down is a verdict), except when the
+/// request was never sent for lack of time or was cancelled: then nothing is known.
+pub fn unreachable(url: &str, e: &HttpError) -> Verdict {
+    let evidence = format!("{url}: {e}");
+    match e {
+        HttpError::OutOfTime | HttpError::Cancelled => Verdict::bad(
+            Status::Unknown,
+            format!("not checked: {e}"),
+            evidence,
+            "Raise this probe's `timeout` (or lower the load on the server) so every request fits.",
+        ),
+        HttpError::Tls(_) => Verdict::bad(
+            Status::Critical,
+            format!("unreachable: {e}"),
+            evidence,
+            "Check the server's certificate (name, expiry, issuer trusted here) or the URL's scheme and port.",
+        ),
+        _ => Verdict::bad(
+            Status::Critical,
+            format!("unreachable: {e}"),
+            evidence,
+            "Check that the server is up, that IIS (World Wide Web Publishing Service) runs on it, and that its port is open from here.",
+        ),
+    }
+}
+
+/// The WSUS version and health from a `GetConfig` call, for a site with `needs`. Returns
+/// the verdict and the ProtocolVersion when one was read.
+///
+/// ProtocolVersion 3.0 = WSUS 3.0 RTM, 3.1 = SP1, 3.2 = SP2; WSUS 2.0 and 2.0 SP1 send none
+/// ([MS-WUSP] Windows Update Services: Client-Server Protocol, GetConfig and its product
+/// behavior notes; stored copy https://studylib.net/doc/27543505/-ms-wusp-).
+/// Requirements: [`SU_PREREQS`].
+pub fn judge_get_config(call: &GetConfigCall, needs: SiteNeeds) -> (Verdict, Option<String>) {
+    let a = match &call.answer {
+        Err(e) => return (unreachable(&call.url, e), None),
+        Ok(a) => a,
+    };
+    let seen = |what: &str| format!("POST GetConfig {} -> HTTP {}, {what}", call.url, a.status);
+    let cfg = match (&a.parsed, a.status) {
+        (Ok(c), 200) => c,
+        (Err(e @ SoapError::Fault { error_code, .. }), _) => {
+            let fix = match error_code.as_deref() {
+                Some("ServerBusy") => {
+                    "WSUS is overloaded (ServerBusy): check WsusPool's memory and the SQL database; it clears when the pool has room again."
+                }
+                _ => {
+                    "Read SoftwareDistribution.log and the Application event log on the WSUS server."
+                }
+            };
+            return (
+                Verdict::bad(Status::Critical, e.to_string(), seen("a SOAP fault"), fix),
+                None,
+            );
+        }
+        (_, 503) => {
+            let s = service_status(&call.url, &Ok(503));
+            return (
+                Verdict {
+                    evidence: seen("no SOAP answer"),
+                    ..s
+                },
+                None,
+            );
+        }
+        (Ok(_), s) => {
+            return (
+                Verdict::bad(
+                    Status::Critical,
+                    format!("HTTP {s} with a GetConfig result"),
+                    seen("a GetConfig result"),
+                    "Read the IIS log on the WSUS server: the client web service answers with an unexpected status.",
+                ),
+                None,
+            );
+        }
+        (Err(e), 200) => {
+            return (
+                Verdict::bad(
+                    Status::Critical,
+                    e.to_string(),
+                    seen(&format!("not a GetConfig answer: {e}")),
+                    "Something other than WSUS answers at this URL (an error page?): check the URL's port against the WSUS web site in IIS.",
+                ),
+                None,
+            );
+        }
+        (Err(e), s) => {
+            let base = service_status(&call.url, &Ok(s));
+            return (
+                Verdict::bad(
+                    Status::Critical,
+                    format!("HTTP {s}: {e}"),
+                    seen("no SOAP answer"),
+                    base.fix,
+                ),
+                None,
+            );
+        }
+    };
+    let Some(pv) = cfg.protocol_version().map(str::to_owned) else {
+        return (
+            Verdict::bad(
+                Status::Critical,
+                "WSUS older than 3.0 (no ProtocolVersion): ConfigMgr 2007 needs WSUS 3.0 SP1 or later",
+                seen("no ProtocolVersion property"),
+                format!(
+                    "This is WSUS 2.x or not WSUS at all: install WSUS 3.0 SP2 on this server. {SU_PREREQS}"
+                ),
+            ),
+            None,
+        );
+    };
+    let evidence = seen(&format!("ProtocolVersion {pv}"));
+    let upgrade = format!("Install WSUS 3.0 SP2 on this server. {SU_PREREQS}");
+    let v = match pv.parse::<WinVersion>().map(|v| v.major_minor()) {
+        Ok((3, 0)) => Verdict::bad(
+            Status::Critical,
+            "WSUS 3.0 RTM: ConfigMgr 2007 SP1 needs WSUS 3.0 SP1 or SP2",
+            evidence,
+            upgrade,
+        ),
+        Ok((3, 1)) if needs.configmgr_sp == ConfigMgrSp::SP2 && needs.windows7_clients => {
+            Verdict::bad(
+                Status::Warning,
+                "WSUS 3.0 SP1: WSUS 3.0 SP2 is needed for Windows 7 / Server 2008 R2 clients with ConfigMgr 2007 SP2",
+                evidence,
+                upgrade,
+            )
+        }
+        Ok((3, 1)) => Verdict::ok("WSUS 3.0 SP1", evidence),
+        Ok((3, 2)) => Verdict::ok("WSUS 3.0 SP2", evidence),
+        Ok((major, _)) if major > 3 => {
+            Verdict::ok(format!("WSUS protocol {pv} (later than 3.0 SP2)"), evidence)
+        }
+        Ok(_) => Verdict::bad(
+            Status::Critical,
+            format!("WSUS protocol {pv} is older than 3.0"),
+            evidence,
+            upgrade,
+        ),
+        Err(e) => Verdict::bad(
+            Status::Unknown,
+            format!("unreadable ProtocolVersion: {e}"),
+            evidence,
+            "Check what answers at this URL: WSUS 3.0 sends ProtocolVersion 3.0, 3.1 or 3.2.",
+        ),
+    };
+    (v, Some(pv))
+}
+
+/// The service-pack level named by a ProtocolVersion or a WSUS build ("3.2.7600.226"):
+/// "RTM", "SP1", "SP2", or `None`.
+pub fn level_of_version(v: &str) -> Option<&'static str> {
+    match v.parse::<WinVersion>().ok()?.major_minor() {
+        (3, 0) => Some("RTM"),
+        (3, 1) => Some("SP1"),
+        (3, 2) => Some("SP2"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status: u16, body: &str) -> GetConfigCall {
+        GetConfigCall {
+            url: "http://sup01:8530/ClientWebService/client.asmx".into(),
+            answer: Ok(GetConfigAnswer {
+                status,
+                ms: 12.0,
+                parsed: soap::parse_get_config(body),
+            }),
+        }
+    }
+
+    fn with_pv(pv: Option<&str>) -> String {
+        let prop = pv.map_or(String::new(), |v| {
+            format!("<ConfigurationProperty><Name>ProtocolVersion</Name><Value>{v}</Value></ConfigurationProperty>")
+        });
+        format!(
+            "<s:Envelope xmlns:s=\"{}\"><s:Body><GetConfigResponse xmlns=\"{}\"><GetConfigResult><Properties>{prop}</Properties></GetConfigResult></GetConfigResponse></s:Body></s:Envelope>",
+            soap::SOAP_ENV,
+            soap::CLIENT_NS
+        )
+    }
+
+    #[test]
+    fn protocol_versions_and_site_needs() {
+        let sp2_w7 = SiteNeeds {
+            configmgr_sp: ConfigMgrSp::SP2,
+            windows7_clients: true,
+        };
+        let cases = [
+            (Some("3.0"), SiteNeeds::default(), Status::Critical),
+            (Some("3.1"), SiteNeeds::default(), Status::Ok),
+            (Some("3.1"), sp2_w7, Status::Warning),
+            (Some("3.2"), sp2_w7, Status::Ok),
+            (Some("4.0"), sp2_w7, Status::Ok),
+            (Some("2.9"), SiteNeeds::default(), Status::Critical),
+            (Some("x"), SiteNeeds::default(), Status::Unknown),
+            (None, SiteNeeds::default(), Status::Critical),
+        ];
+        for (pv, needs, want) in cases {
+            let (v, got_pv) = judge_get_config(&answered(200, &with_pv(pv)), needs);
+            assert_eq!(v.status, want, "{pv:?}: {}", v.summary);
+            assert_eq!(got_pv.as_deref(), pv);
+            assert_eq!(v.fix.is_empty(), want == Status::Ok, "{pv:?}");
+            assert!(v.evidence.contains("POST GetConfig"), "{}", v.evidence);
+        }
+    }
+
+    #[test]
+    fn a_503_names_wsuspool_and_a_missed_deadline_is_unknown() {
+        let (v, _) = judge_get_config(
+            &answered(503, "<h1>Service Unavailable</h1>"),
+            SiteNeeds::default(),
+        );
+        assert_eq!(v.status, Status::Critical);
+        assert_eq!(
+            v.summary,
+            "HTTP 503: the WsusPool application pool is probably stopped"
+        );
+        assert!(v.fix.contains("WsusPool"));
+        let late = GetConfigCall {
+            url: "u".into(),
+            answer: Err(HttpError::OutOfTime),
+        };
+        assert_eq!(
+            judge_get_config(&late, SiteNeeds::default()).0.status,
+            Status::Unknown
+        );
+        let refused = GetConfigCall {
+            url: "u".into(),
+            answer: Err(HttpError::Refused("127.0.0.1:1".into())),
+        };
+        assert_eq!(
+            judge_get_config(&refused, SiteNeeds::default()).0.status,
+            Status::Critical
+        );
+    }
+
+    #[test]
+    fn levels_from_versions() {
+        assert_eq!(level_of_version("3.2.7600.226"), Some("SP2"));
+        assert_eq!(level_of_version("3.1"), Some("SP1"));
+        assert_eq!(level_of_version("3.0.6000.273"), Some("RTM"));
+        assert_eq!(level_of_version(""), None);
+        assert_eq!(level_of_version("9.0"), None);
+    }
+}

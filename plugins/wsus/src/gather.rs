@@ -1,0 +1,199 @@
+//! The wsus probe's I/O: HTTP to the WSUS server and the site-database exports, turned into
+//! facts that [`crate::judge`] judges without touching the network or the disk.
+
+use patchdeck_kit::host;
+use patchdeck_kit::http::{Http, HttpError};
+use patchdeck_kit::inventory;
+use patchdeck_kit::wsus::{self, GetConfigCall};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A GET of a web service: the URL and the HTTP status (or why there was none).
+#[derive(Debug, Clone)]
+pub struct Get {
+    pub url: String,
+    pub answer: Result<u16, HttpError>,
+}
+
+pub fn get(http: &Http, url: String) -> Get {
+    let answer = http.get(&url).map(|r| r.status);
+    Get { url, answer }
+}
+
+/// wuident.cab: HEAD (status, Content-Length) and, when HEAD gave a size, a ranged GET.
+#[derive(Debug, Clone)]
+pub struct SelfUpdate {
+    pub url: String,
+    pub head: Result<(u16, Option<u64>), HttpError>,
+    /// The Range header sent and the status that came back.
+    pub range: Option<(String, Result<u16, HttpError>)>,
+}
+
+pub fn selfupdate(http: &Http, url: &str) -> SelfUpdate {
+    let head = http.head(url).map(|r| {
+        let len = r
+            .header("Content-Length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        (r.status, len)
+    });
+    let range = match &head {
+        Ok((200, Some(len))) => {
+            let range = format!("bytes=0-{}", len.saturating_sub(1).min(99));
+            let answer = http
+                .request("GET", url, &[("Range", &range)], None, 4096)
+                .map(|r| r.status);
+            Some((range, answer))
+        }
+        _ => None,
+    };
+    SelfUpdate {
+        url: url.to_owned(),
+        head,
+        range,
+    }
+}
+
+/// SMS_WSUS_SYNC_MANAGER status messages of the watched site.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sync {
+    /// Newest 6702 (sync done) and 6703 (sync failed), seconds since the epoch.
+    pub last_ok: Option<i64>,
+    pub last_fail: Option<i64>,
+    /// Sync-manager rows of other sites, ignored, per site code.
+    pub other_sites: BTreeMap<String, u64>,
+    /// Every site code seen in sync-manager rows (when no site_code is configured).
+    pub sites: BTreeSet<String>,
+}
+
+pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {
+    let mut s = Sync::default();
+    inventory::read(
+        csv,
+        &["Component", "MessageID", "Time", "SiteCode"],
+        |row| {
+            if !row
+                .get(0)
+                .is_some_and(|c| c.eq_ignore_ascii_case("SMS_WSUS_SYNC_MANAGER"))
+            {
+                return Ok(());
+            }
+            let site = row.get(3).unwrap_or("").to_ascii_uppercase();
+            if let Some(want) = site_code
+                && !site.eq_ignore_ascii_case(want)
+            {
+                *s.other_sites.entry(site).or_default() += 1;
+                return Ok(());
+            }
+            s.sites.insert(site);
+            let Some(t) = row.get(2) else { return Ok(()) };
+            let t = inventory::parse_timestamp(t)
+                .ok_or_else(|| row.error(2, format!("expected a time, got {t:?}")))?;
+            match row.get(1) {
+                Some("6702") => s.last_ok = s.last_ok.max(Some(t)),
+                Some("6703") => s.last_fail = s.last_fail.max(Some(t)),
+                _ => {}
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
+/// The WSUS 3.0 Administration Console on the site server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Console {
+    /// WSUS itself runs on the site server (the SUP is co-located): no console needed.
+    NotNeeded {
+        server: String,
+    },
+    /// The first Add/Remove Programs entry of WSUS 3.0 on the site server: DisplayName0 and
+    /// Version0 (either may be empty), or none.
+    Read {
+        server: String,
+        found: Option<(String, String)>,
+    },
+    Failed {
+        server: String,
+        error: String,
+    },
+}
+
+pub fn console(csv: &Path, server: &str, sup_url: &str) -> Console {
+    let sup_host = host::Endpoint::parse(sup_url).map(|e| e.host);
+    let server_host = host::HostName::parse(server);
+    if sup_host.is_some_and(|h| h.same(&server_host)) {
+        return Console::NotNeeded {
+            server: server.to_owned(),
+        };
+    }
+    let mut found: Option<(String, String)> = None;
+    let read = inventory::read(csv, &["Name0", "DisplayName0", "Version0"], |row| {
+        let on_server = row.get(0).is_some_and(|n| host::same_host(n, server));
+        let is_wsus = row
+            .get(1)
+            .is_some_and(|d| d.contains("Windows Server Update Services 3.0"));
+        if on_server && is_wsus && found.is_none() {
+            found = Some((
+                row.get(1).unwrap_or("").to_owned(),
+                row.get(2).unwrap_or("").to_owned(),
+            ));
+        }
+        Ok(())
+    });
+    match read {
+        Ok(_) => Console::Read {
+            server: server.to_owned(),
+            found,
+        },
+        Err(e) => Console::Failed {
+            server: server.to_owned(),
+            error: e.to_string(),
+        },
+    }
+}
+
+/// Everything one check of the wsus probe saw.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub client: Get,
+    pub get_config: GetConfigCall,
+    pub simpleauth: Get,
+    pub selfupdate: SelfUpdate,
+    /// The self-update tree on port 80, when that is another URL.
+    pub selfupdate_80: Option<SelfUpdate>,
+    pub admin_api: Get,
+    pub sync: Option<Result<Sync, String>>,
+    pub console: Option<Console>,
+}
+
+/// Where to look.
+#[derive(Debug, Clone)]
+pub struct Targets<'a> {
+    pub url: &'a str,
+    /// Base of the web services (the SSL URL when SSL is on).
+    pub services: &'a str,
+    pub selfupdate_80: &'a str,
+    pub status_messages: Option<(&'a Path, Option<&'a str>)>,
+    pub console: Option<(&'a Path, &'a str)>,
+}
+
+pub fn gather(http: &Http, t: &Targets) -> Facts {
+    let port_url = format!("{}/selfupdate/wuident.cab", t.url.trim_end_matches('/'));
+    Facts {
+        client: get(http, format!("{}/ClientWebService/client.asmx", t.services)),
+        get_config: wsus::get_config(http, t.services),
+        simpleauth: get(
+            http,
+            format!("{}/SimpleAuthWebService/SimpleAuth.asmx", t.services),
+        ),
+        selfupdate: selfupdate(http, &port_url),
+        selfupdate_80: (t.selfupdate_80 != port_url).then(|| selfupdate(http, t.selfupdate_80)),
+        admin_api: get(
+            http,
+            format!("{}/ApiRemoting30/WebService.asmx", t.services),
+        ),
+        sync: t.status_messages.map(|(csv, site)| sync(csv, site)),
+        console: t.console.map(|(csv, server)| console(csv, server, t.url)),
+    }
+}
