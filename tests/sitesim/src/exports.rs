@@ -186,29 +186,48 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
     Ok(o.clients)
 }
 
-/// msi.dll versions (per mille) in software inventory; "" = no msi.dll row for the client.
+/// The running msi.dll (per mille) in software inventory; "" = no msi.dll row for the client.
+/// 3.1.4000.2435 is 3.1 v2 (the client prerequisite), .1823/.1830 are 3.1 v1 (Server 2003 SP1
+/// ships .1830), 3.0.3790.2180 is Windows Installer 3.0 (below 3.1).
 const MSI_VERSIONS: &[(&str, u64)] = &[
-    ("3.1.4000.2435 (srv03_sp1_rtm.050330-1612)", 650),
+    ("3.1.4000.2435 (srv03_sp1_rtm.050330-1612)", 640),
     ("4.5.6001.22159", 200),
     ("3.1.4001.5512", 90),
-    ("3.1.4000.1823 (srv03_sp1_rtm.050330-1612)", 40),
+    ("3.1.4000.1823 (srv03_sp1_rtm.050330-1612)", 30),
+    ("3.1.4000.1830", 10),
+    ("3.0.3790.2180", 10),
     ("", 20),
 ];
 
-/// Writes a v_GS_SoftwareFile export (msi.dll rows) and a v_R_System client list for the same
-/// fleet as [`write_scan_status`] with these options.
+/// Writes a v_GS_SoftwareFile export (msi.dll rows, each copy with its folder, as software
+/// inventory lists them) and a v_R_System client list for the same fleet as
+/// [`write_scan_status`] with these options. Some clients keep installer copies of a newer
+/// msi.dll in `ServicePackFiles\i386` or `$NtUninstall...$`: they are not what runs.
 pub fn write_software_inventory(files: &Path, clients: &Path, o: &ScanStatus) -> io::Result<()> {
     let mut rng = Rng::new(o.seed ^ 0x5EED);
-    let mut f = String::from("ResourceID,Name0,FileName,FileVersion\r\n");
+    let mut f = String::from("ResourceID,Name0,FileName,FileVersion,FilePath\r\n");
     let mut c = String::from("ResourceID,Name0\r\n");
     for i in 0..o.clients {
         let id = 16_777_216 + i as u64;
         let name = format!("{}-WKS-{i:05}", o.site);
         c.push_str(&format!("{id},{name}\r\n"));
         let v = pick(&mut rng, MSI_VERSIONS);
-        if !v.is_empty() {
-            f.push_str(&format!("{id},{name},msi.dll,\"{v}\"\r\n"));
+        if v.is_empty() {
+            continue;
         }
+        if rng.chance(100) {
+            let leftover = if rng.chance(500) {
+                "C:\\WINDOWS\\ServicePackFiles\\i386\\"
+            } else {
+                "C:\\WINDOWS\\$NtUninstallKB893803v2$\\"
+            };
+            f.push_str(&format!(
+                "{id},{name},msi.dll,\"4.5.6001.22159\",{leftover}\r\n"
+            ));
+        }
+        f.push_str(&format!(
+            "{id},{name},msi.dll,\"{v}\",C:\\WINDOWS\\system32\\\r\n"
+        ));
     }
     std::fs::write(files, f)?;
     std::fs::write(clients, c)
