@@ -42,17 +42,13 @@ pub struct Census {
     pub has_client_list: bool,
 }
 
+/// Per client id: name and highest system msi.dll version.
+type SystemCopies = HashMap<i64, (String, Option<WinVersion>)>;
+/// Per client id with msi.dll copies only outside system32: its name.
+type OnlyElsewhere = HashMap<i64, String>;
+
 /// The highest system msi.dll per client (a client may list several rows: not adjacent).
-fn read_files(
-    path: &Path,
-) -> Result<
-    (
-        HashMap<i64, (String, Option<WinVersion>)>,
-        HashMap<i64, String>,
-        Census,
-    ),
-    ExportError,
-> {
+fn read_files(path: &Path) -> Result<(SystemCopies, OnlyElsewhere, Census), ExportError> {
     let mut system: HashMap<i64, (String, Option<WinVersion>)> = HashMap::new();
     let mut only_elsewhere: HashMap<i64, String> = HashMap::new();
     let mut c = Census::default();
