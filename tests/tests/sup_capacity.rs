@@ -24,7 +24,7 @@ fn export(dir: &Path, groups: &[(&str, usize, i64)]) -> PathBuf {
         let t = stamp(*age);
         for _ in 0..*n {
             id += 1;
-            text.push_str(&format!("{id},PC{id},{t},2,0,7.4.7600.226,{loc}\r\n"));
+            text.push_str(&format!("{id},PC{id},{t},3,0,7.4.7600.226,{loc}\r\n"));
         }
     }
     let p = dir.join("scan.csv");
@@ -87,7 +87,18 @@ async fn load_bands_and_a_single_server_over_its_limit_needs_nlb() {
         "{}",
         sup_item(&r).summary
     );
-    assert_eq!(r.summary, "SUP load: SUP01 104 %");
+    assert_eq!(
+        r.summary,
+        "SUP load: SUP01 104 % · SUP01: over one server's 25,000 clients: needs NLB"
+    );
+    let it = sup_item(&r);
+    assert!(it.fix.as_deref().unwrap().contains("NLB"), "{it:?}");
+    assert!(
+        it.evidence
+            .as_deref()
+            .unwrap()
+            .starts_with("26,000 clients scanned against http://SUP01:8530")
+    );
 }
 
 #[tokio::test]
@@ -149,6 +160,24 @@ async fn nlb_nodes_share_the_load_and_must_all_answer_and_agree() {
         "NLB nodes report different protocol versions: 3.2, 3.1"
     );
 
+    // A node that answers GetConfig without ProtocolVersion is WSUS 2.x (or not WSUS):
+    // the wsus probe calls that CRITICAL, and so does this one.
+    let legacy = wsus_node("none");
+    let r = run(
+        &csv,
+        &format!("{{ url = \"{SUP}\", nlb_nodes = [\"{a}\", \"{legacy}\"] }}"),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, Status::Critical, "{}", r.summary);
+    assert!(
+        sup_item(&r).items[1]
+            .summary
+            .starts_with("WSUS older than 3.0 (no ProtocolVersion)"),
+        "{:?}",
+        sup_item(&r).items
+    );
+
     let five: Vec<String> = (0..5).map(|_| format!("\"{a}\"")).collect();
     let r = run(
         &csv,
@@ -204,12 +233,65 @@ async fn colocated_limit_is_an_assumption_and_unlisted_sups_are_flagged() {
 }
 
 #[tokio::test]
+async fn clients_count_for_their_sup_however_they_spell_it() {
+    let dir = scratch("supcap-names");
+    // Clients write the FQDN; the config has the short name. An IP that differs in the last
+    // octet is another server.
+    let csv = export(
+        &dir,
+        &[
+            (
+                "http://sup01.corp.example:8530/ClientWebService/client.asmx",
+                21_000,
+                1,
+            ),
+            ("http://10.1.2.4:8530", 12, 1),
+        ],
+    );
+    let r = run(
+        &csv,
+        &format!("{{ url = \"{SUP}\" }}, {{ url = \"http://10.1.2.3:8530\" }}"),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, Status::Warning, "{}", r.summary);
+    assert_eq!(
+        sup_item(&r).summary,
+        "21,000 / 25,000 clients (84 %) · remote · 1 node"
+    );
+    assert_eq!(
+        r.summary,
+        "SUP load: SUP01 84 % · 10.1.2.3 0 % · SUP01: 84 % of capacity"
+    );
+    let rep = r.report.unwrap();
+    assert!(
+        rep.items
+            .iter()
+            .any(|i| i.id == "unlisted:http://10.1.2.4:8530"),
+        "{:?}",
+        rep.items.iter().map(|i| &i.id).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn an_unlisted_sup_is_named_in_the_summary() {
+    let dir = scratch("supcap-unlisted");
+    let csv = export(&dir, &[(SUP, 100, 1), ("http://SUP99:80", 12, 1)]);
+    let r = run(&csv, &format!("{{ url = \"{SUP}\" }}"), "").await;
+    assert_eq!(r.status, Status::Warning);
+    assert_eq!(
+        r.summary,
+        "SUP load: SUP01 0 % · Unlisted SUP http://sup99:80: 12 clients scan against a SUP URL not in `sups`"
+    );
+}
+
+#[tokio::test]
 async fn bad_config_names_the_field() {
     let dir = scratch("supcap-config");
     let csv = export(&dir, &[(SUP, 1, 1)]);
     let r = run(&csv, "{ url = \"SUP01:8530\" }", "").await;
     assert_eq!(
         r.summary,
-        "plugin rejected its config: field `sups[0]`: \"SUP01:8530\" must start with http:// or https://"
+        "plugin rejected its config: field `sups[0]`: \"SUP01:8530\" must be an http:// or https:// URL with a host"
     );
 }

@@ -1,31 +1,33 @@
-//! `sup-capacity`: is each software update point within its capacity (domain.md 5)?
+//! `sup-capacity`: is each software update point within its capacity?
 //!
-//! Clients per SUP = rows of the scan-status export whose `LastScanPackageLocation` is that
-//! SUP and whose last scan is within `active_days`. Capacity = the limit (25,000 for a remote
-//! SUP; `colocated_limit` for one on the site server, for which no figure is documented) times
-//! the number of NLB nodes (at most 4 WSUS front ends per database). Every NLB node must answer
-//! GetConfig, and all nodes must report the same protocol version.
+//! Clients per SUP = clients whose `LastScanPackageLocation` is that SUP (the same server by
+//! kit's host rule: short name or FQDN, any case, default port implied) and whose last scan
+//! is within `active_days`. Capacity = the limit (25,000 for a remote SUP; `colocated_limit`
+//! for one on the site server, for which no figure is documented) times the number of NLB
+//! nodes (at most 4). Every NLB node must answer GetConfig as a WSUS 3.0 (judged like the
+//! wsus probe judges its server), and all nodes must report the same protocol version.
+//!
+//! [`gather`] reads and asks; [`judge`] decides.
 
+mod gather;
+mod judge;
+
+use patchdeck_kit::host::Endpoint;
 use patchdeck_kit::http::Http;
-use patchdeck_kit::inventory::{self, Cached, ExportError};
-use patchdeck_kit::report::{detail, export_age, item};
-use patchdeck_kit::soap;
-use patchdeck_kit::threshold::thousands;
-use patchdeck_probe_api::sdk::{CheckContext, CheckError, Host, Probe};
-use patchdeck_probe_api::{Item, Metric, Report, Status};
+use patchdeck_kit::inventory::Cached;
+use patchdeck_kit::report::{detail, explain, export_age, item};
+use patchdeck_kit::time;
+use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
+use patchdeck_probe_api::{Report, Status};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// NLB supports at most this many WSUS front ends per database.
-const MAX_NODES: usize = 4;
+use std::time::SystemTime;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sup {
-    /// As it appears in LastScanPackageLocation, e.g. "http://SUP01:8530" (the NLB virtual
-    /// name when load-balanced).
+    /// As clients write it in LastScanPackageLocation, e.g. "http://SUP01:8530" (the NLB
+    /// virtual name when load-balanced).
     pub url: String,
     #[serde(default)]
     pub colocated: bool,
@@ -66,270 +68,97 @@ fn thirty() -> u64 {
     30
 }
 
-/// Clients per normalised scan location, per day of last scan (so "active" can be judged at
-/// any later time from a cached read).
-#[derive(Debug, Clone, Default)]
-struct Census {
-    by_location: BTreeMap<String, BTreeMap<i64, u64>>,
-}
-
-fn normalise(url: &str) -> String {
-    let u = url.trim().trim_end_matches('/').to_ascii_lowercase();
-    // Clients report the client web service path; SUPs are configured by base URL.
-    u.split("/clientwebservice").next().unwrap_or(&u).to_owned()
-}
-
-fn census(config: &Config) -> Result<Census, ExportError> {
-    let mut c = Census::default();
-    let mut seen = std::collections::HashSet::new();
-    inventory::read(
-        &config.scan_status_csv,
-        &["ResourceID", "LastScanTime", "LastScanPackageLocation"],
-        |row| {
-            let id: i64 = row
-                .get(0)
-                .ok_or_else(|| row.error(0, "empty ResourceID"))?
-                .parse()
-                .map_err(|_| row.error(0, "expected a number"))?;
-            if !seen.insert(id) {
-                return Ok(());
-            }
-            let (Some(t), Some(loc)) = (row.get(1), row.get(2)) else {
-                return Ok(());
-            };
-            let day = inventory::parse_timestamp(t)
-                .ok_or_else(|| {
-                    row.error(
-                        1,
-                        format!("expected a time like 2026-11-20 13:45:12.000, got {t:?}"),
-                    )
-                })?
-                .div_euclid(86_400);
-            *c.by_location
-                .entry(normalise(loc))
-                .or_default()
-                .entry(day)
-                .or_default() += 1;
-            Ok(())
-        },
-    )?;
-    Ok(c)
-}
-
 pub struct SupCapacity {
     config: Config,
-    cache: Cached<Census>,
+    rules: judge::Rules,
+    cache: Cached<gather::Census>,
 }
 
-impl SupCapacity {
-    pub fn from_config(config: Config) -> Result<SupCapacity, String> {
+impl ConfigProbe for SupCapacity {
+    type Config = Config;
+    const KIND: &'static str = "sup-capacity";
+
+    fn from_config(config: Config, _host: &Host) -> Result<SupCapacity, String> {
         if config.sups.is_empty() {
             return Err("field `sups`: list at least one { url, colocated, nlb_nodes }".into());
         }
-        for (i, s) in config.sups.iter().enumerate().flat_map(|(i, s)| {
-            std::iter::once((i, &s.url)).chain(s.nlb_nodes.iter().map(move |n| (i, n)))
-        }) {
-            if !(s.starts_with("http://") || s.starts_with("https://")) {
-                return Err(format!(
-                    "field `sups[{i}]`: \"{s}\" must start with http:// or https://"
-                ));
+        for (i, s) in config.sups.iter().enumerate() {
+            for u in std::iter::once(&s.url).chain(&s.nlb_nodes) {
+                if Endpoint::parse(u).is_none_or(|e| e.scheme != "http" && e.scheme != "https") {
+                    return Err(format!(
+                        "field `sups[{i}]`: \"{u}\" must be an http:// or https:// URL with a host"
+                    ));
+                }
             }
         }
+        let rules = judge::Rules {
+            remote_limit: config.remote_limit,
+            colocated_limit: config.colocated_limit,
+            warn_percent: config.warn_percent,
+            active_days: config.active_days,
+        };
         Ok(SupCapacity {
             config,
+            rules,
             cache: Cached::default(),
         })
     }
 
-    fn node_items(&self, sup: &Sup, http: &Http) -> (Vec<Item>, Status) {
-        let mut items = Vec::new();
-        let mut versions: Vec<String> = Vec::new();
-        let mut status = Status::Ok;
-        for (i, node) in sup.nlb_nodes.iter().enumerate() {
-            let base = node.trim_end_matches('/');
-            let url = format!("{base}/ClientWebService/client.asmx");
-            let headers = [
-                ("Content-Type", "text/xml; charset=utf-8"),
-                ("SOAPAction", soap::GET_CONFIG_ACTION),
-            ];
-            let answer = http
-                .request(
-                    "POST",
-                    &url,
-                    &headers,
-                    Some(soap::get_config_request().as_bytes()),
-                    1024 * 1024,
-                )
-                .map_err(|e| format!("unreachable: {e}"))
-                .and_then(|r| {
-                    soap::parse_get_config(&r.text()).map_err(|e| format!("HTTP {}: {e}", r.status))
-                });
-            let it = match answer {
-                Ok(cfg) => {
-                    let pv = cfg.protocol_version().unwrap_or("(none)").to_owned();
-                    versions.push(pv.clone());
-                    item(
-                        &format!("node{}", i + 1),
-                        base,
-                        Status::Ok,
-                        format!("answers GetConfig (protocol {pv})"),
-                    )
-                }
-                Err(e) => {
-                    status = Status::Critical;
-                    item(&format!("node{}", i + 1), base, Status::Critical, e)
-                }
-            };
-            items.push(it);
+    fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
+        let path = self.config.scan_status_csv.clone();
+        let (census, _) = self
+            .cache
+            .get(&[&path], || gather::census(&path))
+            .map_err(|e| CheckError::Failed(e.to_string()))?;
+        let http = Http::new(
+            ctx.deadline,
+            self.config.tls_insecure,
+            Some(ctx.cancel_flag()),
+        );
+        let nodes = gather::nodes(&http, &self.config.sups);
+        if ctx.is_cancelled() {
+            return Err(CheckError::Cancelled);
         }
-        versions.dedup();
-        if versions.len() > 1 {
-            status = status.worst(Status::Warning);
-            items.push(item(
-                "agreement",
-                "Nodes agree",
-                Status::Warning,
-                format!(
-                    "NLB nodes report different protocol versions: {}",
-                    versions.join(", ")
-                ),
-            ));
-        }
-        (items, status)
+        Ok(self.report(&census, &nodes, SystemTime::now()))
     }
+}
 
-    fn run(&self, census: &Census, ctx: &CheckContext) -> Report {
+impl SupCapacity {
+    fn report(
+        &self,
+        census: &gather::Census,
+        nodes: &[Vec<patchdeck_kit::wsus::GetConfigCall>],
+        now: SystemTime,
+    ) -> Report {
         let cfg = &self.config;
-        let now = SystemTime::now();
-        let today = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-            .div_euclid(86_400);
-        let active_since = today - cfg.active_days as i64;
-        let active = |loc: &str| -> u64 {
-            census
-                .by_location
-                .get(loc)
-                .map_or(0, |days| days.range(active_since..).map(|(_, n)| n).sum())
-        };
-        let http = Http::new(ctx.deadline, cfg.tls_insecure, Some(ctx.cancel_flag()));
+        let since = time::day(time::unix(now))
+            .saturating_sub(i64::try_from(cfg.active_days).unwrap_or(i64::MAX));
+        let owners = judge::assign(census, &cfg.sups);
         let mut items = Vec::new();
-        let mut status = Status::Ok;
-        let mut summary_parts = Vec::new();
         let mut metrics = Vec::new();
-        for sup in &cfg.sups {
-            let key = normalise(&sup.url);
-            let clients = active(&key);
-            let limit = if sup.colocated {
-                cfg.colocated_limit
-            } else {
-                cfg.remote_limit
-            };
-            let nodes = sup.nlb_nodes.len().max(1);
-            let capacity = limit * nodes.min(MAX_NODES) as u64;
-            let load = clients as f64 * 100.0 / capacity.max(1) as f64;
-            let mut it = item(&key, sup.url.clone(), Status::Ok, String::new());
-            let mut s = if load > 100.0 {
-                Status::Critical
-            } else if load >= cfg.warn_percent {
-                Status::Warning
-            } else {
-                Status::Ok
-            };
-            let mut note = format!(
-                "{} / {} clients ({load:.0} %) · {} · {} node{}",
-                thousands(clients),
-                thousands(capacity),
-                if sup.colocated {
-                    "co-located"
-                } else {
-                    "remote"
-                },
-                nodes,
-                if nodes == 1 { "" } else { "s" }
-            );
-            if sup.nlb_nodes.len() <= 1 && clients > limit {
-                s = Status::Critical;
-                note.push_str(&format!(
-                    " · over one server's {} clients: needs NLB",
-                    thousands(limit)
-                ));
+        let mut loads = Vec::new();
+        let mut causes: Vec<(Status, String)> = Vec::new();
+        for (i, sup) in cfg.sups.iter().enumerate() {
+            let clients: u64 = owners
+                .iter()
+                .filter(|(_, o)| *o == Some(i))
+                .map(|(loc, _)| judge::active(census, loc, since))
+                .sum();
+            let v = judge::sup(sup, clients, &nodes[i], &self.rules);
+            loads.push(format!("{} {:.0} %", judge::short(&sup.url), v.load));
+            metrics.push(judge::load_metric(sup, v.load, cfg.warn_percent));
+            if let Some(c) = v.cause {
+                causes.push((v.item.status, format!("{}: {c}", judge::short(&sup.url))));
             }
-            if sup.nlb_nodes.len() > MAX_NODES {
-                s = s.worst(Status::Warning);
-                note.push_str(&format!(
-                    " · {} NLB nodes is unsupported (at most {MAX_NODES} per WSUS database)",
-                    sup.nlb_nodes.len()
-                ));
-            }
-            it.details.push(detail(
-                "Active clients",
-                format!(
-                    "{} (scanned in the last {} days)",
-                    thousands(clients),
-                    cfg.active_days
-                ),
-                None,
-            ));
-            it.details.push(detail(
-                "Limit per server",
-                if sup.colocated {
-                    format!("{} (colocated_limit: no documented figure exists; this default is an assumption)", thousands(limit))
-                } else {
-                    format!("{} (remote SUP, ConfigMgr 2007 documentation)", thousands(limit))
-                },
-                None,
-            ));
-            let (nodes_items, nodes_status) = self.node_items(sup, &http);
-            it.items = nodes_items;
-            s = s.worst(nodes_status);
-            it.status = s;
-            it.summary = note;
-            status = status.worst(s);
-            summary_parts.push(format!(
-                "{} {load:.0} %",
-                sup.url
-                    .split("//")
-                    .nth(1)
-                    .unwrap_or(&sup.url)
-                    .split([':', '/'])
-                    .next()
-                    .unwrap_or("")
-            ));
-            metrics.push(Metric {
-                label: format!(
-                    "load_{}",
-                    key.split("//")
-                        .nth(1)
-                        .unwrap_or(&key)
-                        .replace([':', '/', '.'], "_")
-                ),
-                value: (load * 10.0).round() / 10.0,
-                uom: "%".into(),
-                warn: Some(cfg.warn_percent.to_string()),
-                crit: Some("100".into()),
-                min: Some(0.0),
-                max: None,
-            });
-            items.push(it);
+            items.push(v.item);
         }
-        // Clients scanning against a server nobody configured.
-        let known: Vec<String> = cfg.sups.iter().map(|s| normalise(&s.url)).collect();
-        for loc in census.by_location.keys().filter(|l| !known.contains(l)) {
-            let n = active(loc);
-            if n == 0 {
-                continue;
+        for (loc, _) in owners.iter().filter(|(_, o)| o.is_none()) {
+            let n = judge::active(census, loc, since);
+            if n > 0 {
+                let it = judge::unlisted(loc, n);
+                causes.push((it.status, format!("{}: {}", it.title, it.summary)));
+                items.push(it);
             }
-            status = status.worst(Status::Warning);
-            items.push(item(
-                &format!("unlisted:{loc}"),
-                format!("Unlisted SUP {loc}"),
-                Status::Warning,
-                format!(
-                    "{} clients scan against a SUP URL not in `sups`",
-                    thousands(n)
-                ),
-            ));
         }
         let mut details = vec![detail(
             "Export",
@@ -337,7 +166,20 @@ impl SupCapacity {
             None,
         )];
         if let Some(age) = export_age(&cfg.scan_status_csv, now, cfg.max_export_age_hours) {
-            status = status.worst(age.status.unwrap_or(Status::Ok));
+            if age.status == Some(Status::Warning) {
+                let it = explain(
+                    item(
+                        "export",
+                        "Export age",
+                        Status::Warning,
+                        format!("the export was {}", age.value),
+                    ),
+                    format!("{}: {}", cfg.scan_status_csv.display(), age.value),
+                    "Check the job that writes this export (README, Site-database exports): the loads are only as fresh as the file.",
+                );
+                causes.push((it.status, format!("export {}", age.value)));
+                items.push(it);
+            }
             details.push(age);
         }
         if cfg.tls_insecure {
@@ -347,30 +189,18 @@ impl SupCapacity {
                 Some(Status::Warning),
             ));
         }
+        let status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
+        let mut summary = format!("SUP load: {}", loads.join(" · "));
+        if let Some((_, cause)) = causes.iter().find(|(s, _)| *s == status) {
+            summary.push_str(&format!(" · {cause}"));
+        }
         Report {
             status,
-            summary: format!("SUP load: {}", summary_parts.join(" · ")),
+            summary,
             details,
             metrics,
             items,
         }
-    }
-}
-
-impl Probe for SupCapacity {
-    fn create(config: serde_json::Value, _host: &Host) -> Result<Self, String> {
-        let config: Config =
-            serde_json::from_value(config).map_err(|e| format!("sup-capacity config: {e}"))?;
-        SupCapacity::from_config(config)
-    }
-
-    fn check(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
-        let config = &self.config;
-        let (census, _) = self
-            .cache
-            .get(&[&config.scan_status_csv], || census(config))
-            .map_err(|e| CheckError::Failed(e.to_string()))?;
-        Ok(self.run(&census, ctx))
     }
 }
 
@@ -379,5 +209,17 @@ patchdeck_probe_api::export_probe!(
     kind: "sup-capacity",
     version: env!("CARGO_PKG_VERSION"),
     description: "Software update point load vs capacity (25,000 clients per remote SUP) and NLB node health",
-    config_schema: r#"{"type":"object","required":["scan_status_csv","sups"],"properties":{"scan_status_csv":{"type":"string"},"sups":{"type":"array"},"remote_limit":{"type":"integer"},"colocated_limit":{"type":"integer"},"warn_percent":{"type":"number"},"active_days":{"type":"integer"},"max_export_age_hours":{"type":"integer"},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["scan_status_csv","sups"],"properties":{"scan_status_csv":{"type":"string"},"sups":{"type":"array","items":{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"colocated":{"type":"boolean"},"nlb_nodes":{"type":"array","items":{"type":"string"}}},"additionalProperties":false}},"remote_limit":{"type":"integer","minimum":0},"colocated_limit":{"type":"integer","minimum":0},"warn_percent":{"type":"number"},"active_days":{"type":"integer","minimum":0},"max_export_age_hours":{"type":"integer","minimum":0},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_schema_matches_the_config() {
+        let schema = patchdeck_kit::schema::exported_schema(patchdeck_probe_v1);
+        patchdeck_kit::schema::check::<Config>(&schema, "").unwrap();
+        patchdeck_kit::schema::check::<Sup>(&schema, "sups").unwrap();
+    }
+}

@@ -1,0 +1,73 @@
+//! The sup-capacity probe's I/O: clients per scan location from the export (cached while the
+//! file is unchanged) and `GetConfig` from every NLB node.
+
+use patchdeck_kit::host::Endpoint;
+use patchdeck_kit::http::Http;
+use patchdeck_kit::inventory::{self, ExportError};
+use patchdeck_kit::time;
+use patchdeck_kit::wsus::{self, GetConfigCall};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// Clients per scan location, per day of their last scan (so "active" can be judged at any
+/// later time from a cached read). Locations are keyed by their endpoint
+/// (`http://sup01:8530`) when they parse as a URL, else by the lower-cased text.
+#[derive(Debug, Clone, Default)]
+pub struct Census {
+    pub by_location: BTreeMap<String, BTreeMap<i64, u64>>,
+}
+
+/// The key of a `LastScanPackageLocation`.
+pub fn location_key(loc: &str) -> String {
+    match Endpoint::parse(loc) {
+        Some(e) => e.to_string(),
+        None => loc.trim().to_ascii_lowercase(),
+    }
+}
+
+pub fn census(path: &Path) -> Result<Census, ExportError> {
+    let mut c = Census::default();
+    let mut seen = HashSet::new();
+    inventory::read(
+        path,
+        &["ResourceID", "LastScanTime", "LastScanPackageLocation"],
+        |row| {
+            let id: i64 = row
+                .get(0)
+                .ok_or_else(|| row.error(0, "empty ResourceID"))?
+                .parse()
+                .map_err(|_| row.error(0, "expected a number"))?;
+            if !seen.insert(id) {
+                return Ok(());
+            }
+            let (Some(t), Some(loc)) = (row.get(1), row.get(2)) else {
+                return Ok(());
+            };
+            let day = time::day(inventory::parse_timestamp(t).ok_or_else(|| {
+                row.error(
+                    1,
+                    format!("expected a time like 2026-11-20 13:45:12.000, got {t:?}"),
+                )
+            })?);
+            *c.by_location
+                .entry(location_key(loc))
+                .or_default()
+                .entry(day)
+                .or_default() += 1;
+            Ok(())
+        },
+    )?;
+    Ok(c)
+}
+
+/// `GetConfig` from each node of each SUP (in config order).
+pub fn nodes(http: &Http, sups: &[crate::Sup]) -> Vec<Vec<GetConfigCall>> {
+    sups.iter()
+        .map(|s| {
+            s.nlb_nodes
+                .iter()
+                .map(|n| wsus::get_config(http, n))
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,283 @@
+//! Facts in, items out: software update point capacity, pure and table-tested.
+//!
+//! "Each software update point can support up to 25,000 client computers when it is installed
+//! on a remote site system server and less when it is co-located with the site server. When
+//! you expect that more client computers will connect to the active software update point,
+//! WSUS and the active software update point must be configured for Network Load Balancing
+//! (NLB)." (Prerequisites for Software Updates, [`SU_PREREQS`]). No figure is documented for a
+//! co-located SUP: `colocated_limit` is an assumption and the report says so. "The maximum
+//! number of WSUS servers that can be configured as part of a network load balancing cluster
+//! is four" ([`NLB_DOC`]; WSUS: "The maximum number of front-end WSUS servers per database
+//! instance is four", http://technet.microsoft.com/en-us/library/cc708533(v=ws.10).aspx).
+
+use crate::Sup;
+use crate::gather::{Census, location_key};
+use patchdeck_kit::host::Endpoint;
+use patchdeck_kit::report::{detail, explain, item, metric};
+use patchdeck_kit::threshold::thousands;
+use patchdeck_kit::wsus::{self, GetConfigCall, SiteNeeds};
+use patchdeck_probe_api::{Item, Metric, Status};
+
+pub const SU_PREREQS: &str =
+    "http://systemscenter.ru/smsv4.en/html/76638fa0-cbc7-4b42-9378-0a92a3be1201.htm";
+/// How to Configure the Active Software Update Point Component to Use an NLB Cluster.
+pub const NLB_DOC: &str =
+    "http://systemscenter.ru/smsv4.en/html/eecafbad-a79f-433c-8eff-4e491d11b48c.htm";
+/// "All nodes in the NLB cluster should be running the same version of WSUS."
+pub const SAME_VERSION_DOC: &str = "https://learn.microsoft.com/en-us/archive/blogs/wsus/configuring-wsus-6-x-for-network-load-balancing-nlb";
+/// NLB supports at most this many WSUS front ends per database.
+pub const MAX_NODES: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub remote_limit: u64,
+    pub colocated_limit: u64,
+    pub warn_percent: f64,
+    pub active_days: u64,
+}
+
+/// The verdict on one SUP: its item and, when not OK, the short cause for the summary.
+pub struct SupVerdict {
+    pub item: Item,
+    pub cause: Option<String>,
+    pub load: f64,
+}
+
+/// Which configured SUP each scan location belongs to (the first that is the same endpoint),
+/// or `None` for a location no SUP matches.
+pub fn assign(census: &Census, sups: &[Sup]) -> Vec<(String, Option<usize>)> {
+    let eps: Vec<Option<Endpoint>> = sups.iter().map(|s| Endpoint::parse(&s.url)).collect();
+    census
+        .by_location
+        .keys()
+        .map(|loc| {
+            let e = Endpoint::parse(loc);
+            let owner = e.and_then(|e| {
+                eps.iter()
+                    .position(|s| s.as_ref().is_some_and(|s| s.same(&e)))
+            });
+            (loc.clone(), owner)
+        })
+        .collect()
+}
+
+/// Clients of `loc` whose last scan is on or after day `since`.
+pub fn active(census: &Census, loc: &str, since: i64) -> u64 {
+    census
+        .by_location
+        .get(loc)
+        .map_or(0, |days| days.range(since..).map(|(_, n)| n).sum())
+}
+
+fn node_items(calls: &[GetConfigCall]) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut versions: Vec<String> = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        let (v, pv) = wsus::judge_get_config(call, SiteNeeds::default());
+        let base = call.url.trim_end_matches("/ClientWebService/client.asmx");
+        let summary = match (&pv, v.status) {
+            (Some(pv), Status::Ok) => format!("answers GetConfig (protocol {pv})"),
+            _ => v.summary.clone(),
+        };
+        let mut it = item(&format!("node{}", i + 1), base, v.status, summary);
+        if v.status != Status::Ok {
+            it = explain(it, &v.evidence, &v.fix);
+        }
+        if let Some(pv) = pv
+            && !versions.contains(&pv)
+        {
+            versions.push(pv);
+        }
+        items.push(it);
+    }
+    if versions.len() > 1 {
+        items.push(explain(
+            item(
+                "agreement",
+                "Nodes agree",
+                Status::Warning,
+                format!(
+                    "NLB nodes report different protocol versions: {}",
+                    versions.join(", ")
+                ),
+            ),
+            format!("ProtocolVersion per node: {}", versions.join(", ")),
+            format!(
+                "Bring every NLB node to the same WSUS 3.0 service pack and updates (all nodes must run the same WSUS version, {SAME_VERSION_DOC})."
+            ),
+        ));
+    }
+    items
+}
+
+/// One SUP: load against capacity, NLB need and size, and its nodes.
+pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVerdict {
+    let limit = if sup.colocated {
+        r.colocated_limit
+    } else {
+        r.remote_limit
+    };
+    let nodes = sup.nlb_nodes.len().max(1);
+    let capacity = limit.saturating_mul(nodes.min(MAX_NODES) as u64);
+    let load = clients as f64 * 100.0 / capacity.max(1) as f64;
+    let placement = if sup.colocated {
+        "co-located"
+    } else {
+        "remote"
+    };
+    let mut status = if load > 100.0 {
+        Status::Critical
+    } else if load >= r.warn_percent {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    let mut summary = format!(
+        "{} / {} clients ({load:.0} %) · {placement} · {nodes} node{}",
+        thousands(clients),
+        thousands(capacity),
+        if nodes == 1 { "" } else { "s" }
+    );
+    let seen = format!(
+        "{} clients scanned against {} in the last {} days; capacity {} ({} x {})",
+        thousands(clients),
+        sup.url,
+        r.active_days,
+        thousands(capacity),
+        nodes.min(MAX_NODES),
+        thousands(limit)
+    );
+    let mut cause = None;
+    let mut fix = format!(
+        "Plan NLB for this SUP (up to {MAX_NODES} WSUS servers) before it passes its capacity: {NLB_DOC}"
+    );
+    if sup.nlb_nodes.len() <= 1 && clients > limit {
+        status = Status::Critical;
+        let (reason, what) = if sup.colocated {
+            (
+                format!(
+                    "over a co-located SUP's {} clients: move the SUP to a remote site system or configure NLB",
+                    thousands(limit)
+                ),
+                format!(
+                    "Move the active software update point to a remote site system server (25,000 clients each) or configure WSUS and the SUP for NLB; the co-located figure is this probe's assumption (colocated_limit). {SU_PREREQS}"
+                ),
+            )
+        } else {
+            (
+                format!("over one server's {} clients: needs NLB", thousands(limit)),
+                format!(
+                    "Configure WSUS and the active software update point as an NLB cluster: {NLB_DOC}"
+                ),
+            )
+        };
+        summary.push_str(&format!(" · {reason}"));
+        cause = Some(reason);
+        fix = what;
+    } else if status != Status::Ok {
+        cause = Some(format!("{load:.0} % of capacity"));
+    }
+    if sup.nlb_nodes.len() > MAX_NODES {
+        status = status.worst(Status::Warning);
+        let reason = format!(
+            "{} NLB nodes is unsupported (at most {MAX_NODES} per WSUS database)",
+            sup.nlb_nodes.len()
+        );
+        summary.push_str(&format!(" · {reason}"));
+        cause.get_or_insert(reason);
+        fix = format!("Keep at most {MAX_NODES} WSUS servers in the NLB cluster: {NLB_DOC}");
+    }
+    let mut it = item(&location_key(&sup.url), sup.url.clone(), status, summary);
+    it.details.push(detail(
+        "Active clients",
+        format!(
+            "{} (scanned in the last {} days)",
+            thousands(clients),
+            r.active_days
+        ),
+        None,
+    ));
+    it.details.push(detail(
+        "Limit per server",
+        if sup.colocated {
+            format!(
+                "{} (colocated_limit: no documented figure exists; this default is an assumption)",
+                thousands(limit)
+            )
+        } else {
+            format!(
+                "{} (remote SUP, ConfigMgr 2007 documentation)",
+                thousands(limit)
+            )
+        },
+        None,
+    ));
+    it.items = node_items(calls);
+    let nodes_status = it.items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
+    if nodes_status.severity() > status.severity() {
+        let bad = it.items.iter().find(|i| i.status == nodes_status);
+        cause = bad.map(|b| format!("{}: {}", b.title, b.summary));
+        if let Some(b) = bad {
+            fix = b.fix.clone().unwrap_or(fix);
+        }
+    }
+    it.status = status.worst(nodes_status);
+    if it.status != Status::Ok {
+        it = explain(it, seen, fix);
+    }
+    SupVerdict {
+        item: it,
+        cause,
+        load,
+    }
+}
+
+/// Clients scanning against a SUP nobody configured: a warning naming it.
+pub fn unlisted(loc: &str, clients: u64) -> Item {
+    explain(
+        item(
+            &format!("unlisted:{loc}"),
+            format!("Unlisted SUP {loc}"),
+            Status::Warning,
+            format!(
+                "{} clients scan against a SUP URL not in `sups`",
+                thousands(clients)
+            ),
+        ),
+        format!(
+            "LastScanPackageLocation {loc} on {} clients in the last days",
+            thousands(clients)
+        ),
+        "Add this SUP to `sups` (its URL as clients write it: the NLB virtual name when load-balanced), or find why clients scan against it (an old SUP still in their policy?).",
+    )
+}
+
+/// Host part of a URL for the pane ("SUP01").
+pub fn short(url: &str) -> String {
+    Endpoint::parse(url).map_or_else(
+        || url.to_owned(),
+        |e| e.host.to_string().to_ascii_uppercase(),
+    )
+}
+
+/// The load metric of one SUP.
+pub fn load_metric(sup: &Sup, load: f64, warn: f64) -> Metric {
+    let key = location_key(&sup.url);
+    metric(
+        &format!(
+            "load_{}",
+            key.split("//")
+                .nth(1)
+                .unwrap_or(&key)
+                .replace([':', '/', '.'], "_")
+        ),
+        load,
+        "%",
+    )
+    .warn(warn)
+    .crit(100)
+    .done()
+}
+
+#[cfg(test)]
+mod tests;
