@@ -54,7 +54,7 @@ async fn windows_authentication_is_healthy() {
         Duration::ZERO,
     );
     assert!(
-        check(&base, "")
+        check(&format!("{base}/SMSReporting_ABC/"), "")
             .await
             .summary
             .starts_with("installed, Windows authentication (NTLM)")
@@ -99,7 +99,8 @@ async fn every_other_answer_has_its_verdict() {
         ),
     ];
     for (raw, status, summary) in cases {
-        let r = check(&stub_http(&raw, Duration::ZERO), "").await;
+        let base = stub_http(&raw, Duration::ZERO);
+        let r = check(&format!("{base}/SMSReporting_ABC/"), "").await;
         assert_eq!(r.status, status, "{r:?}");
         assert!(
             r.summary.starts_with(summary),
@@ -107,7 +108,12 @@ async fn every_other_answer_has_its_verdict() {
             r.summary
         );
     }
-    let r = check(&stub_http(&iis("200 OK", ""), Duration::ZERO), "").await;
+    let base = stub_http(&iis("200 OK", ""), Duration::ZERO);
+    let r = check(
+        &format!("{base}/SMSReporting_ABC/Report.asp?ReportID=1"),
+        "",
+    )
+    .await;
     let anon = r
         .report
         .unwrap()
@@ -118,6 +124,47 @@ async fn every_other_answer_has_its_verdict() {
     assert_eq!(
         (anon.value.as_str(), anon.status),
         ("anonymous access allowed", Some(Status::Warning))
+    );
+}
+
+#[tokio::test]
+async fn a_401_from_anything_but_the_reporting_directory_proves_nothing() {
+    // IIS with Windows authentication on the site root answers 401 Negotiate to every path;
+    // sitesim's reporting point answers only under SMSReporting_<site>.
+    let base = stub_http(
+        &iis(
+            "401 Unauthorized",
+            "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
+        ),
+        Duration::ZERO,
+    );
+    let r = check(&format!("{base}/"), "").await;
+    assert_eq!(r.status, Status::Warning, "{r:?}");
+    assert!(
+        r.summary.starts_with("not a reporting point URL: HTTP 401 from a URL without the SMSReporting_<site> directory proves only IIS"),
+        "{}",
+        r.summary
+    );
+    let role = &r.report.as_ref().unwrap().items[0];
+    assert!(
+        role.fix
+            .as_deref()
+            .unwrap()
+            .contains("SMSReporting_<site code>")
+    );
+    assert!(
+        role.evidence
+            .as_deref()
+            .unwrap()
+            .contains("-> 401, WWW-Authenticate Negotiate, NTLM")
+    );
+    let r = check(&format!("{base}/SMSReporting_ABC/"), "site_code = \"XYZ\"").await;
+    assert_eq!(r.status, Status::Warning);
+    assert!(
+        r.summary
+            .starts_with("the URL is site ABC's reporting point, site_code is XYZ · "),
+        "{}",
+        r.summary
     );
 }
 
@@ -136,12 +183,17 @@ async fn down_or_slow_servers_are_critical_verdicts_not_unknown() {
         &iis("401 Unauthorized", "WWW-Authenticate: NTLM\r\n"),
         Duration::from_millis(300),
     );
-    let r = check(&slow, "latency_warn_ms = 100\nlatency_crit_ms = 1000").await;
+    let r = check(
+        &format!("{slow}/SMSReporting_ABC/"),
+        "latency_warn_ms = 100\nlatency_crit_ms = 1000",
+    )
+    .await;
     assert_eq!(r.status, Status::Warning, "{r:?}");
+    assert!(r.summary.starts_with("answered in "), "{}", r.summary);
     // Silent past the probe timeout (2s): the plugin's own socket timeout answers first,
     // so this is a CRITICAL verdict, not the host's UNKNOWN "timed out after 2s".
     let silent = stub_http(&iis("200 OK", ""), Duration::from_secs(10));
-    let r = check(&silent, "").await;
+    let r = check(&format!("{silent}/SMSReporting_ABC/"), "").await;
     assert_eq!(r.status, Status::Critical, "{r:?}");
     assert!(
         r.summary
@@ -168,7 +220,7 @@ async fn config_errors_are_unknown_with_the_field() {
     let r = e2.probes[0].run_once().await;
     assert_eq!(
         r.summary,
-        "plugin rejected its config: field `url`: \"rp01/SMSReporting_ABC\" must start with http:// or https://"
+        "plugin rejected its config: field `url`: \"rp01/SMSReporting_ABC\" must be an http:// or https:// URL with a host"
     );
     e.shutdown().await;
     e2.shutdown().await;

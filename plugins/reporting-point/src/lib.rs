@@ -1,16 +1,19 @@
 //! `reporting-point`: is the ConfigMgr 2007 reporting point installed, and protected by
-//! Windows authentication? (domain.md section 6)
-//!
-//! An anonymous GET of `http://<server>/SMSReporting_<SiteCode>/`:
-//! 401 with `WWW-Authenticate: Negotiate`/`NTLM` -> OK (installed, protected);
-//! 200 -> OK with a detail "anonymous access allowed"; 404 -> CRITICAL (role missing);
-//! 5xx, refused, TLS error, timeout -> CRITICAL with the cause. Slow answers breach the
-//! latency thresholds.
+//! Windows authentication? An anonymous GET of `http://<server>/SMSReporting_<SiteCode>/`:
+//! 401 with `WWW-Authenticate: Negotiate`/`NTLM` is OK (installed, protected); 200 is OK with
+//! a detail "anonymous access allowed"; 404 is CRITICAL (role missing); 5xx, refused, TLS
+//! error and timeout are CRITICAL with the cause. A URL without the SMSReporting_ directory
+//! proves nothing (WARNING). Slow answers breach the latency thresholds. See [`judge`].
 
+mod judge;
+
+pub use judge::{Answer, Seen, vdir_site};
+
+use patchdeck_kit::host::Endpoint;
 use patchdeck_kit::http::Http;
 use patchdeck_kit::report::detail;
 use patchdeck_kit::threshold;
-use patchdeck_probe_api::sdk::{CheckContext, CheckError, Host, Probe};
+use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
 use patchdeck_probe_api::{Report, Status};
 use serde::Deserialize;
 
@@ -19,6 +22,8 @@ use serde::Deserialize;
 pub struct Config {
     /// e.g. "http://rp01.corp.example/SMSReporting_ABC/"
     pub url: String,
+    /// The site code the URL must name (optional).
+    pub site_code: Option<String>,
     #[serde(default = "patchdeck_kit::defaults::latency_warn_ms")]
     pub latency_warn_ms: u64,
     #[serde(default = "patchdeck_kit::defaults::latency_crit_ms")]
@@ -31,11 +36,14 @@ pub struct ReportingPoint {
     config: Config,
 }
 
-impl ReportingPoint {
-    pub fn from_config(config: Config) -> Result<ReportingPoint, String> {
-        if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
+impl ConfigProbe for ReportingPoint {
+    type Config = Config;
+    const KIND: &'static str = "reporting-point";
+
+    fn from_config(config: Config, _host: &Host) -> Result<ReportingPoint, String> {
+        if Endpoint::parse(&config.url).is_none_or(|e| e.scheme != "http" && e.scheme != "https") {
             return Err(format!(
-                "field `url`: \"{}\" must start with http:// or https://",
+                "field `url`: \"{}\" must be an http:// or https:// URL with a host",
                 config.url
             ));
         }
@@ -45,10 +53,31 @@ impl ReportingPoint {
         Ok(ReportingPoint { config })
     }
 
-    pub fn run(&self, ctx: &CheckContext) -> Report {
+    fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
         let c = &self.config;
         let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
-        let mut details = vec![detail("URL", &c.url, None)];
+        let answer = http.get(&c.url).map(|r| Answer {
+            status: r.status,
+            ms: r.elapsed.as_secs_f64() * 1000.0,
+            server: r.header("Server").map(str::to_owned),
+            auth: r
+                .header_all("WWW-Authenticate")
+                .iter()
+                .filter_map(|v| v.split_whitespace().next())
+                .map(str::to_owned)
+                .collect(),
+        });
+        let ms = answer.as_ref().ok().map(|a| a.ms);
+        let seen = Seen {
+            url: c.url.clone(),
+            answer,
+        };
+        let (items, mut details) = judge::judge(
+            &seen,
+            c.site_code.as_deref(),
+            c.latency_warn_ms,
+            c.latency_crit_ms,
+        );
         if c.tls_insecure {
             details.push(detail(
                 "TLS",
@@ -56,118 +85,27 @@ impl ReportingPoint {
                 Some(Status::Warning),
             ));
         }
-        let resp = match http.get(&c.url) {
-            Ok(r) => r,
-            Err(e) => {
-                let mut r = Report::new(
-                    Status::Critical,
-                    format!("reporting point unreachable: {e}"),
-                );
-                r.details = details;
-                return r;
-            }
-        };
-        let ms = resp.elapsed.as_secs_f64() * 1000.0;
-        details.push(detail("HTTP status", resp.status.to_string(), None));
-        if let Some(server) = resp.header("Server") {
-            details.push(detail("Server", server, None));
-        }
-        let auth: Vec<String> = resp
-            .header_all("WWW-Authenticate")
+        let status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
+        let worst = items
             .iter()
-            .filter_map(|v| v.split_whitespace().next())
-            .map(str::to_owned)
-            .collect();
-        if !auth.is_empty() {
-            details.push(detail("WWW-Authenticate", auth.join(", "), None));
+            .find(|i| i.status == status)
+            .unwrap_or(&items[0]);
+        let mut summary = worst.summary.clone();
+        if let Some(ms) = ms.filter(|_| worst.id == "role") {
+            summary.push_str(&format!(" · {ms:.0} ms"));
         }
-        let windows_auth: Vec<&str> = auth
-            .iter()
-            .map(String::as_str)
-            .filter(|a| a.eq_ignore_ascii_case("Negotiate") || a.eq_ignore_ascii_case("NTLM"))
-            .collect();
-        let (mut status, mut summary) = match resp.status {
-            401 if !windows_auth.is_empty() => (
-                Status::Ok,
-                format!(
-                    "installed, Windows authentication ({})",
-                    windows_auth.join(", ")
-                ),
-            ),
-            401 => (
-                Status::Warning,
-                format!(
-                    "answers 401 without Negotiate or NTLM (offers: {}): not the reporting point's Windows authentication",
-                    if auth.is_empty() {
-                        "nothing".to_owned()
-                    } else {
-                        auth.join(", ")
-                    }
-                ),
-            ),
-            200 => {
-                details.push(detail(
-                    "Access",
-                    "anonymous access allowed",
-                    Some(Status::Warning),
-                ));
-                (Status::Ok, "installed, anonymous access allowed".to_owned())
-            }
-            404 => (
-                Status::Critical,
-                "reporting point not installed at this URL (HTTP 404)".to_owned(),
-            ),
-            s @ 500..=599 => (
-                Status::Critical,
-                format!("reporting point broken: HTTP {s}"),
-            ),
-            s => (
-                Status::Warning,
-                format!("unexpected HTTP {s} from the reporting point"),
-            ),
-        };
-        let lat = threshold::latency(ms, c.latency_warn_ms, c.latency_crit_ms);
-        if lat != Status::Ok {
-            details.push(detail(
-                "Latency",
-                format!(
-                    "{ms:.0} ms (warn {} ms, crit {} ms)",
-                    c.latency_warn_ms, c.latency_crit_ms
-                ),
-                Some(lat),
-            ));
-            if lat.severity() > status.severity() {
-                status = lat;
-            }
-        }
-        summary.push_str(&format!(" · {ms:.0} ms"));
-        Report {
+        Ok(Report {
             status,
             summary,
             details,
-            metrics: vec![threshold::latency_metric(
-                "latency",
-                ms,
-                c.latency_warn_ms,
-                c.latency_crit_ms,
-            )],
-            items: vec![],
-        }
-    }
-}
-
-impl Probe for ReportingPoint {
-    fn create(config: serde_json::Value, _host: &Host) -> Result<Self, String> {
-        let config: Config =
-            serde_json::from_value(config).map_err(|e| format!("reporting-point config: {e}"))?;
-        ReportingPoint::from_config(config)
-    }
-
-    fn check(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
-        if ctx.is_cancelled() {
-            return Err(CheckError::Cancelled);
-        }
-        Ok(self.run(ctx))
+            metrics: ms
+                .map(|ms| {
+                    threshold::latency_metric("latency", ms, c.latency_warn_ms, c.latency_crit_ms)
+                })
+                .into_iter()
+                .collect(),
+            items,
+        })
     }
 }
 
@@ -175,6 +113,17 @@ patchdeck_probe_api::export_probe!(
     ReportingPoint,
     kind: "reporting-point",
     version: env!("CARGO_PKG_VERSION"),
-    description: "ConfigMgr 2007 reporting point: installed and protected by Windows authentication",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
+    description: "ConfigMgr 2007 reporting point: its SMSReporting_<site> directory answers, protected by Windows authentication",
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"site_code":{"type":"string"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_schema_matches_the_config() {
+        let schema = patchdeck_kit::schema::exported_schema(patchdeck_probe_v1);
+        patchdeck_kit::schema::check::<Config>(&schema, "").unwrap();
+    }
+}

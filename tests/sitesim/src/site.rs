@@ -166,8 +166,26 @@ pub fn dp_answer(d: &DpSpec, req: &Request) -> Vec<u8> {
     }
 }
 
-/// How a reporting point answers an anonymous GET.
-pub fn rp_answer(r: &RpSpec, _req: &Request) -> Vec<u8> {
+/// How a reporting point answers an anonymous GET: the role lives in the
+/// `SMSReporting_<site>` virtual directory; elsewhere the server is plain IIS (the default
+/// page at `/`, 404 for other paths).
+pub fn rp_answer(r: &RpSpec, req: &Request) -> Vec<u8> {
+    let in_vdir = req
+        .path
+        .trim_start_matches('/')
+        .get(..13)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SMSReporting_"));
+    if !in_vdir {
+        return if req.path == "/" {
+            iis(
+                "200 OK",
+                "Content-Type: text/html\r\n",
+                b"<html><title>Under Construction</title></html>",
+            )
+        } else {
+            iis("404 Not Found", "Content-Type: text/html\r\n", b"")
+        };
+    }
     if let Some(code) = r.status {
         let reason = match code {
             404 => "Not Found",
@@ -378,10 +396,10 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
         }
         for r in &self.reporting_points {
             s.push_str(&format!(
-                "\n[[probe]]\nid = \"rp-{}\"\nplugin = \"reporting-point\"\n[probe.config]\nurl = \"{}/SMSReporting_{}/\"\n",
+                "\n[[probe]]\nid = \"rp-{}\"\nplugin = \"reporting-point\"\n[probe.config]\nurl = \"{}/SMSReporting_{site}/\"\nsite_code = \"{site}\"\n",
                 r.name.to_lowercase(),
                 r.base,
-                self.scenario.site
+                site = self.scenario.site
             ));
         }
         s

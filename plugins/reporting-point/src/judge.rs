@@ -1,0 +1,306 @@
+//! Facts in, items out: the reporting point verdict, pure and table-tested.
+//!
+//! The reporting point is a ConfigMgr 2007 site role on IIS with Active Server Pages; its
+//! files sit in the virtual directory `SMSReporting_<sitecode>` by default (Reporting Users
+//! group, https://systemscenter.ru/smsv4.en/html/93241806-5752-4f1b-82ec-c2f77ef6ebca.htm;
+//! requirements: IIS, ASP, Windows Authentication on Windows Server 2008,
+//! https://systemscenter.ru/smsv4.en/html/63a63b54-043d-4fd2-b5da-190e225a5d7f.htm).
+//! Only that directory answering proves the role: a 401 from the site root proves only IIS.
+
+use patchdeck_kit::http::HttpError;
+use patchdeck_kit::report::{detail, explain, item};
+use patchdeck_kit::threshold;
+use patchdeck_kit::wsus;
+use patchdeck_probe_api::{Detail, Item, Status};
+
+pub const RP_DOC: &str =
+    "https://systemscenter.ru/smsv4.en/html/63a63b54-043d-4fd2-b5da-190e225a5d7f.htm";
+pub const VDIR_DOC: &str =
+    "https://systemscenter.ru/smsv4.en/html/93241806-5752-4f1b-82ec-c2f77ef6ebca.htm";
+
+/// What one anonymous GET saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub url: String,
+    pub answer: Result<Answer, HttpError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub ms: f64,
+    pub server: Option<String>,
+    /// The schemes of every WWW-Authenticate header ("Negotiate", "NTLM", "Basic").
+    pub auth: Vec<String>,
+}
+
+/// The site code in the URL's `SMSReporting_<code>` directory, if it has one.
+pub fn vdir_site(url: &str) -> Option<String> {
+    let path = url.split_once("://").map_or(url, |(_, r)| r);
+    path.split(['/', '?']).skip(1).find_map(|seg| {
+        let (head, code) = seg.split_at_checked("SMSReporting_".len())?;
+        head.eq_ignore_ascii_case("SMSReporting_")
+            .then(|| code.to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+    })
+}
+
+/// The role item, the report's details, and the latency item when slow.
+pub fn judge(
+    s: &Seen,
+    site_code: Option<&str>,
+    warn_ms: u64,
+    crit_ms: u64,
+) -> (Vec<Item>, Vec<Detail>) {
+    let mut details = vec![detail("URL", &s.url, None)];
+    let a = match &s.answer {
+        Ok(a) => a,
+        Err(e) => {
+            let v = wsus::unreachable(&s.url, e);
+            let it = explain(
+                item(
+                    "role",
+                    "Reporting point",
+                    v.status,
+                    format!("reporting point {}", v.summary),
+                ),
+                v.evidence,
+                v.fix,
+            );
+            return (vec![it], details);
+        }
+    };
+    details.push(detail("HTTP status", a.status.to_string(), None));
+    if let Some(server) = &a.server {
+        details.push(detail("Server", server, None));
+    }
+    if !a.auth.is_empty() {
+        details.push(detail("WWW-Authenticate", a.auth.join(", "), None));
+    }
+    let mut items = vec![role(s, a, site_code, &mut details)];
+    let lat = threshold::latency(a.ms, warn_ms, crit_ms);
+    if lat != Status::Ok {
+        items.push(explain(
+            item(
+                "latency",
+                "Latency",
+                lat,
+                format!(
+                    "answered in {:.0} ms (warning over {warn_ms} ms, critical over {crit_ms} ms)",
+                    a.ms
+                ),
+            ),
+            format!("GET {} took {:.0} ms", s.url, a.ms),
+            "Check the reporting point server's load and its connection to the site database.",
+        ));
+    }
+    (items, details)
+}
+
+fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>) -> Item {
+    let seen = format!(
+        "anonymous GET {} -> {}{}",
+        s.url,
+        a.status,
+        if a.auth.is_empty() {
+            String::new()
+        } else {
+            format!(", WWW-Authenticate {}", a.auth.join(", "))
+        }
+    );
+    let make = |status: Status, summary: String, fix: String| {
+        let it = item("role", "Reporting point", status, summary);
+        if status == Status::Ok {
+            it
+        } else {
+            explain(it, seen.clone(), fix)
+        }
+    };
+    let Some(site) = vdir_site(&s.url) else {
+        return make(
+            Status::Warning,
+            format!(
+                "not a reporting point URL: HTTP {} from a URL without the SMSReporting_<site> directory proves only IIS",
+                a.status
+            ),
+            format!(
+                "Set `url` to the reporting point's directory, e.g. http://<server>/SMSReporting_<site code>/ ({VDIR_DOC})."
+            ),
+        );
+    };
+    if let Some(want) = site_code
+        && !want.eq_ignore_ascii_case(&site)
+    {
+        return make(
+            Status::Warning,
+            format!(
+                "the URL is site {site}'s reporting point, site_code is {}",
+                want.to_ascii_uppercase()
+            ),
+            format!(
+                "Point `url` at SMSReporting_{} or correct `site_code`.",
+                want.to_ascii_uppercase()
+            ),
+        );
+    }
+    let windows: Vec<&str> = a
+        .auth
+        .iter()
+        .map(String::as_str)
+        .filter(|m| m.eq_ignore_ascii_case("Negotiate") || m.eq_ignore_ascii_case("NTLM"))
+        .collect();
+    match a.status {
+        401 if !windows.is_empty() => make(
+            Status::Ok,
+            format!("installed, Windows authentication ({})", windows.join(", ")),
+            String::new(),
+        ),
+        401 => make(
+            Status::Warning,
+            format!(
+                "answers 401 without Negotiate or NTLM (offers: {}): not the reporting point's Windows authentication",
+                if a.auth.is_empty() { "nothing".to_owned() } else { a.auth.join(", ") }
+            ),
+            format!("Enable Integrated Windows authentication on the SMSReporting_{site} directory in IIS Manager ({RP_DOC})."),
+        ),
+        200 => {
+            details.push(detail("Access", "anonymous access allowed", Some(Status::Warning)));
+            make(Status::Ok, "installed, anonymous access allowed".into(), String::new())
+        }
+        404 => make(
+            Status::Critical,
+            "reporting point not installed at this URL (HTTP 404)".into(),
+            format!("Install the reporting point role on this server (site system properties, New Roles), or correct `url` ({RP_DOC})."),
+        ),
+        code @ 500..=599 => make(
+            Status::Critical,
+            format!("reporting point broken: HTTP {code}"),
+            "Check that Active Server Pages is enabled in IIS and read the IIS log and the Application event log on the reporting point.".into(),
+        ),
+        code => make(
+            Status::Warning,
+            format!("unexpected HTTP {code} from the reporting point"),
+            format!("Check the SMSReporting_{site} directory's permissions and authentication in IIS Manager ({VDIR_DOC})."),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(url: &str, status: u16, auth: &[&str]) -> Seen {
+        Seen {
+            url: url.into(),
+            answer: Ok(Answer {
+                status,
+                ms: 5.0,
+                server: Some("Microsoft-IIS/6.0".into()),
+                auth: auth.iter().map(|s| s.to_string()).collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn only_the_reporting_directory_proves_the_role() {
+        let rp = "http://rp01/SMSReporting_ABC/";
+        let cases: &[(&str, u16, &[&str], Option<&str>, Status, &str)] = &[
+            (
+                rp,
+                401,
+                &["Negotiate", "NTLM"],
+                None,
+                Status::Ok,
+                "installed, Windows authentication (Negotiate, NTLM)",
+            ),
+            (
+                "http://rp01/smsreporting_abc/Report.asp?ReportID=1",
+                200,
+                &[],
+                Some("ABC"),
+                Status::Ok,
+                "installed, anonymous access allowed",
+            ),
+            (
+                "http://rp01/",
+                401,
+                &["Negotiate", "NTLM"],
+                None,
+                Status::Warning,
+                "not a reporting point URL: HTTP 401 from a URL without the SMSReporting_<site> directory proves only IIS",
+            ),
+            (
+                "http://rp01/Reports/",
+                401,
+                &["NTLM"],
+                None,
+                Status::Warning,
+                "not a reporting point URL: HTTP 401 from a URL without the SMSReporting_<site> directory proves only IIS",
+            ),
+            (
+                rp,
+                401,
+                &["Negotiate"],
+                Some("XYZ"),
+                Status::Warning,
+                "the URL is site ABC's reporting point, site_code is XYZ",
+            ),
+            (
+                rp,
+                401,
+                &["Basic"],
+                None,
+                Status::Warning,
+                "answers 401 without Negotiate or NTLM (offers: Basic): not the reporting point's Windows authentication",
+            ),
+            (
+                rp,
+                404,
+                &[],
+                None,
+                Status::Critical,
+                "reporting point not installed at this URL (HTTP 404)",
+            ),
+            (
+                rp,
+                503,
+                &[],
+                None,
+                Status::Critical,
+                "reporting point broken: HTTP 503",
+            ),
+        ];
+        for (url, code, auth, site, status, summary) in cases {
+            let (items, _) = judge(&seen(url, *code, auth), *site, 500, 2000);
+            let it = &items[0];
+            assert_eq!(
+                (it.status, it.summary.as_str()),
+                (*status, *summary),
+                "{url} {code}"
+            );
+            assert_eq!(
+                it.fix.is_some() && it.evidence.is_some(),
+                *status != Status::Ok
+            );
+        }
+    }
+
+    #[test]
+    fn site_codes_from_urls() {
+        assert_eq!(
+            vdir_site("http://rp/SMSReporting_ABC/").as_deref(),
+            Some("ABC")
+        );
+        assert_eq!(
+            vdir_site("https://rp:8443/smsreporting_x01/Report.asp?ReportID=3").as_deref(),
+            Some("X01")
+        );
+        assert_eq!(vdir_site("http://rp/"), None);
+        assert_eq!(
+            vdir_site("http://SMSReporting_ABC.corp/"),
+            None,
+            "a host name is not the directory"
+        );
+        assert_eq!(vdir_site("http://rp/SMSReporting_/"), None);
+    }
+}
