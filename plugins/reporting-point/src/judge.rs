@@ -201,10 +201,13 @@ mod tests {
         }
     }
 
+    /// (url, status, WWW-Authenticate schemes, site_code, expected status, expected summary)
+    type Case<'a> = (&'a str, u16, &'a [&'a str], Option<&'a str>, Status, &'a str);
+
     #[test]
     fn only_the_reporting_directory_proves_the_role() {
         let rp = "http://rp01/SMSReporting_ABC/";
-        let cases: &[(&str, u16, &[&str], Option<&str>, Status, &str)] = &[
+        let cases: &[Case] = &[
             (
                 rp,
                 401,
