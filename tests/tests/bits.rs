@@ -106,12 +106,16 @@ async fn every_dp_fault_has_its_bits_error() {
             content_url(&dp_server(spec(|d| d.bad_content_range = true))),
         ),
         ("DP07".to_owned(), down),
+        (
+            "DP08".to_owned(),
+            content_url(&dp_server(spec(|d| d.anonymous = false))),
+        ),
     ];
     let r = run(&dps, "concurrency = 3", "5s").await;
     assert_eq!(r.status, Status::Critical);
     assert_eq!(
         r.summary,
-        "1/7 DPs BITS-ready · DP02 ignores Range (200 instead of 206): BITS would fail with 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT"
+        "1/8 DPs BITS-ready · DP02 ignores Range (200 instead of 206): BITS would fail with 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT"
     );
     let rep = r.report.unwrap();
     let expect = [
@@ -123,7 +127,7 @@ async fn every_dp_fault_has_its_bits_error() {
         ),
         (
             "DP03",
-            Status::Warning,
+            Status::Critical,
             "WebDAV not answering (PROPFIND HTTP 405): a BITS-enabled DP needs IIS WebDAV",
         ),
         (
@@ -146,6 +150,12 @@ async fn every_dp_fault_has_its_bits_error() {
             Status::Critical,
             "unreachable: connection refused by 127.0.0.1:",
         ),
+        // Anonymous access off (ConfigMgr's default): not verifiable, never "broken".
+        (
+            "DP08",
+            Status::Unknown,
+            "Range and WebDAV cannot be verified without credentials (anonymous access is off)",
+        ),
     ];
     for (id, status, summary) in expect {
         let it = item(&rep.items, id);
@@ -156,6 +166,26 @@ async fn every_dp_fault_has_its_bits_error() {
             it.summary
         );
     }
+    for it in &rep.items {
+        if it.status != Status::Ok {
+            assert!(it.evidence.is_some() && it.fix.is_some(), "{it:?}");
+        }
+    }
+    assert_eq!(
+        item(&rep.items, "DP02").evidence.as_deref().unwrap(),
+        format!(
+            "GET {} Range bytes=49488-50511 -> 200 without Content-Range",
+            dps[1].1
+        )
+    );
+    assert!(
+        item(&rep.items, "DP03")
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("f617ded4-bdac-485a-b69c-972e6a0ef30c"),
+        "WebDAV's fix cites the BITS-enabled DP page"
+    );
     // WebDAV off: DP03 is ready.
     let r = run(&dps[2..3], "webdav = false", "5s").await;
     assert_eq!(
@@ -192,7 +222,7 @@ async fn bad_config_names_the_field() {
     let r = check_once(&dir, "[[probe]]\nid = \"b\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = [{ name = \"DP01\", url = \"dp01/x.cab\" }]\n").await;
     assert_eq!(
         r.summary,
-        "plugin rejected its config: field `distribution_points[0].url`: \"dp01/x.cab\" must start with http:// or https://"
+        "plugin rejected its config: field `distribution_points[0].url`: \"dp01/x.cab\" must be an http:// or https:// URL with a host"
     );
 }
 

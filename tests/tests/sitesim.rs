@@ -44,7 +44,7 @@ async fn the_default_demo_site_shows_what_it_promises() {
     assert!(
         got[1]
             .2
-            .starts_with("6/8 DPs BITS-ready · DP04 ignores Range"),
+            .starts_with("6/9 DPs BITS-ready · DP04 ignores Range"),
         "{got:?}"
     );
     assert_eq!(got[2].1, Status::Ok);
@@ -99,10 +99,10 @@ async fn chaos_flips_faults_that_the_probes_see() {
     assert_eq!(got[0].1, Status::Critical, "{got:?}");
     assert_eq!(site.chaos_step(0), "SUP01: WsusPool started");
     assert_eq!(site.chaos_step(4), "DP04: Range support on");
-    assert_eq!(site.chaos_step(9), "RP01: HTTP 500");
+    assert_eq!(site.chaos_step(10), "RP01: HTTP 500");
     let got = judge(&site).await;
     assert_eq!(got[0].1, Status::Ok, "{got:?}");
-    assert!(got[1].2.starts_with("7/8 DPs BITS-ready"), "{got:?}");
+    assert!(got[1].2.starts_with("7/9 DPs BITS-ready"), "{got:?}");
     assert!(
         got[2].2.starts_with("reporting point broken: HTTP 500"),
         "{got:?}"

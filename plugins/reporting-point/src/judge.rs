@@ -202,7 +202,14 @@ mod tests {
     }
 
     /// (url, status, WWW-Authenticate schemes, site_code, expected status, expected summary)
-    type Case<'a> = (&'a str, u16, &'a [&'a str], Option<&'a str>, Status, &'a str);
+    type Case<'a> = (
+        &'a str,
+        u16,
+        &'a [&'a str],
+        Option<&'a str>,
+        Status,
+        &'a str,
+    );
 
     #[test]
     fn only_the_reporting_directory_proves_the_role() {

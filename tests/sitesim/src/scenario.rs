@@ -105,6 +105,10 @@ pub struct DpSpec {
     pub down: bool,
     #[serde(default = "size")]
     pub size: usize,
+    /// "Allow clients to connect anonymously" on the DP. Off is ConfigMgr 2007's default:
+    /// every request then gets 401 with WWW-Authenticate Negotiate and NTLM.
+    #[serde(default = "yes")]
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

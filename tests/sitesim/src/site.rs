@@ -133,6 +133,13 @@ pub fn wsus_answer(w: &WsusSpec, req: &Request) -> Vec<u8> {
 
 /// How a BITS-enabled distribution point answers for any file under it.
 pub fn dp_answer(d: &DpSpec, req: &Request) -> Vec<u8> {
+    if !d.anonymous {
+        return iis(
+            "401 Unauthorized",
+            "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\nContent-Type: text/html\r\n",
+            b"<h1>You are not authorized to view this page</h1>",
+        );
+    }
     if d.forbidden {
         return iis("403 Forbidden", "", b"");
     }

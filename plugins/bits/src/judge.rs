@@ -1,0 +1,297 @@
+//! Facts in, items out: is a distribution point ready for BITS? Pure and table-tested.
+//!
+//! What BITS needs, checkable from the network: `HEAD` -> 200 with `Content-Length` (else
+//! 0x80200011 BG_E_MISSING_FILE_SIZE); a ranged `GET` -> 206 with the matching
+//! `Content-Range` (a 200 that ignores Range is 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT;
+//! 403 is 0x80190193). "A BITS-enabled distribution point must have Internet Information
+//! Services (IIS) installed and WebDAV enabled" ([`BITS_DP_DOC`]): WebDAV missing is
+//! CRITICAL. Anonymous access to DP content is off unless "Allow clients to connect
+//! anonymously" is set ([`ANON_DOC`]): a 401 offering Negotiate/NTLM is a normal DP that
+//! cannot be verified without credentials (UNKNOWN), never a broken one.
+
+use crate::gather::Seen;
+use patchdeck_kit::http::HttpError;
+use patchdeck_kit::report::{detail, explain, item};
+use patchdeck_kit::threshold;
+use patchdeck_probe_api::{Detail, Item, Status};
+
+/// About BITS-Enabled Distribution Points (ConfigMgr 2007).
+pub const BITS_DP_DOC: &str =
+    "http://systemscenter.ru/smsv4.en/html/f617ded4-bdac-485a-b69c-972e6a0ef30c.htm";
+/// Distribution point Properties, General tab: "Allow clients to connect anonymously".
+pub const ANON_DOC: &str =
+    "http://systemscenter.ru/smsv4.en/html/7a41355c-8deb-476e-a267-cced42c9584b.htm";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub webdav: bool,
+    pub latency_warn_ms: u64,
+    pub latency_crit_ms: u64,
+}
+
+/// One DP's verdict so far: the worst status, the first problem (summary, evidence, fix)
+/// and the detail rows.
+struct Verdict {
+    status: Status,
+    first: Option<(String, String, String)>,
+    details: Vec<Detail>,
+}
+
+impl Verdict {
+    fn ok(&mut self, label: &str, value: impl Into<String>) {
+        self.details.push(detail(label, value, Some(Status::Ok)));
+    }
+
+    fn fail(
+        &mut self,
+        label: &str,
+        status: Status,
+        reason: impl Into<String>,
+        evidence: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let reason = reason.into();
+        let worse = status.severity() > self.status.severity() || self.first.is_none();
+        self.status = self.status.worst(status);
+        if worse {
+            self.first = Some((reason.clone(), evidence.into(), fix.into()));
+        }
+        self.details.push(detail(label, reason, Some(status)));
+    }
+}
+
+fn windows_auth(auth: &[String]) -> Vec<&str> {
+    auth.iter()
+        .map(String::as_str)
+        .filter(|a| a.eq_ignore_ascii_case("Negotiate") || a.eq_ignore_ascii_case("NTLM"))
+        .collect()
+}
+
+const NOT_CHECKED: &str =
+    "not checked: the probe's time ran out (raise `timeout` or `concurrency`)";
+const TIME_FIX: &str = "Raise this probe's `timeout` or `concurrency` so every DP fits in one run.";
+const NET_FIX: &str = "Check that the DP is up, that IIS (World Wide Web Publishing Service) runs on it and that port 80/443 is open from here.";
+
+/// A failed request: UNKNOWN when it was never sent for lack of time, else CRITICAL.
+fn no_answer(v: &mut Verdict, label: &str, what: &str, e: &HttpError) {
+    match e {
+        HttpError::OutOfTime | HttpError::Cancelled => {
+            v.fail(
+                label,
+                Status::Unknown,
+                NOT_CHECKED,
+                format!("{what}: {e}"),
+                TIME_FIX,
+            );
+        }
+        e => v.fail(
+            label,
+            Status::Critical,
+            format!("unreachable: {e}"),
+            format!("{what}: {e}"),
+            NET_FIX,
+        ),
+    }
+}
+
+/// The DP's item.
+pub fn judge(name: &str, s: &Seen, r: Rules) -> Item {
+    let mut v = Verdict {
+        status: Status::Ok,
+        first: None,
+        details: vec![detail("URL", &s.url, None)],
+    };
+    let mut ms = None;
+    match &s.head {
+        Err(e) => no_answer(&mut v, "HEAD", &format!("HEAD {}", s.url), e),
+        Ok(h) => {
+            ms = Some(h.ms);
+            head(&mut v, s, h);
+        }
+    }
+    if let Some(((a, b), answer)) = &s.range {
+        range(&mut v, s, (*a, *b), answer);
+    }
+    if r.webdav
+        && let Some(p) = &s.propfind
+    {
+        webdav(&mut v, s, p);
+    }
+    let mut metrics = vec![];
+    if let Some(ms) = ms {
+        let lat = threshold::latency(ms, r.latency_warn_ms, r.latency_crit_ms);
+        if lat != Status::Ok {
+            v.fail(
+                "Latency",
+                lat,
+                format!("slow: {ms:.0} ms"),
+                format!("HEAD {} answered in {ms:.0} ms", s.url),
+                "Check the DP's load and the network path to it; slow DPs make clients' downloads crawl.",
+            );
+        }
+        metrics.push(threshold::latency_metric(
+            "latency",
+            ms,
+            r.latency_warn_ms,
+            r.latency_crit_ms,
+        ));
+    }
+    let summary = match (&v.first, ms) {
+        (Some((reason, _, _)), _) => reason.clone(),
+        (None, Some(ms)) => format!("BITS-ready · {ms:.0} ms"),
+        (None, None) => "BITS-ready".into(),
+    };
+    let mut it = item(name, name, v.status, summary);
+    it.details = v.details;
+    it.metrics = metrics;
+    match v.first {
+        Some((_, evidence, fix)) if it.status != Status::Ok => explain(it, evidence, fix),
+        _ => it,
+    }
+}
+
+fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
+    let seen = format!("HEAD {} -> {}", s.url, h.status);
+    let windows = windows_auth(&h.auth);
+    match (h.status, h.content_length) {
+        (200, Some(n)) => v.ok("HEAD", format!("200, Content-Length {n}")),
+        (200, None) => v.fail(
+            "HEAD",
+            Status::Critical,
+            "no Content-Length: BITS would fail with 0x80200011 BG_E_MISSING_FILE_SIZE",
+            format!("{seen} without Content-Length"),
+            "Make IIS send Content-Length for package files (no compression or chunked encoding on the SMS_DP_SMSPKG virtual directory).",
+        ),
+        (401, _) if !windows.is_empty() => v.fail(
+            "HEAD",
+            Status::Unknown,
+            "Range and WebDAV cannot be verified without credentials (anonymous access is off)",
+            format!("{seen}, WWW-Authenticate {}", h.auth.join(", ")),
+            format!("Normal for a ConfigMgr 2007 DP. To let patchdeck verify it, enable \"Allow clients to connect anonymously\" on the DP (Distribution point Properties, General): {ANON_DOC}"),
+        ),
+        (401, _) => v.fail(
+            "HEAD",
+            Status::Critical,
+            format!(
+                "HTTP 401 without Windows authentication (offers: {}): clients cannot log on",
+                if h.auth.is_empty() { "nothing".to_owned() } else { h.auth.join(", ") }
+            ),
+            seen,
+            "Enable Integrated Windows authentication on the DP's SMS_DP_SMSPKG virtual directory in IIS Manager.",
+        ),
+        (403, _) => v.fail(
+            "HEAD",
+            Status::Critical,
+            "HTTP 403: BITS would fail with 0x80190193",
+            seen,
+            "Give clients read access to the SMS_DP_SMSPKG virtual directory (IIS permissions, request filtering of the file's extension on IIS 7).",
+        ),
+        (404, _) => v.fail(
+            "HEAD",
+            Status::Critical,
+            "HTTP 404: content not on this DP",
+            seen,
+            "Update the package on this DP (Distribution Points node) or correct the URL in this probe's config.",
+        ),
+        (code, _) => v.fail(
+            "HEAD",
+            Status::Critical,
+            format!("HTTP {code} on HEAD"),
+            seen,
+            "Read the IIS log on the DP for this request.",
+        ),
+    }
+}
+
+fn range(
+    v: &mut Verdict,
+    s: &Seen,
+    (a, b): (u64, u64),
+    answer: &Result<crate::gather::Answer, HttpError>,
+) {
+    let asked = format!("GET {} Range bytes={a}-{b}", s.url);
+    let r = match answer {
+        Err(e) => return no_answer(v, "Range", &asked, e),
+        Ok(r) => r,
+    };
+    let total = match &s.head {
+        Ok(h) => h.content_length.unwrap_or(0),
+        Err(_) => 0,
+    };
+    let want = format!("bytes {a}-{b}/{total}");
+    let got = r.content_range.clone().unwrap_or_default();
+    let range_fix = "BITS resumes with byte ranges: make IIS on the DP honour Range (no proxy or filter that strips it; static file handler for the package folder).";
+    match r.status {
+        206 if got != want => v.fail(
+            "Range",
+            Status::Critical,
+            format!("206 with Content-Range \"{got}\", expected \"{want}\""),
+            format!("{asked} -> 206, Content-Range \"{got}\""),
+            range_fix,
+        ),
+        206 if r.body_len != b - a + 1 || r.truncated => v.fail(
+            "Range",
+            Status::Critical,
+            format!("206 with {} bytes, expected {}", r.body_len, b - a + 1),
+            format!("{asked} -> 206 with {} bytes", r.body_len),
+            range_fix,
+        ),
+        206 => v.ok("Range", format!("206, {want}")),
+        200 => v.fail(
+            "Range",
+            Status::Critical,
+            "ignores Range (200 instead of 206): BITS would fail with 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT",
+            format!(
+                "{asked} -> 200{}",
+                if got.is_empty() { " without Content-Range".to_owned() } else { format!(", Content-Range \"{got}\"") }
+            ),
+            range_fix,
+        ),
+        403 => v.fail(
+            "Range",
+            Status::Critical,
+            "HTTP 403 on a ranged GET: BITS would fail with 0x80190193",
+            format!("{asked} -> 403"),
+            "Give clients read access to the package files on this DP (IIS permissions).",
+        ),
+        code => v.fail(
+            "Range",
+            Status::Critical,
+            format!("HTTP {code} on a ranged GET"),
+            format!("{asked} -> {code}"),
+            "Read the IIS log on the DP for this request.",
+        ),
+    }
+}
+
+fn webdav(v: &mut Verdict, s: &Seen, p: &Result<crate::gather::Answer, HttpError>) {
+    let folder = crate::gather::folder_of(&s.url);
+    let asked = format!("PROPFIND {folder} Depth 1");
+    let p = match p {
+        Err(e) => return no_answer(v, "WebDAV", &asked, e),
+        Ok(p) => p,
+    };
+    let fix = format!(
+        "Enable WebDAV on the DP: IIS 6 Web Service Extensions > WebDAV > Allowed; on Windows Server 2008 install and configure the WebDAV extension for IIS 7. \"A BITS-enabled distribution point must have IIS installed and WebDAV enabled\": {BITS_DP_DOC}"
+    );
+    match p.status {
+        207 => v.ok("WebDAV", "PROPFIND 207 Multi-Status"),
+        401 if !windows_auth(&p.auth).is_empty() => v.fail(
+            "WebDAV",
+            Status::Unknown,
+            "WebDAV cannot be verified without credentials (anonymous access is off)",
+            format!("{asked} -> 401, WWW-Authenticate {}", p.auth.join(", ")),
+            format!("Enable \"Allow clients to connect anonymously\" on the DP to let patchdeck verify it: {ANON_DOC}"),
+        ),
+        code => v.fail(
+            "WebDAV",
+            Status::Critical,
+            format!("WebDAV not answering (PROPFIND HTTP {code}): a BITS-enabled DP needs IIS WebDAV"),
+            format!("{asked} -> {code}"),
+            fix,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

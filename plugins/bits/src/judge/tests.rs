@@ -1,0 +1,132 @@
+//! Case tables for the bits judge: answers shaped like IIS 6 / 7 on a ConfigMgr 2007 DP.
+
+use super::*;
+use crate::gather::Answer;
+
+fn answer(status: u16, len: Option<u64>, range: Option<&str>, body: u64, auth: &[&str]) -> Answer {
+    Answer {
+        status,
+        ms: 5.0,
+        content_length: len,
+        content_range: range.map(str::to_owned),
+        body_len: body,
+        truncated: false,
+        auth: auth.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+const URL: &str = "http://dp01/SMS_DP_SMSPKGD%24/ABC00012/file.cab";
+const RULES: Rules = Rules {
+    webdav: true,
+    latency_warn_ms: 500,
+    latency_crit_ms: 2000,
+};
+
+fn healthy() -> Seen {
+    Seen {
+        url: URL.into(),
+        head: Ok(answer(200, Some(100_000), None, 0, &[])),
+        range: Some((
+            (49_488, 50_511),
+            Ok(answer(
+                206,
+                Some(1024),
+                Some("bytes 49488-50511/100000"),
+                1024,
+                &[],
+            )),
+        )),
+        propfind: Some(Ok(answer(207, None, None, 100, &[]))),
+    }
+}
+
+#[test]
+fn a_healthy_dp_is_ready() {
+    let it = judge("DP01", &healthy(), RULES);
+    assert_eq!(
+        (it.status, it.summary.as_str()),
+        (Status::Ok, "BITS-ready · 5 ms")
+    );
+    assert_eq!(it.evidence, None);
+}
+
+#[test]
+fn a_dp_asking_for_windows_credentials_is_unknown_not_broken() {
+    let s = Seen {
+        url: URL.into(),
+        head: Ok(answer(401, None, None, 0, &["Negotiate", "NTLM"])),
+        range: None,
+        propfind: Some(Ok(answer(401, None, None, 0, &["Negotiate", "NTLM"]))),
+    };
+    let it = judge("DP09", &s, RULES);
+    assert_eq!(it.status, Status::Unknown, "{}", it.summary);
+    assert_eq!(
+        it.summary,
+        "Range and WebDAV cannot be verified without credentials (anonymous access is off)"
+    );
+    assert_eq!(
+        it.evidence.as_deref(),
+        Some(
+            "HEAD http://dp01/SMS_DP_SMSPKGD%24/ABC00012/file.cab -> 401, WWW-Authenticate Negotiate, NTLM"
+        )
+    );
+    assert!(
+        it.fix
+            .as_deref()
+            .unwrap()
+            .contains("Allow clients to connect anonymously")
+    );
+    // Basic only is not how ConfigMgr clients log on: broken.
+    let basic = Seen {
+        head: Ok(answer(401, None, None, 0, &["Basic"])),
+        ..s
+    };
+    assert_eq!(judge("DP10", &basic, RULES).status, Status::Critical);
+}
+
+#[test]
+fn webdav_missing_is_critical_and_running_out_of_time_is_unknown() {
+    let mut s = healthy();
+    s.propfind = Some(Ok(answer(405, None, None, 0, &[])));
+    let it = judge("DP06", &s, RULES);
+    assert_eq!(it.status, Status::Critical);
+    assert_eq!(
+        it.summary,
+        "WebDAV not answering (PROPFIND HTTP 405): a BITS-enabled DP needs IIS WebDAV"
+    );
+    assert!(it.fix.as_deref().unwrap().contains(BITS_DP_DOC));
+    let mut s = healthy();
+    s.range = Some(((49_488, 50_511), Err(HttpError::OutOfTime)));
+    let it = judge("DP07", &s, RULES);
+    assert_eq!(
+        (it.status, it.summary.as_str()),
+        (Status::Unknown, NOT_CHECKED)
+    );
+}
+
+#[test]
+fn range_faults_say_what_was_seen() {
+    let mut s = healthy();
+    s.range = Some((
+        (49_488, 50_511),
+        Ok(answer(200, Some(100_000), None, 100_000, &[])),
+    ));
+    let it = judge("DP04", &s, RULES);
+    assert_eq!(it.status, Status::Critical);
+    assert_eq!(
+        it.evidence.as_deref(),
+        Some(
+            "GET http://dp01/SMS_DP_SMSPKGD%24/ABC00012/file.cab Range bytes=49488-50511 -> 200 without Content-Range"
+        )
+    );
+    // A worse problem later replaces a milder first one as the headline.
+    let mut s = healthy();
+    s.head = Ok(answer(200, Some(100_000), None, 0, &[]));
+    s.propfind = Some(Ok(answer(401, None, None, 0, &["NTLM"])));
+    s.range = Some(((49_488, 50_511), Ok(answer(403, None, None, 0, &[]))));
+    let it = judge("DP05", &s, RULES);
+    assert_eq!(
+        it.summary,
+        "HTTP 403 on a ranged GET: BITS would fail with 0x80190193"
+    );
+}
