@@ -139,8 +139,10 @@ typedef struct PdCallCtx {
 // Never called concurrently on one instance; different instances may be checked in
 // parallel on different threads. On `PD_OK`, `out_report_json` holds the report: UTF-8 JSON
 // of schema v1 (`{"status":"ok|warning|critical|unknown","summary":"...","details":[...],
-// "metrics":[...],"items":[...]}`), at most 1 MiB. On `PD_ERROR` it holds a message. A target
-// that is down is a verdict: report `critical`, do not return `PD_ERROR`.
+// "metrics":[...],"items":[...]}`), at most 1 MiB. Schema 1.1 adds two optional strings to
+// each item: `"evidence"` (what was observed) and `"fix"` (the operator's next step); give
+// both on every item that is not `ok`. On `PD_ERROR` it holds a message. A target that is
+// down is a verdict: report `critical`, do not return `PD_ERROR`.
 typedef int32_t (*PdCheckFn)(void *instance,
                              const struct PdCallCtx *call,
                              struct PdOwnedBytes *out_report_json);

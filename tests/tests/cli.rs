@@ -132,7 +132,7 @@ fn text_json_and_nagios_formats() {
         &[
             (
                 "wsus-sup01",
-                "status = \"warning\"\nsummary = \"WSUS 3.0 SP1 | SP2 needed\"\nmetrics = [{ label = \"get config\", value = 41.5, uom = \"ms\", warn = \"500\", crit = \"2000\", min = 0 }, { label = \"protocol\", value = 3.1 }]",
+                "status = \"warning\"\nsummary = \"WSUS 3.0 SP1 | SP2 needed\"\nmetrics = [{ label = \"get config\", value = 41.5, uom = \"ms\", warn = \"500\", crit = \"2000\", min = 0 }, { label = \"protocol\", value = 3.1 }]\nitems = [{ id = \"version\", title = \"Version\", status = \"warning\", summary = \"WSUS 3.0 SP1\", evidence = \"ProtocolVersion 3.1\", fix = \"Install WSUS 3.0 SP2.\" }]",
             ),
             ("dp", "status = \"ok\"\nsummary = \"8/8 DPs BITS-ready\""),
             ("broken", "behavior = \"garbage\""),
@@ -172,6 +172,14 @@ fn text_json_and_nagios_formats() {
     assert_eq!(probes[0]["status"], "warning");
     assert!(probes[0]["duration_ms"].is_u64());
     assert_eq!(probes[0]["report"]["metrics"][0]["value"], 41.5);
+    assert_eq!(
+        probes[0]["report"]["items"][0]["evidence"],
+        "ProtocolVersion 3.1"
+    );
+    assert_eq!(
+        probes[0]["report"]["items"][0]["fix"],
+        "Install WSUS 3.0 SP2."
+    );
     assert!(probes[0]["error"].is_null());
     assert_eq!(probes[1]["status"], "unknown");
     assert!(probes[1]["report"].is_null());
@@ -179,6 +187,13 @@ fn text_json_and_nagios_formats() {
         probes[1]["error"],
         "report is not valid UTF-8 (invalid byte at offset 0)"
     );
+
+    // Text: the fix under the failing probe, none under a healthy one.
+    let (_, out, _) = check(&["--config", cfg, "--probe", "wsus-sup01", "--probe", "dp"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("WARNING   wsus-sup01"), "{out}");
+    assert_eq!(lines[1], "          fix: Version: Install WSUS 3.0 SP2.");
+    assert!(lines[2].starts_with("OK        dp  "), "{out}");
 
     let (code, out, _) = check(&["--config", cfg, "--probe", "dp"]);
     assert_eq!(code, 0);

@@ -53,7 +53,7 @@ async fn wsus_web_services_over_ssl_with_content_on_http() {
     assert_eq!(r.status, Status::Ok, "{r:?}");
     assert!(
         r.summary
-            .starts_with("WSUS 3.0 SP2 (protocol 3.2) · 5/5 services OK"),
+            .starts_with("WSUS 3.0 SP2 (protocol 3.2) · all 5 checks OK"),
         "{}",
         r.summary
     );

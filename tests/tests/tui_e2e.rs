@@ -317,7 +317,7 @@ fn demo_runs_the_real_plugins_against_the_simulated_site() {
     // All six prerequisites: the network probes and the ones reading the site's exports.
     let s = t.wait_for("all six probes", |s| {
         s.contains("WSUS 3.0 SP2 (protocol 3.2)")
-            && s.contains("6/8 DPs BITS-ready")
+            && s.contains("6/9 DPs BITS-ready")
             && s.contains("installed, Windows authentication")
             && s.contains("30,000 clients")
             && s.contains("msi-clients")
@@ -329,6 +329,13 @@ fn demo_runs_the_real_plugins_against_the_simulated_site() {
     // Long reasons wrap instead of being cut at the right edge.
     t.wait_for("the DP items", |s| {
         s.contains("DP04") && s.contains("BG_E_INSUFFICIENT_RANGE_SUPPORT")
+    });
+    // Open DP04: what was seen and what to do, from the real plugin through the real ABI.
+    t.keys(&["Down", "Down", "Down", "Enter"]);
+    t.wait_for("DP04's evidence and fix", |s| {
+        s.contains("Seen: GET ")
+            && s.contains("-> 200 without Content-Range")
+            && s.contains("Fix:  BITS resumes with byte ranges")
     });
     t.keys(&["q"]);
     assert_eq!(t.wait_dead(), "0");

@@ -286,6 +286,7 @@ fn items_tree_expands_collapses_and_navigates() {
 #[test]
 fn drill_run_json_and_screens() {
     let mut m = drilled(1);
+    update(&mut m, Msg::Resize(120, 60)); // tall enough for the whole JSON
     assert_eq!(ch(&mut m, 'r'), [Command::RunNow("bits-dps".into())]);
     assert_eq!(ch(&mut m, 'R'), [Command::RunAll]);
     ch(&mut m, 'J');

@@ -56,6 +56,33 @@ fn drill_with_nested_items_expanded_120x40() {
 }
 
 #[test]
+fn drill_shows_what_was_seen_and_the_fix_of_an_expanded_item_80x24() {
+    let mut m = model(80, 24);
+    // bits-dps, DP07 open, down to its "Ranged GET" child, open it.
+    keys(
+        &mut m,
+        &[
+            KeyCode::Tab,
+            KeyCode::Enter,
+            KeyCode::Enter,
+            KeyCode::Down,
+            KeyCode::Down,
+            KeyCode::Enter,
+        ],
+    );
+    let screen = render(&m);
+    assert!(
+        screen.contains("Seen: GET Range bytes=524288-525311"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Fix:  Enable byte-range requests"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn drill_with_nested_items_80x24() {
     let mut m = model(80, 24);
     keys(
