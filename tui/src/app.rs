@@ -98,20 +98,14 @@ fn setup_terminal(mouse: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seconds east of UTC of the local time zone now (libc's view of TZ).
+/// Seconds east of UTC of the local time zone now (TZ, else /etc/localtime), from jiff: no
+/// unsafe libc call, and a daylight-saving change is picked up at the next call.
 fn utc_offset() -> i64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as libc::time_t;
-    // SAFETY: localtime_r writes only into the zeroed struct we own.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
-            0
-        } else {
-            tm.tm_gmtoff
-        }
-    }
+    i64::from(
+        jiff::tz::TimeZone::system()
+            .to_offset(jiff::Timestamp::now())
+            .seconds(),
+    )
 }
 
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
