@@ -96,10 +96,7 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
     let mut text = String::new();
     let mut saw_envelope = false;
     let mut saw_result = false;
-    let mut out = GetConfig::default();
-    let mut prop_name: Option<String> = None;
-    let mut prop_value: Option<String> = None;
-    let (mut fault, mut fault_code, mut fault_string, mut error_code) = (false, None, None, None);
+    let mut c = Collected::default();
     loop {
         let (ns, event) = reader
             .read_resolved_event()
@@ -125,7 +122,7 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
                     saw_envelope = true;
                 }
                 if ns == SOAP_ENV && local == "Fault" {
-                    fault = true;
+                    c.fault = true;
                 }
                 if ns == CLIENT_NS && local == "GetConfigResult" {
                     saw_result = true;
@@ -147,48 +144,12 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
             }
             Event::Text(t) => text.push_str(&t.decode().map_err(|e| invalid(e.to_string()))?),
             Event::CData(t) => text.push_str(&t.decode().map_err(|e| invalid(e.to_string()))?),
-            Event::GeneralRef(r) => {
-                // Only predefined entities and character references; never expand others.
-                if let Some(c) = r.resolve_char_ref().map_err(|e| invalid(e.to_string()))? {
-                    text.push(c);
-                } else {
-                    let name = r.decode().map_err(|e| invalid(e.to_string()))?;
-                    match quick_xml::escape::resolve_predefined_entity(&name) {
-                        Some(s) => text.push_str(s),
-                        None => {
-                            return Err(invalid(format!(
-                                "it uses the undeclared entity &{name}; (not expanded)"
-                            )));
-                        }
-                    }
-                }
-            }
+            Event::GeneralRef(r) => push_ref(&r, &mut text)?,
             Event::End(_) => {
                 let Some((ns, local)) = path.pop() else { break };
                 let value = std::mem::take(&mut text);
                 let parent = path.last().map(|(_, l)| l.as_str());
-                if fault {
-                    match local.as_str() {
-                        "faultcode" => fault_code = Some(value.trim().to_owned()),
-                        "faultstring" => fault_string = Some(value.trim().to_owned()),
-                        "ErrorCode" => error_code = Some(value.trim().to_owned()),
-                        _ => {}
-                    }
-                } else if ns == CLIENT_NS {
-                    match (parent, local.as_str()) {
-                        (Some("ConfigurationProperty"), "Name") => prop_name = Some(value),
-                        (Some("ConfigurationProperty"), "Value") => prop_value = Some(value),
-                        (_, "ConfigurationProperty") => {
-                            if let Some(n) = prop_name.take() {
-                                out.properties
-                                    .push((n, prop_value.take().unwrap_or_default()));
-                            }
-                            prop_value = None;
-                        }
-                        (Some("GetConfigResult"), "LastChange") => out.last_change = Some(value),
-                        _ => {}
-                    }
-                }
+                c.end(&ns, &local, parent, value);
             }
             Event::Eof => break,
             _ => {}
@@ -206,17 +167,77 @@ pub fn parse_get_config(body: &str) -> Result<GetConfig, SoapError> {
             preview(body)
         )));
     }
-    if fault {
+    if c.fault {
         return Err(SoapError::Fault {
-            code: fault_code.unwrap_or_else(|| "(no faultcode)".into()),
-            message: fault_string.unwrap_or_default(),
-            error_code,
+            code: c.fault_code.unwrap_or_else(|| "(no faultcode)".into()),
+            message: c.fault_string.unwrap_or_default(),
+            error_code: c.error_code,
         });
     }
     if !saw_result {
         return Err(invalid("no GetConfigResult in the Body".into()));
     }
-    Ok(out)
+    Ok(c.out)
+}
+
+/// What the parser keeps as elements end.
+#[derive(Default)]
+struct Collected {
+    out: GetConfig,
+    prop_name: Option<String>,
+    prop_value: Option<String>,
+    fault: bool,
+    fault_code: Option<String>,
+    fault_string: Option<String>,
+    error_code: Option<String>,
+}
+
+impl Collected {
+    /// An element `{ns}local` under `parent` ended with text `value`.
+    fn end(&mut self, ns: &str, local: &str, parent: Option<&str>, value: String) {
+        if self.fault {
+            match local {
+                "faultcode" => self.fault_code = Some(value.trim().to_owned()),
+                "faultstring" => self.fault_string = Some(value.trim().to_owned()),
+                "ErrorCode" => self.error_code = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        } else if ns == CLIENT_NS {
+            match (parent, local) {
+                (Some("ConfigurationProperty"), "Name") => self.prop_name = Some(value),
+                (Some("ConfigurationProperty"), "Value") => self.prop_value = Some(value),
+                (_, "ConfigurationProperty") => {
+                    if let Some(n) = self.prop_name.take() {
+                        let v = self.prop_value.take().unwrap_or_default();
+                        self.out.properties.push((n, v));
+                    }
+                    self.prop_value = None;
+                }
+                (Some("GetConfigResult"), "LastChange") => self.out.last_change = Some(value),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Appends an entity or character reference to `text`: only the predefined entities and
+/// character references; any other entity is refused, never expanded.
+fn push_ref(r: &quick_xml::events::BytesRef, text: &mut String) -> Result<(), SoapError> {
+    let invalid = |m: String| SoapError::Invalid(m);
+    if let Some(c) = r.resolve_char_ref().map_err(|e| invalid(e.to_string()))? {
+        text.push(c);
+        return Ok(());
+    }
+    let name = r.decode().map_err(|e| invalid(e.to_string()))?;
+    match quick_xml::escape::resolve_predefined_entity(&name) {
+        Some(s) => {
+            text.push_str(s);
+            Ok(())
+        }
+        None => Err(invalid(format!(
+            "it uses the undeclared entity &{name}; (not expanded)"
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -260,9 +260,14 @@ pub fn judge_get_config(call: &GetConfigCall, needs: SiteNeeds) -> (Verdict, Opt
             None,
         );
     };
-    let evidence = seen(&format!("ProtocolVersion {pv}"));
+    let v = protocol_verdict(&pv, needs, seen(&format!("ProtocolVersion {pv}")));
+    (v, Some(pv))
+}
+
+/// The verdict on a ProtocolVersion for a site with `needs`.
+fn protocol_verdict(pv: &str, needs: SiteNeeds, evidence: String) -> Verdict {
     let upgrade = format!("Install WSUS 3.0 SP2 on this server. {SU_PREREQS}");
-    let v = match pv.parse::<WinVersion>().map(|v| v.major_minor()) {
+    match pv.parse::<WinVersion>().map(|v| v.major_minor()) {
         Ok((3, 0)) => Verdict::bad(
             Status::Critical,
             "WSUS 3.0 RTM: ConfigMgr 2007 SP1 needs WSUS 3.0 SP1 or SP2",
@@ -294,8 +299,7 @@ pub fn judge_get_config(call: &GetConfigCall, needs: SiteNeeds) -> (Verdict, Opt
             evidence,
             "Check what answers at this URL: WSUS 3.0 sends ProtocolVersion 3.0, 3.1 or 3.2.",
         ),
-    };
-    (v, Some(pv))
+    }
 }
 
 /// The service-pack level named by a ProtocolVersion or a WSUS build ("3.2.7600.226"):

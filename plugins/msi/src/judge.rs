@@ -74,10 +74,9 @@ fn members(c: &Census, r: &Rules, g: Group) -> (u64, Vec<String>) {
     (n, names)
 }
 
-pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
-    let mut details = vec![detail("Export", &r.export, None)];
-    let old: Vec<Item> = ages
-        .iter()
+/// A warning item per export older than allowed.
+fn old_exports(ages: &[Detail]) -> Vec<Item> {
+    ages.iter()
         .filter(|a| a.status == Some(Status::Warning))
         .map(|a| {
             explain(
@@ -86,7 +85,12 @@ pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
                 "Check the job that writes this export (README, Site-database exports): the verdicts are only as fresh as the file.",
             )
         })
-        .collect();
+        .collect()
+}
+
+pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
+    let mut details = vec![detail("Export", &r.export, None)];
+    let old = old_exports(&ages);
     details.extend(ages);
     if c.other_copies > 0 {
         details.push(detail(

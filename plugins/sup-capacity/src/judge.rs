@@ -151,26 +151,8 @@ pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVe
     let mut fix = format!(
         "Plan NLB for this SUP (up to {MAX_NODES} WSUS servers) before it passes its capacity: {NLB_DOC}"
     );
-    if sup.nlb_nodes.len() <= 1 && clients > limit {
+    if let Some((reason, what)) = overload(sup, clients, limit) {
         status = Status::Critical;
-        let (reason, what) = if sup.colocated {
-            (
-                format!(
-                    "over a co-located SUP's {} clients: move the SUP to a remote site system or configure NLB",
-                    thousands(limit)
-                ),
-                format!(
-                    "Move the active software update point to a remote site system server (25,000 clients each) or configure WSUS and the SUP for NLB; the co-located figure is this probe's assumption (colocated_limit). {SU_PREREQS}"
-                ),
-            )
-        } else {
-            (
-                format!("over one server's {} clients: needs NLB", thousands(limit)),
-                format!(
-                    "Configure WSUS and the active software update point as an NLB cluster: {NLB_DOC}"
-                ),
-            )
-        };
         summary.push_str(&format!(" · {reason}"));
         cause = Some(reason);
         fix = what;
@@ -188,30 +170,7 @@ pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVe
         fix = format!("Keep at most {MAX_NODES} WSUS servers in the NLB cluster: {NLB_DOC}");
     }
     let mut it = item(&location_key(&sup.url), sup.url.clone(), status, summary);
-    it.details.push(detail(
-        "Active clients",
-        format!(
-            "{} (scanned in the last {} days)",
-            thousands(clients),
-            r.active_days
-        ),
-        None,
-    ));
-    it.details.push(detail(
-        "Limit per server",
-        if sup.colocated {
-            format!(
-                "{} (colocated_limit: no documented figure exists; this default is an assumption)",
-                thousands(limit)
-            )
-        } else {
-            format!(
-                "{} (remote SUP, ConfigMgr 2007 documentation)",
-                thousands(limit)
-            )
-        },
-        None,
-    ));
+    it.details = sup_details(sup, clients, limit, r);
     it.items = node_items(calls);
     let nodes_status = it.items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
     if nodes_status.severity() > status.severity() {
@@ -230,6 +189,60 @@ pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVe
         cause,
         load,
     }
+}
+
+/// A single server (no NLB) over its limit: the reason and the fix.
+fn overload(sup: &Sup, clients: u64, limit: u64) -> Option<(String, String)> {
+    if sup.nlb_nodes.len() > 1 || clients <= limit {
+        return None;
+    }
+    Some(if sup.colocated {
+        (
+            format!(
+                "over a co-located SUP's {} clients: move the SUP to a remote site system or configure NLB",
+                thousands(limit)
+            ),
+            format!(
+                "Move the active software update point to a remote site system server (25,000 clients each) or configure WSUS and the SUP for NLB; the co-located figure is this probe's assumption (colocated_limit). {SU_PREREQS}"
+            ),
+        )
+    } else {
+        (
+            format!("over one server's {} clients: needs NLB", thousands(limit)),
+            format!(
+                "Configure WSUS and the active software update point as an NLB cluster: {NLB_DOC}"
+            ),
+        )
+    })
+}
+
+fn sup_details(sup: &Sup, clients: u64, limit: u64, r: &Rules) -> Vec<patchdeck_probe_api::Detail> {
+    vec![
+        detail(
+            "Active clients",
+            format!(
+                "{} (scanned in the last {} days)",
+                thousands(clients),
+                r.active_days
+            ),
+            None,
+        ),
+        detail(
+            "Limit per server",
+            if sup.colocated {
+                format!(
+                    "{} (colocated_limit: no documented figure exists; this default is an assumption)",
+                    thousands(limit)
+                )
+            } else {
+                format!(
+                    "{} (remote SUP, ConfigMgr 2007 documentation)",
+                    thousands(limit)
+                )
+            },
+            None,
+        ),
+    ]
 }
 
 /// Clients scanning against a SUP nobody configured: a warning naming it.
