@@ -16,10 +16,45 @@ async fn judge(site: &Site) -> Vec<(String, Status, String)> {
     let mut out = Vec::new();
     for p in &e.probes {
         let r = p.run_once().await;
+        assert_explained(&p.meta.id, &r);
         out.push((p.meta.id.clone(), r.status, r.summary));
     }
     e.shutdown().await;
     out
+}
+
+/// Every non-OK item, at any depth, says what was seen and what to do (schema 1.1), and a
+/// non-OK report has at least one item that does: the cause is never only in the summary.
+fn assert_explained(id: &str, r: &patchdeck_core::store::CheckResult) {
+    fn walk(items: &[patchdeck_probe_api::Item], bad: &mut Vec<String>, found: &mut usize) {
+        for i in items {
+            if i.status != Status::Ok {
+                if i.evidence.as_deref().is_none_or(str::is_empty)
+                    || i.fix.as_deref().is_none_or(str::is_empty)
+                {
+                    bad.push(format!("{} ({})", i.id, i.summary));
+                } else {
+                    *found += 1;
+                }
+            }
+            walk(&i.items, bad, found);
+        }
+    }
+    let Some(rep) = &r.report else { return };
+    let (mut bad, mut found) = (Vec::new(), 0);
+    walk(&rep.items, &mut bad, &mut found);
+    assert!(
+        bad.is_empty(),
+        "{id}: items without evidence or fix: {bad:?}"
+    );
+    if rep.status != Status::Ok {
+        assert!(
+            found > 0,
+            "{id} is {} but no item says why: {}",
+            rep.status,
+            rep.summary
+        );
+    }
 }
 
 #[tokio::test]
@@ -166,6 +201,9 @@ async fn the_default_site_with_its_client_inventory() {
         ],
         "all six prerequisites"
     );
+    for p in &e.probes {
+        assert_explained(&p.meta.id, &p.run_once().await);
+    }
     let wsus = e.probes[0].run_once().await;
     let items = wsus.report.as_ref().unwrap().items.clone();
     let sync = items.iter().find(|i| i.id == "sync").expect("a sync item");
