@@ -67,6 +67,8 @@ pub struct ProbeConfig {
     pub isolation: Isolation,
     /// The `[probe.config]` table as JSON, secrets resolved. Never log it.
     pub config: serde_json::Value,
+    /// The resolved secret values in `config`, to redact from whatever the plugin returns.
+    pub secrets: Vec<String>,
     /// Line of the `id = ...` key, for later errors (unknown plugin kind).
     pub line: usize,
     /// Line of the `plugin = ...` key.
@@ -83,6 +85,7 @@ impl fmt::Debug for ProbeConfig {
             .field("timeout", &self.timeout)
             .field("isolation", &self.isolation)
             .field("config", &"<redacted>")
+            .field("secrets", &self.secrets.len())
             .finish()
     }
 }
@@ -319,11 +322,32 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 Isolation::Process
             }
         };
+        let mut secrets = Vec::new();
         let config = match rp.config {
             None => serde_json::Value::Object(Default::default()),
             Some(table) => {
                 let at = table.span().start;
-                match to_json(&toml::Value::Table(table.into_inner()), "config", &base_dir) {
+                let json = to_json(
+                    &toml::Value::Table(table.into_inner()),
+                    "config",
+                    &base_dir,
+                    &mut secrets,
+                );
+                match json {
+                    // The probe host receives the config in one protocol frame.
+                    Ok(v) if v.to_string().len() > MAX_PROBE_CONFIG_BYTES => {
+                        field_problem(
+                            Some(&id),
+                            "config",
+                            at,
+                            format!(
+                                "the config is {} bytes as JSON, over the {} KiB a probe config may have",
+                                v.to_string().len(),
+                                MAX_PROBE_CONFIG_BYTES / 1024
+                            ),
+                        );
+                        serde_json::Value::Null
+                    }
                     Ok(v) => v,
                     Err((field, m)) => {
                         field_problem(Some(&id), &field, at, m);
@@ -346,6 +370,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             timeout,
             isolation,
             config,
+            secrets,
             line: id_line,
             plugin_line,
         });
@@ -428,6 +453,7 @@ fn to_json(
     v: &toml::Value,
     field: &str,
     base: &Path,
+    secrets: &mut Vec<String>,
 ) -> Result<serde_json::Value, (String, String)> {
     use serde_json::Value as J;
     Ok(match v {
@@ -441,16 +467,22 @@ fn to_json(
         toml::Value::Array(a) => J::Array(
             a.iter()
                 .enumerate()
-                .map(|(i, x)| to_json(x, &format!("{field}[{i}]"), base))
+                .map(|(i, x)| to_json(x, &format!("{field}[{i}]"), base, secrets))
                 .collect::<Result<_, _>>()?,
         ),
         toml::Value::Table(t) => {
             if let Some(secret) = resolve_secret(t, field, base)? {
+                if !secret.is_empty() {
+                    secrets.push(secret.clone());
+                }
                 return Ok(J::String(secret));
             }
             let mut m = serde_json::Map::new();
             for (k, x) in t {
-                m.insert(k.clone(), to_json(x, &format!("{field}.{k}"), base)?);
+                m.insert(
+                    k.clone(),
+                    to_json(x, &format!("{field}.{k}"), base, secrets)?,
+                );
             }
             J::Object(m)
         }
@@ -478,12 +510,47 @@ fn resolve_secret(
         },
         Some((k, toml::Value::String(file))) if k == "file" => {
             let p = resolve_path(base, file);
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| err(format!("cannot read secret file {}: {e}", p.display())))?;
-            Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()))
+            Ok(Some(read_secret_file(&p).map_err(err)?))
         }
         _ => Ok(None),
     }
+}
+
+/// A probe config larger than this (as JSON) is refused at load: it must fit in one
+/// probe-host protocol frame with room to spare.
+pub const MAX_PROBE_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// Secret files are small regular files: a FIFO would hang the load, `/dev/zero` would
+/// grow without end.
+pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+fn read_secret_file(p: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = p.display();
+    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "secret file {shown} is not a regular file (a FIFO, device or folder cannot hold a secret)"
+        ));
+    }
+    if meta.len() > MAX_SECRET_BYTES {
+        return Err(format!(
+            "secret file {shown} is {} bytes, over the {} KiB limit for a secret",
+            meta.len(),
+            MAX_SECRET_BYTES / 1024
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(p)
+        .and_then(|f| f.take(MAX_SECRET_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
+    if text.len() as u64 > MAX_SECRET_BYTES {
+        return Err(format!(
+            "secret file {shown} grew past the {} KiB limit while read",
+            MAX_SECRET_BYTES / 1024
+        ));
+    }
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Finds the id of the `[[probe]]` block containing a byte offset, for parse errors that

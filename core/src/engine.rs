@@ -55,6 +55,13 @@ impl Probe {
     /// the cancel flag), validates the report. Every failure becomes an UNKNOWN result with
     /// its reason.
     pub async fn run_once(&self) -> CheckResult {
+        let mut r = self.run_once_raw().await;
+        // A plugin may echo a secret of its config back (in an error, a summary).
+        r.redact_secrets();
+        r
+    }
+
+    async fn run_once_raw(&self) -> CheckResult {
         let started_at = SystemTime::now();
         let t0 = Instant::now();
         let timeout = self.meta.timeout;
@@ -256,6 +263,7 @@ impl Engine {
                 interval: pc.interval,
                 timeout: pc.timeout,
             };
+            crate::sanitize::register_secrets(&pc.secrets);
             probes.push(Arc::new(Probe::new(meta, plugin, pc.config.to_string())));
         }
         if !problems.is_empty() {

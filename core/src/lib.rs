@@ -14,6 +14,7 @@ pub mod plugin;
 pub mod protocol;
 pub mod report;
 pub mod runner;
+pub mod sanitize;
 pub mod scheduler;
 pub mod store;
 

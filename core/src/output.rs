@@ -26,8 +26,8 @@ pub fn text(rows: &[(ProbeMeta, CheckResult)]) -> String {
         out.push_str(&format!(
             "{:<8}  {:<id_w$}  {:<kind_w$}  {}  [{} ms]\n",
             r.status.label(),
-            m.id,
-            format!("({})", m.kind),
+            one_line(&m.id),
+            format!("({})", one_line(&m.kind)),
             one_line(&r.summary),
             r.duration.as_millis()
         ));
@@ -71,7 +71,7 @@ pub fn json(rows: &[(ProbeMeta, CheckResult)]) -> String {
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
     s.push('\n');
-    s
+    crate::sanitize::json(s)
 }
 
 /// Nagios: `ID STATUS: summary | perfdata` per probe, perfdata from the report's metrics.
@@ -80,7 +80,12 @@ pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
     for (m, r) in rows {
         // '|' separates perfdata in the Nagios plugin format; it must not appear before it.
         let summary = one_line(&r.summary).replace('|', "/");
-        out.push_str(&format!("{} {}: {}", m.id, r.status.label(), summary));
+        out.push_str(&format!(
+            "{} {}: {}",
+            one_line(&m.id),
+            r.status.label(),
+            summary
+        ));
         let perf: Vec<String> = r
             .report
             .iter()
@@ -98,14 +103,14 @@ pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
 
 /// One metric as Nagios perfdata: `'label'=value[uom];[warn];[crit];[min];[max]`.
 pub fn perfdata(m: &Metric) -> String {
-    let needs_quotes = m
-        .label
+    let raw = one_line(&m.label);
+    let needs_quotes = raw
         .chars()
         .any(|c| c.is_whitespace() || c == '=' || c == '\'');
     let label = if needs_quotes {
-        format!("'{}'", m.label.replace('\'', "''"))
+        format!("'{}'", raw.replace('\'', "''"))
     } else {
-        m.label.clone()
+        raw
     };
     let num = |v: f64| {
         let s = format!("{v}");
@@ -117,8 +122,8 @@ pub fn perfdata(m: &Metric) -> String {
     };
     let mut fields = vec![
         format!("{label}={}{}", num(m.value), m.uom),
-        m.warn.clone().unwrap_or_default(),
-        m.crit.clone().unwrap_or_default(),
+        m.warn.as_deref().map(one_line).unwrap_or_default(),
+        m.crit.as_deref().map(one_line).unwrap_or_default(),
         m.min.map(num).unwrap_or_default(),
         m.max.map(num).unwrap_or_default(),
     ];
@@ -171,12 +176,16 @@ pub fn fixes(report: Option<&patchdeck_probe_api::Report>, max: usize) -> Vec<St
     lines
 }
 
+/// Untrusted text as one terminal-safe line: line breaks folded into spaces, every other
+/// control or bidi character shown escaped ([`crate::sanitize`]).
 fn one_line(s: &str) -> String {
-    s.split(['\n', '\r'])
+    let joined = s
+        .split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    crate::sanitize::line(&joined).into_owned()
 }
 
 #[cfg(test)]

@@ -41,6 +41,43 @@ impl CheckResult {
         }
     }
 
+    /// Replaces every registered secret ([`crate::sanitize::register_secrets`]) in all the
+    /// text of the result: summary, error, and every string of the report.
+    pub fn redact_secrets(&mut self) {
+        use crate::sanitize::redact_in_place as r;
+        fn item(i: &mut patchdeck_probe_api::Item) {
+            for s in [&mut i.id, &mut i.title, &mut i.summary] {
+                r(s);
+            }
+            for s in [&mut i.evidence, &mut i.fix].into_iter().flatten() {
+                r(s);
+            }
+            details(&mut i.details);
+            for m in &mut i.metrics {
+                r(&mut m.label);
+            }
+            i.items.iter_mut().for_each(item);
+        }
+        fn details(ds: &mut [patchdeck_probe_api::Detail]) {
+            for d in ds {
+                r(&mut d.label);
+                r(&mut d.value);
+            }
+        }
+        r(&mut self.summary);
+        if let Some(e) = &mut self.error {
+            r(e);
+        }
+        if let Some(rep) = &mut self.report {
+            r(&mut rep.summary);
+            details(&mut rep.details);
+            for m in &mut rep.metrics {
+                r(&mut m.label);
+            }
+            rep.items.iter_mut().for_each(item);
+        }
+    }
+
     pub fn unknown(
         reason: impl Into<String>,
         started_at: SystemTime,

@@ -402,3 +402,135 @@ async fn the_real_site_example_parses_and_binds_every_probe() {
         ]
     );
 }
+
+/// Bytes a terminal would act on: C0 controls except `\n`, DEL, C1 controls, bidi overrides.
+fn hostile_chars(out: &str) -> Vec<String> {
+    out.chars()
+        .filter(|c| *c != '\n' && patchdeck_core::sanitize::is_hostile(*c))
+        .map(|c| format!("U+{:04X}", u32::from(c)))
+        .collect()
+}
+
+const EVIL: &str = "\u{1b}[2J\u{1b}]52;c;cGF0Y2hkZWNr\u{7}\u{9b}31m\u{202e}gnp.exe";
+
+#[test]
+fn hostile_text_from_servers_exports_and_the_config_never_reaches_the_terminal_raw() {
+    let dir = scratch("cli-hostile");
+    // A "WSUS" whose SOAP fault string and a DP whose auth header carry escapes.
+    let fault = format!(
+        "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>{EVIL}</faultstring><detail><ErrorCode>{EVIL}</ErrorCode></detail></s:Fault></s:Body></s:Envelope>"
+    );
+    let wsus = stub_server(move |_| {
+        format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{fault}",
+            fault.len()
+        )
+        .into_bytes()
+    });
+    // An export whose header names a column with escapes (the error quotes the header).
+    let csv = dir.join("scan.csv");
+    std::fs::write(&csv, format!("ResourceID,{EVIL}\r\n1,x\r\n")).unwrap();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[[probe]]\nid = \"wsus\"\nplugin = \"wsus\"\ntimeout = \"3s\"\n[probe.config]\nurl = \"{wsus}\"\n\n[[probe]]\nid = \"wua\"\nplugin = \"wua\"\n[probe.config]\nscan_status_csv = \"{}\"\n",
+            csv.display()
+        ),
+    );
+    let cfg = cfg.to_str().unwrap();
+    for format in ["text", "nagios", "json"] {
+        let (code, out, err) = check(&["--config", cfg, "--format", format]);
+        assert_eq!(code, 2, "{format}: {out}{err}");
+        assert_eq!(hostile_chars(&out), Vec::<String>::new(), "{format}: {out}");
+        assert_eq!(hostile_chars(&err), Vec::<String>::new(), "{format}: {err}");
+        if format == "json" {
+            let doc: serde_json::Value = serde_json::from_str(&out).expect("still valid JSON");
+            let summary = doc["probes"][0]["summary"].as_str().unwrap();
+            assert!(
+                summary.contains(EVIL),
+                "JSON keeps the text, escaped by JSON rules: {summary:?}"
+            );
+        } else {
+            assert!(
+                out.contains("\\x1b[2J\\x1b]52;c;cGF0Y2hkZWNr\\x07\\x9b31m\\u{202e}gnp.exe"),
+                "{format}: {out}"
+            );
+        }
+    }
+    // A probe id with escapes in the config: the error names it, escaped.
+    let bad = write_config(
+        &dir,
+        &format!("[[probe]]\nid = \"x{EVIL}\"\nplugin = \"mock\"\n"),
+    );
+    let (code, out, err) = check(&["--config", bad.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(out.is_empty());
+    assert_eq!(hostile_chars(&err), Vec::<String>::new(), "{err}");
+    assert!(err.contains("\\x1b[2J"), "{err}");
+}
+
+#[test]
+fn a_secret_echoed_by_a_plugin_is_redacted_from_every_output() {
+    let dir = scratch("cli-secret");
+    std::fs::write(dir.join("sp.txt"), "S3CR3T-sp-level\n").unwrap();
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"wsus\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"http://127.0.0.1:9\"\nconfigmgr_sp = { env = \"PD_TEST_SECRET\" }\n\n[[probe]]\nid = \"wsus2\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"http://127.0.0.1:9\"\nconfigmgr_sp = { file = \"sp.txt\" }\n",
+    );
+    for format in ["text", "json", "nagios"] {
+        let out = std::process::Command::new(patchdeck_bin())
+            .args([
+                "check",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--format",
+                format,
+            ])
+            .env("PD_TEST_SECRET", "hunter2-S3CR3T")
+            .env_remove("PATCHDECK_CONFIG")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        // serde's "unknown variant `...`" would quote the value.
+        assert!(
+            stdout.contains("unknown variant `<redacted>`"),
+            "{format}: {stdout}"
+        );
+        for leaked in ["hunter2-S3CR3T", "S3CR3T-sp-level"] {
+            assert!(
+                !stdout.contains(leaked) && !stderr.contains(leaked),
+                "{format}: {stdout}{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn secret_files_must_be_small_regular_files() {
+    let dir = scratch("cli-secret-files");
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::write(dir.join("big"), vec![b'x'; 70 * 1024]).unwrap();
+    for (file, want) in [
+        ("fifo", "is not a regular file"),
+        ("big", "over the 64 KiB limit for a secret"),
+        ("/dev/zero", "is not a regular file"),
+    ] {
+        let cfg = write_config(
+            &dir,
+            &format!(
+                "[[probe]]\nid = \"m\"\nplugin = \"mock\"\n[probe.config]\ntoken = {{ file = \"{file}\" }}\n"
+            ),
+        );
+        let (code, _, err) = check(&["--config", cfg.to_str().unwrap()]);
+        assert_eq!(code, 3, "{file}: {err}");
+        assert!(
+            err.contains(want) && err.contains("config.token"),
+            "{file}: {err}"
+        );
+    }
+}

@@ -188,6 +188,11 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
             s
         }
     };
+    // Paths, descriptions and load errors (dlerror) come from files and plugins.
+    let out = match format {
+        ListFormat::Json => patchdeck_core::sanitize::json(out),
+        ListFormat::Text => patchdeck_core::sanitize::text(&out).into_owned(),
+    };
     std::io::stdout()
         .write_all(out.as_bytes())
         .context("cannot write to stdout")?;

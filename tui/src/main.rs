@@ -18,6 +18,7 @@ mod view;
 mod view_tests;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use patchdeck_core::sanitize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -149,13 +150,13 @@ fn init_logging(log_file: Option<&PathBuf>, tui: bool) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
         tracing_subscriber::fmt()
             .with_env_filter(filter())
-            .with_writer(std::sync::Mutex::new(file))
+            .with_writer(std::sync::Mutex::new(sanitize::Writer(file)))
             .with_ansi(false)
             .init();
     } else if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(filter())
-            .with_writer(std::io::stderr)
+            .with_writer(|| sanitize::Writer(std::io::stderr()))
             .init();
     }
     Ok(())
@@ -165,7 +166,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let dashboard = matches!(cli.command, None | Some(Command::Demo { .. }));
     if let Err(e) = init_logging(cli.log_file.as_ref(), dashboard) {
-        eprintln!("patchdeck: {e:#}");
+        eprintln!("patchdeck: {}", sanitize::text(&format!("{e:#}")));
         return ExitCode::from(EXIT_UNKNOWN);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -219,7 +220,8 @@ fn main() -> ExitCode {
     match code {
         Ok(c) => ExitCode::from(c),
         Err(e) => {
-            eprintln!("patchdeck: {e:#}");
+            // Config errors quote the file (ids, values); load errors quote plugins.
+            eprintln!("patchdeck: {}", sanitize::text(&format!("{e:#}")));
             ExitCode::from(EXIT_UNKNOWN)
         }
     }
