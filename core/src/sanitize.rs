@@ -160,7 +160,8 @@ mod tests {
     fn the_log_writer_escapes_what_passes_through() {
         use std::io::Write;
         let mut w = Writer(Vec::new());
-        w.write_all("plugin said \u{1b}]52;c;AAAA\u{7}\n".as_bytes()).unwrap();
+        w.write_all("plugin said \u{1b}]52;c;AAAA\u{7}\n".as_bytes())
+            .unwrap();
         assert_eq!(
             String::from_utf8(w.0).unwrap(),
             "plugin said \\x1b]52;c;AAAA\\x07\n"

@@ -225,3 +225,84 @@ async fn config_errors_are_unknown_with_the_field() {
     e.shutdown().await;
     e2.shutdown().await;
 }
+
+/// A loopback server that answers the headers of a response and then stalls, sending
+/// nothing more for `stall` (bounded), as a hung IIS worker does.
+fn stalling_server(stall: Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for sock in listener.incoming().take(64) {
+            let Ok(mut sock) = sock else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf);
+                let _ = sock.write_all(
+                    b"HTTP/1.1 200 OK\r\nServer: Microsoft-IIS/6.0\r\nContent-Length: 100000\r\n\r\n<html>",
+                );
+                let _ = sock.flush();
+                std::thread::sleep(stall);
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn a_server_that_stalls_after_its_headers_is_critical_not_unknown() {
+    // 10 probes at a 3 s timeout and 10 at 10 s, all at once (load on a 2-core machine):
+    // every one must be the plugin's own CRITICAL, never the host's UNKNOWN "timed out".
+    let base = stalling_server(Duration::from_secs(20));
+    let dir = scratch("rp-stall");
+    let mut cfg = String::new();
+    for i in 0..20 {
+        let timeout = if i < 10 { "3s" } else { "10s" };
+        cfg.push_str(&format!(
+            "[[probe]]\nid = \"rp{i}\"\nplugin = \"reporting-point\"\ntimeout = \"{timeout}\"\n[probe.config]\nurl = \"{base}/SMSReporting_ABC/\"\n\n"
+        ));
+    }
+    let e = engine(&dir, &cfg, &[]).await;
+    let runs = e.probes.iter().map(|p| p.run_once());
+    let results = futures_join_all(runs).await;
+    for (p, r) in e.probes.iter().zip(&results) {
+        assert_eq!(r.status, Status::Critical, "{}: {}", p.meta.id, r.summary);
+        assert!(
+            r.summary
+                .starts_with("reporting point unreachable: no answer within"),
+            "{}: {}",
+            p.meta.id,
+            r.summary
+        );
+    }
+    e.shutdown().await;
+}
+
+/// Runs futures concurrently on this task (no extra dependency for join_all).
+async fn futures_join_all<F: std::future::Future>(
+    fs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in fs {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("ready")).collect()
+}
