@@ -17,7 +17,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -225,10 +225,10 @@ impl Shared {
         // never to the terminal the TUI owns.
         let log_plugin = plugin.clone();
         tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+            pump_stderr(stderr, |line| {
                 tracing::info!(target: "plugin", plugin = %log_plugin, "{line}");
-            }
+            })
+            .await;
         });
 
         let hello =
@@ -533,5 +533,116 @@ mod tests {
     fn backoff_doubles_and_caps() {
         let got: Vec<u64> = (1..=9).map(|n| restart_backoff(n).as_secs()).collect();
         assert_eq!(got, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+}
+
+/// The longest line of a probe host's stderr kept for the log; the rest of a longer line is
+/// dropped (and counted).
+pub const MAX_LOG_LINE: usize = 8 * 1024;
+/// Lines logged per second at most; the rest are dropped (and counted) until the next second.
+pub const MAX_LOG_LINES_PER_SEC: u32 = 200;
+
+/// Reads a child's stderr and hands each line (at most [`MAX_LOG_LINE`] bytes, lossy UTF-8)
+/// to `log`, at most [`MAX_LOG_LINES_PER_SEC`] a second: memory and log size never follow a
+/// plugin that writes gigabytes without a newline or floods its output.
+pub async fn pump_stderr<R: tokio::io::AsyncRead + Unpin>(r: R, mut log: impl FnMut(&str)) {
+    use tokio::io::AsyncBufReadExt;
+    let mut r = tokio::io::BufReader::with_capacity(64 * 1024, r);
+    let mut line: Vec<u8> = Vec::with_capacity(256);
+    let mut dropped_bytes: u64 = 0;
+    let mut window = std::time::Instant::now();
+    let (mut in_window, mut dropped_lines) = (0u32, 0u64);
+    loop {
+        let buf = match r.fill_buf().await {
+            Ok([]) | Err(_) => break,
+            Ok(b) => b,
+        };
+        let (chunk, ends_line) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buf[..i], true),
+            None => (buf, false),
+        };
+        let room = MAX_LOG_LINE.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        dropped_bytes += chunk.len().saturating_sub(room) as u64;
+        let used = chunk.len() + usize::from(ends_line);
+        r.consume(used);
+        if !ends_line {
+            continue;
+        }
+        if window.elapsed() >= std::time::Duration::from_secs(1) {
+            if dropped_lines > 0 {
+                log(&format!(
+                    "({dropped_lines} lines dropped: over {MAX_LOG_LINES_PER_SEC} a second)"
+                ));
+            }
+            window = std::time::Instant::now();
+            (in_window, dropped_lines) = (0, 0);
+        }
+        if in_window < MAX_LOG_LINES_PER_SEC {
+            in_window += 1;
+            let mut text = String::from_utf8_lossy(&line).into_owned();
+            if dropped_bytes > 0 {
+                text.push_str(&format!(
+                    " … ({dropped_bytes} more bytes of this line dropped)"
+                ));
+            }
+            log(&text);
+        } else {
+            dropped_lines += 1;
+        }
+        line.clear();
+        dropped_bytes = 0;
+    }
+    if !line.is_empty() || dropped_bytes > 0 {
+        let mut text = String::from_utf8_lossy(&line).into_owned();
+        if dropped_bytes > 0 {
+            text.push_str(&format!(
+                " … ({dropped_bytes} more bytes of this line dropped)"
+            ));
+        }
+        log(&text);
+    }
+    if dropped_lines > 0 {
+        log(&format!(
+            "({dropped_lines} lines dropped: over {MAX_LOG_LINES_PER_SEC} a second)"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod pump_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn long_lines_are_cut_and_floods_are_counted() {
+        // 50 MB without a newline, then a short line, then 1,000 lines at once.
+        let mut input = vec![b'x'; 50 * 1024 * 1024];
+        input.extend_from_slice(b"\nshort\n");
+        for i in 0..1000 {
+            input.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        let mut got: Vec<String> = Vec::new();
+        pump_stderr(&input[..], |l| got.push(l.to_owned())).await;
+        assert_eq!(
+            got[0].len(),
+            MAX_LOG_LINE + " … (52420608 more bytes of this line dropped)".len()
+        );
+        assert!(
+            got[0].ends_with("(52420608 more bytes of this line dropped)"),
+            "{}",
+            &got[0][MAX_LOG_LINE..]
+        );
+        assert_eq!(got[1], "short");
+        // 200 lines in the first second (the long one, "short", 198 more), then the count.
+        assert_eq!(
+            got.len(),
+            MAX_LOG_LINES_PER_SEC as usize + 1,
+            "{:?}",
+            got.last()
+        );
+        assert_eq!(
+            got.last().unwrap(),
+            "(802 lines dropped: over 200 a second)"
+        );
     }
 }

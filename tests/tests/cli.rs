@@ -534,3 +534,48 @@ fn secret_files_must_be_small_regular_files() {
         );
     }
 }
+
+#[test]
+fn a_plugin_flooding_its_output_does_not_grow_patchdeck() {
+    // 512 MiB on stdout (moved to the probe host's stderr) without a newline. Read with an
+    // unbounded lines(), patchdeck grew by the same amount.
+    let dir = scratch("cli-flood");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"flood\"\nplugin = \"mock\"\ntimeout = \"60s\"\n[probe.config]\nbehavior = \"flood\"\nflood_mb = 512\n",
+    );
+    let log = dir.join("patchdeck.log");
+    let out = std::process::Command::new(patchdeck_bin())
+        .args([
+            "check",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ])
+        .env_remove("PATCHDECK_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Peak RSS of the largest child this test process has waited for (KiB on Linux).
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let peak_kib = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru), 0);
+        ru.ru_maxrss
+    };
+    assert!(
+        peak_kib < 100 * 1024,
+        "peak RSS {peak_kib} KiB: the flood was buffered"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(&format!(
+            "({} more bytes of this line dropped)",
+            512 * 1024 * 1024 - 8 * 1024
+        )),
+        "{}",
+        &logged[..logged.len().min(500)]
+    );
+    assert!(logged.len() < 64 * 1024, "log size {}", logged.len());
+}

@@ -9,7 +9,8 @@
 //! details = [{ label = "Version", value = "3.2" }]
 //! metrics = [{ label = "latency", value = 12.5, uom = "ms", warn = "500", crit = "2000" }]
 //! items = [{ id = "dp01", title = "DP01", status = "ok", summary = "fine" }]
-//! behavior = "ok"  # ok | panic | abort | segfault | hang | garbage | huge | create-error
+//! behavior = "ok"  # ok | panic | abort | segfault | hang | garbage | huge | create-error | flood
+//! flood_mb = 256                        # with "flood": MiB written to stdout with no newline
 //! raw = '{"status":"fine"}'             # returned verbatim as the report (bad-report tests)
 //! ```
 
@@ -30,6 +31,8 @@ enum Behavior {
     Garbage,
     Huge,
     CreateError,
+    /// Writes `flood_mb` MiB to stdout without a newline, then answers normally.
+    Flood,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +54,8 @@ struct Config {
     #[serde(default = "default_behavior")]
     behavior: Behavior,
     raw: Option<String>,
+    #[serde(default)]
+    flood_mb: u64,
 }
 
 fn default_status() -> Status {
@@ -115,6 +120,17 @@ impl Probe for Mock {
         }
         match self.config.behavior {
             Behavior::Ok | Behavior::CreateError => {}
+            Behavior::Flood => {
+                use std::io::Write;
+                let chunk = vec![b'x'; 1024 * 1024];
+                let mut out = std::io::stdout().lock();
+                for _ in 0..self.config.flood_mb {
+                    if out.write_all(&chunk).is_err() {
+                        break;
+                    }
+                }
+                let _ = out.flush();
+            }
             Behavior::Panic => panic!("mock told to panic (behavior = \"panic\")"),
             Behavior::Abort => std::process::abort(),
             Behavior::Segfault => {
@@ -147,7 +163,7 @@ patchdeck_probe_api::export_probe!(
     kind: "mock",
     version: env!("CARGO_PKG_VERSION"),
     description: "Scriptable mock probe: statuses, delays, items and misbehaviour for tests",
-    config_schema: r#"{"type":"object","properties":{"status":{"enum":["ok","warning","critical","unknown"]},"summary":{"type":"string"},"sequence":{"type":"array"},"delay_ms":{"type":"integer"},"details":{"type":"array"},"metrics":{"type":"array"},"items":{"type":"array"},"behavior":{"enum":["ok","panic","abort","segfault","hang","garbage","huge","create-error"]},"raw":{"type":"string"}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","properties":{"status":{"enum":["ok","warning","critical","unknown"]},"summary":{"type":"string"},"sequence":{"type":"array"},"delay_ms":{"type":"integer"},"details":{"type":"array"},"metrics":{"type":"array"},"items":{"type":"array"},"behavior":{"enum":["ok","panic","abort","segfault","hang","garbage","huge","create-error","flood"]},"raw":{"type":"string"},"flood_mb":{"type":"integer","minimum":0}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]
