@@ -166,12 +166,67 @@ impl<R: Read> Read for Utf16Le<R> {
     }
 }
 
-/// Opens an export as UTF-8 text, whatever its encoding.
+/// The longest line an export may have. Rows of the views patchdeck reads are a few hundred
+/// bytes; a longer line is an error naming it, and memory stays bounded.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// Passes bytes through, failing once a line runs past [`MAX_LINE`] bytes; counts lines.
+struct LineCap<R> {
+    inner: R,
+    since_newline: usize,
+    /// Line feeds seen so far (shared with the reader's error handling).
+    lines: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for b in &buf[..n] {
+            if *b == b'\n' {
+                self.lines.set(self.lines.get() + 1);
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+                if self.since_newline > MAX_LINE {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, LineTooLong));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The marker error of [`LineCap`].
+#[derive(Debug)]
+struct LineTooLong;
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line longer than {} KiB", MAX_LINE / 1024)
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+/// Opens an export as UTF-8 text, whatever its encoding. Only regular files: opening a FIFO
+/// would block until someone writes, and a device can be endless.
 fn open_text(path: &Path) -> Result<Box<dyn BufRead>, ExportError> {
     let io_err = |e: io::Error| ExportError::Io {
         path: path.to_owned(),
         message: e.to_string(),
     };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(ExportError::Io {
+            path: path.to_owned(),
+            message: format!("{what}: an export must be a file written by the export job"),
+        });
+    }
     let mut f = BufReader::new(File::open(path).map_err(io_err)?);
     let head = f.fill_buf().map_err(io_err)?;
     if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -216,13 +271,32 @@ pub fn read(
     mut each: impl FnMut(&Row) -> Result<(), ExportError>,
 ) -> Result<u64, ExportError> {
     let before = stamp(path)?;
-    let mut text = open_text(path)?;
+    let text = open_text(path)?;
     let io_err = |e: io::Error| ExportError::Io {
         path: path.to_owned(),
         message: e.to_string(),
     };
+    let lines = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let mut text = BufReader::new(LineCap {
+        inner: text,
+        since_newline: 0,
+        lines: lines.clone(),
+    });
+    let too_long = |line: u64| ExportError::Malformed {
+        path: path.to_owned(),
+        line,
+        message: format!(
+            "line longer than {} KiB: not an export row",
+            MAX_LINE / 1024
+        ),
+    };
     let mut header = String::new();
-    text.read_line(&mut header).map_err(io_err)?;
+    match text.read_line(&mut header) {
+        Err(e) if e.get_ref().is_some_and(|i| i.is::<LineTooLong>()) => return Err(too_long(1)),
+        r => {
+            r.map_err(io_err)?;
+        }
+    }
     if header.trim().is_empty() {
         return Err(ExportError::Malformed {
             path: path.to_owned(),
@@ -274,11 +348,23 @@ pub fn read(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                if let csv::ErrorKind::Io(io) = e.kind()
+                    && io.get_ref().is_some_and(|i| i.is::<LineTooLong>())
+                {
+                    // The long line is the one after the last line feed seen.
+                    return Err(too_long(lines.get() + 1));
+                }
+                let line = e.position().map_or(0, |p| p.line() + line_fix);
+                let message = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "not UTF-8 text (export with sqlcmd -u for UTF-16, or as UTF-8)".to_owned()
+                    }
+                    _ => format!("not CSV: {e}"),
+                };
                 return Err(ExportError::Malformed {
                     path: path.to_owned(),
                     line,
-                    message: format!("not CSV: {e}"),
+                    message,
                 });
             }
         }

@@ -230,3 +230,71 @@ fn a_result_from_two_files_is_recomputed_when_either_changes() {
         (3, false)
     );
 }
+
+#[test]
+fn only_regular_files_are_read_and_lines_are_capped() {
+    // A FIFO used to hang the check (open blocks until a writer comes); /dev/zero grew
+    // without end. Both are refused at once, naming the file.
+    let dir = std::env::temp_dir().join(format!("pd-inv-special-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("scan.csv");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for p in [fifo.as_path(), Path::new("/dev/zero")] {
+        let e = rows(p).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}: not a regular file (a FIFO, socket or device)",
+                p.display()
+            )),
+            "{e}"
+        );
+    }
+    let e = rows(&dir).unwrap_err().to_string();
+    assert!(e.contains(": a folder: an export must be a file"), "{e}");
+
+    // A 3 MiB header line: an error naming line 1, without reading it all into memory.
+    let mut big = vec![b'A'; 3 * 1024 * 1024];
+    big.extend_from_slice(b"\r\n1,PC,7.0\r\n");
+    let p = file("long-header.csv", &big);
+    assert_eq!(
+        rows(&p).unwrap_err().to_string(),
+        format!(
+            "{}:1: line longer than 1024 KiB: not an export row",
+            p.display()
+        )
+    );
+    // A 2 MiB field on line 3.
+    let mut text = b"ResourceID,Name0,LastWUAVersion\r\n1,PC1,7.0\r\n2,".to_vec();
+    text.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
+    text.extend_from_slice(b",7.0\r\n");
+    let p = file("long-row.csv", &text);
+    assert_eq!(
+        rows(&p).unwrap_err().to_string(),
+        format!(
+            "{}:3: line longer than 1024 KiB: not an export row",
+            p.display()
+        )
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_on_its_own_line() {
+    for eol in ["\r\n", "\n"] {
+        let mut text = format!("ResourceID,Name0,LastWUAVersion{eol}1,PC1,7.0{eol}").into_bytes();
+        text.extend_from_slice(b"2,PC\xff\xfe2,7.0");
+        text.extend_from_slice(eol.as_bytes());
+        let p = file("bad-utf8.csv", &text);
+        let e = rows(&p).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}:3: not UTF-8 text", p.display())),
+            "{eol:?}: {e}"
+        );
+    }
+}
