@@ -50,6 +50,22 @@ pub enum LoadError {
     InvalidText(&'static str),
 }
 
+/// An error and its sources: libloading says only "dlopen failed" and keeps dlerror()'s
+/// reason ("invalid ELF header", "undefined symbol: ...") as the source.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = s.source();
+    }
+    text
+}
+
 /// A plugin library loaded into this process, with its validated descriptor.
 pub struct LoadedPlugin {
     pub path: PathBuf,
@@ -87,7 +103,7 @@ fn load_uncached(path: &Path) -> Result<LoadedPlugin, LoadError> {
     // SAFETY: loading a library runs its initialisers. That is the point of a plugin; the
     // caller decided to trust this file (permission checks, isolation in a child process).
     let lib =
-        unsafe { libloading::Library::new(path) }.map_err(|e| LoadError::Open(e.to_string()))?;
+        unsafe { libloading::Library::new(path) }.map_err(|e| LoadError::Open(with_sources(&e)))?;
     // SAFETY: the symbol's type is fixed by the ABI (PdEntryV1); a wrong type is the plugin's
     // contract violation, caught below by the magic/size checks as far as possible.
     let entry: PdEntryV1 = unsafe { lib.get::<PdEntryV1>(PD_ENTRY_SYMBOL_V1.as_bytes()) }

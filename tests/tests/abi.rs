@@ -89,6 +89,23 @@ async fn a_library_that_crashes_while_loading_is_reported_and_the_rest_still_ins
     assert_eq!(results[2].as_ref().unwrap().kind, "mock");
 }
 
+#[tokio::test]
+async fn a_file_that_is_no_library_keeps_dlerrors_reason() {
+    let dir = scratch("abi-not-elf");
+    let fake = dir.join("libfake.so");
+    // Longer than an ELF header, so the loader reads the magic and says what is wrong.
+    std::fs::write(&fake, "#!/bin/sh\necho this is not ELF\n".repeat(20)).unwrap();
+    let in_child = discovery::inspect(&probe_host(), std::slice::from_ref(&fake)).await;
+    let err = in_child[0].as_ref().unwrap_err();
+    assert!(
+        err.starts_with(&format!(
+            "cannot load library: dlopen failed: {}: ",
+            fake.display()
+        )) && err.contains("invalid ELF header"),
+        "{err}"
+    );
+}
+
 #[test]
 fn patchdeck_plugins_lists_every_file_with_its_problem() {
     let dir = scratch("abi-plugins-cmd");

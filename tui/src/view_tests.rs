@@ -209,3 +209,18 @@ fn every_size_from_tiny_to_wide_renders_without_panic() {
         }
     }
 }
+
+#[test]
+fn a_next_run_more_than_a_day_away_shows_its_date() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let now = UNIX_EPOCH + Duration::from_secs(1_795_182_312); // 2026-11-20 13:45:12 UTC
+    let soon = now + Duration::from_secs(3600);
+    let week = now + Duration::from_secs(7 * 86_400);
+    assert_eq!(crate::view::when(soon, now, 0), "14:45:12");
+    assert_eq!(crate::view::when(week, now, 0), "2026-11-27 13:45:12");
+    assert_eq!(
+        crate::view::when(week, now, 3600),
+        "2026-11-27 14:45:12",
+        "local time"
+    );
+}

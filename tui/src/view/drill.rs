@@ -257,7 +257,7 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
         match p.next_run {
             Some(t) => format!(
                 "{} (in {})",
-                clock(t, m.utc_offset),
+                super::when(t, m.now, m.utc_offset),
                 short_duration(t.duration_since(m.now).unwrap_or_default())
             ),
             None => "-".to_owned(),

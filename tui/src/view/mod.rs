@@ -206,6 +206,26 @@ pub fn clock(t: SystemTime, utc_offset: i64) -> String {
     format!("{:02}:{:02}:{:02}", day / 3600, (day / 60) % 60, day % 60)
 }
 
+/// A future time as the operator needs it: the time of day when it is within a day of
+/// `now`, else with its date ("2026-11-30 08:00:00"): a probe at `interval = "7d"` must not
+/// read as due at 08:00 today.
+pub fn when(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
+    let far = t
+        .duration_since(now)
+        .is_ok_and(|d| d > Duration::from_secs(86_400));
+    if !far {
+        return clock(t, utc_offset);
+    }
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        .saturating_add(utc_offset);
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => clock(t, utc_offset),
+    }
+}
+
 /// "12s", "3m", "2h", "4d": how long ago / how long until.
 pub fn short_duration(d: Duration) -> String {
     let s = d.as_secs();

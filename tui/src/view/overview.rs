@@ -54,7 +54,7 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
         _ if slow.is_some() => {}
         // A clock time, not a countdown: a countdown in every pane would rewrite those
         // cells every second, which costs bytes over SSH and draws the eye for nothing.
-        Some(t) => parts.push(format!("next {}", super::clock(t, m.utc_offset))),
+        Some(t) => parts.push(format!("next {}", super::when(t, m.now, m.utc_offset))),
         _ => {}
     }
     let s = parts.join(" · ");
