@@ -180,6 +180,11 @@ impl Engine {
             Some(p) => p.clone(),
             None => discovery::locate_probe_host().map_err(EngineError::ProbeHost)?,
         };
+        // patchdeck runs the probe host with the plugins in it: the same trust rule.
+        if !options.allow_insecure_plugins {
+            crate::plugin::check_trusted("probe host", &host_exe)
+                .map_err(EngineError::ProbeHost)?;
+        }
         let mut dirs = config.settings.plugin_dirs.clone();
         dirs.extend(options.extra_plugin_dirs.iter().cloned());
         let explicit: Vec<PathBuf> = config

@@ -202,37 +202,78 @@ unsafe fn c_text(p: *const c_char, field: &'static str) -> Result<Option<String>
         .map_err(|_| LoadError::InvalidText(field))
 }
 
-/// Refuses plugin files and folders others could tamper with, like sshd's StrictModes: the
-/// file and its folder must not be writable by group or others, and must be owned by root or
-/// by the user running patchdeck.
+/// Refuses plugin files others could tamper with, like sshd's StrictModes. The symlinks are
+/// resolved; the real file and every folder from it up to `/` (and, for a symlink, every
+/// folder above the link too) must be owned by root or by the user running patchdeck and
+/// not be writable by group or others. A folder above the plugin's own folder may be
+/// world-writable only when it is root-owned and sticky (like `/tmp`: nobody else can rename
+/// what is ours in it); the plugin's own folder never.
 pub fn check_permissions(path: &Path) -> Result<(), String> {
+    check_trusted("plugin file", path)
+}
+
+/// [`check_permissions`] for any file patchdeck runs or loads (`what`: "plugin file",
+/// "probe host").
+pub fn check_trusted(what: &str, path: &Path) -> Result<(), String> {
+    let real = std::fs::canonicalize(path)
+        .map_err(|e| format!("cannot resolve {what} {}: {e}", path.display()))?;
+    check_one(what, &real, false)?;
+    let mut chains = vec![real.parent().map(Path::to_owned)];
+    if real != path {
+        // A symlink: whoever can replace the link can replace the plugin.
+        chains.push(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .and_then(|p| std::fs::canonicalize(p).ok()),
+        );
+    }
+    let (own, above) = match what {
+        "plugin file" => (
+            "plugin folder".to_owned(),
+            "folder above the plugin".to_owned(),
+        ),
+        other => (
+            format!("{other}'s folder"),
+            format!("folder above the {other}"),
+        ),
+    };
+    for start in chains.into_iter().flatten() {
+        for (i, dir) in start.ancestors().enumerate() {
+            check_one(if i == 0 { &own } else { &above }, dir, i > 0)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_one(what: &str, p: &Path, sticky_root_ok: bool) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    for (what, p) in [("plugin file", path), ("plugin folder", folder)] {
-        let meta = std::fs::metadata(p)
-            .map_err(|e| format!("cannot inspect {what} {}: {e}", p.display()))?;
-        let mode = meta.mode() & 0o7777;
-        if mode & 0o022 != 0 {
-            return Err(format!(
-                "refused: {what} {} is writable by group or others (mode {mode:04o}); \
-                 fix with `chmod go-w {}` or pass --allow-insecure-plugins",
-                p.display(),
-                p.display()
-            ));
-        }
-        if meta.uid() != 0 && meta.uid() != me {
-            return Err(format!(
-                "refused: {what} {} is owned by uid {}, not by root or by you (uid {me}); \
-                 fix the owner or pass --allow-insecure-plugins",
-                p.display(),
-                meta.uid()
-            ));
-        }
+    let meta =
+        std::fs::metadata(p).map_err(|e| format!("cannot inspect {what} {}: {e}", p.display()))?;
+    let mode = meta.mode() & 0o7777;
+    if meta.uid() != 0 && meta.uid() != me {
+        return Err(format!(
+            "refused: {what} {} is owned by uid {}, not by root or by you (uid {me}); \
+             fix the owner or pass --allow-insecure-plugins",
+            p.display(),
+            meta.uid()
+        ));
+    }
+    let sticky_root = meta.uid() == 0 && mode & 0o1000 != 0;
+    if mode & 0o022 != 0 && !(sticky_root_ok && sticky_root) {
+        let why = if sticky_root {
+            " (sticky, but a plugin's own folder must not be shared)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "refused: {what} {} is writable by group or others (mode {mode:04o}){why}; \
+             fix with `chmod go-w {}` (or move the plugin to a folder only you can write) \
+             or pass --allow-insecure-plugins",
+            p.display(),
+            p.display()
+        ));
     }
     Ok(())
 }

@@ -579,3 +579,103 @@ fn a_plugin_flooding_its_output_does_not_grow_patchdeck() {
     );
     assert!(logged.len() < 64 * 1024, "log size {}", logged.len());
 }
+
+#[test]
+fn plugin_trust_follows_symlinks_and_checks_every_folder_up_to_the_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    let dir = scratch("cli-trust");
+    let run = |cfg: &Path| check(&["--config", cfg.to_str().unwrap()]);
+    let probe = |lib: &Path| {
+        write_config(
+            &dir,
+            &format!("[[probe]]\nid = \"a\"\nplugin = \"{}\"\n", lib.display()),
+        )
+    };
+
+    // A symlink in a 0755 folder pointing into a 0777 folder: the real folder is judged.
+    let open = dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::copy(mock_lib(), open.join("libevil.so")).unwrap();
+    mode(&open, 0o777);
+    let safe = dir.join("safe");
+    std::fs::create_dir(&safe).unwrap();
+    std::os::unix::fs::symlink(open.join("libevil.so"), safe.join("libmock_link.so")).unwrap();
+    let (code, _, err) = run(&probe(&safe.join("libmock_link.so")));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!(
+            "refused: plugin folder {} is writable by group or others (mode 0777)",
+            open.display()
+        )),
+        "{err}"
+    );
+
+    // A 0755 plugin folder under a 0777 parent (anyone could rename it away).
+    let parent = dir.join("parent");
+    let plugins = parent.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(mock_lib(), plugins.join("libm.so")).unwrap();
+    mode(&parent, 0o777);
+    let (code, _, err) = run(&probe(&plugins.join("libm.so")));
+    assert_eq!(code, 3);
+    assert!(
+        err.contains(&format!(
+            "refused: folder above the plugin {} is writable by group or others (mode 0777)",
+            parent.display()
+        )),
+        "{err}"
+    );
+    // Root-owned and sticky above (like /tmp): nobody else can rename what is ours. Fine.
+    mode(&parent, 0o1777);
+    let (code, _, err) = run(&probe(&plugins.join("libm.so")));
+    assert_eq!(code, 0, "{err}");
+    // But a sticky shared folder is never a plugin home.
+    mode(&plugins, 0o1777);
+    let (code, _, err) = run(&probe(&plugins.join("libm.so")));
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("(mode 1777) (sticky, but a plugin's own folder must not be shared)"),
+        "{err}"
+    );
+    mode(&plugins, 0o755);
+    mode(&parent, 0o755);
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } == 0 {
+        std::os::unix::fs::chown(&parent, Some(4242), None).unwrap();
+        let (code, _, err) = run(&probe(&plugins.join("libm.so")));
+        assert_eq!(code, 3);
+        assert!(
+            err.contains(&format!(
+                "refused: folder above the plugin {} is owned by uid 4242",
+                parent.display()
+            )),
+            "{err}"
+        );
+        std::os::unix::fs::chown(&parent, Some(0), None).unwrap();
+    }
+
+    // The probe host is held to the same rule.
+    let hostdir = dir.join("host");
+    std::fs::create_dir(&hostdir).unwrap();
+    let host = hostdir.join("patchdeck-probe-host");
+    std::fs::copy(probe_host(), &host).unwrap();
+    mode(&hostdir, 0o777);
+    let cfg = write_config(&dir, "[[probe]]\nid = \"a\"\nplugin = \"mock\"\n");
+    let out = std::process::Command::new(patchdeck_bin())
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .env("PATCHDECK_PROBE_HOST", &host)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "refused: probe host's folder {} is writable by group or others",
+            hostdir.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+}
