@@ -548,3 +548,35 @@ async fn admin_console_on_the_site_server_at_the_servers_service_pack() {
         "plugin rejected its config: fields `site_server_programs_csv` and `site_server` go together"
     );
 }
+
+#[tokio::test]
+async fn a_huge_fault_string_stays_a_critical_verdict_not_a_too_large_report() {
+    // 900 KB of fault string, echoed into the item summary, evidence and a detail: each is
+    // capped at 4 KiB in kit, so the report stays far under the 1 MiB limit.
+    let huge = "x".repeat(900 * 1024);
+    let body = format!(
+        "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>{huge}</faultstring></s:Fault></s:Body></s:Envelope>"
+    );
+    let base = stub_server(move |req| {
+        if req.method == "POST" {
+            format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        } else {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+        }
+    });
+    let dir = scratch("wsus-huge");
+    let r = check_once(
+        &dir,
+        &format!("[[probe]]\nid = \"w\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"{base}\"\n"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Critical, "{}", &r.summary[..r.summary.len().min(200)]);
+    let rep = r.report.expect("a report, not UNKNOWN 'report too large'");
+    let v = rep.items.iter().find(|i| i.id == "version").unwrap();
+    assert!(v.summary.len() <= 4096 && v.summary.ends_with('…'), "{}", v.summary.len());
+    assert!(serde_json::to_string(&rep).unwrap().len() < 64 * 1024);
+}
