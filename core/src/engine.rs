@@ -153,6 +153,45 @@ pub enum EngineError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     ProbeHost(String),
+    #[error("{0}")]
+    Limits(String),
+}
+
+/// File descriptors patchdeck holds per isolated probe (the child's stdin, stdout and
+/// stderr pipes), and what the rest of the process needs (log, terminal, sockets, plugins).
+const FDS_PER_ISOLATED_PROBE: u64 = 3;
+const FDS_BASE: u64 = 64;
+
+/// Raises the soft open-files limit to the hard one, then checks that the configured
+/// isolated probes fit: better a clear refusal at start than half the probes failing with
+/// "Too many open files" later.
+pub fn fd_budget(isolated: usize) -> Result<(), String> {
+    // SAFETY: getrlimit/setrlimit read and write the struct we own.
+    let (soft, hard) = unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Ok(());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+        (lim.rlim_cur, lim.rlim_max)
+    };
+    let need = FDS_BASE + FDS_PER_ISOLATED_PROBE * isolated as u64;
+    if need > soft {
+        return Err(format!(
+            "{isolated} isolated probes need about {need} open files, but the limit is {soft} (hard limit {hard}): \
+             raise it (`ulimit -n`, or LimitNOFILE= in a systemd unit), \
+             or run trusted plugins with isolation = \"in-process\""
+        ));
+    }
+    Ok(())
 }
 
 /// The probes of a config, bound to their plugins.
@@ -278,6 +317,11 @@ impl Engine {
             }
             .into());
         }
+        let isolated = probes
+            .iter()
+            .filter(|p| p.meta.isolation == Isolation::Process)
+            .count();
+        fd_budget(isolated).map_err(EngineError::Limits)?;
         Ok(Engine {
             config,
             discovery: disc,

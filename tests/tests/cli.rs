@@ -679,3 +679,45 @@ fn plugin_trust_follows_symlinks_and_checks_every_folder_up_to_the_root() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn too_many_isolated_probes_for_the_open_files_limit_are_refused_at_start() {
+    let dir = scratch("cli-nofile");
+    let mut cfg = String::new();
+    for i in 0..40 {
+        cfg.push_str(&format!("[[probe]]\nid = \"m{i}\"\nplugin = \"mock\"\n\n"));
+    }
+    let cfg = write_config(&dir, &cfg);
+    let run = |limits: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{limits}; exec {} check --config {}",
+                patchdeck_bin().display(),
+                cfg.display()
+            ))
+            .env_remove("PATCHDECK_CONFIG")
+            .output()
+            .unwrap()
+    };
+    // Soft and hard limit 100: 40 isolated probes need about 184.
+    let out = run("ulimit -n 100");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains(
+            "40 isolated probes need about 184 open files, but the limit is 100 (hard limit 100)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    // Only the soft limit low: patchdeck raises it to the hard limit and runs them all.
+    let out = run("ulimit -Sn 100");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("OK "))
+            .count(),
+        40
+    );
+}

@@ -574,9 +574,18 @@ async fn a_huge_fault_string_stays_a_critical_verdict_not_a_too_large_report() {
         &format!("[[probe]]\nid = \"w\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"{base}\"\n"),
     )
     .await;
-    assert_eq!(r.status, Status::Critical, "{}", &r.summary[..r.summary.len().min(200)]);
+    assert_eq!(
+        r.status,
+        Status::Critical,
+        "{}",
+        &r.summary[..r.summary.len().min(200)]
+    );
     let rep = r.report.expect("a report, not UNKNOWN 'report too large'");
     let v = rep.items.iter().find(|i| i.id == "version").unwrap();
-    assert!(v.summary.len() <= 4096 && v.summary.ends_with('…'), "{}", v.summary.len());
+    assert!(
+        v.summary.len() <= 4096 && v.summary.ends_with('…'),
+        "{}",
+        v.summary.len()
+    );
     assert!(serde_json::to_string(&rep).unwrap().len() < 64 * 1024);
 }
