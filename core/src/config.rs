@@ -26,6 +26,10 @@ pub enum Isolation {
     Process,
     /// In the patchdeck process itself: fastest, for trusted plugins only.
     InProcess,
+    /// In one `patchdeck-probe-host` child per plugin file, shared by that file's probes
+    /// (fewer processes for thousands of probes; a crash takes down only that file's probes,
+    /// and their reports say the host was shared).
+    SharedProcess,
 }
 
 impl Isolation {
@@ -33,6 +37,7 @@ impl Isolation {
         match self {
             Isolation::Process => "process",
             Isolation::InProcess => "in-process",
+            Isolation::SharedProcess => "shared-process",
         }
     }
 }
@@ -312,12 +317,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         {
             None | Some(("process", _)) => Isolation::Process,
             Some(("in-process", _)) => Isolation::InProcess,
+            Some(("shared-process", _)) => Isolation::SharedProcess,
             Some((other, at)) => {
                 field_problem(
                     Some(&id),
                     "isolation",
                     at,
-                    format!("\"{other}\" is not \"process\" or \"in-process\""),
+                    format!("\"{other}\" is not \"process\", \"shared-process\" or \"in-process\""),
                 );
                 Isolation::Process
             }

@@ -186,7 +186,7 @@ pub fn fd_budget(isolated: usize) -> Result<(), String> {
     let need = FDS_BASE + FDS_PER_ISOLATED_PROBE * isolated as u64;
     if need > soft {
         return Err(format!(
-            "{isolated} isolated probes need about {need} open files, but the limit is {soft} (hard limit {hard}): \
+            "{isolated} probe-host children need about {need} open files, but the limit is {soft} (hard limit {hard}): \
              raise it (`ulimit -n`, or LimitNOFILE= in a systemd unit), \
              or run trusted plugins with isolation = \"in-process\""
         ));
@@ -270,12 +270,14 @@ impl Engine {
             // In-process, a library is loaded once and shared. Isolated, every probe gets its
             // own child: a shared child let one crashing probe turn its siblings' in-flight
             // checks UNKNOWN "probe host died", blaming healthy probes.
+            // shared-process (opt-in) goes back to one child per file, for thousands of
+            // probes, and says so when that child dies.
             let key = (
                 file.path.clone(),
-                if in_process {
-                    String::new()
-                } else {
-                    pc.id.clone()
+                match pc.isolation {
+                    Isolation::Process => pc.id.clone(),
+                    Isolation::InProcess => String::new(),
+                    Isolation::SharedProcess => "\0shared".to_owned(),
                 },
             );
             let plugin = match plugins.get(&key) {
@@ -293,7 +295,12 @@ impl Engine {
                             }
                         }
                     } else {
-                        Arc::new(IsolatedPlugin::new(&file.path, &host_exe, info.clone()))
+                        Arc::new(IsolatedPlugin::with_sharing(
+                            &file.path,
+                            &host_exe,
+                            info.clone(),
+                            pc.isolation == Isolation::SharedProcess,
+                        ))
                     };
                     plugins.insert(key, p.clone());
                     p
@@ -317,11 +324,12 @@ impl Engine {
             }
             .into());
         }
-        let isolated = probes
-            .iter()
-            .filter(|p| p.meta.isolation == Isolation::Process)
+        // One child (three pipes) per isolated probe, and one per file for shared-process.
+        let children = plugins
+            .values()
+            .filter(|p| p.isolation() != Isolation::InProcess)
             .count();
-        fd_budget(isolated).map_err(EngineError::Limits)?;
+        fd_budget(children).map_err(EngineError::Limits)?;
         Ok(Engine {
             config,
             discovery: disc,

@@ -132,6 +132,8 @@ enum State {
 }
 
 struct Shared {
+    /// One child for every probe of the file (`isolation = "shared-process"`).
+    shared_child: bool,
     plugin_path: PathBuf,
     host_exe: PathBuf,
     info: PluginInfo,
@@ -150,9 +152,21 @@ pub struct IsolatedPlugin {
 }
 
 impl IsolatedPlugin {
+    /// A child for one probe.
     pub fn new(plugin_path: &Path, host_exe: &Path, info: PluginInfo) -> IsolatedPlugin {
+        IsolatedPlugin::with_sharing(plugin_path, host_exe, info, false)
+    }
+
+    /// `shared_child`: one child serves every probe bound to this value (shared-process).
+    pub fn with_sharing(
+        plugin_path: &Path,
+        host_exe: &Path,
+        info: PluginInfo,
+        shared_child: bool,
+    ) -> IsolatedPlugin {
         IsolatedPlugin {
             shared: Arc::new(Shared {
+                shared_child,
                 plugin_path: plugin_path.to_owned(),
                 host_exe: host_exe.to_owned(),
                 info,
@@ -234,7 +248,9 @@ impl Shared {
         let hello =
             tokio::time::timeout(HELLO_TIMEOUT, read_frame_async::<_, ToHost>(&mut stdout)).await;
         match hello {
-            Ok(Ok(Some(ToHost::Hello { .. }))) => {}
+            Ok(Ok(Some(ToHost::Hello { protocol, .. }))) => {
+                crate::protocol::check_protocol(protocol)?;
+            }
             Ok(Ok(Some(ToHost::LoadFailed { message }))) => {
                 return Err(format!("probe host cannot load {plugin}: {message}"));
             }
@@ -320,11 +336,18 @@ async fn read_loop(
             child.wait().await.ok()
         }
     };
-    let reason = lock(&conn.kill_reason).take().unwrap_or_else(|| {
+    let mut reason = lock(&conn.kill_reason).take().unwrap_or_else(|| {
         status
             .map(describe_exit)
             .unwrap_or_else(|| "probe host vanished".to_owned())
     });
+    if shared.shared_child {
+        // Say why a healthy probe is UNKNOWN: another probe of the file took the host down.
+        reason.push_str(&format!(
+            " (the probe host was shared by every probe of {}: isolation = \"shared-process\")",
+            shared.plugin_path.display()
+        ));
+    }
     let in_flight: Vec<_> = lock(&conn.pending).drain().collect();
     if conn.stopping.load(Ordering::Relaxed) {
         tracing::debug!(plugin = %shared.plugin_path.display(), "probe host stopped: {reason}");
@@ -464,7 +487,11 @@ impl Plugin for IsolatedPlugin {
     }
 
     fn isolation(&self) -> Isolation {
-        Isolation::Process
+        if self.shared.shared_child {
+            Isolation::SharedProcess
+        } else {
+            Isolation::Process
+        }
     }
 
     fn create(

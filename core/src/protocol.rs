@@ -13,6 +13,22 @@ use std::io::{self, Read, Write};
 /// Frames above this size are a protocol error (reports are capped at 1 MiB before sending).
 pub const MAX_FRAME: usize = 8 * 1024 * 1024;
 
+/// The version of this conversation, sent in `hello`. A child that sends another (or none:
+/// children from before versioning) is refused, so a stale `patchdeck-probe-host` next to a
+/// newer `patchdeck` is named instead of misread.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// Checks a child's `hello` version.
+pub fn check_protocol(child: u32) -> Result<(), String> {
+    if child == PROTOCOL_VERSION {
+        return Ok(());
+    }
+    Err(format!(
+        "the probe host speaks protocol {child}, this patchdeck speaks {PROTOCOL_VERSION}: \
+         install the patchdeck-probe-host of the same patchdeck version (or set PATCHDECK_PROBE_HOST to it)"
+    ))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToChild {
@@ -41,6 +57,9 @@ pub enum ToChild {
 pub enum ToHost {
     Hello {
         info: PluginInfo,
+        /// [`PROTOCOL_VERSION`] of the child; 0 when absent (children before versioning).
+        #[serde(default)]
+        protocol: u32,
     },
     LoadFailed {
         message: String,
@@ -134,6 +153,29 @@ where
     let mut body = vec![0u8; body_len(prefix)?];
     r.read_exact(&mut body).await?;
     decode(&body)
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn hello_carries_the_protocol_version_and_a_mismatch_is_named() {
+        assert_eq!(check_protocol(PROTOCOL_VERSION), Ok(()));
+        let old: ToHost = serde_json::from_str(
+            r#"{"type":"hello","info":{"kind":"x","version":"1","abi_major":1,"abi_minor":0,"description":"","config_schema":null}}"#,
+        )
+        .unwrap();
+        let ToHost::Hello { protocol, .. } = old else {
+            panic!()
+        };
+        assert_eq!(protocol, 0, "a child from before versioning");
+        let e = check_protocol(protocol).unwrap_err();
+        assert!(
+            e.starts_with("the probe host speaks protocol 0, this patchdeck speaks 2"),
+            "{e}"
+        );
+    }
 }
 
 #[cfg(test)]

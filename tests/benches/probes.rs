@@ -132,3 +132,54 @@ fn wua_1m_row_export(bencher: divan::Bencher) {
     });
     rt.block_on(engine.shutdown());
 }
+
+/// Resident set of a process in KiB (from /proc), 0 when it is gone.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// 1,000 mock probes bound and run once each (the start of a big dashboard), isolated
+/// ("process": one child each) versus "shared-process" (one child for the file). The time is
+/// divan's; the children's total RSS is printed once per mode.
+#[divan::bench(args = ["process", "shared-process"], sample_count = 1, sample_size = 1)]
+fn start_1000_probes(bencher: divan::Bencher, isolation: &str) {
+    let rt = runtime();
+    let dir = scratch("bench-1000");
+    let mut cfg = String::new();
+    for i in 0..1000 {
+        cfg.push_str(&format!(
+            "[[probe]]\nid = \"p{i}\"\nplugin = \"mock\"\nisolation = \"{isolation}\"\n\n"
+        ));
+    }
+    bencher.bench_local(|| {
+        rt.block_on(async {
+            let e = engine(&dir, &cfg, &[]).await;
+            let mut set = tokio::task::JoinSet::new();
+            for p in &e.probes {
+                let p = p.clone();
+                set.spawn(async move { p.run_once().await.status });
+            }
+            while let Some(s) = set.join_next().await {
+                assert_eq!(s.unwrap(), patchdeck_probe_api::Status::Ok);
+            }
+            let mut pids = std::collections::HashSet::new();
+            for p in &e.probes {
+                pids.extend(p.host_pid().await);
+            }
+            let total: u64 = pids.iter().map(|&pid| rss_kib(pid)).sum();
+            eprintln!(
+                "start_1000_probes({isolation}): {} children, {:.1} MiB RSS in children",
+                pids.len(),
+                total as f64 / 1024.0
+            );
+            e.shutdown().await;
+        })
+    });
+}

@@ -705,7 +705,7 @@ fn too_many_isolated_probes_for_the_open_files_limit_are_refused_at_start() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
     assert!(
         text(&out.stderr).contains(
-            "40 isolated probes need about 184 open files, but the limit is 100 (hard limit 100)"
+            "40 probe-host children need about 184 open files, but the limit is 100 (hard limit 100)"
         ),
         "{}",
         text(&out.stderr)

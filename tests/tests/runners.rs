@@ -238,6 +238,62 @@ delay_ms = 200
 }
 
 #[tokio::test]
+async fn shared_process_probes_share_one_child_and_say_so_when_it_dies() {
+    let dir = scratch("runners-shared");
+    let cfg = r#"
+[[probe]]
+id = "crashy"
+plugin = "mock"
+isolation = "shared-process"
+[probe.config]
+behavior = "segfault"
+delay_ms = 50
+
+[[probe]]
+id = "steady"
+plugin = "mock"
+isolation = "shared-process"
+[probe.config]
+delay_ms = 400
+
+[[probe]]
+id = "alone"
+plugin = "mock"
+[probe.config]
+delay_ms = 400
+"#;
+    let e = engine(&dir, cfg, &[]).await;
+    assert_eq!(e.probes[0].meta.isolation.as_str(), "shared-process");
+    // One child for the two shared probes, another for the isolated one.
+    assert_eq!(e.probes[1].run_once().await.summary, "mock ok (run 1)");
+    assert_eq!(e.probes[2].run_once().await.summary, "mock ok (run 1)");
+    let (a, b) = (e.probes[1].host_pid().await, e.probes[2].host_pid().await);
+    assert!(a.is_some() && a != b, "{a:?} {b:?}");
+    let (crashed, steady, alone) = tokio::join!(
+        e.probes[0].run_once(),
+        e.probes[1].run_once(),
+        e.probes[2].run_once()
+    );
+    assert_eq!(e.probes[0].host_pid().await, None, "the shared child died");
+    let shared = format!(
+        "probe host died: SIGSEGV (the probe host was shared by every probe of {}: isolation = \"shared-process\")",
+        mock_lib().display()
+    );
+    assert_eq!(reason(&crashed), shared);
+    assert_eq!(
+        reason(&steady),
+        shared,
+        "the report says why a healthy probe is UNKNOWN"
+    );
+    assert_eq!(
+        (alone.status, alone.summary.as_str()),
+        (Status::Ok, "mock ok (run 2)"),
+        "an isolated probe of the same file is not touched"
+    );
+    e.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_dead_child_is_restarted_after_a_doubling_backoff() {
     let dir = scratch("runners-restart");
     let cfg = r#"

@@ -103,6 +103,7 @@ fn serve(out: &Out, path: &Path) {
         out,
         &ToHost::Hello {
             info: plugin.info.clone(),
+            protocol: patchdeck_core::protocol::PROTOCOL_VERSION,
         },
     );
     let log_out = out.clone();
