@@ -5,7 +5,7 @@ use crate::discovery::{self, Discovery};
 use crate::duration;
 use crate::inprocess::InProcessPlugin;
 use crate::isolated::IsolatedPlugin;
-use crate::runner::{CallParams, Instance, Plugin};
+use crate::runner::{CallParams, Instance, Plugin, RunError};
 use crate::store::{CheckResult, ProbeMeta};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -65,7 +65,10 @@ impl Probe {
         let started_at = SystemTime::now();
         let t0 = Instant::now();
         let timeout = self.meta.timeout;
-        let timed_out = || format!("timed out after {}", duration::format(timeout));
+        let timed_out = |what: &str| RunError::TimedOut {
+            what: what.to_owned(),
+            after: duration::format(timeout),
+        };
         let instance = {
             let mut slot = self.instance.lock().await;
             match &*slot {
@@ -81,11 +84,11 @@ impl Probe {
                         i
                     }
                     Ok(Err(reason)) => {
-                        return CheckResult::unknown(reason, started_at, t0.elapsed());
+                        return CheckResult::unknown(reason.to_string(), started_at, t0.elapsed());
                     }
                     Err(_) => {
                         return CheckResult::unknown(
-                            format!("create {}", timed_out()),
+                            timed_out("create ").to_string(),
                             started_at,
                             t0.elapsed(),
                         );
@@ -102,10 +105,10 @@ impl Probe {
             tokio::time::timeout(timeout, instance.check(CallParams { timeout, cancel })).await;
         let elapsed = t0.elapsed();
         match outcome {
-            Err(_) => CheckResult::unknown(timed_out(), started_at, elapsed),
+            Err(_) => CheckResult::unknown(timed_out("").to_string(), started_at, elapsed),
             Ok(Err(reason)) => {
                 guard.armed = false;
-                CheckResult::unknown(reason, started_at, elapsed)
+                CheckResult::unknown(reason.to_string(), started_at, elapsed)
             }
             Ok(Ok(text)) => {
                 guard.armed = false;

@@ -8,7 +8,7 @@
 
 use crate::config::Isolation;
 use crate::plugin::{HostApi, InstancePtr, LoadedPlugin, PluginInfo, tracing_sink};
-use crate::runner::{BoxFuture, CallParams, Instance, Plugin};
+use crate::runner::{BoxFuture, CallParams, Instance, Plugin, RunError};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
@@ -26,7 +26,7 @@ enum Job {
     /// The permit is held until the call returns: it is what makes the instance busy.
     Check {
         call: CallParams,
-        reply: oneshot::Sender<Result<String, String>>,
+        reply: oneshot::Sender<Result<String, RunError>>,
         permit: OwnedSemaphorePermit,
     },
     Destroy {
@@ -56,11 +56,11 @@ impl Plugin for InProcessPlugin {
         &self,
         probe_id: &str,
         config_json: &str,
-    ) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+    ) -> BoxFuture<Result<Arc<dyn Instance>, RunError>> {
         let loaded = self.loaded.clone();
         let probe = probe_id.to_owned();
         let config = config_json.to_owned();
-        let (created_tx, created_rx) = oneshot::channel::<Result<(), String>>();
+        let (created_tx, created_rx) = oneshot::channel::<Result<(), RunError>>();
         let (jobs, rx) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name(format!("probe-{probe}"))
@@ -98,7 +98,8 @@ impl Plugin for InProcessPlugin {
                 }
             });
         Box::pin(async move {
-            spawned.map_err(|e| format!("cannot start a worker thread: {e}"))?;
+            spawned
+                .map_err(|e| RunError::Unavailable(format!("cannot start a worker thread: {e}")))?;
             match created_rx.await {
                 Ok(Ok(())) => {
                     let idle = Arc::new(Semaphore::new(1));
@@ -108,7 +109,9 @@ impl Plugin for InProcessPlugin {
                     }) as Arc<dyn Instance>)
                 }
                 Ok(Err(e)) => Err(e),
-                Err(_) => Err("worker thread ended during create".to_owned()),
+                Err(_) => Err(RunError::Unavailable(
+                    "worker thread ended during create".to_owned(),
+                )),
             }
         })
     }
@@ -129,7 +132,7 @@ impl InProcessInstance {
 }
 
 impl Instance for InProcessInstance {
-    fn check(&self, call: CallParams) -> BoxFuture<Result<String, String>> {
+    fn check(&self, call: CallParams) -> BoxFuture<Result<String, RunError>> {
         let idle = self.idle.clone();
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Box::pin(async move {
@@ -137,8 +140,8 @@ impl Instance for InProcessInstance {
             // timeout) rather than refusing a check that follows right after a timeout.
             let permit = match tokio::time::timeout(call.timeout / 2, idle.acquire_owned()).await {
                 Ok(Ok(p)) => p,
-                Ok(Err(_)) => return Err("instance is destroyed".to_owned()),
-                Err(_) => return Err(BUSY.to_owned()),
+                Ok(Err(_)) => return Err(RunError::Unavailable("instance is destroyed".into())),
+                Err(_) => return Err(RunError::Unavailable(BUSY.to_owned())),
             };
             let (reply, rx) = oneshot::channel();
             if jobs
@@ -149,10 +152,13 @@ impl Instance for InProcessInstance {
                 })
                 .is_err()
             {
-                return Err("instance is destroyed".to_owned());
+                return Err(RunError::Unavailable("instance is destroyed".into()));
             }
-            rx.await
-                .unwrap_or_else(|_| Err("worker thread ended during check".to_owned()))
+            rx.await.unwrap_or_else(|_| {
+                Err(RunError::Unavailable(
+                    "worker thread ended during check".to_owned(),
+                ))
+            })
         })
     }
 

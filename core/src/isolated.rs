@@ -10,7 +10,7 @@ use crate::config::Isolation;
 use crate::duration;
 use crate::plugin::PluginInfo;
 use crate::protocol::{ToChild, ToHost, encode, read_frame_async};
-use crate::runner::{BoxFuture, CallParams, Instance, Plugin};
+use crate::runner::{BoxFuture, CallParams, Instance, Plugin, RunError};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -69,8 +69,8 @@ fn signal_name(sig: i32) -> String {
 
 enum Reply {
     Created,
-    CreateFailed(String),
-    Result(Result<String, String>),
+    CreateFailed(RunError),
+    Result(Result<String, RunError>),
 }
 
 /// One running child.
@@ -113,10 +113,12 @@ impl Conn {
         unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
     }
 
-    fn reason(&self) -> String {
-        self.death()
-            .map(|d| d.0)
-            .unwrap_or_else(|| "probe host connection lost".to_owned())
+    fn reason(&self) -> RunError {
+        RunError::HostDied(
+            self.death()
+                .map(|d| d.0)
+                .unwrap_or_else(|| "probe host connection lost".to_owned()),
+        )
     }
 }
 
@@ -185,7 +187,7 @@ impl Shared {
     }
 
     /// The live child, starting one if allowed by the backoff.
-    async fn connect(self: &Arc<Self>) -> Result<Arc<Conn>, String> {
+    async fn connect(self: &Arc<Self>) -> Result<Arc<Conn>, RunError> {
         let mut state = self.state.lock().await;
         let now = Instant::now();
         let last_failure = match &*state {
@@ -199,10 +201,10 @@ impl Shared {
         if let Some((reason, at)) = last_failure {
             let retry_at = at + restart_backoff(self.deaths.load(Ordering::Relaxed).max(1));
             if now < retry_at {
-                return Err(format!(
+                return Err(RunError::HostDied(format!(
                     "{reason}; restarting the probe host in {}",
                     duration::format(retry_at - now)
-                ));
+                )));
             }
         }
         match self.spawn().await {
@@ -216,7 +218,7 @@ impl Shared {
                     reason: reason.clone(),
                     at: Instant::now(),
                 };
-                Err(reason)
+                Err(RunError::Protocol(reason))
             }
         }
     }
@@ -306,8 +308,8 @@ async fn read_loop(
                 lock(&conn.created).insert(instance);
                 complete(instance, Reply::Created);
             }
-            Ok(Some(ToHost::CreateFailed { instance, message })) => {
-                complete(instance, Reply::CreateFailed(message))
+            Ok(Some(ToHost::CreateFailed { instance, error })) => {
+                complete(instance, Reply::CreateFailed(error))
             }
             Ok(Some(ToHost::Result { call, outcome })) => {
                 if outcome.is_ok() {
@@ -358,7 +360,7 @@ async fn read_loop(
     conn.death
         .send_replace(Some((reason.clone(), Instant::now())));
     for (_, tx) in in_flight {
-        let _ = tx.send(Reply::Result(Err(reason.clone())));
+        let _ = tx.send(Reply::Result(Err(RunError::HostDied(reason.clone()))));
     }
     shared.death_count.send_modify(|n| *n += 1);
 }
@@ -372,7 +374,7 @@ struct IsolatedInstance {
 
 impl IsolatedInstance {
     /// Makes sure this instance exists in the given child (after a restart it does not).
-    async fn ensure_created(&self, conn: &Arc<Conn>) -> Result<(), String> {
+    async fn ensure_created(&self, conn: &Arc<Conn>) -> Result<(), RunError> {
         if lock(&conn.created).contains(&self.id) {
             return Ok(());
         }
@@ -388,7 +390,9 @@ impl IsolatedInstance {
             Ok(Reply::Created) => Ok(()),
             Ok(Reply::CreateFailed(m)) => Err(m),
             Ok(Reply::Result(Err(reason))) => Err(reason),
-            Ok(Reply::Result(Ok(_))) => Err("probe host answered create with a result".to_owned()),
+            Ok(Reply::Result(Ok(_))) => Err(RunError::Protocol(
+                "probe host answered create with a result".to_owned(),
+            )),
             Err(_) => Err(conn.reason()),
         }
     }
@@ -427,7 +431,7 @@ impl Drop for AbandonGuard {
 }
 
 impl Instance for IsolatedInstance {
-    fn check(&self, call: CallParams) -> BoxFuture<Result<String, String>> {
+    fn check(&self, call: CallParams) -> BoxFuture<Result<String, RunError>> {
         let this = IsolatedInstance {
             shared: self.shared.clone(),
             id: self.id,
@@ -463,7 +467,9 @@ impl Instance for IsolatedInstance {
             guard.armed = false;
             match reply {
                 Ok(Reply::Result(r)) => r,
-                Ok(_) => Err("probe host answered check with a create reply".to_owned()),
+                Ok(_) => Err(RunError::Protocol(
+                    "probe host answered check with a create reply".to_owned(),
+                )),
                 Err(_) => Err(conn.reason()),
             }
         })
@@ -498,7 +504,7 @@ impl Plugin for IsolatedPlugin {
         &self,
         probe_id: &str,
         config_json: &str,
-    ) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+    ) -> BoxFuture<Result<Arc<dyn Instance>, RunError>> {
         let instance = IsolatedInstance {
             shared: self.shared.clone(),
             id: self.shared.next_id(),

@@ -363,7 +363,7 @@ impl LoadedPlugin {
         &self,
         host: *const PdHostApi,
         config_json: &str,
-    ) -> Result<InstancePtr, String> {
+    ) -> Result<InstancePtr, crate::runner::RunError> {
         let create = self.descriptor.create.expect("validated non-null");
         let mut out: *mut c_void = std::ptr::null_mut();
         let mut err = PdOwnedBytes::EMPTY;
@@ -373,14 +373,13 @@ impl LoadedPlugin {
         let bytes = unsafe { err.take() };
         match code {
             PD_OK => Ok(InstancePtr(out)),
-            PD_PANIC => Err(format!(
-                "plugin panicked in create: {}",
-                crate::report::message(&bytes, "no message")
+            PD_PANIC => Err(crate::runner::RunError::CreatePanicked(
+                crate::report::message(&bytes, "no message"),
             )),
-            _ => Err(format!(
-                "plugin rejected its config: {}",
-                crate::report::message(&bytes, "no message")
-            )),
+            _ => Err(crate::runner::RunError::Rejected(crate::report::message(
+                &bytes,
+                "no message",
+            ))),
         }
     }
 
@@ -394,7 +393,7 @@ impl LoadedPlugin {
         instance: InstancePtr,
         timeout: Duration,
         cancel: &AtomicU32,
-    ) -> Result<String, String> {
+    ) -> Result<String, crate::runner::RunError> {
         let check = self.descriptor.check.expect("validated non-null");
         let deadline = SystemTime::now() + timeout;
         let call = PdCallCtx {

@@ -69,12 +69,12 @@ pub enum ToHost {
     },
     CreateFailed {
         instance: u64,
-        message: String,
+        error: crate::runner::RunError,
     },
     /// `outcome`: report text (valid UTF-8, size-checked) or the UNKNOWN reason.
     Result {
         call: u64,
-        outcome: Result<String, String>,
+        outcome: Result<String, crate::runner::RunError>,
     },
     Log {
         level: u32,
@@ -187,7 +187,7 @@ mod tests {
         let mut buf = Vec::new();
         let msg = ToHost::Result {
             call: 7,
-            outcome: Err("probe failed: x".into()),
+            outcome: Err(crate::runner::RunError::Failed("x".into())),
         };
         write_frame(&mut buf, &msg).unwrap();
         write_frame(&mut buf, &ToChild::Shutdown).unwrap();

@@ -4,6 +4,7 @@
 //! return code, the size cap and UTF-8 (so only valid text ever crosses the pipe), and
 //! [`parse`] checks JSON and the schema.
 
+use crate::runner::RunError;
 use patchdeck_probe_api::Report;
 use patchdeck_probe_api::abi::{PD_CANCELLED, PD_ERROR, PD_OK, PD_PANIC};
 
@@ -13,29 +14,21 @@ pub const MAX_REPORT_BYTES: usize = 1024 * 1024;
 const MAX_MESSAGE_BYTES: usize = 4096;
 
 /// Checks a `check` return code and its bytes; `Ok` holds the report text.
-pub fn decode(code: i32, bytes: Vec<u8>) -> Result<String, String> {
+pub fn decode(code: i32, bytes: Vec<u8>) -> Result<String, RunError> {
     match code {
         PD_OK => {
             if bytes.len() > MAX_REPORT_BYTES {
-                return Err(format!(
-                    "report too large: {} bytes, over the {} limit",
-                    bytes.len(),
-                    human_bytes(MAX_REPORT_BYTES)
-                ));
+                return Err(RunError::TooLarge {
+                    bytes: bytes.len(),
+                    limit: human_bytes(MAX_REPORT_BYTES),
+                });
             }
-            String::from_utf8(bytes).map_err(|e| {
-                format!(
-                    "report is not valid UTF-8 (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                )
-            })
+            String::from_utf8(bytes).map_err(|e| RunError::BadUtf8(e.utf8_error().valid_up_to()))
         }
-        PD_ERROR => Err(format!("probe failed: {}", message(&bytes, "no message"))),
-        PD_CANCELLED => Err("probe cancelled the check".to_owned()),
-        PD_PANIC => Err(format!("probe panicked: {}", message(&bytes, "no message"))),
-        other => Err(format!(
-            "probe returned an unknown code {other} (expected 0, -1, -2 or -3)"
-        )),
+        PD_ERROR => Err(RunError::Failed(message(&bytes, "no message"))),
+        PD_CANCELLED => Err(RunError::Cancelled),
+        PD_PANIC => Err(RunError::Panicked(message(&bytes, "no message"))),
+        other => Err(RunError::UnknownCode(other)),
     }
 }
 
@@ -99,23 +92,27 @@ mod tests {
     #[test]
     fn each_bad_report_has_its_own_reason() {
         assert_eq!(
-            decode(PD_OK, vec![b'x'; MAX_REPORT_BYTES + 1]).unwrap_err(),
+            decode(PD_OK, vec![b'x'; MAX_REPORT_BYTES + 1])
+                .unwrap_err()
+                .to_string(),
             "report too large: 1048577 bytes, over the 1 MiB limit"
         );
         assert_eq!(
-            decode(PD_OK, b"ab\xffcd".to_vec()).unwrap_err(),
+            decode(PD_OK, b"ab\xffcd".to_vec()).unwrap_err().to_string(),
             "report is not valid UTF-8 (invalid byte at offset 2)"
         );
         assert_eq!(
-            decode(PD_ERROR, b"  no route  ".to_vec()).unwrap_err(),
+            decode(PD_ERROR, b"  no route  ".to_vec())
+                .unwrap_err()
+                .to_string(),
             "probe failed: no route"
         );
         assert_eq!(
-            decode(PD_PANIC, vec![]).unwrap_err(),
+            decode(PD_PANIC, vec![]).unwrap_err().to_string(),
             "probe panicked: no message"
         );
         assert_eq!(
-            decode(7, vec![]).unwrap_err(),
+            decode(7, vec![]).unwrap_err().to_string(),
             "probe returned an unknown code 7 (expected 0, -1, -2 or -3)"
         );
         assert!(

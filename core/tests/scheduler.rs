@@ -5,7 +5,7 @@
 use patchdeck_core::config::Isolation;
 use patchdeck_core::engine::Probe;
 use patchdeck_core::plugin::PluginInfo;
-use patchdeck_core::runner::{BoxFuture, CallParams, Instance, Plugin};
+use patchdeck_core::runner::{BoxFuture, CallParams, Instance, Plugin, RunError};
 use patchdeck_core::scheduler::Scheduler;
 use patchdeck_core::store::{ProbeMeta, Store};
 use patchdeck_probe_api::Status;
@@ -52,7 +52,7 @@ impl Plugin for Fake {
     fn isolation(&self) -> Isolation {
         Isolation::InProcess
     }
-    fn create(&self, _: &str, _: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+    fn create(&self, _: &str, _: &str) -> BoxFuture<Result<Arc<dyn Instance>, RunError>> {
         let i = FakeInstance {
             script: self.script.clone(),
             fallback: self.fallback.clone(),
@@ -66,7 +66,7 @@ impl Plugin for Fake {
 }
 
 impl Instance for FakeInstance {
-    fn check(&self, call: CallParams) -> BoxFuture<Result<String, String>> {
+    fn check(&self, call: CallParams) -> BoxFuture<Result<String, RunError>> {
         let step = self
             .script
             .lock()
@@ -89,7 +89,7 @@ impl Instance for FakeInstance {
                         status.as_str()
                     ))
                 }
-                Step::Fail => Err("fake failure".to_owned()),
+                Step::Fail => Err(RunError::Failed("fake failure".to_owned())),
             };
             log.lock().unwrap().calls[index].1 = Some(Instant::now());
             out

@@ -152,7 +152,7 @@ pub fn text(bytes: &[u8]) -> String {
 pub mod instant {
     use patchdeck_core::config::Isolation;
     use patchdeck_core::plugin::PluginInfo;
-    use patchdeck_core::runner::{BoxFuture, CallParams, Instance, Plugin};
+    use patchdeck_core::runner::{BoxFuture, CallParams, Instance, Plugin, RunError};
     use std::sync::Arc;
 
     pub struct InstantPlugin {
@@ -183,7 +183,7 @@ pub mod instant {
         fn isolation(&self) -> Isolation {
             Isolation::InProcess
         }
-        fn create(&self, _: &str, _: &str) -> BoxFuture<Result<Arc<dyn Instance>, String>> {
+        fn create(&self, _: &str, _: &str) -> BoxFuture<Result<Arc<dyn Instance>, RunError>> {
             Box::pin(async { Ok(Arc::new(InstantInstance) as Arc<dyn Instance>) })
         }
         fn shutdown(&self) -> BoxFuture<()> {
@@ -192,7 +192,7 @@ pub mod instant {
     }
 
     impl Instance for InstantInstance {
-        fn check(&self, _: CallParams) -> BoxFuture<Result<String, String>> {
+        fn check(&self, _: CallParams) -> BoxFuture<Result<String, RunError>> {
             Box::pin(async {
                 Ok(
                     r#"{"status":"ok","summary":"instant","metrics":[{"label":"x","value":1}]}"#

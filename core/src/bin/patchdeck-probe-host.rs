@@ -10,6 +10,7 @@
 
 use patchdeck_core::plugin::{self, HostApi, InstancePtr, LoadedPlugin, LogSink};
 use patchdeck_core::protocol::{ToChild, ToHost, read_frame, write_frame};
+use patchdeck_core::runner::RunError;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::FromRawFd;
@@ -157,7 +158,9 @@ fn serve(out: &Out, path: &Path) {
                         out,
                         &ToHost::Result {
                             call,
-                            outcome: Err(format!("probe host has no instance {instance}")),
+                            outcome: Err(RunError::Protocol(format!(
+                                "probe host has no instance {instance}"
+                            ))),
                         },
                     );
                     continue;
@@ -184,7 +187,9 @@ fn serve(out: &Out, path: &Path) {
                         out,
                         &ToHost::Result {
                             call,
-                            outcome: Err("instance is gone (create failed)".into()),
+                            outcome: Err(RunError::Unavailable(
+                                "instance is gone (create failed)".into(),
+                            )),
                         },
                     );
                 }
@@ -235,8 +240,8 @@ fn spawn_worker(
             // SAFETY: host lives on this thread's stack until after destroy below.
             let ptr: InstancePtr = match unsafe { plugin.create(host.as_ptr(), &config) } {
                 Ok(p) => p,
-                Err(message) => {
-                    send(&out, &ToHost::CreateFailed { instance, message });
+                Err(error) => {
+                    send(&out, &ToHost::CreateFailed { instance, error });
                     return;
                 }
             };
