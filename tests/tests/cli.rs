@@ -721,3 +721,24 @@ fn too_many_isolated_probes_for_the_open_files_limit_are_refused_at_start() {
         40
     );
 }
+
+#[test]
+fn a_probe_config_too_big_for_the_probe_host_is_refused_at_load() {
+    // It used to reach the child and fail as "probe host exited unexpectedly with status 0".
+    let dir = scratch("cli-bigconfig");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[[probe]]\nid = \"big\"\nplugin = \"mock\"\n[probe.config]\nsummary = \"{}\"\n",
+            "x".repeat(1100 * 1024)
+        ),
+    );
+    let (code, out, err) = check(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(out.is_empty());
+    assert!(
+        err.contains(":4: probe \"big\": field `config`: the config is ")
+            && err.contains("bytes as JSON, over the 1024 KiB a probe config may have"),
+        "{err}"
+    );
+}
