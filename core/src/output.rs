@@ -74,39 +74,188 @@ pub fn json(rows: &[(ProbeMeta, CheckResult)]) -> String {
     crate::sanitize::json(s)
 }
 
-/// Nagios: `ID STATUS: summary | perfdata` per probe, perfdata from the report's metrics.
+/// Nagios / Icinga plugin output, per the Monitoring Plugins Development Guidelines.
+///
+/// With one probe: `ID STATUS: summary | perfdata` (labels as the plugin named them).
+/// With several: one headline with the worst status and who caused it,
+/// `PATCHDECK CRITICAL - 1 critical (bits-dps), 1 warning (wua-clients), 4 ok | perfdata`,
+/// then one long-output line per probe (status, id, summary, first fix). The only `|` is the
+/// headline's perfdata separator; labels are `'probe::label'`, unique; a metric that is not
+/// valid perfdata is left out (and logged), never printed malformed.
 pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
-    let mut out = String::new();
-    for (m, r) in rows {
-        // '|' separates perfdata in the Nagios plugin format; it must not appear before it.
-        let summary = one_line(&r.summary).replace('|', "/");
-        out.push_str(&format!(
+    if let [(m, r)] = rows {
+        let summary = no_pipe(&one_line(&r.summary));
+        let perf = perfdata_block(rows, false);
+        let mut out = format!(
             "{} {}: {}",
-            one_line(&m.id),
+            no_pipe(&one_line(&m.id)),
             r.status.label(),
             summary
-        ));
-        let perf: Vec<String> = r
-            .report
-            .iter()
-            .flat_map(|rep| rep.metrics.iter())
-            .map(perfdata)
-            .collect();
+        );
         if !perf.is_empty() {
             out.push_str(" | ");
-            out.push_str(&perf.join(" "));
+            out.push_str(&perf);
         }
+        out.push('\n');
+        return out;
+    }
+    let worst = worst(rows.iter().map(|(_, r)| r));
+    let mut parts = Vec::new();
+    for st in [Status::Critical, Status::Unknown, Status::Warning] {
+        let ids: Vec<String> = rows
+            .iter()
+            .filter(|(_, r)| r.status == st)
+            .map(|(m, _)| one_line(&m.id))
+            .collect();
+        if !ids.is_empty() {
+            parts.push(format!(
+                "{} {} ({})",
+                ids.len(),
+                st.as_str(),
+                capped_list(&ids, 5)
+            ));
+        }
+    }
+    let ok = rows.iter().filter(|(_, r)| r.status == Status::Ok).count();
+    if ok > 0 || parts.is_empty() {
+        parts.push(format!("{ok} ok"));
+    }
+    let mut out = format!(
+        "PATCHDECK {} - {}",
+        worst.label(),
+        no_pipe(&parts.join(", "))
+    );
+    let perf = perfdata_block(rows, true);
+    if !perf.is_empty() {
+        out.push_str(" | ");
+        out.push_str(&perf);
+    }
+    out.push('\n');
+    // Long output: worst first, then in config order.
+    let mut order: Vec<&(ProbeMeta, CheckResult)> = rows.iter().collect();
+    order.sort_by_key(|(_, r)| std::cmp::Reverse(r.status.severity()));
+    for (m, r) in order {
+        let mut line = format!(
+            "{} {}: {}",
+            r.status.label(),
+            one_line(&m.id),
+            one_line(&r.summary)
+        );
+        if r.status != Status::Ok
+            && let Some(fix) = fixes(r.report.as_ref(), 1).first()
+        {
+            line.push_str(&format!(" ({fix})"));
+        }
+        out.push_str(&no_pipe(&line));
         out.push('\n');
     }
     out
 }
 
+/// `|` separates perfdata in plugin output: it must never appear in text.
+fn no_pipe(s: &str) -> String {
+    s.replace('|', "/")
+}
+
+/// "a, b, c and 4 more".
+fn capped_list(ids: &[String], max: usize) -> String {
+    if ids.len() <= max {
+        return ids.join(", ");
+    }
+    format!("{} and {} more", ids[..max].join(", "), ids.len() - max)
+}
+
+/// Every probe's valid metrics as one perfdata block; `prefixed`: labels `probe::label`.
+fn perfdata_block(rows: &[(ProbeMeta, CheckResult)], prefixed: bool) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (m, r) in rows {
+        for metric in r.report.iter().flat_map(|rep| rep.metrics.iter()) {
+            if let Err(why) = valid_metric(metric) {
+                tracing::warn!(
+                    probe = %one_line(&m.id),
+                    metric = %one_line(&metric.label),
+                    "metric left out of the Nagios perfdata: {why}"
+                );
+                continue;
+            }
+            let base = if prefixed {
+                format!("{}::{}", m.id, metric.label)
+            } else {
+                metric.label.clone()
+            };
+            let mut label = base.clone();
+            let mut n = 2;
+            while !seen.insert(label.clone()) {
+                label = format!("{base}_{n}");
+                n += 1;
+            }
+            out.push(perfdata_labelled(metric, &label, prefixed));
+        }
+    }
+    out.join(" ")
+}
+
+/// Units of measure the guidelines allow.
+const UOMS: &[&str] = &["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"];
+
+/// Why a metric cannot be printed as perfdata, if it cannot.
+pub fn valid_metric(m: &Metric) -> Result<(), String> {
+    if !m.value.is_finite() {
+        return Err(format!("value {} is not a number", m.value));
+    }
+    if !UOMS.contains(&m.uom.as_str()) {
+        return Err(format!(
+            "unit \"{}\" is not one of {}",
+            m.uom,
+            UOMS[1..].join(" ")
+        ));
+    }
+    for (what, r) in [("warn", &m.warn), ("crit", &m.crit)] {
+        if let Some(r) = r
+            && !is_range(r)
+        {
+            return Err(format!(
+                "{what} \"{r}\" is not a Nagios range (10, 10:, ~:10, @10:20)"
+            ));
+        }
+    }
+    if [m.min, m.max].into_iter().flatten().any(|v| !v.is_finite()) {
+        return Err("min/max is not a number".into());
+    }
+    if m.label.is_empty()
+        || m.label.contains(['=', '\'', '|'])
+        || m.label.chars().any(crate::sanitize::is_hostile)
+    {
+        return Err("the label is empty or has =, ', | or control characters".into());
+    }
+    Ok(())
+}
+
+/// A Nagios threshold range: `[@][start:][end]`, `~` standing for minus infinity.
+pub fn is_range(r: &str) -> bool {
+    let r = r.strip_prefix('@').unwrap_or(r);
+    let num = |s: &str| s.parse::<f64>().is_ok_and(f64::is_finite);
+    match r.split_once(':') {
+        None => num(r),
+        Some((start, end)) => {
+            (start.is_empty() || start == "~" || num(start)) && (end.is_empty() || num(end))
+        }
+    }
+}
+
 /// One metric as Nagios perfdata: `'label'=value[uom];[warn];[crit];[min];[max]`.
 pub fn perfdata(m: &Metric) -> String {
-    let raw = one_line(&m.label);
-    let needs_quotes = raw
-        .chars()
-        .any(|c| c.is_whitespace() || c == '=' || c == '\'');
+    perfdata_labelled(m, &m.label, false)
+}
+
+/// Perfdata with the given label, quoted when it needs it (or always: `force_quotes`).
+fn perfdata_labelled(m: &Metric, label: &str, force_quotes: bool) -> String {
+    let raw = one_line(label);
+    let needs_quotes = force_quotes
+        || raw
+            .chars()
+            .any(|c| c.is_whitespace() || c == '=' || c == '\'');
     let label = if needs_quotes {
         format!("'{}'", raw.replace('\'', "''"))
     } else {
@@ -232,6 +381,140 @@ mod tests {
             ]
         );
         assert!(fixes(None, 5).is_empty());
+    }
+
+    fn row(
+        id: &str,
+        status: Status,
+        summary: &str,
+        metrics: Vec<Metric>,
+    ) -> (ProbeMeta, CheckResult) {
+        use crate::config::Isolation;
+        use std::time::{Duration, SystemTime};
+        let mut rep = patchdeck_probe_api::Report::new(status, summary);
+        rep.metrics = metrics;
+        (
+            ProbeMeta {
+                id: id.into(),
+                kind: "mock".into(),
+                plugin_version: "0".into(),
+                isolation: Isolation::Process,
+                interval: Duration::from_secs(60),
+                timeout: Duration::from_secs(10),
+            },
+            CheckResult::from_report(rep, SystemTime::now(), Duration::from_millis(3)),
+        )
+    }
+
+    #[test]
+    fn nagios_has_one_headline_long_output_and_one_perfdata_block() {
+        let m = |label: &str, v: f64| Metric {
+            label: label.into(),
+            value: v,
+            uom: String::new(),
+            warn: None,
+            crit: None,
+            min: Some(0.0),
+            max: Some(8.0),
+        };
+        let rows = vec![
+            row(
+                "wsus-sup01",
+                Status::Ok,
+                "WSUS 3.0 SP2 | fine",
+                vec![m("latency", 4.0)],
+            ),
+            row(
+                "bits-dps",
+                Status::Critical,
+                "6/8 DPs BITS-ready",
+                vec![m("dps_ready", 6.0)],
+            ),
+            row(
+                "wua-clients",
+                Status::Warning,
+                "30,000 clients",
+                vec![m("latency", 1.0), m("latency", 2.0)],
+            ),
+        ];
+        let out = nagios(&rows);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "PATCHDECK CRITICAL - 1 critical (bits-dps), 1 warning (wua-clients), 1 ok | \
+'wsus-sup01::latency'=4;;;0;8 'bits-dps::dps_ready'=6;;;0;8 'wua-clients::latency'=1;;;0;8 'wua-clients::latency_2'=2;;;0;8"
+        );
+        assert_eq!(
+            &lines[1..],
+            [
+                "CRITICAL bits-dps: 6/8 DPs BITS-ready",
+                "WARNING wua-clients: 30,000 clients",
+                "OK wsus-sup01: WSUS 3.0 SP2 / fine",
+            ]
+        );
+        assert_eq!(out.matches('|').count(), 1, "{out}");
+        // One probe: today's line shape.
+        assert_eq!(
+            nagios(&rows[1..2]),
+            "bits-dps CRITICAL: 6/8 DPs BITS-ready | dps_ready=6;;;0;8\n"
+        );
+    }
+
+    #[test]
+    fn invalid_metrics_are_left_out_of_perfdata() {
+        let good = Metric {
+            label: "load".into(),
+            value: 80.0,
+            uom: "%".into(),
+            warn: Some("80".into()),
+            crit: Some("@90:100".into()),
+            min: Some(0.0),
+            max: None,
+        };
+        assert_eq!(valid_metric(&good), Ok(()));
+        for bad in [
+            Metric {
+                uom: "clients".into(),
+                ..good.clone()
+            },
+            Metric {
+                warn: Some("eighty".into()),
+                ..good.clone()
+            },
+            Metric {
+                value: f64::NAN,
+                ..good.clone()
+            },
+            Metric {
+                label: "a|b".into(),
+                ..good.clone()
+            },
+            Metric {
+                label: "a=b".into(),
+                ..good.clone()
+            },
+        ] {
+            assert!(valid_metric(&bad).is_err(), "{bad:?}");
+        }
+        let rows = vec![row(
+            "p",
+            Status::Ok,
+            "s",
+            vec![
+                good.clone(),
+                Metric {
+                    uom: "apples".into(),
+                    ..good
+                },
+            ],
+        )];
+        assert_eq!(nagios(&rows), "p OK: s | load=80%;80;@90:100;0\n");
+        for r in ["10", "10:", "~:10", "@10:20", "10:20", "-5:5", "@~:0"] {
+            assert!(is_range(r), "{r}");
+        }
+        for r in ["", "@", "x", "10:x", "1:2:3", "inf"] {
+            assert!(!is_range(r), "{r}");
+        }
     }
 
     #[test]

@@ -146,10 +146,25 @@ fn text_json_and_nagios_formats() {
     assert_eq!(
         lines,
         [
-            "wsus-sup01 WARNING: WSUS 3.0 SP1 / SP2 needed | 'get config'=41.5ms;500;2000;0 protocol=3.1",
-            "dp OK: 8/8 DPs BITS-ready",
-            "broken UNKNOWN: report is not valid UTF-8 (invalid byte at offset 0)",
+            "PATCHDECK UNKNOWN - 1 unknown (broken), 1 warning (wsus-sup01), 1 ok | 'wsus-sup01::get config'=41.5ms;500;2000;0 'wsus-sup01::protocol'=3.1",
+            "UNKNOWN broken: report is not valid UTF-8 (invalid byte at offset 0)",
+            "WARNING wsus-sup01: WSUS 3.0 SP1 / SP2 needed (fix: Version: Install WSUS 3.0 SP2.)",
+            "OK dp: 8/8 DPs BITS-ready",
         ]
+    );
+    // One probe: the single-probe line shape.
+    let (code, out, _) = check(&[
+        "--config",
+        cfg,
+        "--format",
+        "nagios",
+        "--probe",
+        "wsus-sup01",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "wsus-sup01 WARNING: WSUS 3.0 SP1 / SP2 needed | 'get config'=41.5ms;500;2000;0 protocol=3.1\n"
     );
 
     let (code, out, _) = check(&[
@@ -740,5 +755,85 @@ fn a_probe_config_too_big_for_the_probe_host_is_refused_at_load() {
         err.contains(":4: probe \"big\": field `config`: the config is ")
             && err.contains("bytes as JSON, over the 1024 KiB a probe config may have"),
         "{err}"
+    );
+}
+
+#[test]
+fn nagios_failures_are_one_stdout_line_and_exit_3() {
+    let dir = scratch("cli-nagios-fail");
+    let cfg = write_config(&dir, "[[probe]]\nid = \"a\"\nplugin = \"mock\"\n");
+    let cfg = cfg.to_str().unwrap();
+    let one_line = |out: &str| {
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.starts_with("PATCHDECK UNKNOWN - "), "{out}");
+        assert!(!out.contains('|'), "{out}");
+    };
+    // Bad config.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[[probe]]\nid = \"a\"\n").unwrap();
+    let (code, out, _) = check(&["--config", bad.to_str().unwrap(), "--format", "nagios"]);
+    assert_eq!(code, 3);
+    one_line(&out);
+    assert!(out.contains("missing field `plugin`"), "{out}");
+    // Unknown probe id.
+    let (code, out, _) = check(&["--config", cfg, "--format", "nagios", "--probe", "nope"]);
+    assert_eq!(code, 3);
+    one_line(&out);
+    assert!(out.contains("no probe with id \"nope\""), "{out}");
+    // Missing probe host.
+    let out = std::process::Command::new(patchdeck_bin())
+        .args(["check", "--config", cfg, "--format", "nagios"])
+        .env("PATCHDECK_PROBE_HOST", dir.join("no-such-host"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    one_line(&text(&out.stdout));
+    // Bad command-line arguments: 3, not clap's 2 (which Nagios reads as CRITICAL).
+    let (code, out, err) = check(&["--config", cfg, "--format", "nagios", "--frobnicate"]);
+    assert_eq!(code, 3, "{err}");
+    one_line(&out);
+    assert!(
+        out.contains("bad arguments: unexpected argument '--frobnicate'"),
+        "{out}"
+    );
+    let (code, out, _) = check(&["--config", cfg, "--format", "nagios", "--timeout", "soon"]);
+    assert_eq!(code, 3);
+    one_line(&out);
+    // Outside nagios, usage errors also exit 3 and print on stderr only.
+    let (code, out, err) = check(&["--frobnicate"]);
+    assert_eq!((code, out.as_str()), (3, ""));
+    assert!(err.contains("unexpected argument"), "{err}");
+    assert_eq!(run_patchdeck(&["--version"]).status.code(), Some(0));
+}
+
+#[test]
+fn check_timeout_bounds_the_whole_run() {
+    let dir = scratch("cli-timeout");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"fast\"\nplugin = \"mock\"\n\n[[probe]]\nid = \"slow\"\nplugin = \"mock\"\ntimeout = \"60s\"\n[probe.config]\ndelay_ms = 30000\n",
+    );
+    let t = std::time::Instant::now();
+    let (code, out, _) = check(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "nagios",
+        "--timeout",
+        "2s",
+    ]);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("PATCHDECK UNKNOWN - 1 unknown (slow), 1 ok"),
+        "{out}"
+    );
+    assert!(
+        out.contains("UNKNOWN slow: not finished within the --timeout of 2s"),
+        "{out}"
     );
 }

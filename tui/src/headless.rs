@@ -47,8 +47,31 @@ pub async fn build_engine(opts: &Options) -> anyhow::Result<Engine> {
     Ok(Engine::build(config, &opts.engine_options()).await?)
 }
 
-/// `patchdeck check`: run once, print, exit with the worst status.
-pub async fn check(opts: &Options, only: &[String], format: CheckFormat) -> anyhow::Result<u8> {
+/// `patchdeck check`: run once, print, exit with the worst status. In Nagios format every
+/// failure is one line on stdout and exit 3 (Nagios shows stdout; a usage error's exit 2
+/// would read as CRITICAL).
+pub async fn check(
+    opts: &Options,
+    only: &[String],
+    format: CheckFormat,
+    timeout: Option<Duration>,
+) -> anyhow::Result<u8> {
+    match check_inner(opts, only, format, timeout).await {
+        Err(e) if format == CheckFormat::Nagios => {
+            let line = patchdeck_core::sanitize::line(&format!("{e:#}")).replace('|', "/");
+            println!("PATCHDECK UNKNOWN - {line}");
+            Ok(crate::EXIT_UNKNOWN)
+        }
+        r => r,
+    }
+}
+
+async fn check_inner(
+    opts: &Options,
+    only: &[String],
+    format: CheckFormat,
+    timeout: Option<Duration>,
+) -> anyhow::Result<u8> {
     let mut config = load_config(opts)?;
     if config.probes.is_empty() {
         bail!(
@@ -83,15 +106,41 @@ pub async fn check(opts: &Options, only: &[String], format: CheckFormat) -> anyh
         set.spawn(async move { (i, probe.run_once().await) });
     }
     let mut results = vec![None; engine.probes.len()];
-    while let Some(joined) = set.join_next().await {
-        let (i, r) = joined.context("a probe task failed")?;
-        results[i] = Some(r);
+    let started = std::time::SystemTime::now();
+    let collect = async {
+        while let Some(joined) = set.join_next().await {
+            let (i, r) = joined.context("a probe task failed")?;
+            results[i] = Some(r);
+        }
+        anyhow::Ok(())
+    };
+    match timeout {
+        // The whole run within Nagios's service timeout: what has not finished is UNKNOWN.
+        Some(t) => {
+            if let Ok(r) = tokio::time::timeout(t, collect).await {
+                r?;
+            }
+        }
+        None => collect.await?,
     }
+    set.abort_all();
     let rows: Vec<_> = engine
         .probes
         .iter()
         .zip(results)
-        .map(|(p, r)| (p.meta.clone(), r.expect("every probe ran")))
+        .map(|(p, r)| {
+            let r = r.unwrap_or_else(|| {
+                patchdeck_core::store::CheckResult::unknown(
+                    format!(
+                        "not finished within the --timeout of {}",
+                        patchdeck_core::duration::format(timeout.unwrap_or_default())
+                    ),
+                    started,
+                    started.elapsed().unwrap_or_default(),
+                )
+            });
+            (p.meta.clone(), r)
+        })
         .collect();
     let text = match format {
         CheckFormat::Text => output::text(&rows),

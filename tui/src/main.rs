@@ -25,6 +25,36 @@ use std::process::ExitCode;
 /// Exit code for "could not decide": bad config, missing files (Nagios UNKNOWN).
 pub const EXIT_UNKNOWN: u8 = 3;
 
+/// A command line clap cannot parse: exit 3 (UNKNOWN), not clap's 2 (which Nagios reads as
+/// CRITICAL); with `--format nagios` anywhere in it, also one line on stdout for Nagios to
+/// show. `--help` and `--version` print and exit 0 as usual.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let nagios = args
+        .windows(2)
+        .any(|w| (w[0] == "--format" || w[0] == "-f") && w[1] == "nagios")
+        || args.iter().any(|a| a == "--format=nagios");
+    if nagios {
+        let first = e.to_string();
+        let first = first
+            .lines()
+            .next()
+            .unwrap_or("bad arguments")
+            .trim_start_matches("error: ");
+        println!(
+            "PATCHDECK UNKNOWN - bad arguments: {}",
+            sanitize::line(first).replace('|', "/")
+        );
+    }
+    let _ = e.print();
+    ExitCode::from(EXIT_UNKNOWN)
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "patchdeck",
@@ -81,9 +111,15 @@ enum Command {
         /// Only this probe id (repeatable). Default: every probe in the config.
         #[arg(long = "probe", short = 'p', value_name = "ID")]
         probes: Vec<String>,
-        /// Output format.
+        /// Output format. `nagios`: a Monitoring Plugins headline with every probe's
+        /// perfdata, one long-output line per probe, and every failure as one stdout line
+        /// with exit 3 (UNKNOWN).
         #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
+        /// Limit for the whole run ("30s"), under Nagios's service check timeout: probes not
+        /// finished by then are UNKNOWN.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<std::time::Duration>,
     },
     /// Open the dashboard on a simulated ConfigMgr 2007 site served on loopback (sitesim),
     /// judged by the real wsus, bits and reporting-point plugins. Needs no network and no
@@ -162,8 +198,15 @@ fn init_logging(log_file: Option<&PathBuf>, tui: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    patchdeck_core::duration::parse(s)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let dashboard = matches!(cli.command, None | Some(Command::Demo { .. }));
     if let Err(e) = init_logging(cli.log_file.as_ref(), dashboard) {
         eprintln!("patchdeck: {}", sanitize::text(&format!("{e:#}")));
@@ -186,9 +229,11 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
-            Some(Command::Check { probes, format }) => {
-                headless::check(&opts, &probes, format).await
-            }
+            Some(Command::Check {
+                probes,
+                format,
+                timeout,
+            }) => headless::check(&opts, &probes, format, timeout).await,
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
             Some(Command::Demo { scenario, chaos }) => {
                 let tui = app::TuiOptions {
