@@ -837,3 +837,163 @@ fn check_timeout_bounds_the_whole_run() {
         "{out}"
     );
 }
+
+/// Nagios 4's status.dat: the fields of the `servicestatus` block of `service`.
+fn nagios_service_status(
+    status_dat: &str,
+    service: &str,
+) -> Option<std::collections::HashMap<String, String>> {
+    for block in status_dat.split("servicestatus {").skip(1) {
+        let body = block.split('}').next().unwrap_or("");
+        let fields: std::collections::HashMap<String, String> = body
+            .lines()
+            .filter_map(|l| l.trim().split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        if fields.get("service_description").map(String::as_str) == Some(service) {
+            return Some(fields);
+        }
+    }
+    None
+}
+
+#[test]
+fn real_nagios_runs_patchdeck_and_records_state_output_long_output_and_perfdata() {
+    use patchdeck_sitesim::{Scenario, Site};
+    let nagios = std::path::Path::new("/usr/sbin/nagios4");
+    assert!(
+        nagios.exists(),
+        "this test needs Debian's nagios4-core (apt-get install nagios4-core; .ci/run installs it)"
+    );
+    let site = Site::start(Scenario::default_site());
+    let dir = scratch("nagios4");
+    let cfg = write_config(&dir, &site.config_toml("60s"));
+    let ng = dir.join("nagios");
+    std::fs::create_dir_all(ng.join("checkresults")).unwrap();
+    let objects = format!(
+        r#"define timeperiod {{
+    timeperiod_name 24x7
+    alias 24x7
+    sunday 00:00-24:00
+    monday 00:00-24:00
+    tuesday 00:00-24:00
+    wednesday 00:00-24:00
+    thursday 00:00-24:00
+    friday 00:00-24:00
+    saturday 00:00-24:00
+}}
+define command {{
+    command_name notify-none
+    command_line /bin/true
+}}
+define contact {{
+    contact_name nobody
+    host_notifications_enabled 0
+    service_notifications_enabled 0
+    host_notification_period 24x7
+    service_notification_period 24x7
+    host_notification_options n
+    service_notification_options n
+    host_notification_commands notify-none
+    service_notification_commands notify-none
+}}
+define command {{
+    command_name check-patchdeck
+    command_line {bin} check --config {cfg} --format nagios --timeout 50s
+}}
+define host {{
+    host_name abc-site
+    address 127.0.0.1
+    check_command notify-none
+    max_check_attempts 1
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+    active_checks_enabled 0
+}}
+define service {{
+    host_name abc-site
+    service_description patchdeck
+    check_command check-patchdeck
+    max_check_attempts 1
+    check_interval 60
+    retry_interval 60
+    check_period 24x7
+    notification_period 24x7
+    contacts nobody
+}}
+"#,
+        bin = patchdeck_bin().display(),
+        cfg = cfg.display()
+    );
+    std::fs::write(ng.join("objects.cfg"), objects).unwrap();
+    std::fs::write(ng.join("resource.cfg"), "").unwrap();
+    let p = |f: &str| ng.join(f).display().to_string();
+    let main_cfg = format!(
+        "log_file={}\ncfg_file={}\nobject_cache_file={}\nprecached_object_file={}\nresource_file={}\nstatus_file={}\nstatus_update_interval=1\nnagios_user=root\nnagios_group=root\ncheck_external_commands=0\nlock_file={}\ntemp_file={}\ntemp_path={}\ncheck_result_path={}\ncheck_result_reaper_frequency=1\ninterval_length=1\nservice_inter_check_delay_method=n\nmax_service_check_spread=1\nretain_state_information=0\nuse_syslog=0\nenable_notifications=0\nservice_check_timeout=60\n",
+        p("nagios.log"),
+        p("objects.cfg"),
+        p("objects.cache"),
+        p("objects.precache"),
+        p("resource.cfg"),
+        p("status.dat"),
+        p("nagios.lock"),
+        p("nagios.tmp"),
+        ng.display(),
+        p("checkresults"),
+    );
+    std::fs::write(ng.join("nagios.cfg"), main_cfg).unwrap();
+    let verify = std::process::Command::new(nagios)
+        .arg("-v")
+        .arg(ng.join("nagios.cfg"))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "nagios -v: {}",
+        text(&verify.stdout)
+    );
+    let mut daemon = std::process::Command::new(nagios)
+        .arg(ng.join("nagios.cfg"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) for Nagios to run the check and write it to status.dat.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let fields = loop {
+        let status = std::fs::read_to_string(ng.join("status.dat")).unwrap_or_default();
+        if let Some(f) = nagios_service_status(&status, "patchdeck")
+            && f.get("has_been_checked").map(String::as_str) == Some("1")
+        {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Nagios never checked: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert_eq!(fields["current_state"], "2", "{fields:?}");
+    // Nagios split the headline from its perfdata: the text alone is the output.
+    assert_eq!(
+        fields["plugin_output"], "PATCHDECK CRITICAL - 1 critical (bits-dps), 2 ok",
+        "{fields:?}"
+    );
+    // status.dat keeps long output with escaped newlines.
+    let long: Vec<&str> = fields["long_plugin_output"].split("\\n").collect();
+    assert!(
+        long[0].starts_with("CRITICAL bits-dps: 6/9 DPs BITS-ready · DP04 ignores Range"),
+        "{long:?}"
+    );
+    assert!(
+        long.iter()
+            .any(|l| l.starts_with("OK wsus-sup01: WSUS 3.0 SP2 (protocol 3.2)")),
+        "{long:?}"
+    );
+    let perf = &fields["performance_data"];
+    assert!(perf.contains("'bits-dps::dps_ready'=6;;;0;9"), "{perf}");
+    assert!(perf.contains("'wsus-sup01::getconfig_latency'="), "{perf}");
+}
