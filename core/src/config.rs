@@ -59,7 +59,14 @@ pub struct Settings {
     pub plugin_dirs: Vec<PathBuf>,
     pub interval: Duration,
     pub timeout: Duration,
+    /// Where transitions are appended (JSON lines); `None`: $XDG_STATE_HOME/patchdeck.
+    pub history_dir: Option<PathBuf>,
+    /// Rotate the history file past this many MiB (the previous file is kept as `.1`).
+    pub history_max_mb: u64,
 }
+
+/// Default [`Settings::history_max_mb`].
+pub const DEFAULT_HISTORY_MAX_MB: u64 = 16;
 
 /// One `[[probe]]`.
 #[derive(Clone)]
@@ -197,6 +204,8 @@ struct RawSettings {
     plugin_dirs: Option<Vec<Spanned<String>>>,
     interval: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+    history_dir: Option<String>,
+    history_max_mb: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -246,6 +255,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             .collect(),
         interval: DEFAULT_INTERVAL,
         timeout: DEFAULT_TIMEOUT,
+        history_dir: raw_settings
+            .history_dir
+            .as_deref()
+            .map(|d| resolve_path(&base_dir, d)),
+        history_max_mb: DEFAULT_HISTORY_MAX_MB,
     };
     let mut field_problem =
         |probe: Option<&str>, field: &str, span_start: usize, message: String| {
@@ -260,6 +274,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         match checked_interval(v.get_ref()) {
             Ok(d) => settings.interval = d,
             Err(m) => field_problem(None, "settings.interval", v.span().start, m),
+        }
+    }
+    if let Some(v) = &raw_settings.history_max_mb {
+        match *v.get_ref() {
+            0 => field_problem(
+                None,
+                "settings.history_max_mb",
+                v.span().start,
+                "must be at least 1 (MiB)".into(),
+            ),
+            mb => settings.history_max_mb = mb,
         }
     }
     if let Some(v) = &raw_settings.timeout {

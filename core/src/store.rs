@@ -78,6 +78,31 @@ impl CheckResult {
         }
     }
 
+    /// The id of the worst item of the report (depth first, first of the worst): what a
+    /// non-OK status is about ("DP04", "scan-errors"). `None` when OK or without items.
+    pub fn cause(&self) -> Option<String> {
+        if self.status == Status::Ok {
+            return None;
+        }
+        fn worst(items: &[patchdeck_probe_api::Item]) -> Option<(u8, &str)> {
+            let mut best: Option<(u8, &str)> = None;
+            for i in items {
+                if i.status == Status::Ok {
+                    continue;
+                }
+                let sev = i.status.severity();
+                if best.is_none_or(|(b, _)| sev > b) {
+                    best = Some((sev, i.id.as_str()));
+                }
+            }
+            best
+        }
+        self.report
+            .as_ref()
+            .and_then(|r| worst(&r.items))
+            .map(|(_, id)| id.to_owned())
+    }
+
     pub fn unknown(
         reason: impl Into<String>,
         started_at: SystemTime,
@@ -103,7 +128,8 @@ pub struct HistoryEntry {
     pub duration: Duration,
 }
 
-/// A change of a probe's status. `from` is `None` for a probe's first result.
+/// A change of a probe's status, or of its cause at the same (non-OK) status. `from` is
+/// `None` for a probe's first result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub at: SystemTime,
@@ -111,6 +137,10 @@ pub struct Transition {
     pub from: Option<Status>,
     pub to: Status,
     pub summary: String,
+    /// The worst item's id (what is wrong: "DP04"), when the report names one.
+    pub cause: Option<String>,
+    /// Loaded from the history of an earlier run (shown as "before this start").
+    pub earlier: bool,
 }
 
 /// What a probe is, for displays.
@@ -136,6 +166,8 @@ pub struct ProbeState {
     pub next_run: Option<SystemTime>,
     /// Consecutive UNKNOWN results (drives the scheduler's backoff).
     pub consecutive_unknown: u32,
+    /// Transitions of this probe since start (a counter: never reset, unlike the ring).
+    pub transitions_total: u64,
 }
 
 impl ProbeState {
@@ -220,6 +252,7 @@ impl Store {
                 running_since: None,
                 next_run: None,
                 consecutive_unknown: 0,
+                transitions_total: 0,
             });
         }
         Store {
@@ -285,6 +318,8 @@ impl Store {
             };
             let p = &mut st.probes[i];
             let from = p.latest.as_ref().map(|r| r.status);
+            let old_cause = p.latest.as_ref().and_then(|r| r.cause());
+            let cause = result.cause();
             p.running = false;
             p.running_since = None;
             p.next_run = next_run;
@@ -301,9 +336,10 @@ impl Store {
                 started_at: result.started_at,
                 duration: result.duration,
             });
-            // A first OK result is not news; a first bad one is.
+            // A first OK result is not news; a first bad one is. At the same bad status, a
+            // new cause is (CRITICAL because of DP04, then because of DP03).
             let changed = match from {
-                Some(f) => f != status,
+                Some(f) => f != status || (status != Status::Ok && old_cause != cause),
                 None => status != Status::Ok,
             };
             let transition = changed.then(|| Transition {
@@ -312,9 +348,14 @@ impl Store {
                 from,
                 to: status,
                 summary: result.summary.clone(),
+                cause,
+                earlier: false,
             });
             let unknowns = p.consecutive_unknown;
             p.latest = Some(Arc::new(result));
+            if transition.is_some() {
+                p.transitions_total += 1;
+            }
             if let Some(t) = &transition {
                 if st.transitions.len() == TRANSITIONS_LEN {
                     st.transitions.pop_front();
@@ -338,6 +379,25 @@ impl Store {
             if let Some(&i) = st.index.get(id) {
                 st.probes[i].next_run = next_run;
             }
+        });
+    }
+
+    /// Puts transitions of an earlier run (from the history file) before this run's, so the
+    /// events view shows what happened overnight. Oldest first; marked `earlier`.
+    pub fn preload_transitions(&self, earlier: Vec<Transition>) {
+        self.write(|st| {
+            let mut all: VecDeque<Transition> = earlier
+                .into_iter()
+                .map(|mut t| {
+                    t.earlier = true;
+                    t
+                })
+                .collect();
+            all.extend(st.transitions.drain(..));
+            while all.len() > TRANSITIONS_LEN {
+                all.pop_front();
+            }
+            st.transitions = all;
         });
     }
 
@@ -403,6 +463,68 @@ mod tests {
             }
         }
         assert_eq!(finished, 4);
+    }
+
+    fn with_items(status: Status, items: &[(&str, Status)]) -> CheckResult {
+        let mut rep = Report::new(status, "r");
+        rep.items = items
+            .iter()
+            .map(|(id, s)| patchdeck_probe_api::Item::new(*id, *id, *s, ""))
+            .collect();
+        CheckResult::from_report(rep, SystemTime::now(), Duration::from_millis(1))
+    }
+
+    #[test]
+    fn a_new_cause_at_the_same_status_is_a_transition_and_earlier_ones_come_first() {
+        let store = Store::new([meta("bits")]);
+        let dp = |worst: &str| {
+            with_items(
+                Status::Critical,
+                &[
+                    ("DP01", Status::Ok),
+                    (worst, Status::Critical),
+                    ("DP09", Status::Unknown),
+                ],
+            )
+        };
+        store.record("bits", dp("DP04"), None);
+        store.record("bits", dp("DP04"), None);
+        store.record("bits", dp("DP03"), None);
+        store.record(
+            "bits",
+            with_items(Status::Ok, &[("DP01", Status::Ok)]),
+            None,
+        );
+        let earlier = Transition {
+            at: SystemTime::UNIX_EPOCH,
+            probe: "bits".into(),
+            from: None,
+            to: Status::Warning,
+            summary: "last night".into(),
+            cause: Some("DP07".into()),
+            earlier: false,
+        };
+        store.preload_transitions(vec![earlier]);
+        let st = store.read();
+        let t: Vec<_> = st
+            .transitions
+            .iter()
+            .map(|t| (t.from, t.to, t.cause.as_deref(), t.earlier))
+            .collect();
+        assert_eq!(
+            t,
+            [
+                (None, Status::Warning, Some("DP07"), true),
+                (None, Status::Critical, Some("DP04"), false),
+                (
+                    Some(Status::Critical),
+                    Status::Critical,
+                    Some("DP03"),
+                    false
+                ),
+                (Some(Status::Critical), Status::Ok, None, false),
+            ]
+        );
     }
 
     #[test]

@@ -183,3 +183,45 @@ fn start_1000_probes(bencher: divan::Bencher, isolation: &str) {
         })
     });
 }
+
+/// `/metrics` for 1,000 probes with 50 items and 5 metrics each (target < 10 ms).
+#[divan::bench(sample_count = 20)]
+fn metrics_1000_probes_50_items(bencher: divan::Bencher) {
+    use patchdeck_core::openmetrics::{Format, render};
+    use patchdeck_core::store::CheckResult;
+    use patchdeck_probe_api::{Item, Metric, Report, Status};
+    let metas: Vec<ProbeMeta> = (0..1000)
+        .map(|i| ProbeMeta {
+            id: format!("probe-{i}"),
+            kind: "bits".into(),
+            plugin_version: "0.1.0".into(),
+            isolation: Isolation::Process,
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+        })
+        .collect();
+    let store = Store::new(metas.clone());
+    for m in &metas {
+        let mut rep = Report::new(Status::Warning, "x");
+        rep.items = (0..50)
+            .map(|j| Item::new(format!("DP{j:02}"), "", Status::Ok, ""))
+            .collect();
+        rep.metrics = (0..5)
+            .map(|j| Metric {
+                label: format!("m{j}"),
+                value: j as f64,
+                uom: "ms".into(),
+                warn: None,
+                crit: None,
+                min: None,
+                max: None,
+            })
+            .collect();
+        store.record(
+            &m.id,
+            CheckResult::from_report(rep, std::time::SystemTime::now(), Duration::from_millis(5)),
+            None,
+        );
+    }
+    bencher.bench_local(|| render(&store.read(), Format::OpenMetrics, 50).len());
+}

@@ -997,3 +997,378 @@ define service {{
     assert!(perf.contains("'bits-dps::dps_ready'=6;;;0;9"), "{perf}");
     assert!(perf.contains("'wsus-sup01::getconfig_latency'="), "{perf}");
 }
+
+/// A running `patchdeck serve` (killed on drop).
+struct Serve {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `patchdeck serve` on a free loopback port and waits (bounded) for /healthz.
+fn serve(cfg: &Path) -> Serve {
+    let port = closed_port();
+    let child = std::process::Command::new(patchdeck_bin())
+        .args([
+            "serve",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_remove("PATCHDECK_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Serve {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    wait_until("serve answers /healthz", || {
+        http_get(&format!("{}/healthz", s.base), None).is_some_and(|(c, _, _)| c == 200)
+    });
+    s
+}
+
+/// Polls `f` every 100 ms for up to 60 s.
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A minimal blocking HTTP/1.0 GET on loopback: (status, content type, body).
+fn http_get(url: &str, accept: Option<&str>) -> Option<(u16, String, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (hostport, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut sock = std::net::TcpStream::connect(hostport).ok()?;
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));
+    write!(
+        sock,
+        "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n{accept}\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    sock.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    let ctype = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    Some((code, ctype, body.to_owned()))
+}
+
+#[test]
+fn serve_exposes_metrics_promtool_accepts_state_and_health() {
+    use patchdeck_sitesim::{Scenario, Site};
+    let site = Site::start(Scenario::default_site());
+    let dir = scratch("serve-site");
+    let config = site.config_toml("2s").replacen(
+        "[settings]\n",
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n",
+            dir.join("h").display()
+        ),
+        1,
+    );
+    let cfg = write_config(&dir, &config);
+    let s = serve(&cfg);
+    let metrics = |accept| http_get(&format!("{}/metrics", s.base), accept).unwrap();
+    wait_until("every probe has run", || {
+        metrics(None).2.matches("patchdeck_probe_up{").count() == 3
+            && metrics(None).2.contains(
+                "patchdeck_probe_status{probe=\"bits-dps\",kind=\"bits\",status=\"critical\"} 1",
+            )
+    });
+    let (code, ctype, plain) = metrics(Some("text/plain"));
+    assert_eq!(code, 200);
+    assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
+    let (_, om_type, om) = metrics(Some("application/openmetrics-text; version=1.0.0"));
+    assert!(
+        om_type.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{om_type}"
+    );
+    assert!(
+        om.ends_with("# EOF\n") && om.contains("# UNIT patchdeck_probe_duration_seconds seconds")
+    );
+    // The real linter on the Prometheus text.
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (apt-get install prometheus; .ci/run installs it)");
+    std::io::Write::write_all(promtool.stdin.as_mut().unwrap(), plain.as_bytes()).unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{plain}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        plain.contains("patchdeck_metric{probe=\"bits-dps\",name=\"dps_ready\",unit=\"\"} 6"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains(
+            "patchdeck_item_status{probe=\"bits-dps\",item=\"DP04\",status=\"critical\"} 1"
+        ),
+        "{plain}"
+    );
+    // The example alert rules pass the real rule checker.
+    let rules = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(repo_root().join("examples/monitoring/patchdeck-alerts.yml"))
+        .output()
+        .unwrap();
+    assert!(rules.status.success(), "{}", text(&rules.stdout));
+    let (code, ctype, state) = http_get(&format!("{}/api/v1/state", s.base), None).unwrap();
+    assert_eq!((code, ctype.as_str()), (200, "application/json"));
+    let doc: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let probes = doc["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 3);
+    let bits = probes.iter().find(|p| p["id"] == "bits-dps").unwrap();
+    assert_eq!(bits["latest"]["status"], "critical");
+    assert_eq!(bits["latest"]["cause"], "DP04");
+    assert!(bits["latest"]["report"]["items"].as_array().unwrap().len() == 9);
+    assert!(bits["next_run"].as_f64().is_some());
+    assert_eq!(http_get(&format!("{}/nope", s.base), None).unwrap().0, 404);
+}
+
+#[test]
+fn serve_refuses_a_non_loopback_address_without_allow_remote_and_stops_cleanly_on_sigterm() {
+    let dir = scratch("serve-term");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n[[probe]]\nid = \"m\"\nplugin = \"mock\"\n",
+            dir.join("h").display()
+        ),
+    );
+    let out = run_patchdeck(&[
+        "serve",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("is not a loopback address"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut s = serve(&cfg);
+    wait_until("the probe ran", || {
+        http_get(&format!("{}/metrics", s.base), None)
+            .is_some_and(|(_, _, b)| b.contains("patchdeck_probe_up{probe=\"m\",kind=\"mock\"} 1"))
+    });
+    let pid = s.child.id();
+    // The probe-host children of serve, to check they are reaped.
+    // Children are listed per thread of the parent (tokio spawns them from its workers).
+    let children = || -> Vec<String> {
+        let mut all = Vec::new();
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .flatten()
+        {
+            let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            all.extend(list.split_whitespace().map(str::to_owned));
+        }
+        all
+    };
+    let kids = children();
+    assert_eq!(kids.len(), 1, "one probe host: {kids:?}");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let status = s.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    for k in kids {
+        assert!(
+            !Path::new(&format!("/proc/{k}")).exists()
+                || std::fs::read_to_string(format!("/proc/{k}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z"),
+            "probe host {k} left running"
+        );
+    }
+}
+
+#[test]
+fn history_survives_a_restart_and_a_kill_9() {
+    let dir = scratch("serve-history");
+    let hist = dir.join("h");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n[[probe]]\nid = \"flappy\"\nplugin = \"mock\"\ninterval = \"1s\"\n[probe.config]\nsequence = [\"ok\", \"critical\"]\nitems = [{{ id = \"dp04\", status = \"critical\" }}]\n",
+            hist.display()
+        ),
+    );
+    let mut s = serve(&cfg);
+    wait_until("three transitions in the history file", || {
+        std::fs::read_to_string(hist.join("history.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 3
+    });
+    // kill -9: no clean shutdown; the file keeps every whole line.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    // And a torn line, as a power loss mid-write would leave.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(hist.join("history.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, br#"{"at":"2026-11-28T08:00:00Z","probe":"fla"#).unwrap();
+    drop(f);
+    let o = run_patchdeck(&[
+        "events",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--since",
+        "1h",
+        "--format",
+        "json",
+    ]);
+    let (code, out) = (o.status.code(), text(&o.stdout));
+    assert_eq!(code, Some(0));
+    let before: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert!(before.len() >= 3, "{out}");
+    assert_eq!(before[0]["to"], "critical");
+    assert_eq!(before[0]["cause"], "dp04");
+    assert_eq!(before[1]["to"], "ok");
+    // Restarted: the earlier transitions are loaded, marked as before this start.
+    let s2 = serve(&cfg);
+    let (_, _, state) = http_get(&format!("{}/api/v1/state", s2.base), None).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let earlier = doc["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["before_this_start"] == true)
+        .count();
+    assert!(earlier >= 3, "{state}");
+    // Text output and --probe filtering.
+    let o = run_patchdeck(&[
+        "events",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--probe",
+        "nope",
+    ]);
+    assert!(
+        text(&o.stdout).starts_with("no events in the last 1d in "),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = run_patchdeck(&["events", "--config", cfg.to_str().unwrap()]);
+    assert!(
+        text(&o.stdout).contains("flappy        OK -> CRITICAL  [dp04]  mock critical (run 2)"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn a_real_prometheus_scrapes_serve_and_its_api_returns_the_series() {
+    use patchdeck_sitesim::{Scenario, Site};
+    let prometheus = std::path::Path::new("/usr/bin/prometheus");
+    assert!(
+        prometheus.exists(),
+        "this test needs Debian's prometheus (.ci/run installs it)"
+    );
+    let site = Site::start(Scenario::default_site());
+    let dir = scratch("prometheus");
+    let config = site.config_toml("5s").replacen(
+        "[settings]\n",
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n",
+            dir.join("h").display()
+        ),
+        1,
+    );
+    let cfg = write_config(&dir, &config);
+    let s = serve(&cfg);
+    let target = s.base.trim_start_matches("http://").to_owned();
+    let prom_port = closed_port();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: patchdeck\n    static_configs:\n      - targets: ['{target}']\n"),
+    )
+    .unwrap();
+    let mut prom = std::process::Command::new(prometheus)
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut prom);
+    // patchdeck_probe_status{probe="bits-dps",status="critical"}, URL-encoded.
+    let query = "patchdeck_probe_status%7Bprobe%3D%22bits-dps%22%2Cstatus%3D%22critical%22%7D";
+    let url = format!("http://127.0.0.1:{prom_port}/api/v1/query?query={query}");
+    let mut last = String::new();
+    wait_until(
+        "Prometheus has scraped the critical bits-dps series",
+        || {
+            last = http_get(&url, None).map(|r| r.2).unwrap_or_default();
+            serde_json::from_str::<serde_json::Value>(&last).is_ok_and(|doc| {
+                doc["data"]["result"].as_array().is_some_and(|r| {
+                    r.len() == 1 && r[0]["value"][1] == "1" && r[0]["metric"]["kind"] == "bits"
+                })
+            })
+        },
+    );
+    // The scrape itself was healthy (OpenMetrics parsed, no errors).
+    let up = http_get(
+        &format!("http://127.0.0.1:{prom_port}/api/v1/query?query=up"),
+        None,
+    )
+    .unwrap()
+    .2;
+    assert!(
+        up.contains(r#""value":["#) && up.contains(r#","1"]"#),
+        "{up}"
+    );
+}

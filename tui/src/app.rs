@@ -199,6 +199,8 @@ pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
     );
     let store = Store::new(engine.metas());
+    // Transitions survive: what happened overnight is in the events view at start.
+    let _recorder = patchdeck_core::history::attach(&store, &engine.config.settings);
     setup_terminal(opts.mouse)?;
     let result = run_inner(&engine, &store, look, started).await;
     restore_terminal();

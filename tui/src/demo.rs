@@ -51,6 +51,15 @@ pub async fn run(
     let text = site
         .config_toml_with_inventory("5s", &dir)
         .with_context(|| format!("cannot write exports into {}", dir.display()))?;
+    // The demo's transitions stay in its private folder, not in the operator's history.
+    let text = text.replacen(
+        "[settings]\n",
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n",
+            dir.join("history").display()
+        ),
+        1,
+    );
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(config = %path.display(), "demo site started");
     let config = config::load(&path)?;

@@ -79,6 +79,7 @@ fn row(
         running_since: None,
         next_run: Some(at(18)),
         consecutive_unknown: 0,
+        transitions_total: 0,
     }
 }
 
@@ -175,12 +176,24 @@ fn base_snapshot() -> Snapshot {
             row("msi-clients", "msi", None, None, &[]),
         ],
         transitions: vec![
+            // From the history of an earlier run (two days ago).
+            Transition {
+                at: at(-2 * 86_400),
+                probe: "bits-dps".into(),
+                from: Some(Critical),
+                to: Ok,
+                summary: "8/8 DPs BITS-ready".into(),
+                cause: None,
+                earlier: true,
+            },
             Transition {
                 at: at(-90),
                 probe: "bits-dps".into(),
                 from: Some(Ok),
                 to: Warning,
                 summary: "7/8 DPs BITS-ready · DP05 slow".into(),
+                cause: None,
+                earlier: false,
             },
             Transition {
                 at: at(-60),
@@ -188,6 +201,18 @@ fn base_snapshot() -> Snapshot {
                 from: Some(Warning),
                 to: Critical,
                 summary: "7/8 DPs BITS-ready · DP07 ignores Range".into(),
+                cause: Some("dp07".into()),
+                earlier: false,
+            },
+            // Same status, new cause.
+            Transition {
+                at: at(-30),
+                probe: "bits-dps".into(),
+                from: Some(Critical),
+                to: Critical,
+                summary: "7/8 DPs BITS-ready · DP03 ignores Range".into(),
+                cause: Some("dp03".into()),
+                earlier: false,
             },
             Transition {
                 at: at(-12),
@@ -195,6 +220,8 @@ fn base_snapshot() -> Snapshot {
                 from: None,
                 to: Unknown,
                 summary: "timed out after 10s".into(),
+                cause: None,
+                earlier: false,
             },
         ],
         paused: false,

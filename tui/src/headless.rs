@@ -247,3 +247,64 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
         .context("cannot write to stdout")?;
     Ok(0)
 }
+
+/// `patchdeck events`: the persisted transitions, oldest first.
+pub fn events(
+    opts: &Options,
+    since: Duration,
+    only: &[String],
+    format: ListFormat,
+) -> anyhow::Result<u8> {
+    use patchdeck_core::history;
+    // The config only says where the history is; without one, the default folder.
+    let dir = match config::locate(opts.config.as_deref()) {
+        Ok(path) => config::load(&path)?.settings.history_dir,
+        Err(config::ConfigError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    }
+    .unwrap_or_else(history::default_dir);
+    let cutoff = std::time::SystemTime::now()
+        .checked_sub(since)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let records: Vec<history::Record> = history::read(&dir)
+        .into_iter()
+        .filter(|r| r.time().is_some_and(|t| t >= cutoff))
+        .filter(|r| only.is_empty() || only.contains(&r.probe))
+        .collect();
+    let out = match format {
+        ListFormat::Json => {
+            patchdeck_core::sanitize::json(format!("{}\n", serde_json::to_string_pretty(&records)?))
+        }
+        ListFormat::Text => {
+            let id_w = records.iter().map(|r| r.probe.len()).max().unwrap_or(0);
+            let mut s = String::new();
+            if records.is_empty() {
+                s.push_str(&format!(
+                    "no events in the last {} in {}\n",
+                    patchdeck_core::duration::format(since),
+                    dir.display()
+                ));
+            }
+            for r in &records {
+                let from = r.from.map_or("-", |f| f.label());
+                let cause = r
+                    .cause
+                    .as_deref()
+                    .map_or(String::new(), |c| format!("  [{c}]"));
+                s.push_str(&format!(
+                    "{}  {:<id_w$}  {:>8} -> {:<8}{cause}  {}\n",
+                    r.at,
+                    r.probe,
+                    from,
+                    r.to.label(),
+                    r.summary.replace(['\n', '\r'], " ")
+                ));
+            }
+            patchdeck_core::sanitize::text(&s).into_owned()
+        }
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(0)
+}

@@ -11,6 +11,7 @@ mod headless;
 mod keys;
 mod layout;
 mod model;
+mod serve;
 #[cfg(test)]
 mod update_tests;
 mod view;
@@ -141,6 +142,35 @@ enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// Run every probe on its timer without a screen and serve /metrics (OpenMetrics, for
+    /// Prometheus), /api/v1/state (JSON) and /healthz; append transitions to the history.
+    /// Logs to stderr (the journal under systemd). Stops on SIGTERM or SIGINT. No
+    /// authentication: keep it on loopback or behind a reverse proxy.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9469")]
+        listen: std::net::SocketAddr,
+        /// Allow a non-loopback --listen address (there is no authentication).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Item series (patchdeck_item_status) per probe at most, to bound cardinality.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        max_items: usize,
+    },
+    /// Print the persisted transition history (what the dashboard's `e` shows, across
+    /// restarts): every status change and every change of cause, oldest first. Read from the
+    /// config's history_dir, else $XDG_STATE_HOME/patchdeck/history.jsonl.
+    Events {
+        /// Only events newer than this ("24h", "7d").
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "24h")]
+        since: std::time::Duration,
+        /// Only this probe id (repeatable).
+        #[arg(long = "probe", short = 'p', value_name = "ID")]
+        probes: Vec<String>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,7 +200,7 @@ fn default_log_file() -> PathBuf {
         .join("patchdeck.log")
 }
 
-fn init_logging(log_file: Option<&PathBuf>, tui: bool) -> anyhow::Result<()> {
+fn init_logging(log_file: Option<&PathBuf>, tui: bool, serve: bool) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let default = default_log_file();
@@ -189,7 +219,7 @@ fn init_logging(log_file: Option<&PathBuf>, tui: bool) -> anyhow::Result<()> {
             .with_writer(std::sync::Mutex::new(sanitize::Writer(file)))
             .with_ansi(false)
             .init();
-    } else if std::env::var_os("RUST_LOG").is_some() {
+    } else if serve || std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_writer(|| sanitize::Writer(std::io::stderr()))
@@ -208,7 +238,8 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let dashboard = matches!(cli.command, None | Some(Command::Demo { .. }));
-    if let Err(e) = init_logging(cli.log_file.as_ref(), dashboard) {
+    let serving = matches!(cli.command, Some(Command::Serve { .. }));
+    if let Err(e) = init_logging(cli.log_file.as_ref(), dashboard, serving) {
         eprintln!("patchdeck: {}", sanitize::text(&format!("{e:#}")));
         return ExitCode::from(EXIT_UNKNOWN);
     }
@@ -235,6 +266,16 @@ fn main() -> ExitCode {
                 timeout,
             }) => headless::check(&opts, &probes, format, timeout).await,
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
+            Some(Command::Serve {
+                listen,
+                allow_remote,
+                max_items,
+            }) => serve::run(&opts, listen, allow_remote, max_items).await,
+            Some(Command::Events {
+                since,
+                probes,
+                format,
+            }) => headless::events(&opts, since, &probes, format),
             Some(Command::Demo { scenario, chaos }) => {
                 let tui = app::TuiOptions {
                     mouse: cli.mouse,

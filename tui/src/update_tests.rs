@@ -361,9 +361,9 @@ fn events_scroll_is_bounded() {
     press(&mut m, KeyCode::PageDown);
     assert_eq!(m.events_scroll, 38);
     press(&mut m, KeyCode::End);
-    assert_eq!(m.events_scroll, 103 - 37);
+    assert_eq!(m.events_scroll, 105 - 37);
     press(&mut m, KeyCode::PageDown);
-    assert_eq!(m.events_scroll, 103 - 37);
+    assert_eq!(m.events_scroll, 105 - 37);
     ch(&mut m, 'g');
     assert_eq!(m.events_scroll, 0);
     press(&mut m, KeyCode::Up);

@@ -195,7 +195,7 @@ fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
         out.push(Line::styled("Recent transitions", theme::heading(look)));
         for t in mine {
             out.push(Line::from(vec![
-                Span::raw(format!("  {}  ", clock(t.at, m.utc_offset))),
+                Span::raw(format!("  {}  ", super::stamp(t.at, m.now, m.utc_offset))),
                 status_spans(t.from, look),
                 Span::raw(if look.ascii { " -> " } else { " → " }),
                 status_spans(Some(t.to), look),

@@ -1,6 +1,8 @@
-//! Every status change of every probe, newest first.
+//! Every status change of every probe (and every change of cause at the same status),
+//! newest first; those loaded from the history of an earlier run come after a
+//! "before this start" line, with their date when older than a day.
 
-use super::{clock, theme};
+use super::theme;
 use crate::model::Model;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -26,20 +28,41 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         .map(|t| t.probe.chars().count())
         .max()
         .unwrap_or(0);
-    for t in m
+    let rows = usize::from(area.height.saturating_sub(1));
+    let mut shown_earlier = false;
+    for (i, t) in m
         .data
         .transitions
         .iter()
         .rev()
+        .enumerate()
         .skip(m.events_scroll)
-        .take(usize::from(area.height.saturating_sub(1)))
     {
+        if lines.len() > rows {
+            break;
+        }
+        if t.earlier && !shown_earlier {
+            shown_earlier = true;
+            // Only when this run has events of its own above, or at the top of the list.
+            if i > 0 || m.events_scroll == 0 {
+                lines.push(Line::styled(
+                    if look.ascii {
+                        "-- before this start --"
+                    } else {
+                        "── before this start ──"
+                    },
+                    theme::dim(look),
+                ));
+            }
+        }
+        let at = super::stamp(t.at, m.now, m.utc_offset);
+        let cause = match (&t.cause, t.from == Some(t.to)) {
+            (Some(c), true) => format!("  cause now {c}:"),
+            (Some(c), false) => format!("  [{c}]"),
+            (None, _) => String::new(),
+        };
         lines.push(Line::from(vec![
-            Span::raw(format!(
-                "{}  {:<id_w$}  ",
-                clock(t.at, m.utc_offset),
-                t.probe
-            )),
+            Span::raw(format!("{at}  {:<id_w$}  ", t.probe)),
             Span::styled(
                 format!("{} {:<8}", theme::symbol(t.from, look), theme::word(t.from)),
                 theme::style(t.from, look),
@@ -53,7 +76,7 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
                 ),
                 theme::style(Some(t.to), look),
             ),
-            Span::raw(format!("  {}", t.summary)),
+            Span::raw(format!("{cause}  {}", t.summary)),
         ]));
     }
     f.render_widget(Paragraph::new(lines), area);

@@ -226,6 +226,15 @@ pub fn when(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
     }
 }
 
+/// A past time: the time of day within a day of `now`, else with its date (an event from the
+/// history of an earlier run).
+pub fn stamp(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
+    match now.duration_since(t) {
+        Ok(d) if d > Duration::from_secs(86_400) => when(t, UNIX_EPOCH, utc_offset),
+        _ => clock(t, utc_offset),
+    }
+}
+
 /// "12s", "3m", "2h", "4d": how long ago / how long until.
 pub fn short_duration(d: Duration) -> String {
     let s = d.as_secs();

@@ -1,0 +1,313 @@
+//! The transition history on disk: one JSON line per transition appended to
+//! `<dir>/history.jsonl`, rotated by size to `history.jsonl.1`. Each line is written whole
+//! and flushed, so a crash or power loss loses at most the line being written; a torn last
+//! line is skipped on read (and logged). Read by the dashboard and `serve` at start, and by
+//! `patchdeck events`.
+
+use crate::store::{Store, StoreEvent, Transition};
+use patchdeck_probe_api::Status;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const FILE: &str = "history.jsonl";
+/// A line longer than this is not one of ours: skipped.
+const MAX_LINE: usize = 64 * 1024;
+
+/// One line of the history file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub probe: String,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+impl Record {
+    pub fn from_transition(t: &Transition) -> Record {
+        let ms =
+            t.at.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let at = jiff::Timestamp::from_millisecond(ms)
+            .map(|ts| ts.to_string())
+            .unwrap_or_default();
+        Record {
+            at,
+            probe: t.probe.clone(),
+            from: t.from,
+            to: t.to,
+            summary: t.summary.clone(),
+            cause: t.cause.clone(),
+        }
+    }
+
+    pub fn time(&self) -> Option<SystemTime> {
+        let ts: jiff::Timestamp = self.at.parse().ok()?;
+        let ms = u64::try_from(ts.as_millisecond()).ok()?;
+        Some(UNIX_EPOCH + Duration::from_millis(ms))
+    }
+
+    pub fn to_transition(&self) -> Option<Transition> {
+        Some(Transition {
+            at: self.time()?,
+            probe: self.probe.clone(),
+            from: self.from,
+            to: self.to,
+            summary: self.summary.clone(),
+            cause: self.cause.clone(),
+            earlier: true,
+        })
+    }
+}
+
+/// The default folder: `$XDG_STATE_HOME/patchdeck`, else `~/.local/state/patchdeck`.
+pub fn default_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("patchdeck")
+}
+
+/// An open history file.
+#[derive(Debug)]
+pub struct History {
+    dir: PathBuf,
+    max_bytes: u64,
+    file: Mutex<Option<File>>,
+}
+
+impl History {
+    /// Opens (creating) `<dir>/history.jsonl` for appending.
+    pub fn open(dir: &Path, max_mb: u64) -> std::io::Result<History> {
+        std::fs::create_dir_all(dir)?;
+        let h = History {
+            dir: dir.to_owned(),
+            max_bytes: max_mb.max(1) * 1024 * 1024,
+            file: Mutex::new(None),
+        };
+        let mut f = h.open_file()?;
+        // A torn last line (the process died mid-write) is closed off, so the next line
+        // starts clean instead of being glued to it and lost too.
+        if ends_torn(&h.path()) {
+            f.write_all(b"\n")?;
+        }
+        *h.file.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+        Ok(h)
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(FILE)
+    }
+
+    fn open_file(&self) -> std::io::Result<File> {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path())
+    }
+
+    /// Appends one transition as one line, flushed; rotates first when the file is full.
+    pub fn append(&self, t: &Transition) -> std::io::Result<()> {
+        let mut line =
+            serde_json::to_string(&Record::from_transition(t)).map_err(std::io::Error::other)?;
+        line.push('\n');
+        let mut guard = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let size = guard
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len());
+        if size + line.len() as u64 > self.max_bytes {
+            *guard = None;
+            std::fs::rename(self.path(), self.dir.join(format!("{FILE}.1")))?;
+            *guard = Some(self.open_file()?);
+        }
+        let f = match guard.as_mut() {
+            Some(f) => f,
+            None => guard.insert(self.open_file()?),
+        };
+        // One write of the whole line: O_APPEND keeps it in one piece.
+        f.write_all(line.as_bytes())?;
+        f.flush()?;
+        Ok(())
+    }
+}
+
+/// True when the file is not empty and does not end with a line feed.
+fn ends_torn(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] != b'\n'
+}
+
+/// Every record in `dir` (rotated file first), oldest first; torn or foreign lines are
+/// skipped with a log line.
+pub fn read(dir: &Path) -> Vec<Record> {
+    let mut out = Vec::new();
+    for name in [format!("{FILE}.1"), FILE.to_owned()] {
+        let path = dir.join(&name);
+        let Ok(f) = File::open(&path) else { continue };
+        if !f.metadata().is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let mut r = BufReader::new(f);
+        let mut line = Vec::new();
+        let mut n = 0u64;
+        loop {
+            line.clear();
+            let read = (&mut r)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut line);
+            match read {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            n += 1;
+            let complete = line.ends_with(b"\n");
+            match serde_json::from_slice::<Record>(&line) {
+                Ok(rec) if complete => out.push(rec),
+                _ => {
+                    tracing::warn!(
+                        file = %path.display(),
+                        line = n,
+                        "history line skipped: {}",
+                        if complete { "not a history record" } else { "torn (written while the process died?)" }
+                    );
+                    if !complete && line.len() > MAX_LINE {
+                        // Skip the rest of an overlong line.
+                        let mut rest = Vec::new();
+                        let _ = r.read_until(b'\n', &mut rest);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Appends every transition of `store` to `history` until the store's event stream ends.
+pub fn spawn_recorder(
+    store: &Store,
+    history: std::sync::Arc<History>,
+) -> tokio::task::JoinHandle<()> {
+    let mut events = store.events();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(StoreEvent::Transition(t)) => {
+                    if let Err(e) = history.append(&t) {
+                        tracing::warn!("cannot append to the history: {e}");
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("history: {n} events missed (too many at once)");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
+/// How far back the dashboard and `serve` load the history at start.
+pub const PRELOAD: Duration = Duration::from_secs(7 * 86_400);
+
+/// Opens the history for a config's settings, loads its recent transitions into `store`
+/// (marked as before this start) and records new ones. A history that cannot be opened is
+/// logged and skipped: monitoring goes on without it.
+pub fn attach(
+    store: &Store,
+    settings: &crate::config::Settings,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let dir = settings.history_dir.clone().unwrap_or_else(default_dir);
+    let history = match History::open(&dir, settings.history_max_mb) {
+        Ok(h) => std::sync::Arc::new(h),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "history disabled: {e}");
+            return None;
+        }
+    };
+    let since = SystemTime::now() - PRELOAD;
+    let earlier: Vec<Transition> = read(&dir)
+        .iter()
+        .filter_map(Record::to_transition)
+        .filter(|t| t.at >= since)
+        .collect();
+    tracing::info!(dir = %dir.display(), loaded = earlier.len(), "history attached");
+    store.preload_transitions(earlier);
+    Some(spawn_recorder(store, history))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(probe: &str, to: Status, secs: u64) -> Transition {
+        Transition {
+            at: UNIX_EPOCH + Duration::from_secs(secs),
+            probe: probe.into(),
+            from: Some(Status::Ok),
+            to,
+            summary: format!("{probe} went {to}"),
+            cause: Some("DP04".into()),
+            earlier: false,
+        }
+    }
+
+    #[test]
+    fn records_round_trip_rotate_and_skip_a_torn_line() {
+        let dir = std::env::temp_dir().join(format!("pd-history-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let h = History::open(&dir, 1).unwrap();
+        h.append(&t("bits", Status::Critical, 1_795_182_312))
+            .unwrap();
+        let recs = read(&dir);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].at, "2026-11-20T13:45:12Z");
+        assert_eq!(
+            recs[0].to_transition().unwrap().at,
+            t("bits", Status::Critical, 1_795_182_312).at
+        );
+        // A torn last line (the process died mid-write) is skipped, the rest kept.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.join(FILE))
+            .unwrap();
+        f.write_all(br#"{"at":"2026-11-20T13:46:00Z","probe":"bi"#)
+            .unwrap();
+        drop(f);
+        assert_eq!(read(&dir).len(), 1);
+        // Reopened after the crash: the next line is whole, not glued to the torn one.
+        let h = History::open(&dir, 1).unwrap();
+        h.append(&t("msi", Status::Warning, 1_795_182_350)).unwrap();
+        let recs = read(&dir);
+        assert_eq!(recs.len(), 2, "{recs:?}");
+        assert_eq!(recs[1].probe, "msi");
+        // Fill past 1 MiB: the file rotates to .1 and both are read, oldest first.
+        let h = History::open(&dir, 1).unwrap();
+        for i in 0..10_000 {
+            h.append(&t("wua", Status::Warning, 1_795_182_400 + i))
+                .unwrap();
+        }
+        assert!(dir.join(format!("{FILE}.1")).exists());
+        assert!(std::fs::metadata(dir.join(FILE)).unwrap().len() <= 1024 * 1024);
+        let all = read(&dir);
+        assert!(all.len() > 1000, "{}", all.len());
+        assert!(
+            all.windows(2).all(|w| w[0].time() <= w[1].time()),
+            "oldest first"
+        );
+        assert_eq!(all.last().unwrap().at, "2026-11-20T16:33:19Z");
+    }
+}
