@@ -36,11 +36,32 @@ impl Format {
 }
 
 /// A label value, escaped for the text formats and safe for a terminal that shows it.
-fn label(v: &str) -> String {
-    sanitize::line(v)
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+fn label(v: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| !matches!(c, '\\' | '"' | '\n') && !sanitize::is_hostile(c);
+    if v.chars().all(plain) {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    std::borrow::Cow::Owned(
+        sanitize::line(v)
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n"),
+    )
+}
+
+/// `k1="v1",k2="v2"` with the values escaped.
+fn labels(pairs: &[(&str, &str)]) -> String {
+    let mut s = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(k);
+        s.push_str("=\"");
+        s.push_str(&label(v));
+        s.push('"');
+    }
+    s
 }
 
 /// A metric value: integers without a fraction, `NaN`/`+Inf` spelled as the formats want.
@@ -79,12 +100,36 @@ impl Family<'_> {
         }
     }
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], v: f64) {
-        let ls: Vec<String> = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
-            .collect();
-        let _ = writeln!(self.out, "{name}{{{}}} {}", ls.join(","), value(v));
+    /// One sample; `labels` already rendered by [`labels`].
+    fn sample(&mut self, name: &str, labels: &str, v: f64) {
+        self.out.push_str(name);
+        self.out.push('{');
+        self.out.push_str(labels);
+        self.out.push_str("} ");
+        if v == 0.0 {
+            self.out.push('0');
+        } else if v == 1.0 {
+            self.out.push('1');
+        } else {
+            self.out.push_str(&value(v));
+        }
+        self.out.push('\n');
+    }
+
+    /// The enum pattern: one sample per status, `prefix` = the other labels rendered.
+    fn statuses(&mut self, name: &str, prefix: &str, current: Option<Status>) {
+        for s in Status::ALL {
+            self.out.push_str(name);
+            self.out.push('{');
+            self.out.push_str(prefix);
+            self.out.push_str(",status=\"");
+            self.out.push_str(s.as_str());
+            self.out.push_str(if current == Some(s) {
+                "\"} 1\n"
+            } else {
+                "\"} 0\n"
+            });
+        }
     }
 }
 
@@ -117,28 +162,22 @@ fn items<'a>(items: &'a [Item], out: &mut Vec<&'a Item>, cap: usize) {
 
 /// Renders the store. `max_items`: item series per probe at most.
 pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
-    let mut out = String::with_capacity(4096 + st.probes.len() * 512);
+    let mut out = String::with_capacity(4096 + st.probes.len() * (512 + max_items * 300));
     let mut f = Family { out: &mut out, fmt };
+    // Each probe's identity labels, escaped once.
+    let ids: Vec<String> = st
+        .probes
+        .iter()
+        .map(|p| labels(&[("probe", &p.meta.id), ("kind", &p.meta.kind)]))
+        .collect();
     f.header(
         "patchdeck_probe_status",
         "gauge",
         None,
         "Status of the probe's latest result: 1 for the current status, 0 for the others.",
     );
-    for p in &st.probes {
-        let current = p.status();
-        for s in Status::ALL {
-            let v = if current == Some(s) { 1.0 } else { 0.0 };
-            f.sample(
-                "patchdeck_probe_status",
-                &[
-                    ("probe", &p.meta.id),
-                    ("kind", &p.meta.kind),
-                    ("status", s.as_str()),
-                ],
-                v,
-            );
-        }
+    for (p, id) in st.probes.iter().zip(&ids) {
+        f.statuses("patchdeck_probe_status", id, p.status());
     }
     f.header(
         "patchdeck_probe_up",
@@ -146,13 +185,9 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
         None,
         "1 when the probe's latest run produced a verdict (not UNKNOWN, not pending).",
     );
-    for p in &st.probes {
+    for (p, id) in st.probes.iter().zip(&ids) {
         let up = p.status().is_some_and(|s| s != Status::Unknown);
-        f.sample(
-            "patchdeck_probe_up",
-            &[("probe", &p.meta.id), ("kind", &p.meta.kind)],
-            if up { 1.0 } else { 0.0 },
-        );
+        f.sample("patchdeck_probe_up", id, if up { 1.0 } else { 0.0 });
     }
     f.header(
         "patchdeck_probe_duration_seconds",
@@ -160,11 +195,11 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
         Some("seconds"),
         "How long the probe's latest run took.",
     );
-    for p in &st.probes {
+    for (p, id) in st.probes.iter().zip(&ids) {
         if let Some(r) = &p.latest {
             f.sample(
                 "patchdeck_probe_duration_seconds",
-                &[("probe", &p.meta.id), ("kind", &p.meta.kind)],
+                id,
                 r.duration.as_secs_f64(),
             );
         }
@@ -175,16 +210,12 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
         Some("seconds"),
         "When the probe's latest run finished (Unix time).",
     );
-    for p in &st.probes {
+    for (p, id) in st.probes.iter().zip(&ids) {
         if let Some(r) = &p.latest {
             let at = (r.started_at + r.duration)
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
-            f.sample(
-                "patchdeck_probe_last_run_timestamp_seconds",
-                &[("probe", &p.meta.id), ("kind", &p.meta.kind)],
-                at,
-            );
+            f.sample("patchdeck_probe_last_run_timestamp_seconds", id, at);
         }
     }
     f.header(
@@ -193,10 +224,10 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
         None,
         "Status (or cause) changes of the probe since patchdeck started.",
     );
-    for p in &st.probes {
+    for (p, id) in st.probes.iter().zip(&ids) {
         f.sample(
             "patchdeck_probe_transitions_total",
-            &[("probe", &p.meta.id), ("kind", &p.meta.kind)],
+            id,
             p.transitions_total as f64,
         );
     }
@@ -210,16 +241,10 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
         let Some(rep) = p.latest.as_ref().and_then(|r| r.report.as_ref()) else {
             continue;
         };
-        for m in &rep.metrics {
-            if !m.value.is_finite() {
-                continue;
-            }
+        for m in rep.metrics.iter().filter(|m| m.value.is_finite()) {
             let (unit, factor) = base_unit(&m.uom);
-            f.sample(
-                "patchdeck_metric",
-                &[("probe", &p.meta.id), ("name", &m.label), ("unit", unit)],
-                m.value * factor,
-            );
+            let l = labels(&[("probe", &p.meta.id), ("name", &m.label), ("unit", unit)]);
+            f.sample("patchdeck_metric", &l, m.value * factor);
         }
     }
     f.header(
@@ -232,20 +257,12 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
         let Some(rep) = p.latest.as_ref().and_then(|r| r.report.as_ref()) else {
             continue;
         };
+        let probe = labels(&[("probe", &p.meta.id)]);
         let mut list = Vec::new();
         items(&rep.items, &mut list, max_items);
         for i in list {
-            for s in Status::ALL {
-                f.sample(
-                    "patchdeck_item_status",
-                    &[
-                        ("probe", &p.meta.id),
-                        ("item", &i.id),
-                        ("status", s.as_str()),
-                    ],
-                    if i.status == s { 1.0 } else { 0.0 },
-                );
-            }
+            let prefix = format!("{probe},item=\"{}\"", label(&i.id));
+            f.statuses("patchdeck_item_status", &prefix, Some(i.status));
         }
     }
     if fmt == Format::OpenMetrics {
