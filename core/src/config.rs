@@ -126,7 +126,7 @@ pub enum ConfigError {
     },
     #[error(
         "no config file: pass --config FILE, set PATCHDECK_CONFIG, or create {default} \
-         (see examples/patchdeck.toml)"
+         or {SYSTEM_CONFIG} (see examples/patchdeck.toml)"
     )]
     NotFound { default: String },
 }
@@ -166,6 +166,11 @@ fn render_problem(path: &Path, p: &Problem) -> String {
 
 /// Finds the config file: `--config`, then `$PATCHDECK_CONFIG`, then
 /// `$XDG_CONFIG_HOME/patchdeck/patchdeck.toml` (`~/.config/...` when unset).
+/// The system-wide config (installed by the Debian package), read after the user's.
+pub const SYSTEM_CONFIG: &str = "/etc/patchdeck/patchdeck.toml";
+
+/// Finds the config: `--config`, then `$PATCHDECK_CONFIG`, then
+/// `$XDG_CONFIG_HOME/patchdeck/patchdeck.toml`, then [`SYSTEM_CONFIG`].
 pub fn locate(cli: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = cli {
         return Ok(p.to_owned());
@@ -181,6 +186,8 @@ pub fn locate(cli: Option<&Path>) -> Result<PathBuf, ConfigError> {
     let default = base.join("patchdeck").join("patchdeck.toml");
     if default.exists() {
         Ok(default)
+    } else if Path::new(SYSTEM_CONFIG).exists() {
+        Ok(PathBuf::from(SYSTEM_CONFIG))
     } else {
         Err(ConfigError::NotFound {
             default: default.display().to_string(),

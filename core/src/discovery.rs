@@ -55,8 +55,10 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned())
 }
 
-/// Finds `patchdeck-probe-host`: `$PATCHDECK_PROBE_HOST`, else next to the running binary
-/// (or one folder up, where cargo puts test binaries' siblings).
+/// Finds `patchdeck-probe-host`: `$PATCHDECK_PROBE_HOST` when set; else next to the running
+/// binary (a development build: `target/release/`), one folder up (cargo's test binaries),
+/// or in `../lib/patchdeck/` relative to the binary (an installed package:
+/// `/usr/bin/patchdeck` and `/usr/lib/patchdeck/patchdeck-probe-host`).
 pub fn locate_probe_host() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("PATCHDECK_PROBE_HOST").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
@@ -65,23 +67,53 @@ pub fn locate_probe_host() -> Result<PathBuf, String> {
         std::env::current_exe().map_err(|e| format!("cannot locate the running binary: {e}"))?;
     let name = format!("patchdeck-probe-host{}", std::env::consts::EXE_SUFFIX);
     let dir = exe.parent().unwrap_or(Path::new("."));
-    for candidate in [dir.join(&name), dir.parent().unwrap_or(dir).join(&name)] {
+    let up = dir.parent().unwrap_or(dir);
+    let candidates = [
+        dir.join(&name),
+        up.join(&name),
+        up.join("lib").join("patchdeck").join(&name),
+    ];
+    for candidate in &candidates {
         if candidate.is_file() {
-            return Ok(candidate);
+            return Ok(candidate.clone());
         }
     }
     Err(format!(
-        "cannot find {name} next to {}: build the whole workspace (`cargo build --workspace`) \
-         or set PATCHDECK_PROBE_HOST to its path",
-        exe.display()
+        "cannot find {name}: looked in {}. patchdeck runs every probe in that helper: install \
+         the Debian package (it puts it in /usr/lib/patchdeck/), build the whole workspace \
+         (`cargo build --release --workspace`, which puts it next to patchdeck), or set \
+         PATCHDECK_PROBE_HOST to its path. (`cargo install --path tui` installs patchdeck \
+         alone; also run `cargo install --path core` for the helper and copy the plugin \
+         libraries into a plugin_dirs folder)",
+        candidates
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
 }
 
-/// The folder of the running binary (always searched for plugins).
-pub fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe()
+/// The folders searched for plugins after the config's `plugin_dirs`: the running binary's
+/// own folder (a development build) and `../lib/patchdeck/plugins/` relative to it (an
+/// installed package), those that exist.
+pub fn builtin_plugin_dirs() -> Vec<PathBuf> {
+    let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_owned))
+    else {
+        return vec![];
+    };
+    let lib = dir
+        .parent()
+        .unwrap_or(&dir)
+        .join("lib")
+        .join("patchdeck")
+        .join("plugins");
+    let mut out = vec![dir];
+    if lib.is_dir() {
+        out.push(lib);
+    }
+    out
 }
 
 /// Scans `dirs` for shared libraries and adds the `explicit` files, then reads every

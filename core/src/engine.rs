@@ -120,6 +120,37 @@ impl Probe {
         }
     }
 
+    /// Creates the instance (as the first run would) without running a check: the plugin's
+    /// own create() judges the probe's config. `Err` is the plugin's message.
+    pub async fn validate(&self) -> Result<(), String> {
+        let mut slot = self.instance.lock().await;
+        if slot.is_some() {
+            return Ok(());
+        }
+        let timeout = self.meta.timeout;
+        match tokio::time::timeout(
+            timeout,
+            self.plugin.create(&self.meta.id, &self.config_json),
+        )
+        .await
+        {
+            Ok(Ok(i)) => {
+                *slot = Some(i);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                let mut text = e.to_string();
+                crate::sanitize::redact_in_place(&mut text);
+                Err(text)
+            }
+            Err(_) => Err(RunError::TimedOut {
+                what: "create ".into(),
+                after: duration::format(timeout),
+            }
+            .to_string()),
+        }
+    }
+
     /// Counts deaths of the probe-host child serving this probe (isolated runner only).
     pub fn plugin_deaths(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         self.plugin.deaths()

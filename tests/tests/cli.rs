@@ -1372,3 +1372,139 @@ fn a_real_prometheus_scrapes_serve_and_its_api_returns_the_series() {
         "{up}"
     );
 }
+
+#[test]
+fn config_check_validates_core_keys_and_every_plugin_config_without_running_probes() {
+    // Invalid fixtures: exit 1 with the same message `check` gives, on stdout.
+    for path in fixtures("invalid_configs") {
+        let expected = header(&path, "expect");
+        let out = run_patchdeck(&["config", "check", "--config", path.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: {}",
+            path.display(),
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.starts_with(&format!("{}{expected}", path.display())),
+            "{}:\n  want: {expected}\n  got:  {stdout}",
+            path.display()
+        );
+    }
+    // Valid fixtures: core keys pass; full.toml gives the mock a key it does not know, which
+    // only the plugin's own create() can tell (it used to show up only as UNKNOWN at run time).
+    for path in fixtures("valid_configs") {
+        let out = run_patchdeck(&["config", "check", "--config", path.to_str().unwrap()]);
+        let stdout = text(&out.stdout);
+        if path.ends_with("full.toml") {
+            assert_eq!(out.status.code(), Some(1));
+            assert!(
+                stdout.contains(&format!(
+                    "{}:34: probe \"rp:abc\": plugin rejected its config: mock config: unknown field `password`",
+                    path.display()
+                )),
+                "{stdout}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{}: {stdout}", path.display());
+            assert!(
+                stdout.ends_with("every plugin accepted its config)\n"),
+                "{stdout}"
+            );
+        }
+    }
+    // Plugin-config typos in real plugins, all reported at once, each on its own line.
+    let dir = scratch("config-check");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"w\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"http://sup01:8530\"\nurll = \"x\"\n\n[[probe]]\nid = \"b\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = []\n\n[[probe]]\nid = \"m\"\nplugin = \"mock\"\n[probe.config]\nstatus = \"purple\"\n",
+    );
+    let out = run_patchdeck(&["config", "check", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let p = cfg.display();
+    assert_eq!(lines[0], format!("{p}: 3 problems"));
+    assert!(
+        lines[1].starts_with(&format!(
+            "{p}:6: probe \"w\": plugin rejected its config: wsus config: unknown field `urll`"
+        )),
+        "{stdout}"
+    );
+    assert!(lines[2].starts_with(&format!("{p}:12: probe \"b\": plugin rejected its config: field `distribution_points`: list at least one")), "{stdout}");
+    assert!(
+        lines[3].starts_with(&format!(
+            "{p}:18: probe \"m\": plugin rejected its config: mock config: unknown variant `purple`"
+        )),
+        "{stdout}"
+    );
+    // No probe ran: nothing was checked against a server (the wsus URL is not reachable).
+    assert!(!stdout.contains("unreachable"), "{stdout}");
+}
+
+#[test]
+fn version_completions_and_man_pages() {
+    let v = text(&run_patchdeck(&["--version"]).stdout);
+    assert!(
+        v.starts_with(&format!(
+            "patchdeck {} (probe ABI 1.0, report schema 1.1, probe-host protocol 2, commit ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{v}"
+    );
+    let dir = scratch("completions");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run_patchdeck(&["completions", shell]);
+        assert!(out.status.success());
+        let script = text(&out.stdout);
+        assert!(
+            script.contains("serve") && script.contains("config"),
+            "{shell}"
+        );
+        if shell == "bash" {
+            let f = dir.join("patchdeck.bash");
+            std::fs::write(&f, &script).unwrap();
+            let syntax = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&f)
+                .output()
+                .unwrap();
+            assert!(syntax.status.success(), "{}", text(&syntax.stderr));
+        }
+    }
+    let man = dir.join("man");
+    assert!(
+        run_patchdeck(&["man", "--out", man.to_str().unwrap()])
+            .status
+            .success()
+    );
+    for page in [
+        "patchdeck.1",
+        "patchdeck-check.1",
+        "patchdeck-serve.1",
+        "patchdeck-config.1",
+        "patchdeck-events.1",
+    ] {
+        let text = std::fs::read_to_string(man.join(page)).unwrap();
+        assert!(
+            text.starts_with(".ie \\n(.g .ds Aq") || text.contains(".TH"),
+            "{page}"
+        );
+    }
+    let demo_help = text(&run_patchdeck(&["demo", "--help"]).stdout);
+    for probe in [
+        "wsus",
+        "bits",
+        "reporting-point",
+        "wua",
+        "msi",
+        "sup-capacity",
+    ] {
+        assert!(
+            demo_help.contains(probe),
+            "demo --help names {probe}: {demo_help}"
+        );
+    }
+}

@@ -56,15 +56,34 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(EXIT_UNKNOWN)
 }
 
+/// "0.1.0 (probe ABI 1.0, report schema 1.1, probe-host protocol 2, commit 1a2b3c4d5e6f)".
+fn version() -> &'static str {
+    static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        format!(
+            "{} (probe ABI {}.{}, report schema 1.1, probe-host protocol {}, commit {})",
+            env!("CARGO_PKG_VERSION"),
+            patchdeck_probe_api::abi::PD_ABI_MAJOR,
+            patchdeck_probe_api::abi::PD_ABI_MINOR,
+            patchdeck_core::protocol::PROTOCOL_VERSION,
+            env!("PATCHDECK_GIT_COMMIT")
+        )
+    })
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "patchdeck",
-    version,
+    version = version(),
     about = "Terminal dashboard for the prerequisites of ConfigMgr 2007 software-update deployment",
     long_about = "patchdeck runs probe plugins (WSUS, Windows Update Agent, BITS on distribution \
 points, Windows Installer, SUP capacity, reporting point) and shows whether each is healthy.\n\n\
-Config lookup: --config, then $PATCHDECK_CONFIG, then $XDG_CONFIG_HOME/patchdeck/patchdeck.toml.\n\
-Plugins are searched in the config's plugin_dirs, then in the folder of this binary.",
+Config lookup: --config, then $PATCHDECK_CONFIG, then $XDG_CONFIG_HOME/patchdeck/patchdeck.toml, \
+then /etc/patchdeck/patchdeck.toml.\n\
+Plugins are searched in the config's plugin_dirs and --plugin-dir folders, then next to this \
+binary (a development build), then in ../lib/patchdeck/plugins/ relative to it (the Debian \
+package: /usr/lib/patchdeck/plugins). The probe host (patchdeck-probe-host) is \
+$PATCHDECK_PROBE_HOST, else next to this binary, else ../lib/patchdeck/ relative to it.",
     after_help = "Examples:\n  patchdeck demo\n  patchdeck --config examples/patchdeck.toml\n  \
 patchdeck check --config examples/patchdeck.toml\n  patchdeck check --probe wsus-sup01 --format nagios\n  patchdeck plugins"
 )]
@@ -123,11 +142,13 @@ enum Command {
         timeout: Option<std::time::Duration>,
     },
     /// Open the dashboard on a simulated ConfigMgr 2007 site served on loopback (sitesim),
-    /// judged by the real wsus, bits and reporting-point plugins. Needs no network and no
-    /// Windows server: the quickest way to see what patchdeck does.
+    /// judged by all six real probes: wsus (WSUS 3.0, sync, admin console), bits
+    /// (distribution points), reporting-point, wua (Windows Update Agent on 30,000 simulated
+    /// clients), msi (Windows Installer) and sup-capacity (SUP load and NLB). Needs no network
+    /// and no Windows server: the quickest way to see what patchdeck does.
     Demo {
         /// Scenario file (see tests/sitesim/scenarios/); default: a mid-size site with one
-        /// DP that ignores Range and one without WebDAV.
+        /// DP that ignores Range, one without WebDAV and one refusing anonymous access.
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
         /// Flip a fault every few seconds (WsusPool stopped, Range off, HTTP 500) so status
@@ -157,6 +178,23 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 50)]
         max_items: usize,
     },
+    /// Validate the config without running any probe (like `nginx -t`).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print a shell completion script: `patchdeck completions bash > /etc/bash_completion.d/patchdeck`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (patchdeck.1 and one per command) into a folder.
+    #[command(hide = true)]
+    Man {
+        /// Folder to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Print the persisted transition history (what the dashboard's `e` shows, across
     /// restarts): every status change and every change of cause, oldest first. Read from the
     /// config's history_dir, else $XDG_STATE_HOME/patchdeck/history.jsonl.
@@ -171,6 +209,14 @@ enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigAction {
+    /// Check the config: the file and core keys, then every probe's [probe.config] through
+    /// its plugin's own create() (in a probe host, so a bad plugin cannot hurt). Prints every
+    /// problem at once with file:line, probe id and key; exit 0 when valid, 1 when not.
+    Check,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,6 +274,25 @@ fn init_logging(log_file: Option<&PathBuf>, tui: bool, serve: bool) -> anyhow::R
     Ok(())
 }
 
+/// patchdeck.1 and patchdeck-<command>.1 for every visible command.
+fn write_man_pages(out: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let write = |name: &str, c: clap::Command| -> anyhow::Result<()> {
+        let path = out.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(c).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))
+    };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("patchdeck-{}", sub.get_name());
+        let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
+        write(&name, sub.clone().name(leaked))?;
+    }
+    write("patchdeck", cmd)
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     patchdeck_core::duration::parse(s)
 }
@@ -271,6 +336,15 @@ fn main() -> ExitCode {
                 allow_remote,
                 max_items,
             }) => serve::run(&opts, listen, allow_remote, max_items).await,
+            Some(Command::Config {
+                action: ConfigAction::Check,
+            }) => headless::config_check(&opts).await,
+            Some(Command::Completions { shell }) => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "patchdeck", &mut std::io::stdout());
+                Ok(0)
+            }
+            Some(Command::Man { out }) => write_man_pages(&out).map(|()| 0),
             Some(Command::Events {
                 since,
                 probes,
