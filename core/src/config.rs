@@ -126,7 +126,8 @@ pub enum ConfigError {
     },
     #[error(
         "no config file: pass --config FILE, set PATCHDECK_CONFIG, or create {default} \
-         or {SYSTEM_CONFIG} (see examples/patchdeck.toml)"
+         or {SYSTEM_CONFIG} (see examples/site.toml, installed as \
+         /usr/share/patchdeck/examples/site.toml; or try `patchdeck demo`)"
     )]
     NotFound { default: String },
 }

@@ -55,10 +55,10 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned())
 }
 
-/// Finds `patchdeck-probe-host`: `$PATCHDECK_PROBE_HOST` when set; else next to the running
-/// binary (a development build: `target/release/`), one folder up (cargo's test binaries),
-/// or in `../lib/patchdeck/` relative to the binary (an installed package:
-/// `/usr/bin/patchdeck` and `/usr/lib/patchdeck/patchdeck-probe-host`).
+/// Finds `patchdeck-probe-host`: `$PATCHDECK_PROBE_HOST` when set; else in `../lib/patchdeck/`
+/// relative to the running binary (an installed package: `/usr/bin/patchdeck` and
+/// `/usr/lib/patchdeck/patchdeck-probe-host`), next to it (a development build:
+/// `target/release/`), or one folder up (cargo's test binaries).
 pub fn locate_probe_host() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("PATCHDECK_PROBE_HOST").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
@@ -69,9 +69,9 @@ pub fn locate_probe_host() -> Result<PathBuf, String> {
     let dir = exe.parent().unwrap_or(Path::new("."));
     let up = dir.parent().unwrap_or(dir);
     let candidates = [
+        up.join("lib").join("patchdeck").join(&name),
         dir.join(&name),
         up.join(&name),
-        up.join("lib").join("patchdeck").join(&name),
     ];
     for candidate in &candidates {
         if candidate.is_file() {
@@ -93,9 +93,10 @@ pub fn locate_probe_host() -> Result<PathBuf, String> {
     ))
 }
 
-/// The folders searched for plugins after the config's `plugin_dirs`: the running binary's
-/// own folder (a development build) and `../lib/patchdeck/plugins/` relative to it (an
-/// installed package), those that exist.
+/// The folders searched for plugins after the config's `plugin_dirs`: for an installed
+/// package (`/usr/bin/patchdeck`), `../lib/patchdeck/plugins/` relative to the binary and
+/// only that (never `/usr/bin` itself, which holds unrelated libraries such as `ld.so`);
+/// otherwise the binary's own folder (a development build: `target/release/`).
 pub fn builtin_plugin_dirs() -> Vec<PathBuf> {
     let Some(dir) = std::env::current_exe()
         .ok()
@@ -103,17 +104,21 @@ pub fn builtin_plugin_dirs() -> Vec<PathBuf> {
     else {
         return vec![];
     };
-    let lib = dir
+    builtin_plugin_dirs_for(&dir)
+}
+
+fn builtin_plugin_dirs_for(exe_dir: &Path) -> Vec<PathBuf> {
+    let lib = exe_dir
         .parent()
-        .unwrap_or(&dir)
+        .unwrap_or(exe_dir)
         .join("lib")
         .join("patchdeck")
         .join("plugins");
-    let mut out = vec![dir];
     if lib.is_dir() {
-        out.push(lib);
+        vec![lib]
+    } else {
+        vec![exe_dir.to_owned()]
     }
-    out
 }
 
 /// Scans `dirs` for shared libraries and adds the `explicit` files, then reads every
@@ -262,4 +267,23 @@ pub async fn inspect(host_exe: &Path, files: &[PathBuf]) -> Vec<Result<PluginInf
         }
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_installed_binary_searches_its_lib_folder_never_its_own_bin_folder() {
+        let root = std::env::temp_dir().join(format!("pd-builtin-{}", std::process::id()));
+        let bin = root.join("usr/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        // A development layout (target/release/): the binary's own folder.
+        assert_eq!(builtin_plugin_dirs_for(&bin), vec![bin.clone()]);
+        // An installed package: /usr/lib/patchdeck/plugins only (/usr/bin holds ld.so).
+        let plugins = root.join("usr/lib/patchdeck/plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        assert_eq!(builtin_plugin_dirs_for(&bin), vec![plugins]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -1508,3 +1508,93 @@ fn version_completions_and_man_pages() {
         );
     }
 }
+
+/// Runs a copy of patchdeck from `bin` with no config or probe host in the environment.
+fn run_copied(bin: &Path, args: &[&str], home: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .env_remove("PATCHDECK_PROBE_HOST")
+        .env_remove("PATCHDECK_CONFIG")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", home.join(".state"))
+        .current_dir(home)
+        .output()
+        .unwrap();
+    (
+        out.status.code().expect("exited"),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+fn copy_exec(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+}
+
+#[test]
+fn an_installed_layout_finds_its_probe_host_and_plugins_under_lib_and_never_scans_bin() {
+    // The Debian package's layout, in a scratch root: usr/bin, usr/lib/patchdeck/...
+    let root = scratch("installed");
+    let bin = root.join("usr/bin/patchdeck");
+    copy_exec(&patchdeck_bin(), &bin);
+    copy_exec(
+        &probe_host(),
+        &root.join("usr/lib/patchdeck/patchdeck-probe-host"),
+    );
+    let lib = root.join("usr/lib/patchdeck/plugins");
+    copy_exec(&mock_lib(), &lib.join("libpatchdeck_mock.so"));
+    // Like /usr/bin/ld.so: a library beside the binary that is not a plugin.
+    std::fs::write(root.join("usr/bin/libnot_a_plugin.so"), b"\x7fELF junk").unwrap();
+    let home = root.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    let (code, out, err) = run_copied(&bin, &["plugins"], &home);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("searched {}", lib.display())),
+        "{out}"
+    );
+    assert!(
+        !out.contains("usr/bin"),
+        "scanned its own bin folder: {out}"
+    );
+    assert!(out.contains("mock"), "{out}");
+
+    let cfg = repo_root().join("examples/patchdeck.toml");
+    let (code, out, err) = run_copied(&bin, &["check", "--config", cfg.to_str().unwrap()], &home);
+    assert_eq!(code, 1, "mock example's worst is WARNING: {out}{err}");
+    assert!(
+        out.contains("bits-dps") && !out.contains("UNKNOWN"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_lone_binary_says_where_it_looked_for_the_probe_host_and_how_to_install_it() {
+    // `cargo install --path tui` alone: patchdeck in a bin folder, nothing beside it.
+    let root = scratch("lone");
+    let bin = root.join("bin/patchdeck");
+    copy_exec(&patchdeck_bin(), &bin);
+    let cfg = repo_root().join("examples/patchdeck.toml");
+    let (code, out, err) = run_copied(&bin, &["check", "--config", cfg.to_str().unwrap()], &root);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("cannot find patchdeck-probe-host"), "{err}");
+    assert!(
+        err.contains(&root.join("lib/patchdeck").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("cargo install --path core"), "{err}");
+    // And with no config anywhere: where it looked, and what to copy (unless this machine
+    // has the package's /etc/patchdeck/patchdeck.toml, which is then found instead).
+    if Path::new(patchdeck_core::config::SYSTEM_CONFIG).exists() {
+        return;
+    }
+    let (code, _, err) = run_copied(&bin, &["check"], &root);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("no config file") && err.contains("examples/site.toml"),
+        "{err}"
+    );
+}

@@ -35,15 +35,24 @@ fn load_config(opts: &Options) -> anyhow::Result<Config> {
     Ok(config::load(&path)?)
 }
 
-/// Loads the config and binds every probe (the dashboard's start-up).
-pub async fn build_engine(opts: &Options) -> anyhow::Result<Engine> {
-    let config = load_config(opts)?;
+/// Where the annotated example of a real site's config is, installed or in the source tree.
+pub const SITE_EXAMPLE: &str =
+    "/usr/share/patchdeck/examples/site.toml (examples/site.toml in the source tree)";
+
+fn no_probes_is_an_error(config: &Config) -> anyhow::Result<()> {
     if config.probes.is_empty() {
         bail!(
-            "{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)",
+            "{}: no probes configured (add a [[probe]] table; see {SITE_EXAMPLE}, or try `patchdeck demo`)",
             config.path.display()
         );
     }
+    Ok(())
+}
+
+/// Loads the config and binds every probe (the dashboard's start-up).
+pub async fn build_engine(opts: &Options) -> anyhow::Result<Engine> {
+    let config = load_config(opts)?;
+    no_probes_is_an_error(&config)?;
     Ok(Engine::build(config, &opts.engine_options()).await?)
 }
 
@@ -73,12 +82,7 @@ async fn check_inner(
     timeout: Option<Duration>,
 ) -> anyhow::Result<u8> {
     let mut config = load_config(opts)?;
-    if config.probes.is_empty() {
-        bail!(
-            "{}: no probes configured (add a [[probe]] table; see examples/patchdeck.toml)",
-            config.path.display()
-        );
-    }
+    no_probes_is_an_error(&config)?;
     if !only.is_empty() {
         let unknown: Vec<&String> = only
             .iter()
@@ -390,6 +394,14 @@ pub async fn config_check(opts: &Options) -> anyhow::Result<u8> {
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(3), engine.shutdown()).await;
+    if problems.is_empty() && lines.is_empty() {
+        // Valid, but check/serve/the dashboard would refuse it: say so before a reload.
+        println!(
+            "{}: OK, but no probes configured: nothing will be checked (uncomment a [[probe]]; see {SITE_EXAMPLE})",
+            path.display()
+        );
+        return Ok(0);
+    }
     if problems.is_empty() {
         println!(
             "{}: OK ({} probes, every plugin accepted its config)",

@@ -80,15 +80,17 @@ fn version() -> &'static str {
 points, Windows Installer, SUP capacity, reporting point) and shows whether each is healthy.\n\n\
 Config lookup: --config, then $PATCHDECK_CONFIG, then $XDG_CONFIG_HOME/patchdeck/patchdeck.toml, \
 then /etc/patchdeck/patchdeck.toml.\n\
-Plugins are searched in the config's plugin_dirs and --plugin-dir folders, then next to this \
-binary (a development build), then in ../lib/patchdeck/plugins/ relative to it (the Debian \
-package: /usr/lib/patchdeck/plugins). The probe host (patchdeck-probe-host) is \
-$PATCHDECK_PROBE_HOST, else next to this binary, else ../lib/patchdeck/ relative to it.",
+Plugins are searched in the config's plugin_dirs and --plugin-dir folders, then in \
+../lib/patchdeck/plugins/ relative to this binary when it exists (the Debian package: \
+/usr/lib/patchdeck/plugins), else in this binary's own folder (a development build). The probe \
+host (patchdeck-probe-host) is $PATCHDECK_PROBE_HOST, else ../lib/patchdeck/ relative to this \
+binary, else next to it.",
     after_help = "Examples:\n  patchdeck demo\n  patchdeck --config examples/patchdeck.toml\n  \
 patchdeck check --config examples/patchdeck.toml\n  patchdeck check --probe wsus-sup01 --format nagios\n  patchdeck plugins"
 )]
 struct Cli {
-    /// Config file (TOML). See examples/patchdeck.toml.
+    /// Config file (TOML). See examples/site.toml (installed:
+    /// /usr/share/patchdeck/examples/site.toml).
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 

@@ -67,6 +67,8 @@ fn main() {
     };
     let site = Site::start(scenario);
     print!("{}", site.config_toml(&interval));
+    // A line scripts can wait for: the config is complete and the servers are answering.
+    println!("# end of config: serving until killed");
     use std::io::Write;
     let _ = std::io::stdout().flush();
     loop {
