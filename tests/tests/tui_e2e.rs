@@ -337,6 +337,38 @@ fn demo_runs_the_real_plugins_against_the_simulated_site() {
             && s.contains("-> 200 without Content-Range")
             && s.contains("Fix:  BITS resumes with byte ranges")
     });
+    // Back on the overview, the problems list names the worst item first; Enter on it lands
+    // on that item, expanded, in the drill-down.
+    t.keys(&["Escape"]);
+    let s = t.wait_for("the problems list", |s| s.contains("problems, worst first"));
+    let lines: Vec<&str> = s.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.contains("problems, worst first"))
+        .unwrap();
+    let first = lines[head + 1];
+    let words: Vec<&str> = first.split_whitespace().collect();
+    assert!(
+        words.len() > 3,
+        "first problem line: {first}
+{s}"
+    );
+    let probe = words[2].to_owned();
+    let rest = words[3..].join(" ");
+    let title = rest.split(": ").next().unwrap();
+    let item = title
+        .rsplit(" › ")
+        .next()
+        .unwrap()
+        .trim_end_matches('…')
+        .to_owned();
+    t.keys(&["End", "Down", "Enter"]);
+    let s = t.wait_for("the first problem's item, selected and expanded", |s| {
+        s.lines()
+            .any(|l| l.starts_with('>') && l.contains("▾") && l.contains(&item))
+    });
+    assert!(s.contains(&probe), "drill of {probe}: {s}");
+    assert!(s.contains("Fix:"), "expanded item shows its fix: {s}");
     t.keys(&["q"]);
     assert_eq!(t.wait_dead(), "0");
     assert!(!pid_alive(&pid));

@@ -1,7 +1,7 @@
 //! A deterministic model for `update` and `view` tests: fixed clock, mixed statuses, a
 //! nested items tree, transitions.
 
-use crate::model::{Look, Model, ProbeRow, Snapshot};
+use crate::model::{Look, Model, ProbeRow, Snapshot, update};
 use patchdeck_core::config::Isolation;
 use patchdeck_core::store::{CheckResult, HistoryEntry, ProbeMeta, Transition};
 use patchdeck_probe_api::{Detail, Item, Metric, Report, Status};
@@ -239,6 +239,162 @@ pub fn model(w: u16, h: u16) -> Model {
             ascii: false,
         },
     );
+    m.dirty = false;
+    m
+}
+
+/// The demo site as `patchdeck demo` shows it (texts taken from a real run of the six probes
+/// against sitesim): several problems across probes, some nested.
+pub fn demo_snapshot() -> Snapshot {
+    use Status::*;
+    let fix_range = "BITS resumes with byte ranges: make IIS on the DP honour Range (no proxy or filter that strips it; static file handler for the package folder).";
+    let fix_webdav = "Enable WebDAV on the DP: IIS 6 Web Service Extensions > WebDAV > Allowed; on Windows Server 2008 install and configure the WebDAV extension for IIS 7.";
+    let fix_anon = "Normal for a ConfigMgr 2007 DP. To let patchdeck verify it, enable \"Allow clients to connect anonymously\" on the DP (Distribution point Properties, General).";
+    let fix_wua = "Clients take the agent of their WSUS from its self-update tree when they scan: check the wsus probe's self-update items, then run the Software Updates Scan Cycle on a listed client or deploy the agent.";
+    let dp = |n: &str, st: Status, summary: &str, children: Vec<Item>| {
+        item(
+            &n.to_lowercase(),
+            &format!("{n}.corp.example"),
+            st,
+            summary,
+            children,
+        )
+    };
+    let bits = Report {
+        status: Critical,
+        summary: "6/9 DPs BITS-ready · DP04 ignores Range (200 instead of 206): BITS would fail with 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT".into(),
+        details: vec![],
+        metrics: vec![],
+        items: vec![
+            dp("DP01", Ok, "HEAD 200, Range 206, PROPFIND 207", vec![]),
+            dp(
+                "DP04",
+                Critical,
+                "ignores Range (200 instead of 206)",
+                vec![
+                    item("head", "HEAD", Ok, "200, Content-Length 1048576", vec![]),
+                    item("range", "Ranged GET", Critical, "200 instead of 206: 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT", vec![])
+                        .with_evidence("GET Range bytes=524288-525311 -> 200 without Content-Range")
+                        .with_fix(fix_range),
+                ],
+            ),
+            dp("DP06", Critical, "WebDAV not answering (PROPFIND 405)", vec![])
+                .with_evidence("PROPFIND Depth 0 -> 405 Method Not Allowed")
+                .with_fix(fix_webdav),
+            dp("DP09", Unknown, "401 Negotiate, NTLM: cannot verify anonymously", vec![])
+                .with_evidence("HEAD -> 401, WWW-Authenticate: Negotiate, NTLM")
+                .with_fix(fix_anon),
+        ],
+    };
+    let wua = Report {
+        status: Warning,
+        summary: "30,000 clients: 2,871 clients (9.6 %) below 7.4.7600.226, the agent of WSUS 3.0 SP2: at or over the 5 % warning line".into(),
+        details: vec![],
+        metrics: vec![],
+        items: vec![
+            item("v7.4.7600.226", "WUA 7.4.7600.226", Ok, "27,129 clients", vec![]),
+            item("v7.2.6001.788", "WUA 7.2.6001.788", Warning, "2,403 clients below the SP2 agent", vec![])
+                .with_fix(fix_wua),
+            item("v7.0.6000.381", "WUA 7.0.6000.381", Warning, "468 clients below the SP2 agent", vec![])
+                .with_fix(fix_wua),
+        ],
+    };
+    let ok = |s: &str| Report::new(Ok, s);
+    Snapshot {
+        probes: vec![
+            row(
+                "wsus-sup01",
+                "wsus",
+                Some(ok("WSUS 3.0 SP2 (protocol 3.2) · all 5 checks OK · 3 ms")),
+                None,
+                &[Ok; 12],
+            ),
+            row(
+                "bits-dps",
+                "bits",
+                Some(bits),
+                None,
+                &[Ok, Critical, Critical],
+            ),
+            row(
+                "rp-rp01",
+                "reporting-point",
+                Some(ok(
+                    "installed, Windows authentication (Negotiate, NTLM) · 2 ms",
+                )),
+                None,
+                &[Ok; 12],
+            ),
+            row("wua-clients", "wua", Some(wua), None, &[Warning; 12]),
+            row(
+                "msi-clients",
+                "msi",
+                Some(ok(
+                    "30,000 clients: all on Windows Installer 3.1 v2 (3.1.4000.2435) or later",
+                )),
+                None,
+                &[Ok; 12],
+            ),
+            row(
+                "sup-capacity",
+                "sup-capacity",
+                Some(ok("SUP01: 22,140 clients of 25,000 (89 %) · 1 SUP")),
+                None,
+                &[Ok; 12],
+            ),
+        ],
+        transitions: vec![Transition {
+            at: at(-60),
+            probe: "bits-dps".into(),
+            from: Some(Ok),
+            to: Critical,
+            summary: "6/9 DPs BITS-ready · DP04 ignores Range".into(),
+            cause: Some("dp04".into()),
+            earlier: false,
+        }],
+        paused: false,
+    }
+}
+
+/// Every probe OK, the last change a recovery at 03:12.
+pub fn green_snapshot() -> Snapshot {
+    let mut snap = demo_snapshot();
+    for p in &mut snap.probes {
+        let summary = match p.meta.id.as_str() {
+            "bits-dps" => "9/9 DPs BITS-ready · HEAD, Range and WebDAV answer".to_owned(),
+            "wua-clients" => {
+                "30,000 clients: all at 7.4.7600.226 or later, scans current".to_owned()
+            }
+            _ => p
+                .latest
+                .as_ref()
+                .map(|r| r.summary.clone())
+                .unwrap_or_default(),
+        };
+        p.latest = Some(Arc::new(CheckResult::from_report(
+            Report::new(Status::Ok, &summary),
+            at(-12),
+            Duration::from_millis(42),
+        )));
+    }
+    // 03:12 local (UTC here) on the fixture's day: 08:00 - 4 h 48 min.
+    snap.transitions = vec![Transition {
+        at: at(-(4 * 3600 + 48 * 60)),
+        probe: "bits-dps".into(),
+        from: Some(Status::Critical),
+        to: Status::Ok,
+        summary: "9/9 DPs BITS-ready".into(),
+        cause: None,
+        earlier: false,
+    }];
+    snap
+}
+
+/// A model over `snap` at a size.
+pub fn model_of(snap: Snapshot, w: u16, h: u16) -> Model {
+    let mut m = model(w, h);
+    update(&mut m, crate::model::Msg::Data(snap));
+    m.selected = m.data.probes.first().map(|p| p.meta.id.clone());
     m.dirty = false;
     m
 }

@@ -104,19 +104,19 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Right,
     },
     Binding {
-        keys: &[code(KeyCode::PageUp)],
-        label: "PgUp",
+        keys: &[code(KeyCode::PageUp), ctrl('u')],
+        label: "PgUp/^U",
         short: "",
-        help: "scroll one page up",
-        screens: &[Drill, Events, Help],
+        help: "one page up (overview: in the problems list)",
+        screens: &[Overview, Drill, Events, Help],
         action: Action::PageUp,
     },
     Binding {
-        keys: &[code(KeyCode::PageDown)],
-        label: "PgDn",
+        keys: &[code(KeyCode::PageDown), ctrl('d')],
+        label: "PgDn/^D",
         short: "",
-        help: "scroll one page down",
-        screens: &[Drill, Events, Help],
+        help: "one page down",
+        screens: &[Overview, Drill, Events, Help],
         action: Action::PageDown,
     },
     Binding {
@@ -139,7 +139,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Tab)],
         label: "Tab",
         short: "",
-        help: "next pane",
+        help: "next pane; after the last pane, the problems list (↓ from the bottom row too)",
         screens: &[Overview],
         action: Action::NextPane,
     },
@@ -155,7 +155,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Enter)],
         label: "Enter",
         short: "details",
-        help: "overview: open the selected probe's details; details: expand/collapse the item",
+        help: "overview: open the selected probe's details, or the selected problem's item; details: expand/collapse the item",
         screens: &[Overview, Drill],
         action: Action::Enter,
     },
@@ -285,4 +285,32 @@ mod tests {
             }
         }
     }
+}
+
+/// Width of the key column on the help screen.
+pub const HELP_KEY_W: usize = 10;
+
+/// The help screen's lines for `screen` at `width` columns: (key label or "", text), each
+/// binding's text wrapped under its own column. `update` scrolls by these, `view` draws them.
+pub fn help_rows(screen: Screen, width: u16, ascii: bool) -> Vec<(String, String)> {
+    let look = crate::model::Look {
+        color: false,
+        ascii,
+    };
+    let room = usize::from(width).saturating_sub(HELP_KEY_W).max(10);
+    let mut out = Vec::new();
+    for b in for_screen(screen) {
+        let label = if ascii {
+            crate::view::ascii_key(b.label)
+        } else {
+            b.label.to_owned()
+        };
+        for (i, part) in crate::text::wrap(b.help, room, usize::MAX, look)
+            .into_iter()
+            .enumerate()
+        {
+            out.push((if i == 0 { label.clone() } else { String::new() }, part));
+        }
+    }
+    out
 }

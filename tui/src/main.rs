@@ -12,6 +12,7 @@ mod keys;
 mod layout;
 mod model;
 mod serve;
+mod text;
 #[cfg(test)]
 mod update_tests;
 mod view;

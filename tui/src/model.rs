@@ -44,6 +44,29 @@ impl Snapshot {
     }
 }
 
+/// Which overview region the keys move in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Probes,
+    Problems,
+}
+
+/// One non-OK item (or a non-OK probe without items) on the overview's problems list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem<'a> {
+    pub probe: &'a str,
+    /// Path of the item in the drill tree ("" for the probe itself).
+    pub path: String,
+    pub status: Status,
+    /// The item's title after its parents' ("DP07 › Ranged GET"; "" for the probe itself).
+    pub title: String,
+    pub summary: &'a str,
+    pub fix: Option<&'a str>,
+    /// When the probe last changed status or cause (None: not since start).
+    pub since: Option<SystemTime>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Screen {
     Overview,
@@ -89,6 +112,9 @@ pub struct Model {
     pub filter: String,
     pub filter_editing: bool,
     pub drill: Drill,
+    /// Overview region the keys move in, and the selected problem.
+    pub focus: Focus,
+    pub problem: usize,
     pub events_scroll: usize,
     pub look: Look,
     /// Seconds east of UTC for the clock (set by the app from the local time zone).
@@ -142,6 +168,8 @@ impl Model {
             filter: String::new(),
             filter_editing: false,
             drill: Drill::default(),
+            focus: Focus::Probes,
+            problem: 0,
             events_scroll: 0,
             look,
             utc_offset: 0,
@@ -202,6 +230,49 @@ impl Model {
         }
     }
 
+    /// Every non-OK item of the visible probes, worst first, then oldest: the deepest
+    /// non-OK item of each branch (its parents only repeat it), or the probe itself when
+    /// no item says why (a timeout, an error, a report without items).
+    pub fn problems(&self) -> Vec<Problem<'_>> {
+        let mut out = Vec::new();
+        for i in self.visible() {
+            let p = &self.data.probes[i];
+            let Some(latest) = p.latest.as_ref().filter(|r| r.status != Status::Ok) else {
+                continue;
+            };
+            let since = self
+                .data
+                .transitions
+                .iter()
+                .rev()
+                .find(|t| t.probe == p.meta.id)
+                .map(|t| t.at);
+            let before = out.len();
+            if let Some(report) = &latest.report {
+                problem_items(&p.meta.id, &report.items, "", "", since, &mut out);
+            }
+            if out.len() == before {
+                out.push(Problem {
+                    probe: &p.meta.id,
+                    path: String::new(),
+                    status: latest.status,
+                    title: String::new(),
+                    summary: &latest.summary,
+                    fix: None,
+                    since,
+                });
+            }
+        }
+        // Stable: equal rank keeps config and item order.
+        out.sort_by_key(|p| {
+            (
+                std::cmp::Reverse(p.status.severity()),
+                p.since.unwrap_or(std::time::UNIX_EPOCH),
+            )
+        });
+        out
+    }
+
     /// The items tree rows of the drilled probe.
     pub fn drill_rows(&self) -> Vec<TreeRow<'_>> {
         let Some(report) = self
@@ -234,6 +305,38 @@ impl TreeRow<'_> {
             || !self.item.metrics.is_empty()
             || self.item.evidence.is_some()
             || self.item.fix.is_some()
+    }
+}
+
+fn problem_items<'a>(
+    probe: &'a str,
+    items: &'a [Item],
+    parent: &str,
+    parent_title: &str,
+    since: Option<SystemTime>,
+    out: &mut Vec<Problem<'a>>,
+) {
+    for (i, item) in items.iter().enumerate() {
+        // The same path scheme as the drill tree, so Enter can open the item.
+        let path = format!("{parent}/{i}:{}", item.id);
+        let title = if parent_title.is_empty() {
+            item.title.clone()
+        } else {
+            format!("{parent_title} › {}", item.title)
+        };
+        if item.items.iter().any(|c| c.status != Status::Ok) {
+            problem_items(probe, &item.items, &path, &title, since, out);
+        } else if item.status != Status::Ok {
+            out.push(Problem {
+                probe,
+                path,
+                status: item.status,
+                title,
+                summary: &item.summary,
+                fix: item.fix.as_deref(),
+                since,
+            });
+        }
     }
 }
 
@@ -277,6 +380,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             if snapshot != m.data {
                 m.data = snapshot;
                 m.fix_selection();
+                let problems = m.problems().len();
+                m.problem = m.problem.min(problems.saturating_sub(1));
+                if problems == 0 {
+                    m.focus = Focus::Probes;
+                }
                 clamp_drill(m);
                 m.dirty = true;
             }
@@ -364,18 +472,41 @@ fn overview_action(m: &mut Model, action: Action) -> Vec<Command> {
     let visible = m.visible();
     let n = visible.len();
     let pos = m.selected_pos(&visible).unwrap_or(0);
+    let problems = m.problems().len();
+    match action {
+        Action::Filter => m.filter_editing = true,
+        Action::Back => {
+            m.filter.clear();
+            m.fix_selection();
+        }
+        Action::ToggleSort => m.sort_severity = !m.sort_severity,
+        _ if m.focus == Focus::Problems && problems > 0 => {
+            return problems_action(m, action, problems, &visible);
+        }
+        _ => {}
+    }
+    m.focus = Focus::Probes;
     let cols = if layout::narrow(m.size) {
         1
     } else {
-        layout::grid_columns(m.size.0)
+        layout::grid_columns(m.size.0, n)
     };
+    let bottom_row = n > 0 && pos / cols == (n - 1) / cols;
     let go = |m: &mut Model, p: usize| m.select_pos(&visible, p);
+    let to_problems = |m: &mut Model, i: usize| {
+        m.focus = Focus::Problems;
+        m.problem = i;
+    };
     match action {
         Action::Up if pos >= cols => go(m, pos - cols),
         Action::Down if pos + cols < n => go(m, pos + cols),
+        Action::Down if bottom_row && problems > 0 => to_problems(m, 0),
         Action::Left if cols > 1 && pos > 0 => go(m, pos - 1),
         Action::Right if cols > 1 && pos + 1 < n => go(m, pos + 1),
+        // Tab order: every pane, then every problem, then back to the first pane.
+        Action::NextPane if pos + 1 >= n && problems > 0 => to_problems(m, 0),
         Action::NextPane if n > 0 => go(m, (pos + 1) % n),
+        Action::PrevPane if pos == 0 && problems > 0 => to_problems(m, problems - 1),
         Action::PrevPane if n > 0 => go(m, (pos + n - 1) % n),
         Action::Home if n > 0 => go(m, 0),
         Action::End if n > 0 => go(m, n - 1),
@@ -393,12 +524,78 @@ fn overview_action(m: &mut Model, action: Action) -> Vec<Command> {
                 return vec![Command::RunNow(id)];
             }
         }
-        Action::Filter => m.filter_editing = true,
-        Action::Back => m.filter.clear(),
-        Action::ToggleSort => m.sort_severity = !m.sort_severity,
         _ => {}
     }
     vec![]
+}
+
+/// Keys while the problems list has the focus.
+fn problems_action(m: &mut Model, action: Action, len: usize, visible: &[usize]) -> Vec<Command> {
+    let page = (layout::body_height(m.size) / 2).max(1);
+    let i = m.problem.min(len - 1);
+    match action {
+        Action::Up | Action::PrevPane if i == 0 => {
+            m.focus = Focus::Probes;
+            if action == Action::PrevPane {
+                m.select_pos(visible, visible.len().saturating_sub(1));
+            }
+        }
+        Action::Up | Action::PrevPane => m.problem = i - 1,
+        Action::Down => m.problem = (i + 1).min(len - 1),
+        Action::NextPane if i + 1 >= len => {
+            m.focus = Focus::Probes;
+            m.select_pos(visible, 0);
+        }
+        Action::NextPane => m.problem = i + 1,
+        Action::PageUp => m.problem = i.saturating_sub(page),
+        Action::PageDown => m.problem = (i + page).min(len - 1),
+        Action::Home => m.problem = 0,
+        Action::End => m.problem = len - 1,
+        Action::Enter => {
+            let p = &m.problems()[i];
+            let (probe, path) = (p.probe.to_owned(), p.path.clone());
+            open_problem(m, probe, &path);
+        }
+        Action::RunSelected => return vec![Command::RunNow(m.problems()[i].probe.to_owned())],
+        _ => {}
+    }
+    vec![]
+}
+
+/// Opens a probe's drill-down with the item at `path` (and its parents) expanded and selected.
+pub fn open_problem(m: &mut Model, probe: String, path: &str) {
+    m.selected = Some(probe.clone());
+    m.drill = Drill {
+        probe,
+        ..Drill::default()
+    };
+    m.screen = Screen::Drill;
+    if !path.is_empty() {
+        // Expand each ancestor as it appears (a prefix test on the tree's own paths, so ids
+        // containing '/' cannot confuse it), then the item itself.
+        loop {
+            let next = m
+                .drill_rows()
+                .iter()
+                .find(|r| !r.expanded && path.starts_with(&format!("{}/", r.path)))
+                .map(|r| r.path.clone());
+            match next {
+                Some(p) => {
+                    m.drill.expanded.insert(p);
+                }
+                None => break,
+            }
+        }
+        let rows = m.drill_rows();
+        if let Some(i) = rows.iter().position(|r| r.path == path) {
+            let expandable = rows[i].expandable();
+            m.drill.cursor = i;
+            if expandable {
+                m.drill.expanded.insert(path.to_owned());
+            }
+        }
+    }
+    clamp_drill(m);
 }
 
 fn drill_action(m: &mut Model, action: Action) -> Vec<Command> {
@@ -500,7 +697,7 @@ fn events_action(m: &mut Model, action: Action) -> Vec<Command> {
 }
 
 fn help_action(m: &mut Model, action: Action) -> Vec<Command> {
-    let rows = keys::for_screen(m.help_return).count() + 4;
+    let rows = keys::help_rows(m.help_return, m.size.0, m.look.ascii).len() + 5;
     let max = rows.saturating_sub(layout::body_height(m.size));
     match action {
         Action::Quit => m.quit = true,

@@ -1,7 +1,8 @@
 //! `update`: every key on every screen changes the model as expected.
 
 use crate::fixture::{model, snapshot, t0};
-use crate::model::{Command, Model, Msg, Screen, update};
+use crate::model::{Command, Focus, Model, Msg, Screen, update};
+use patchdeck_probe_api::Status;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::Duration;
 
@@ -37,7 +38,19 @@ fn grid_navigation_moves_by_column_and_row() {
     ch(&mut m, 'j');
     assert_eq!(sel(&m), "wua-clients");
     press(&mut m, KeyCode::Down);
-    assert_eq!(sel(&m), "wua-clients", "no row below");
+    assert_eq!(
+        m.focus,
+        Focus::Problems,
+        "Down from the bottom row: the problems list"
+    );
+    assert_eq!(m.problem, 0);
+    press(&mut m, KeyCode::Up);
+    assert_eq!(
+        m.focus,
+        Focus::Probes,
+        "Up from the first problem: back to the panes"
+    );
+    assert_eq!(sel(&m), "wua-clients");
     ch(&mut m, 'h');
     assert_eq!(sel(&m), "reporting-point");
     press(&mut m, KeyCode::Left);
@@ -63,14 +76,81 @@ fn narrow_list_navigation_is_one_per_row() {
 }
 
 #[test]
-fn tab_cycles_panes_and_wraps() {
+fn tab_cycles_panes_then_problems_and_wraps() {
     let mut m = model(120, 40);
-    for _ in 0..5 {
+    let problems = m.problems().len();
+    assert!(problems >= 2, "the fixture has problems");
+    for _ in 0..4 {
         press(&mut m, KeyCode::Tab);
     }
+    assert_eq!(sel(&m), "msi-clients");
+    press(&mut m, KeyCode::Tab);
+    assert_eq!(
+        (m.focus, m.problem),
+        (Focus::Problems, 0),
+        "after the last pane"
+    );
+    for _ in 0..problems {
+        press(&mut m, KeyCode::Tab);
+    }
+    assert_eq!(m.focus, Focus::Probes, "after the last problem");
     assert_eq!(sel(&m), "wsus-sup01");
     press(&mut m, KeyCode::BackTab);
-    assert_eq!(sel(&m), "msi-clients");
+    assert_eq!((m.focus, m.problem), (Focus::Problems, problems - 1));
+    press(&mut m, KeyCode::BackTab);
+    assert_eq!(m.problem, problems - 2);
+}
+
+#[test]
+fn problems_are_worst_first_then_oldest_and_enter_opens_the_item() {
+    let mut m = model(120, 40);
+    let problems = m.problems();
+    let ranks: Vec<u8> = problems.iter().map(|p| p.status.severity()).collect();
+    let mut sorted = ranks.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ranks, sorted, "worst first");
+    // Every problem is a non-OK item whose children are all OK (or a probe without items).
+    for p in &problems {
+        assert_ne!(p.status, Status::Ok);
+    }
+    let first = problems[0].clone();
+    let (probe, path) = (first.probe.to_owned(), first.path.clone());
+    press(&mut m, KeyCode::End);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.focus, Focus::Problems);
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.screen, Screen::Drill);
+    assert_eq!(m.drill.probe, probe);
+    if !path.is_empty() {
+        let rows = m.drill_rows();
+        assert_eq!(
+            rows[m.drill.cursor].path, path,
+            "the problem's item is selected"
+        );
+    }
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, Screen::Overview);
+    assert_eq!(m.focus, Focus::Problems, "back where we were");
+}
+
+#[test]
+fn a_nested_problem_opens_with_its_parents_expanded() {
+    let mut m = model(120, 40);
+    let nested = m
+        .problems()
+        .iter()
+        .position(|p| p.path.matches('/').count() >= 2)
+        .expect("the fixture has a nested non-OK item");
+    let path = m.problems()[nested].path.clone();
+    press(&mut m, KeyCode::End);
+    press(&mut m, KeyCode::Down);
+    for _ in 0..nested {
+        press(&mut m, KeyCode::Down);
+    }
+    press(&mut m, KeyCode::Enter);
+    let rows = m.drill_rows();
+    assert_eq!(rows[m.drill.cursor].path, path);
+    assert!(rows[m.drill.cursor].depth >= 1);
 }
 
 #[test]

@@ -224,3 +224,70 @@ fn a_next_run_more_than_a_day_away_shows_its_date() {
         "local time"
     );
 }
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+#[test]
+fn demo_overview_lists_every_problem_worst_first_at_three_sizes() {
+    for (w, h) in SIZES {
+        let m = crate::fixture::model_of(crate::fixture::demo_snapshot(), w, h);
+        let screen = render(&m);
+        // Worst first: the CRITICAL DPs before DP09's UNKNOWN before the WUA warnings.
+        let pos = |s: &str| {
+            screen
+                .find(s)
+                .unwrap_or_else(|| panic!("{w}x{h}: no {s}:\n{screen}"))
+        };
+        assert!(pos("DP04.corp.example › Ranged GET") < pos("DP09.corp.example"));
+        assert!(pos("DP09.corp.example") < pos("WUA 7.2.6001.788"));
+        assert!(screen.contains("q quit"), "{w}x{h}: footer keeps q quit");
+        insta::assert_snapshot!(format!("demo_overview_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn an_all_green_site_says_so_in_one_calm_line_at_three_sizes() {
+    for (w, h) in SIZES {
+        let m = crate::fixture::model_of(crate::fixture::green_snapshot(), w, h);
+        let screen = render(&m);
+        assert!(
+            screen.contains("all 6 probes OK · last change 03:12 bits-dps CRITICAL -> OK"),
+            "{w}x{h}:\n{screen}"
+        );
+        insta::assert_snapshot!(format!("green_overview_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn a_problem_opened_into_the_drill_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), w, h);
+        // Into the problems list, then the first problem: DP04's Ranged GET.
+        keys(&mut m, &[KeyCode::End, KeyCode::Down, KeyCode::Enter]);
+        let screen = render(&m);
+        assert!(
+            screen.contains("Fix:  BITS resumes with byte ranges"),
+            "{w}x{h}:\n{screen}"
+        );
+        insta::assert_snapshot!(format!("problem_drill_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn pane_titles_keep_their_parenthesis_and_summaries_wrap_when_there_is_room() {
+    let m = crate::fixture::model_of(crate::fixture::demo_snapshot(), 200, 60);
+    let screen = render(&m);
+    for line in screen
+        .lines()
+        .filter(|l| l.contains("╗") || l.contains("┐"))
+    {
+        let opens = line.matches(" (").count();
+        let closes = line.matches(") ").count();
+        assert_eq!(opens, closes, "cut title: {line}");
+    }
+    // bits' long summary is not cut at 200 columns: its end is on screen.
+    assert!(
+        screen.contains("BG_E_INSUFFICIENT_RANGE_SUPPORT"),
+        "{screen}"
+    );
+}

@@ -61,13 +61,34 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
             (Some(c), false) => format!("  [{c}]"),
             (None, _) => String::new(),
         };
+        let lead = format!("{at}  {:<id_w$}  ", t.probe);
+        let arrow = if look.ascii { " -> " } else { " → " };
+        // The summary wraps under itself instead of being cut at the right edge.
+        let used =
+            lead.chars().count() + 2 * 11 + arrow.chars().count() + cause.chars().count() + 2;
+        let room = usize::from(area.width).saturating_sub(used);
+        let mut parts = if room >= 20 {
+            super::wrap(&t.summary, room, 3, look)
+        } else {
+            super::wrap(
+                &t.summary,
+                usize::from(area.width).saturating_sub(4),
+                3,
+                look,
+            )
+        };
+        let first = if room >= 20 {
+            parts.remove(0)
+        } else {
+            String::new()
+        };
         lines.push(Line::from(vec![
-            Span::raw(format!("{at}  {:<id_w$}  ", t.probe)),
+            Span::raw(lead),
             Span::styled(
                 format!("{} {:<8}", theme::symbol(t.from, look), theme::word(t.from)),
                 theme::style(t.from, look),
             ),
-            Span::raw(if look.ascii { " -> " } else { " → " }),
+            Span::raw(arrow),
             Span::styled(
                 format!(
                     "{} {:<8}",
@@ -76,8 +97,15 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
                 ),
                 theme::style(Some(t.to), look),
             ),
-            Span::raw(format!("{cause}  {}", t.summary)),
+            Span::raw(format!("{cause}  {first}")),
         ]));
+        let indent = if room >= 20 { used } else { 4 };
+        for part in parts {
+            if lines.len() > rows {
+                break;
+            }
+            lines.push(Line::from(format!("{}{part}", " ".repeat(indent))));
+        }
     }
     f.render_widget(Paragraph::new(lines), area);
 }

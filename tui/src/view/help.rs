@@ -21,22 +21,22 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         Line::styled(format!("Keys on the {name} screen"), theme::heading(look)),
         Line::from(""),
     ];
-    for b in keys::for_screen(m.help_return) {
-        let label = if look.ascii {
-            super::ascii_key(b.label)
-        } else {
-            b.label.to_owned()
-        };
+    let key_w = keys::HELP_KEY_W - 2;
+    for (label, text) in keys::help_rows(m.help_return, area.width, look.ascii) {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {label:<8}"), theme::heading(look)),
-            Span::raw(b.help),
+            Span::styled(format!("  {label:<key_w$}"), theme::heading(look)),
+            Span::raw(text),
         ]));
     }
     lines.push(Line::from(""));
-    lines.push(Line::styled(
+    for part in super::wrap(
         "Status: symbol + word, never colour alone. UNKNOWN = the probe could not decide.",
-        theme::dim(look),
-    ));
+        usize::from(area.width),
+        usize::MAX,
+        look,
+    ) {
+        lines.push(Line::styled(part, theme::dim(look)));
+    }
     let shown: Vec<Line> = lines.into_iter().skip(m.help_scroll).collect();
     f.render_widget(Paragraph::new(shown), area);
 }

@@ -74,7 +74,7 @@ fn ascii_fold(buf: &mut ratatui::buffer::Buffer) {
             "·" | "•" => "-",
             "—" | "–" | "─" | "━" => "-",
             "…" => ".",
-            "→" => ">",
+            "→" | "›" => ">",
             "←" => "<",
             "↑" => "^",
             "↓" => "v",
@@ -130,7 +130,7 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
         right.push(Span::styled("[PAUSED]", theme::selected(look)));
         right.push(Span::raw("  "));
     }
-    right.push(Span::raw(clock(m.now, m.utc_offset)));
+    right.push(Span::raw(clock_minutes(m.now, m.utc_offset)));
     right.push(Span::raw(" "));
     let right_width: usize = right.iter().map(Span::width).sum();
     let left_width: usize = spans.iter().map(Span::width).sum();
@@ -169,19 +169,40 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
         width += s.chars().count();
         spans.push(Span::styled(s, theme::heading(look)));
     }
-    for b in keys::for_screen(m.screen).filter(|b| !b.short.is_empty()) {
-        let key = if look.ascii {
+    // "q quit" always fits: the other hints give way to it from the right.
+    let bindings: Vec<_> = keys::for_screen(m.screen)
+        .filter(|b| !b.short.is_empty())
+        .collect();
+    let label = |b: &keys::Binding| {
+        if look.ascii {
             ascii_key(b.label)
         } else {
             b.label.to_owned()
-        };
-        let item = format!("{key} {}  ", b.short);
-        let w = item.chars().count();
-        if width + w > usize::from(area.width) {
+        }
+    };
+    let quit = bindings.iter().position(|b| b.action == keys::Action::Quit);
+    let quit_w = quit.map_or(0, |q| {
+        format!("{} {}  ", label(bindings[q]), bindings[q].short)
+            .chars()
+            .count()
+    });
+    let mut shown: Vec<&keys::Binding> = Vec::new();
+    for (i, b) in bindings.iter().enumerate() {
+        if Some(i) == quit {
+            continue;
+        }
+        let w = format!("{} {}  ", label(b), b.short).chars().count();
+        if width + w + quit_w > usize::from(area.width) {
             break;
         }
         width += w;
-        spans.push(Span::styled(key, theme::heading(look)));
+        shown.push(b);
+    }
+    if let Some(q) = quit {
+        shown.push(bindings[q]);
+    }
+    for b in shown {
+        spans.push(Span::styled(label(b), theme::heading(look)));
         spans.push(Span::raw(format!(" {}  ", b.short)));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -206,6 +227,12 @@ pub fn clock(t: SystemTime, utc_offset: i64) -> String {
     format!("{:02}:{:02}:{:02}", day / 3600, (day / 60) % 60, day % 60)
 }
 
+/// Wall-clock time of day to the minute, HH:MM: what the overview shows, so the screen does
+/// not change every second.
+pub fn clock_minutes(t: SystemTime, utc_offset: i64) -> String {
+    clock(t, utc_offset)[..5].to_owned()
+}
+
 /// A future time as the operator needs it: the time of day when it is within a day of
 /// `now`, else with its date ("2026-11-30 08:00:00"): a probe at `interval = "7d"` must not
 /// read as due at 08:00 today.
@@ -224,6 +251,12 @@ pub fn when(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
         Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
         Err(_) => clock(t, utc_offset),
     }
+}
+
+/// [`when`] to the minute.
+pub fn when_minutes(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
+    let s = when(t, now, utc_offset);
+    s[..s.len() - 3].to_owned()
 }
 
 /// A past time: the time of day within a day of `now`, else with its date (an event from the
@@ -246,23 +279,16 @@ pub fn short_duration(d: Duration) -> String {
     }
 }
 
-/// "12s ago" for a past time.
+/// A past time, coarse: "just now", "3 min ago", "2 h ago", "4 d ago". Changes at most once
+/// a minute, so an idle dashboard sends (almost) nothing over SSH.
 pub fn ago(now: SystemTime, then: SystemTime) -> String {
-    format!(
-        "{} ago",
-        short_duration(now.duration_since(then).unwrap_or_default())
-    )
+    let s = now.duration_since(then).unwrap_or_default().as_secs();
+    match s {
+        0..=59 => "just now".to_owned(),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
 }
 
-/// Truncates to a width in characters, with an ellipsis.
-pub fn fit(s: &str, width: usize, look: crate::model::Look) -> String {
-    let n = s.chars().count();
-    if n <= width {
-        return s.to_owned();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let cut: String = s.chars().take(width.saturating_sub(1)).collect();
-    format!("{cut}{}", if look.ascii { "~" } else { "…" })
-}
+pub use crate::text::{fit, wrap};

@@ -3,11 +3,11 @@
 
 use super::{ago, fit, theme};
 use crate::layout;
-use crate::model::{Model, ProbeRow};
+use crate::model::{Focus, Model, ProbeRow, Problem};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Sparkline};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
 /// Results shown in a pane's status strip.
 const STRIP: usize = 20;
@@ -26,12 +26,222 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         );
         return;
     }
+    let problems = m.problems();
     let selected = m.selected_pos(&visible).unwrap_or(0);
-    if layout::narrow((f.area().width, f.area().height)) {
-        list(m, f, area, &visible, selected);
+    // The problems list wants its title row and a line per problem; the probes never get
+    // less than one row of panes (or three list lines).
+    let problems_min = (1 + problems.len().max(1)).min(usize::from(area.height) / 2) as u16;
+    let (probes_h, pane_h) = if layout::narrow((f.area().width, f.area().height)) {
+        let want = visible.len() as u16;
+        let h = want
+            .min(area.height.saturating_sub(problems_min))
+            .max(3.min(area.height));
+        list(m, f, Rect { height: h, ..area }, &visible, selected);
+        (h, 0)
     } else {
-        grid(m, f, area, &visible, selected);
+        let cols = layout::grid_columns(area.width, visible.len());
+        let rows = visible.len().div_ceil(cols) as u16;
+        let pane_w = usize::from(area.width / cols as u16).saturating_sub(2);
+        // Summaries wrap onto extra pane lines (at most 2) while the problems still fit.
+        let wrap = visible
+            .iter()
+            .map(|&i| summary_lines(m, &m.data.probes[i], pane_w))
+            .max()
+            .unwrap_or(1);
+        let spare = area
+            .height
+            .saturating_sub(rows * layout::PANE_HEIGHT + 1 + problems.len() as u16);
+        let extra = (wrap.saturating_sub(1) as u16)
+            .min(2)
+            .min(spare / rows.max(1));
+        let pane_h = layout::PANE_HEIGHT + extra;
+        let h = (rows * pane_h)
+            .min(area.height.saturating_sub(problems_min))
+            .max(pane_h.min(area.height));
+        grid(m, f, Rect { height: h, ..area }, &visible, selected, pane_h);
+        (h, pane_h)
+    };
+    let _ = pane_h;
+    let rest = Rect {
+        y: area.y + probes_h,
+        height: area.height.saturating_sub(probes_h),
+        ..area
+    };
+    problems_list(m, f, rest, &problems);
+}
+
+/// The overview's lower part: every problem, worst first; or one calm line when there is none.
+fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
+    if area.height == 0 {
+        return;
     }
+    let look = m.look;
+    let focused = m.focus == Focus::Problems;
+    let title = if problems.is_empty() {
+        calm_line(m)
+    } else {
+        let hint = if focused {
+            "Enter opens · ↑ back to the probes"
+        } else {
+            "Tab or ↓ to select"
+        };
+        format!(
+            " {} problem{}, worst first · {hint} ",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        )
+    };
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme::dim(look))
+        .title(Span::styled(
+            title,
+            if problems.is_empty() {
+                theme::dim(look)
+            } else {
+                theme::heading(look)
+            },
+        ));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if problems.is_empty() || inner.height == 0 {
+        return;
+    }
+    let width = usize::from(inner.width);
+    // Two lines per problem (summary, then the fix) when they all fit; else one line each,
+    // with the fix where there is one (it says what to do) and the summary where not.
+    let two = usize::from(inner.height) >= problems.len() * 2;
+    let id_w = problems
+        .iter()
+        .map(|p| p.probe.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(20);
+    // And the whole fix, wrapped, when every problem's fits.
+    let fix_room = width.saturating_sub(14 + id_w + 5);
+    let whole: usize = problems
+        .iter()
+        .map(|p| {
+            1 + p
+                .fix
+                .map_or(0, |f| super::wrap(f, fix_room, usize::MAX, look).len())
+        })
+        .sum();
+    let fix_lines = if whole <= usize::from(inner.height) {
+        usize::MAX
+    } else {
+        1
+    };
+    let mut lines: Vec<(usize, Line)> = Vec::new();
+    for (n, p) in problems.iter().enumerate() {
+        let sel = focused && n == m.problem;
+        let row = if sel {
+            theme::selected(look)
+        } else {
+            ratatui::style::Style::new()
+        };
+        let head = format!(
+            "{}{} {:<8} ",
+            if sel { ">" } else { " " },
+            theme::symbol(Some(p.status), look),
+            theme::word(Some(p.status))
+        );
+        let id = format!("{:<id_w$} ", fit(p.probe, id_w, look));
+        let what = if two {
+            Some(p.summary)
+        } else {
+            p.fix.or(Some(p.summary))
+        };
+        let text = match (p.title.is_empty(), what) {
+            (true, Some(w)) => w.to_owned(),
+            (false, Some(w)) => format!("{}: {w}", p.title),
+            (_, None) => p.title.clone(),
+        };
+        let used = head.chars().count() + id.chars().count();
+        let rest = width.saturating_sub(used);
+        lines.push((
+            n,
+            Line::from(vec![
+                Span::styled(head, theme::style(Some(p.status), look).patch(row)),
+                Span::styled(id, theme::dim(look).patch(row)),
+                Span::styled(format!("{:<rest$}", fit(&text, rest, look)), row),
+            ]),
+        ));
+        if two && let Some(fix) = p.fix {
+            let label = "fix: ";
+            let room = width.saturating_sub(used + label.len());
+            for (k, part) in super::wrap(fix, room, fix_lines, look)
+                .into_iter()
+                .enumerate()
+            {
+                let label = if k == 0 { label } else { "     " };
+                lines.push((
+                    n,
+                    Line::from(vec![
+                        Span::raw(" ".repeat(used)),
+                        Span::styled(label, theme::dim(look)),
+                        Span::styled(part, theme::dim(look)),
+                    ]),
+                ));
+            }
+        }
+    }
+    // Scroll so the selected problem's first line is on screen.
+    let height = usize::from(inner.height);
+    let first_sel = lines.iter().position(|(n, _)| *n == m.problem).unwrap_or(0);
+    let last_sel = lines
+        .iter()
+        .rposition(|(n, _)| *n == m.problem)
+        .unwrap_or(0);
+    let skip = if focused && last_sel >= height {
+        (last_sel + 1 - height).min(first_sel)
+    } else {
+        0
+    };
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(skip)
+        .take(height)
+        .map(|(_, l)| l)
+        .collect();
+    f.render_widget(Paragraph::new(shown), inner);
+}
+
+/// "all 6 probes OK · last change 03:12 bits-dps CRITICAL -> OK", or what is still pending.
+fn calm_line(m: &Model) -> String {
+    let visible = m.visible();
+    let pending = visible
+        .iter()
+        .filter(|&&i| m.data.probes[i].latest.is_none())
+        .count();
+    let mut s = if pending > 0 {
+        format!(
+            " no problems so far · {pending} of {} probes waiting for their first result",
+            visible.len()
+        )
+    } else {
+        format!(" all {} probes OK", visible.len())
+    };
+    if let Some(t) = m.data.transitions.last() {
+        s.push_str(&format!(
+            " · last change {} {} {} -> {}",
+            super::clock_minutes(t.at, m.utc_offset),
+            t.probe,
+            theme::word(t.from),
+            theme::word(Some(t.to))
+        ));
+    }
+    s.push(' ');
+    s
+}
+
+/// Lines the summary of a pane needs at `width` (for growing the panes).
+fn summary_lines(m: &Model, p: &ProbeRow, width: usize) -> usize {
+    let summary = p
+        .latest
+        .as_ref()
+        .map_or("waiting for the first result", |r| r.summary.as_str());
+    super::wrap(summary, width, usize::MAX, m.look).len()
 }
 
 /// The second line of a pane or the end of a list row: age, duration, next run.
@@ -44,7 +254,7 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
     match &p.latest {
         Some(r) => {
             parts.push(ago(m.now, r.started_at + r.duration));
-            parts.push(format!("took {}", duration_ms(r.duration)));
+            parts.push(format!("took {}", coarse_ms(r.duration)));
         }
         None if slow.is_none() => parts.push("pending".to_owned()),
         None => {}
@@ -54,7 +264,12 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
         _ if slow.is_some() => {}
         // A clock time, not a countdown: a countdown in every pane would rewrite those
         // cells every second, which costs bytes over SSH and draws the eye for nothing.
-        Some(t) => parts.push(format!("next {}", super::when(t, m.now, m.utc_offset))),
+        // To the minute (with the date when a day or more away): the exact second is in the
+        // details, and a pane whose text changes on every run of a 5 s probe is noise.
+        Some(t) => parts.push(format!(
+            "next {}",
+            super::when_minutes(t, m.now, m.utc_offset)
+        )),
         _ => {}
     }
     let s = parts.join(" · ");
@@ -65,18 +280,36 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
     }
 }
 
-fn duration_ms(d: std::time::Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 10.0 {
-        format!("{ms:.1} ms")
+/// A run's duration to one significant digit ("<10 ms", "~40 ms", "~300 ms", "~2 s"): the
+/// exact figure is in the details; here it would change on every run.
+fn coarse_ms(d: std::time::Duration) -> String {
+    let ms = d.as_millis() as u64;
+    if ms < 10 {
+        return "<10 ms".to_owned();
+    }
+    let mag = 10u64.pow(ms.ilog10());
+    let r = (ms + mag / 2) / mag * mag;
+    if r >= 1000 {
+        let s = r as f64 / 1000.0;
+        if s < 10.0 {
+            format!("~{s:.0} s")
+        } else {
+            format!("~{} s", r / 1000)
+        }
     } else {
-        format!("{} ms", ms.round() as u64)
+        format!("~{r} ms")
     }
 }
 
-fn grid(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize) {
-    let cols = layout::grid_columns(area.width);
-    let rows_fit = usize::from((area.height / layout::PANE_HEIGHT).max(1));
+/// Latency on a log scale (1 = under 2 ms, 2 = under 4 ms, ...): the sparkline shows order
+/// of magnitude, and does not redraw for a 3 ms jitter.
+fn latency_bucket(d: std::time::Duration) -> u64 {
+    u64::from((d.as_millis() as u64 + 1).ilog2()) + 1
+}
+
+fn grid(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize, pane_h: u16) {
+    let cols = layout::grid_columns(area.width, visible.len());
+    let rows_fit = usize::from((area.height / pane_h).max(1));
     let sel_row = selected / cols;
     // Scroll whole rows so the selected pane is always on screen.
     let first_row = sel_row.saturating_sub(rows_fit - 1);
@@ -97,14 +330,14 @@ fn grid(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
         };
         let rect = Rect {
             x,
-            y: area.y + r as u16 * layout::PANE_HEIGHT,
+            y: area.y + r as u16 * pane_h,
             width: w,
-            height: layout::PANE_HEIGHT,
+            height: pane_h,
         };
         pane(m, f, rect, &m.data.probes[i], slot == selected);
     }
     let more = visible.len().saturating_sub((first_row + rows_fit) * cols);
-    if more > 0 && !area.height.is_multiple_of(layout::PANE_HEIGHT) {
+    if more > 0 && !area.height.is_multiple_of(pane_h) {
         let y = area.y + area.height - 1;
         let text = format!("{more} more below");
         f.render_widget(
@@ -122,20 +355,33 @@ fn pane(m: &Model, f: &mut Frame, rect: Rect, p: &ProbeRow, selected: bool) {
     let look = m.look;
     let status = p.status();
     let st = theme::style(status, look);
+    let head = format!(" {} {} ", theme::symbol(status, look), theme::word(status));
+    // The title keeps its closing parenthesis: a long kind, then a long id, give way first.
+    let room = usize::from(rect.width)
+        .saturating_sub(2 + head.chars().count() + 4)
+        .max(2);
+    let kind_n = p.meta.kind.chars().count();
+    let id_n = p.meta.id.chars().count();
+    let kind_w = if id_n + kind_n <= room {
+        kind_n
+    } else {
+        kind_n.min((room / 3).max(1))
+    };
+    let id_w = room.saturating_sub(kind_w).max(1);
     let title = Line::from(vec![
+        Span::styled(head, st),
         Span::styled(
-            format!(" {} {} ", theme::symbol(status, look), theme::word(status)),
-            st,
-        ),
-        Span::styled(
-            format!("{} ", p.meta.id),
+            format!("{} ", fit(&p.meta.id, id_w, look)),
             if selected {
                 theme::selected(look)
             } else {
                 theme::heading(look)
             },
         ),
-        Span::styled(format!("({}) ", p.meta.kind), theme::dim(look)),
+        Span::styled(
+            format!("({}) ", fit(&p.meta.kind, kind_w, look)),
+            theme::dim(look),
+        ),
     ]);
     let block = Block::bordered()
         .border_set(theme::border(look, selected))
@@ -162,29 +408,36 @@ fn pane(m: &Model, f: &mut Frame, rect: Rect, p: &ProbeRow, selected: bool) {
             theme::style(Some(h.status), look),
         ));
     }
-    let lines = vec![
-        Line::from(fit(summary, width, look)),
-        Line::styled(fit(&timing(m, p), width, look), theme::dim(look)),
-        Line::from(strip),
-    ];
+    // Summary lines: what the pane has beyond timing, strip and latency (at least one).
+    let summary_rows = usize::from(inner.height.saturating_sub(3).max(1));
+    let mut lines: Vec<Line> = super::wrap(summary, width, summary_rows, look)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let used = lines.len() as u16;
+    lines.push(Line::styled(
+        fit(&timing(m, p), width, look),
+        theme::dim(look),
+    ));
+    lines.push(Line::from(strip));
     f.render_widget(
         Paragraph::new(lines),
         Rect {
-            height: inner.height.min(3),
+            height: inner.height.min(used + 2),
             ..inner
         },
     );
-    if inner.height >= 4 {
+    if inner.height >= used + 3 {
         let label = "latency ";
         let data: Vec<u64> = p
             .history
             .iter()
-            .map(|h| h.duration.as_millis() as u64)
+            .map(|h| latency_bucket(h.duration))
             .collect();
         let spark_w = inner.width.saturating_sub(label.len() as u16);
         let take = usize::from(spark_w).min(data.len());
         let row = Rect {
-            y: inner.y + 3,
+            y: inner.y + used + 2,
             height: 1,
             ..inner
         };
