@@ -269,24 +269,6 @@ pub fn for_screen(screen: Screen) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.screens.contains(&screen))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_action_is_reachable_and_keys_do_not_collide_on_a_screen() {
-        for screen in [Overview, Drill, Events, Help] {
-            let mut seen: Vec<Key> = Vec::new();
-            for b in for_screen(screen) {
-                for key in b.keys {
-                    assert!(!seen.contains(key), "{key:?} bound twice on {screen:?}");
-                    seen.push(*key);
-                }
-            }
-        }
-    }
-}
-
 /// Width of the key column on the help screen.
 pub const HELP_KEY_W: usize = 10;
 
@@ -313,4 +295,22 @@ pub fn help_rows(screen: Screen, width: u16, ascii: bool) -> Vec<(String, String
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_reachable_and_keys_do_not_collide_on_a_screen() {
+        for screen in [Overview, Drill, Events, Help] {
+            let mut seen: Vec<Key> = Vec::new();
+            for b in for_screen(screen) {
+                for key in b.keys {
+                    assert!(!seen.contains(key), "{key:?} bound twice on {screen:?}");
+                    seen.push(*key);
+                }
+            }
+        }
+    }
 }
