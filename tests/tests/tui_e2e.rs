@@ -291,6 +291,41 @@ fn sighup_and_sigterm_end_the_dashboard_and_restore_the_terminal() {
 }
 
 #[test]
+fn a_panic_restores_the_terminal_and_prints_its_message_after() {
+    let dir = scratch("tui-e2e-panic");
+    let cfg = config(&dir);
+    // PATCHDECK_DEBUG_PANIC (debug builds only) panics right after the first frame; the tty
+    // modes are saved before and compared after.
+    let cmd = format!(
+        "stty -g > {before} && PATCHDECK_DEBUG_PANIC=1 {bin} --config {cfg} --log-file {log}; \
+         rc=$?; stty -g > {after}; echo patchdeck-exit=$rc; sleep 60",
+        before = dir.join("stty-before").display(),
+        after = dir.join("stty-after").display(),
+        bin = patchdeck_bin().display(),
+        cfg = cfg.display(),
+        log = dir.join("l.log").display(),
+    );
+    let t = Tmux::start("panic", &dir, &cmd);
+    // The shell lives on after patchdeck (a dead pane reports no cursor), so the cursor is
+    // checked as the user sees it.
+    let s = t.wait_for("patchdeck to exit", |s| s.contains("patchdeck-exit="));
+    assert!(
+        s.contains("patchdeck-exit=101"),
+        "a Rust panic's exit status: {s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(t.format("#{cursor_flag}"), "1", "cursor visible");
+    let before = std::fs::read_to_string(dir.join("stty-before")).unwrap();
+    let after = std::fs::read_to_string(dir.join("stty-after")).unwrap();
+    assert_eq!(before, after, "tty modes (raw mode) restored");
+    let s = t.screen();
+    assert!(
+        s.contains("PATCHDECK_DEBUG_PANIC is set: panicking after the first frame"),
+        "the panic message is on the normal screen: {s}"
+    );
+}
+
+#[test]
 fn config_errors_print_before_the_alternate_screen() {
     let dir = scratch("tui-e2e-bad");
     let cfg = write_config(&dir, "[[probe]]\nid = \"a\"\nplugin = \"nope\"\n");

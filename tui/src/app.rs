@@ -236,6 +236,12 @@ async fn run_inner(
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "first frame drawn"
     );
+    // Debug builds only: a panic provoked from outside, for the test that the terminal is
+    // restored (normal screen, cursor, tty modes) and the message printed after it.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("PATCHDECK_DEBUG_PANIC").is_some() {
+        panic!("PATCHDECK_DEBUG_PANIC is set: panicking after the first frame");
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     spawn_input(tx.clone());
