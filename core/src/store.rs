@@ -168,6 +168,9 @@ pub struct ProbeState {
     pub consecutive_unknown: u32,
     /// Transitions of this probe since start (a counter: never reset, unlike the ring).
     pub transitions_total: u64,
+    /// Bumped on every change to this probe's state: a reader that kept an earlier copy
+    /// (the dashboard) knows it is still current without comparing it.
+    pub revision: u64,
 }
 
 impl ProbeState {
@@ -190,6 +193,8 @@ pub struct State {
     pub probes: Vec<ProbeState>,
     index: HashMap<String, usize>,
     pub transitions: VecDeque<Transition>,
+    /// Bumped whenever `transitions` changes.
+    pub transitions_revision: u64,
     pub paused: bool,
 }
 
@@ -253,6 +258,7 @@ impl Store {
                 next_run: None,
                 consecutive_unknown: 0,
                 transitions_total: 0,
+                revision: 0,
             });
         }
         Store {
@@ -298,6 +304,7 @@ impl Store {
             Some(&i) => {
                 st.probes[i].running = true;
                 st.probes[i].running_since = Some(SystemTime::now());
+                st.probes[i].revision += 1;
                 true
             }
             None => false,
@@ -317,6 +324,7 @@ impl Store {
                 return (0, None);
             };
             let p = &mut st.probes[i];
+            p.revision += 1;
             let from = p.latest.as_ref().map(|r| r.status);
             let old_cause = p.latest.as_ref().and_then(|r| r.cause());
             let cause = result.cause();
@@ -361,6 +369,7 @@ impl Store {
                     st.transitions.pop_front();
                 }
                 st.transitions.push_back(t.clone());
+                st.transitions_revision += 1;
             }
             (unknowns, transition)
         });
@@ -378,6 +387,7 @@ impl Store {
         self.write(|st| {
             if let Some(&i) = st.index.get(id) {
                 st.probes[i].next_run = next_run;
+                st.probes[i].revision += 1;
             }
         });
     }
@@ -398,6 +408,7 @@ impl Store {
                 all.pop_front();
             }
             st.transitions = all;
+            st.transitions_revision += 1;
         });
     }
 

@@ -162,8 +162,10 @@ fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) -> anyhow::Result<()> {
 fn spawn_store_watch(store: Store, tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let mut rx = store.subscribe();
+        let mut last: Option<Snapshot> = None;
         while rx.changed().await.is_ok() {
-            let snap = Snapshot::from_state(&store.read());
+            let snap = Snapshot::from_state_reusing(&store.read(), last.as_ref());
+            last = Some(snap.clone());
             if tx.send(Msg::Data(snap)).is_err() {
                 return;
             }

@@ -57,7 +57,7 @@ fn row(
     report: Option<Report>,
     error: Option<&str>,
     hist: &[Status],
-) -> ProbeRow {
+) -> Arc<ProbeRow> {
     let latest = match (report, error) {
         (Some(r), _) => Some(Arc::new(CheckResult::from_report(
             r,
@@ -71,7 +71,7 @@ fn row(
         ))),
         (None, None) => None,
     };
-    ProbeRow {
+    Arc::new(ProbeRow {
         meta: meta(id, kind),
         latest,
         history: history(hist).into(),
@@ -80,14 +80,16 @@ fn row(
         next_run: Some(at(18)),
         consecutive_unknown: 0,
         transitions_total: 0,
-    }
+        revision: 1,
+    })
 }
 
 pub fn snapshot() -> Snapshot {
     let mut snap = base_snapshot();
     // msi-clients: its first run has been going for 3 s.
-    snap.probes[4].running = true;
-    snap.probes[4].running_since = Some(at(-3));
+    let msi = Arc::make_mut(&mut snap.probes[4]);
+    msi.running = true;
+    msi.running_since = Some(at(-3));
     snap
 }
 
@@ -175,7 +177,8 @@ fn base_snapshot() -> Snapshot {
             ),
             row("msi-clients", "msi", None, None, &[]),
         ],
-        transitions: vec![
+        transitions_revision: 1,
+        transitions: Arc::new(vec![
             // From the history of an earlier run (two days ago).
             Transition {
                 at: at(-2 * 86_400),
@@ -223,7 +226,7 @@ fn base_snapshot() -> Snapshot {
                 cause: None,
                 earlier: false,
             },
-        ],
+        ]),
         paused: false,
     }
 }
@@ -343,7 +346,8 @@ pub fn demo_snapshot() -> Snapshot {
                 &[Ok; 12],
             ),
         ],
-        transitions: vec![Transition {
+        transitions_revision: 1,
+        transitions: Arc::new(vec![Transition {
             at: at(-60),
             probe: "bits-dps".into(),
             from: Some(Ok),
@@ -351,7 +355,7 @@ pub fn demo_snapshot() -> Snapshot {
             summary: "6/9 DPs BITS-ready · DP04 ignores Range".into(),
             cause: Some("dp04".into()),
             earlier: false,
-        }],
+        }]),
         paused: false,
     }
 }
@@ -360,6 +364,7 @@ pub fn demo_snapshot() -> Snapshot {
 pub fn green_snapshot() -> Snapshot {
     let mut snap = demo_snapshot();
     for p in &mut snap.probes {
+        let p = Arc::make_mut(p);
         let summary = match p.meta.id.as_str() {
             "bits-dps" => "9/9 DPs BITS-ready · HEAD, Range and WebDAV answer".to_owned(),
             "wua-clients" => {
@@ -378,7 +383,7 @@ pub fn green_snapshot() -> Snapshot {
         )));
     }
     // 03:12 local (UTC here) on the fixture's day: 08:00 - 4 h 48 min.
-    snap.transitions = vec![Transition {
+    snap.transitions = Arc::new(vec![Transition {
         at: at(-(4 * 3600 + 48 * 60)),
         probe: "bits-dps".into(),
         from: Some(Status::Critical),
@@ -386,7 +391,7 @@ pub fn green_snapshot() -> Snapshot {
         summary: "9/9 DPs BITS-ready".into(),
         cause: None,
         earlier: false,
-    }];
+    }]);
     snap
 }
 

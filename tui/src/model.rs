@@ -8,6 +8,7 @@ use patchdeck_core::store::{ProbeState, State, Transition};
 use patchdeck_probe_api::{Item, Status};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// History entries kept in a snapshot (status strip and sparkline).
@@ -16,31 +17,63 @@ pub const SNAPSHOT_HISTORY: usize = 60;
 /// One probe as the UI sees it: the store's state, with a shortened history.
 pub type ProbeRow = ProbeState;
 
-/// A copy of what the store holds, taken when it changes.
+/// What the store holds, as the dashboard keeps it: each probe and the transitions behind an
+/// `Arc`, with the store's revisions. A new snapshot reuses the `Arc`s of what did not change
+/// (one probe's result copies one probe), and `update` compares revisions, not contents.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    pub probes: Vec<ProbeRow>,
+    pub probes: Vec<Arc<ProbeRow>>,
     /// Oldest first.
-    pub transitions: Vec<Transition>,
+    pub transitions: Arc<Vec<Transition>>,
+    pub transitions_revision: u64,
     pub paused: bool,
 }
 
 impl Snapshot {
     pub fn from_state(st: &State) -> Snapshot {
-        Snapshot {
-            probes: st
-                .probes
-                .iter()
-                .map(|p| {
+        Snapshot::from_state_reusing(st, None)
+    }
+
+    /// A snapshot of `st` sharing with `prev` every probe whose revision is unchanged.
+    pub fn from_state_reusing(st: &State, prev: Option<&Snapshot>) -> Snapshot {
+        let probes = st
+            .probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match prev.and_then(|s| s.probes.get(i)) {
+                Some(old) if old.meta.id == p.meta.id && old.revision == p.revision => old.clone(),
+                _ => {
                     let mut p = p.clone();
                     let excess = p.history.len().saturating_sub(SNAPSHOT_HISTORY);
                     p.history.drain(..excess);
-                    p
-                })
-                .collect(),
-            transitions: st.transitions.iter().cloned().collect(),
+                    Arc::new(p)
+                }
+            })
+            .collect();
+        let transitions = match prev {
+            Some(old) if old.transitions_revision == st.transitions_revision => {
+                old.transitions.clone()
+            }
+            _ => Arc::new(st.transitions.iter().cloned().collect()),
+        };
+        Snapshot {
+            probes,
+            transitions,
+            transitions_revision: st.transitions_revision,
             paused: st.paused,
         }
+    }
+
+    /// Whether `other` holds the same data: pointer and revision checks only.
+    pub fn same_as(&self, other: &Snapshot) -> bool {
+        self.paused == other.paused
+            && Arc::ptr_eq(&self.transitions, &other.transitions)
+            && self.probes.len() == other.probes.len()
+            && self
+                .probes
+                .iter()
+                .zip(&other.probes)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 }
 
@@ -211,7 +244,11 @@ impl Model {
     }
 
     pub fn probe(&self, id: &str) -> Option<&ProbeRow> {
-        self.data.probes.iter().find(|p| p.meta.id == id)
+        self.data
+            .probes
+            .iter()
+            .find(|p| p.meta.id == id)
+            .map(|p| &**p)
     }
 
     fn select_pos(&mut self, visible: &[usize], pos: usize) {
@@ -377,7 +414,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             vec![]
         }
         Msg::Data(snapshot) => {
-            if snapshot != m.data {
+            if !snapshot.same_as(&m.data) {
                 m.data = snapshot;
                 m.fix_selection();
                 let problems = m.problems().len();

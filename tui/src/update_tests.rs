@@ -1,9 +1,10 @@
 //! `update`: every key on every screen changes the model as expected.
 
 use crate::fixture::{model, snapshot, t0};
-use crate::model::{Command, Focus, Model, Msg, Screen, update};
+use crate::model::{Command, Focus, Model, Msg, Screen, Snapshot, update};
 use patchdeck_probe_api::Status;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
@@ -432,7 +433,7 @@ fn events_scroll_is_bounded() {
     for i in 0..100 {
         let mut t = t.clone();
         t.at += Duration::from_secs(i);
-        snap.transitions.push(t);
+        Arc::make_mut(&mut snap.transitions).push(t);
     }
     update(&mut m, Msg::Data(snap));
     ch(&mut m, 'e');
@@ -498,7 +499,8 @@ fn terminate_input_closed_resize_tick_and_data() {
 
     // Same data: nothing to draw. Selected probe gone: selection moves to the first.
     let mut m = model(120, 40);
-    update(&mut m, Msg::Data(snapshot()));
+    let same = m.data.clone();
+    update(&mut m, Msg::Data(same));
     assert!(!m.dirty);
     press(&mut m, KeyCode::Tab);
     m.dirty = false;
@@ -507,4 +509,54 @@ fn terminate_input_closed_resize_tick_and_data() {
     update(&mut m, Msg::Data(snap));
     assert!(m.dirty);
     assert_eq!(sel(&m), "wsus-sup01");
+}
+
+#[test]
+fn a_new_snapshot_shares_every_probe_that_did_not_change() {
+    use patchdeck_core::store::{CheckResult, ProbeMeta, Store};
+    let meta = |id: &str| ProbeMeta {
+        id: id.into(),
+        kind: "mock".into(),
+        plugin_version: "0.1.0".into(),
+        isolation: patchdeck_core::config::Isolation::Process,
+        interval: Duration::from_secs(30),
+        timeout: Duration::from_secs(10),
+    };
+    let store = Store::new([meta("a"), meta("b")]);
+    let first = Snapshot::from_state(&store.read());
+    let ok = patchdeck_probe_api::Report::new(Status::Ok, "fine");
+    store.record(
+        "b",
+        CheckResult::from_report(ok, t0(), Duration::from_millis(5)),
+        None,
+    );
+    let second = Snapshot::from_state_reusing(&store.read(), Some(&first));
+    assert!(
+        Arc::ptr_eq(&first.probes[0], &second.probes[0]),
+        "a: unchanged, shared"
+    );
+    assert!(
+        !Arc::ptr_eq(&first.probes[1], &second.probes[1]),
+        "b: a new result"
+    );
+    assert!(
+        Arc::ptr_eq(&first.transitions, &second.transitions),
+        "a first OK is no transition"
+    );
+    assert!(!second.same_as(&first));
+    let third = Snapshot::from_state_reusing(&store.read(), Some(&second));
+    assert!(
+        third.same_as(&second),
+        "nothing changed: a pointer check says so"
+    );
+    // A bad result is a transition: the list is copied once.
+    let bad = patchdeck_probe_api::Report::new(Status::Critical, "broken");
+    store.record(
+        "a",
+        CheckResult::from_report(bad, t0(), Duration::from_millis(5)),
+        None,
+    );
+    let fourth = Snapshot::from_state_reusing(&store.read(), Some(&third));
+    assert_eq!(fourth.transitions.len(), 1);
+    assert!(Arc::ptr_eq(&third.probes[1], &fourth.probes[1]));
 }

@@ -254,7 +254,11 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
     match &p.latest {
         Some(r) => {
             parts.push(ago(m.now, r.started_at + r.duration));
-            parts.push(format!("took {}", coarse_ms(r.duration)));
+            // Only a slow run's duration: a few milliseconds' jitter would change the pane on
+            // every run (the latency sparkline below shows it; the details give the figure).
+            if r.duration >= std::time::Duration::from_secs(1) {
+                parts.push(format!("took {}", coarse_ms(r.duration)));
+            }
         }
         None if slow.is_none() => parts.push("pending".to_owned()),
         None => {}
