@@ -291,6 +291,38 @@ fn sighup_and_sigterm_end_the_dashboard_and_restore_the_terminal() {
 }
 
 #[test]
+fn with_mouse_a_double_click_on_a_problem_opens_its_item() {
+    let dir = scratch("tui-e2e-mouse");
+    let cfg = config(&dir);
+    let cmd = format!(
+        "{} --mouse --config {} --log-file {}",
+        patchdeck_bin().display(),
+        cfg.display(),
+        dir.join("l.log").display()
+    );
+    let t = Tmux::start("mouse", &dir, &cmd);
+    let s = t.wait_for("the problems list", |s| {
+        s.contains("problems, worst first") && s.contains("DP07.corp: 200 instead of 206")
+    });
+    let row = s
+        .lines()
+        .position(|l| l.contains("DP07.corp: 200 instead of 206"))
+        .unwrap()
+        + 1; // SGR mouse coordinates are 1-based
+    // A double click as a terminal reports it (SGR 1006): press, release, press, release.
+    let click = format!("\x1b[<0;30;{row}M\x1b[<0;30;{row}m");
+    t.run(&["send-keys", "-l", &format!("{click}{click}")]);
+    t.wait_for("DP07 selected in the drill-down of bits-dps", |s| {
+        s.contains("bits-dps  (mock)")
+            && s.lines()
+                .any(|l| l.starts_with('>') && l.contains("DP07.corp"))
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+    assert_eq!(t.format("#{mouse_any_flag}"), "0", "mouse capture released");
+}
+
+#[test]
 fn a_panic_restores_the_terminal_and_prints_its_message_after() {
     let dir = scratch("tui-e2e-panic");
     let cfg = config(&dir);

@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers,
-    MouseEventKind,
+    MouseButton, MouseEventKind,
 };
 use ratatui::crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
@@ -112,6 +112,8 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
+            // The last left click, to tell a double click (same cell, within 500 ms).
+            let mut last_click: Option<(Instant, u16, u16)> = None;
             loop {
                 let msg = match event::read() {
                     Ok(Event::Key(k)) => Msg::Key(k),
@@ -123,6 +125,20 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
                         }
                         MouseEventKind::ScrollDown => {
                             Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE))
+                        }
+                        MouseEventKind::Down(MouseButton::Left) => {
+                            let now = Instant::now();
+                            let double = last_click.is_some_and(|(t, x, y)| {
+                                (x, y) == (m.column, m.row)
+                                    && now.duration_since(t) < Duration::from_millis(500)
+                            });
+                            // A third click starts over.
+                            last_click = (!double).then_some((now, m.column, m.row));
+                            Msg::Click {
+                                x: m.column,
+                                y: m.row,
+                                double,
+                            }
                         }
                         _ => continue,
                     },

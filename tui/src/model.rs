@@ -77,6 +77,13 @@ impl Snapshot {
     }
 }
 
+/// What a mouse click on the overview can land on (recorded by the last frame drawn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Probe(String),
+    Problem(usize),
+}
+
 /// Which overview region the keys move in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Focus {
@@ -155,6 +162,9 @@ pub struct Model {
     pub quit: bool,
     /// Something visible changed: draw.
     pub dirty: bool,
+    /// Where the last overview frame put each pane and problem, for mouse clicks: what the
+    /// operator clicked is what they saw. Written by `view` only.
+    pub hits: std::cell::RefCell<Vec<(ratatui::layout::Rect, Target)>>,
 }
 
 /// Everything that can happen to the dashboard.
@@ -169,6 +179,13 @@ pub enum Msg {
     Terminate,
     /// The terminal's input ended (EOF, EIO: the SSH connection dropped).
     InputClosed,
+    /// A left click at a cell (with --mouse); `double` when the app saw a second click on
+    /// the same cell within half a second.
+    Click {
+        x: u16,
+        y: u16,
+        double: bool,
+    },
 }
 
 /// What `update` asks the app to do.
@@ -208,6 +225,7 @@ impl Model {
             utc_offset: 0,
             quit: false,
             dirty: true,
+            hits: Default::default(),
         }
     }
 
@@ -434,7 +452,40 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             vec![]
         }
         Msg::Key(ev) => key(m, ev),
+        Msg::Click { x, y, double } => click(m, x, y, double),
     }
+}
+
+/// A click selects the pane or problem under it; a double click opens it.
+fn click(m: &mut Model, x: u16, y: u16, double: bool) -> Vec<Command> {
+    if m.screen != Screen::Overview || m.filter_editing {
+        return vec![];
+    }
+    let pos = ratatui::layout::Position { x, y };
+    let hit = m
+        .hits
+        .borrow()
+        .iter()
+        .find(|(r, _)| r.contains(pos))
+        .map(|(_, t)| t.clone());
+    let Some(target) = hit else {
+        return vec![];
+    };
+    m.dirty = true;
+    match target {
+        Target::Probe(id) => {
+            m.focus = Focus::Probes;
+            m.selected = Some(id);
+        }
+        Target::Problem(n) => {
+            m.focus = Focus::Problems;
+            m.problem = n;
+        }
+    }
+    if double {
+        return overview_action(m, Action::Enter);
+    }
+    vec![]
 }
 
 fn key(m: &mut Model, ev: KeyEvent) -> Vec<Command> {

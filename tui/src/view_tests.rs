@@ -291,3 +291,64 @@ fn pane_titles_keep_their_parenthesis_and_summaries_wrap_when_there_is_room() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_click_selects_what_was_drawn_there_and_a_double_click_opens_it() {
+    let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), 120, 40);
+    let screen = render(&m);
+    let row_of = |s: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(s))
+            .unwrap_or_else(|| panic!("no {s}:\n{screen}")) as u16
+    };
+    // The wua-clients pane (second row of panes), then the DP06 problem line.
+    let pane_y = row_of("WARNING wua-clients (wua)") + 1;
+    update(
+        &mut m,
+        Msg::Click {
+            x: 5,
+            y: pane_y,
+            double: false,
+        },
+    );
+    assert_eq!(m.selected.as_deref(), Some("wua-clients"));
+    assert_eq!(m.screen, crate::model::Screen::Overview);
+    let dp06 = row_of("DP06.corp.example: WebDAV");
+    update(
+        &mut m,
+        Msg::Click {
+            x: 30,
+            y: dp06,
+            double: false,
+        },
+    );
+    assert_eq!(m.focus, crate::model::Focus::Problems);
+    assert_eq!(m.problems()[m.problem].title, "DP06.corp.example");
+    // Its fix line belongs to it too; a double click opens it in the drill.
+    update(
+        &mut m,
+        Msg::Click {
+            x: 30,
+            y: dp06 + 1,
+            double: true,
+        },
+    );
+    assert_eq!(m.screen, crate::model::Screen::Drill);
+    assert_eq!(m.drill.probe, "bits-dps");
+    assert_eq!(
+        m.drill_rows()[m.drill.cursor].item.title,
+        "DP06.corp.example"
+    );
+    // On the drill screen a click does nothing (no stale overview regions).
+    render(&m);
+    update(
+        &mut m,
+        Msg::Click {
+            x: 5,
+            y: pane_y,
+            double: true,
+        },
+    );
+    assert_eq!(m.screen, crate::model::Screen::Drill);
+}

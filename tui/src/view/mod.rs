@@ -50,6 +50,9 @@ pub fn view(m: &Model, f: &mut Frame) {
     ])
     .areas(area);
     header(m, f, top);
+    if m.screen != Screen::Overview {
+        m.hits.borrow_mut().clear();
+    }
     match m.screen {
         Screen::Overview => overview::render(m, f, body),
         Screen::Drill => drill::render(m, f, body),

@@ -3,7 +3,7 @@
 
 use super::{ago, fit, theme};
 use crate::layout;
-use crate::model::{Focus, Model, ProbeRow, Problem};
+use crate::model::{Focus, Model, ProbeRow, Problem, Target};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -13,6 +13,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 const STRIP: usize = 20;
 
 pub fn render(m: &Model, f: &mut Frame, area: Rect) {
+    m.hits.borrow_mut().clear();
     let visible = m.visible();
     if visible.is_empty() {
         let msg = if m.filter.is_empty() {
@@ -198,11 +199,24 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
     } else {
         0
     };
+    let mut hits = m.hits.borrow_mut();
     let shown: Vec<Line> = lines
         .into_iter()
         .skip(skip)
         .take(height)
-        .map(|(_, l)| l)
+        .enumerate()
+        .map(|(row, (n, l))| {
+            let y = inner.y + row as u16;
+            hits.push((
+                Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                },
+                Target::Problem(n),
+            ));
+            l
+        })
         .collect();
     f.render_widget(Paragraph::new(shown), inner);
 }
@@ -339,6 +353,9 @@ fn grid(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
             height: pane_h,
         };
         pane(m, f, rect, &m.data.probes[i], slot == selected);
+        m.hits
+            .borrow_mut()
+            .push((rect, Target::Probe(m.data.probes[i].meta.id.clone())));
     }
     let more = visible.len().saturating_sub((first_row + rows_fit) * cols);
     if more > 0 && !area.height.is_multiple_of(pane_h) {
@@ -478,8 +495,22 @@ fn list(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
         .unwrap_or(0)
         .min(16);
     let mut lines = Vec::new();
-    for (pos, &i) in visible.iter().enumerate().skip(first).take(height) {
+    for (row, (pos, &i)) in visible
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .enumerate()
+    {
         let p = &m.data.probes[i];
+        m.hits.borrow_mut().push((
+            Rect {
+                y: area.y + row as u16,
+                height: 1,
+                ..area
+            },
+            Target::Probe(p.meta.id.clone()),
+        ));
         let status = p.status();
         let age = p
             .latest
