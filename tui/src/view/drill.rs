@@ -249,6 +249,12 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
         None => "not yet".to_owned(),
     };
     out.push(Line::from(vec![label("Last run", look), Span::raw(last)]));
+    if p.history.len() >= 2 {
+        out.push(Line::from(vec![
+            label("Latency", look),
+            Span::raw(latency_line(&p.history, look)),
+        ]));
+    }
     let next = if m.data.paused {
         "paused (r runs it now)".to_owned()
     } else if let Some(d) = p.slow_run(m.now) {
@@ -347,4 +353,36 @@ fn metrics(
         }
         out.push(Line::from(s));
     }
+}
+
+/// The last runs' durations as bars, with min / median / max: the pane on the overview does
+/// not redraw on every run's jitter, so the trend lives here.
+fn latency_line(
+    history: &std::collections::VecDeque<patchdeck_core::store::HistoryEntry>,
+    look: crate::model::Look,
+) -> String {
+    let ms: Vec<u128> = history
+        .iter()
+        .rev()
+        .take(30)
+        .rev()
+        .map(|h| h.duration.as_millis())
+        .collect();
+    let max = ms.iter().copied().max().unwrap_or(0).max(1);
+    let bars: &[char] = if look.ascii {
+        &['_', '.', '-', '=', '#']
+    } else {
+        &['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
+    };
+    let top = (bars.len() - 1) as u128;
+    let spark: String = ms.iter().map(|&v| bars[(v * top / max) as usize]).collect();
+    let mut sorted = ms.clone();
+    sorted.sort_unstable();
+    format!(
+        "{spark}  last {} runs: min {} ms, median {} ms, max {} ms",
+        ms.len(),
+        sorted[0],
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1]
+    )
 }

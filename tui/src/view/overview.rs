@@ -7,7 +7,7 @@ use crate::model::{Focus, Model, ProbeRow, Problem, Target};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 /// Results shown in a pane's status strip.
 const STRIP: usize = 20;
@@ -319,12 +319,6 @@ fn coarse_ms(d: std::time::Duration) -> String {
     }
 }
 
-/// Latency on a log scale (1 = under 2 ms, 2 = under 4 ms, ...): the sparkline shows order
-/// of magnitude, and does not redraw for a 3 ms jitter.
-fn latency_bucket(d: std::time::Duration) -> u64 {
-    u64::from((d.as_millis() as u64 + 1).ilog2()) + 1
-}
-
 fn grid(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize, pane_h: u16) {
     let cols = layout::grid_columns(area.width, visible.len());
     let rows_fit = usize::from((area.height / pane_h).max(1));
@@ -429,8 +423,9 @@ fn pane(m: &Model, f: &mut Frame, rect: Rect, p: &ProbeRow, selected: bool) {
             theme::style(Some(h.status), look),
         ));
     }
-    // Summary lines: what the pane has beyond timing, strip and latency (at least one).
-    let summary_rows = usize::from(inner.height.saturating_sub(3).max(1));
+    // Summary lines: what the pane has beyond timing and strip (at least one). No latency
+    // sparkline here: its jitter would redraw the pane on every run (it is in the details).
+    let summary_rows = usize::from(inner.height.saturating_sub(2).max(1));
     let mut lines: Vec<Line> = super::wrap(summary, width, summary_rows, look)
         .into_iter()
         .map(Line::from)
@@ -448,34 +443,6 @@ fn pane(m: &Model, f: &mut Frame, rect: Rect, p: &ProbeRow, selected: bool) {
             ..inner
         },
     );
-    if inner.height >= used + 3 {
-        let label = "latency ";
-        let data: Vec<u64> = p
-            .history
-            .iter()
-            .map(|h| latency_bucket(h.duration))
-            .collect();
-        let spark_w = inner.width.saturating_sub(label.len() as u16);
-        let take = usize::from(spark_w).min(data.len());
-        let row = Rect {
-            y: inner.y + used + 2,
-            height: 1,
-            ..inner
-        };
-        f.render_widget(Paragraph::new(Span::styled(label, theme::dim(look))), row);
-        let spark = Sparkline::default()
-            .data(&data[data.len() - take..])
-            .bar_set(theme::bars(look))
-            .style(theme::dim(look));
-        f.render_widget(
-            spark,
-            Rect {
-                x: row.x + label.len() as u16,
-                width: spark_w,
-                ..row
-            },
-        );
-    }
 }
 
 fn list(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize) {

@@ -4,7 +4,7 @@
 use crate::model::Look;
 use patchdeck_probe_api::Status;
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::symbols::{bar, border};
+use ratatui::symbols::border;
 
 pub fn symbol(status: Option<Status>, look: Look) -> &'static str {
     match (status, look.ascii) {
@@ -100,25 +100,5 @@ pub fn border(look: Look, selected: bool) -> border::Set<'static> {
         (true, true) => ASCII_BORDER_SELECTED,
         (false, false) => border::PLAIN,
         (false, true) => border::DOUBLE,
-    }
-}
-
-pub const ASCII_BARS: bar::Set = bar::Set {
-    full: "#",
-    seven_eighths: "#",
-    three_quarters: "=",
-    five_eighths: "=",
-    half: "-",
-    three_eighths: "-",
-    one_quarter: "_",
-    one_eighth: "_",
-    empty: " ",
-};
-
-pub fn bars(look: Look) -> bar::Set<'static> {
-    if look.ascii {
-        ASCII_BARS
-    } else {
-        bar::NINE_LEVELS
     }
 }
