@@ -5,6 +5,7 @@
 
 mod app;
 mod demo;
+mod drill_layout;
 #[cfg(test)]
 mod fixture;
 mod headless;

@@ -165,6 +165,9 @@ pub struct Model {
     /// Where the last overview frame put each pane and problem, for mouse clicks: what the
     /// operator clicked is what they saw. Written by `view` only.
     pub hits: std::cell::RefCell<Vec<(ratatui::layout::Rect, Target)>>,
+    /// The drill's JSON text and the result it was made from (made once per result).
+    pub json_cache:
+        std::cell::RefCell<Option<(Arc<patchdeck_core::store::CheckResult>, Arc<String>)>>,
 }
 
 /// Everything that can happen to the dashboard.
@@ -226,6 +229,7 @@ impl Model {
             quit: false,
             dirty: true,
             hits: Default::default(),
+            json_cache: Default::default(),
         }
     }
 
@@ -752,7 +756,7 @@ fn clamp_drill(m: &mut Model) {
     }
     let rows = m.drill_rows().len();
     m.drill.cursor = m.drill.cursor.min(rows.saturating_sub(1));
-    let (lines, cursor_line) = crate::view::drill::line_count(m);
+    let (lines, cursor_line) = crate::drill_layout::line_count(m);
     let height = layout::body_height(m.size).max(1);
     let max_scroll = lines.saturating_sub(height);
     if let Some(c) = cursor_line.filter(|_| !m.drill.json) {

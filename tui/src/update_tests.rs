@@ -390,7 +390,7 @@ fn long_drill_pages_scroll_and_keep_the_cursor_visible() {
     press(&mut m, KeyCode::Enter);
     press(&mut m, KeyCode::End);
     assert_eq!(m.drill.cursor, 3);
-    let (lines, cursor) = crate::view::drill::line_count(&m);
+    let (lines, cursor) = crate::drill_layout::line_count(&m);
     let cursor = cursor.unwrap();
     assert!(lines > 10);
     assert!(
@@ -401,7 +401,7 @@ fn long_drill_pages_scroll_and_keep_the_cursor_visible() {
     press(&mut m, KeyCode::Home);
     assert_eq!(m.drill.cursor, 0);
     // As far up as the first item's line allows (the header is taller than this page).
-    let (_, first) = crate::view::drill::line_count(&m);
+    let (_, first) = crate::drill_layout::line_count(&m);
     assert_eq!(m.drill.scroll, first.unwrap().saturating_sub(9));
     // In JSON mode the arrows and pages scroll lines.
     ch(&mut m, 'J');
@@ -410,7 +410,7 @@ fn long_drill_pages_scroll_and_keep_the_cursor_visible() {
     press(&mut m, KeyCode::PageUp);
     assert_eq!(m.drill.scroll, 0);
     press(&mut m, KeyCode::End);
-    let (json_lines, _) = crate::view::drill::line_count(&m);
+    let (json_lines, _) = crate::drill_layout::line_count(&m);
     assert_eq!(m.drill.scroll, json_lines - 10);
     press(&mut m, KeyCode::Up);
     assert_eq!(m.drill.scroll, json_lines - 11);

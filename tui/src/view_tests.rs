@@ -352,3 +352,21 @@ fn a_click_selects_what_was_drawn_there_and_a_double_click_opens_it() {
     );
     assert_eq!(m.screen, crate::model::Screen::Drill);
 }
+
+#[test]
+fn the_drill_json_is_made_once_per_result_not_per_frame() {
+    let mut m = model(80, 24);
+    keys(&mut m, &[KeyCode::Enter]);
+    keys(&mut m, &chars("J"));
+    render(&m);
+    let first = m.json_cache.borrow().as_ref().unwrap().1.clone();
+    render(&m);
+    let second = m.json_cache.borrow().as_ref().unwrap().1.clone();
+    assert!(std::sync::Arc::ptr_eq(&first, &second), "re-serialised");
+    // A new result: new text.
+    let snap = crate::fixture::snapshot();
+    update(&mut m, Msg::Data(snap));
+    render(&m);
+    let third = m.json_cache.borrow().as_ref().unwrap().1.clone();
+    assert!(!std::sync::Arc::ptr_eq(&first, &third));
+}

@@ -1,7 +1,7 @@
 //! `view(&Model, &mut Frame)`: pure drawing. One module per screen region, each reading the
 //! model and never changing it.
 
-pub mod drill;
+mod drill;
 mod events;
 mod help;
 mod overview;

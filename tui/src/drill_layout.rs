@@ -1,0 +1,388 @@
+//! The drill-down's lines, as a pure function of the model: `update` scrolls by them (page
+//! size, cursor visibility) and `view::drill` draws them, so neither depends on the other.
+//! Status, timing, details, metrics with their ranges, the items tree, recent transitions,
+//! the last error in full; `J` shows the raw JSON report.
+
+use crate::model::{Model, ProbeRow};
+use crate::view::{ago, clock, short_duration, theme};
+use patchdeck_probe_api::{Detail, Metric, Status};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+/// Total body lines and the line of the tree cursor (for scrolling in `update`).
+pub fn line_count(m: &Model) -> (usize, Option<usize>) {
+    let (lines, cursor) = lines(m);
+    (lines.len(), cursor)
+}
+
+fn label(text: &str, look: crate::model::Look) -> Span<'static> {
+    Span::styled(format!("{text:<11}"), theme::heading(look))
+}
+
+fn status_spans(status: Option<Status>, look: crate::model::Look) -> Span<'static> {
+    Span::styled(
+        format!("{} {}", theme::symbol(status, look), theme::word(status)),
+        theme::style(status, look),
+    )
+}
+
+/// The drill-down's lines, wrapped to the terminal width (long reasons and URLs must be
+/// readable in full), and the line the tree cursor is on.
+pub fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
+    let (raw, cursor) = unwrapped(m);
+    let width = usize::from(m.size.0).max(20);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut new_cursor = None;
+    for (i, line) in raw.into_iter().enumerate() {
+        if Some(i) == cursor {
+            new_cursor = Some(out.len());
+        }
+        out.extend(wrap(line, width));
+    }
+    (out, new_cursor)
+}
+
+/// Word-wraps a styled line; continuation rows are indented by four spaces.
+fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    if line.width() <= width {
+        return vec![line];
+    }
+    let mut rows: Vec<Vec<Span<'static>>> = vec![vec![]];
+    let mut used = 0usize;
+    for span in line.spans {
+        let style = span.style;
+        for word in span.content.split_inclusive(' ') {
+            let w = word.chars().count();
+            if used + w > width && used > 4 {
+                rows.push(vec![Span::raw("    ")]);
+                used = 4;
+            }
+            // A single word longer than a row is cut by characters.
+            let mut rest: String = word.to_owned();
+            while used + rest.chars().count() > width {
+                let take = width.saturating_sub(used).max(1);
+                let head: String = rest.chars().take(take).collect();
+                rest = rest.chars().skip(take).collect();
+                rows.last_mut()
+                    .expect("a row")
+                    .push(Span::styled(head, style));
+                rows.push(vec![Span::raw("    ")]);
+                used = 4;
+            }
+            used += rest.chars().count();
+            rows.last_mut()
+                .expect("a row")
+                .push(Span::styled(rest, style));
+        }
+    }
+    rows.into_iter().map(Line::from).collect()
+}
+
+fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
+    let look = m.look;
+    let Some(p) = m.probe(&m.drill.probe) else {
+        return (
+            vec![Line::from(format!("probe \"{}\" is gone", m.drill.probe))],
+            None,
+        );
+    };
+    let mut out: Vec<Line<'static>> = Vec::new();
+    if m.drill.json {
+        match p.latest.as_ref().and_then(|r| r.report.as_ref()) {
+            Some(report) => {
+                // Serialised once per result, not once per frame.
+                let latest = p.latest.as_ref().expect("a report has a result");
+                let mut cache = m.json_cache.borrow_mut();
+                let text = match cache.as_ref() {
+                    Some((r, text)) if std::sync::Arc::ptr_eq(r, latest) => text.clone(),
+                    _ => {
+                        let text = std::sync::Arc::new(
+                            serde_json::to_string_pretty(report).unwrap_or_default(),
+                        );
+                        *cache = Some((latest.clone(), text.clone()));
+                        text
+                    }
+                };
+                out.extend(text.lines().map(|l| Line::from(l.to_owned())));
+            }
+            None => out.push(Line::from(
+                "no report: the last run produced none (see the error)",
+            )),
+        }
+        return (out, None);
+    }
+    overview(m, p, &mut out);
+    let report = p.latest.as_ref().and_then(|r| r.report.as_ref());
+    if let Some(r) = report {
+        if !r.details.is_empty() {
+            out.push(Line::from(""));
+            out.push(Line::styled("Details", theme::heading(look)));
+            details(&r.details, 1, look, &mut out);
+        }
+        if !r.metrics.is_empty() {
+            out.push(Line::from(""));
+            out.push(Line::styled("Metrics", theme::heading(look)));
+            metrics(&r.metrics, 1, look, &mut out);
+        }
+    }
+    let mut cursor_line = None;
+    let rows = m.drill_rows();
+    if !rows.is_empty() {
+        out.push(Line::from(""));
+        out.push(Line::styled(
+            "Items (Enter/→ expand, ← collapse)",
+            theme::heading(look),
+        ));
+        for (i, row) in rows.iter().enumerate() {
+            let item = row.item;
+            let indent = "  ".repeat(row.depth + 1);
+            let arrow = match (row.expandable(), row.expanded, look.ascii) {
+                (false, _, _) => " ",
+                (true, true, false) => "▾",
+                (true, false, false) => "▸",
+                (true, true, true) => "-",
+                (true, false, true) => "+",
+            };
+            let title = if item.title.is_empty() {
+                item.id.clone()
+            } else {
+                item.title.clone()
+            };
+            let is_cursor = i == m.drill.cursor;
+            let sel = if is_cursor {
+                theme::selected(look)
+            } else {
+                Style::new()
+            };
+            if is_cursor {
+                cursor_line = Some(out.len());
+            }
+            out.push(Line::from(vec![
+                Span::raw(if is_cursor {
+                    ">".to_owned()
+                } else {
+                    " ".to_owned()
+                }),
+                Span::raw(format!("{indent}{arrow} ")),
+                status_spans(Some(item.status), look),
+                Span::styled(format!(" {title}"), sel),
+                Span::raw(if item.summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", item.summary)
+                }),
+            ]));
+            if row.expanded {
+                evidence_and_fix(item, row.depth + 3, look, &mut out);
+                details(&item.details, row.depth + 3, look, &mut out);
+                metrics(&item.metrics, row.depth + 3, look, &mut out);
+            }
+        }
+    }
+    let mine: Vec<_> = m
+        .data
+        .transitions
+        .iter()
+        .rev()
+        .filter(|t| t.probe == p.meta.id)
+        .take(10)
+        .collect();
+    if !mine.is_empty() {
+        out.push(Line::from(""));
+        out.push(Line::styled("Recent transitions", theme::heading(look)));
+        for t in mine {
+            out.push(Line::from(vec![
+                Span::raw(format!(
+                    "  {}  ",
+                    crate::view::stamp(t.at, m.now, m.utc_offset)
+                )),
+                status_spans(t.from, look),
+                Span::raw(if look.ascii { " -> " } else { " → " }),
+                status_spans(Some(t.to), look),
+                Span::raw(format!("  {}", t.summary)),
+            ]));
+        }
+    }
+    if let Some(err) = p.latest.as_ref().and_then(|r| r.error.as_ref()) {
+        out.push(Line::from(""));
+        out.push(Line::styled("Last error", theme::heading(look)));
+        for l in err.lines() {
+            out.push(Line::from(format!("  {l}")));
+        }
+    }
+    (out, cursor_line)
+}
+
+fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
+    let look = m.look;
+    let status = p.status();
+    out.push(Line::from(vec![
+        status_spans(status, look),
+        Span::styled(format!("  {}", p.meta.id), theme::heading(look)),
+        Span::styled(format!("  ({})", p.meta.kind), theme::dim(look)),
+    ]));
+    let summary = p
+        .latest
+        .as_ref()
+        .map_or("waiting for the first result".to_owned(), |r| {
+            r.summary.clone()
+        });
+    out.push(Line::from(vec![label("Summary", look), Span::raw(summary)]));
+    out.push(Line::from(vec![
+        label("Plugin", look),
+        Span::raw(format!(
+            "{} {} · runner {} · every {} · timeout {}",
+            p.meta.kind,
+            p.meta.plugin_version,
+            p.meta.isolation.as_str(),
+            patchdeck_core::duration::format(p.meta.interval),
+            patchdeck_core::duration::format(p.meta.timeout)
+        )),
+    ]));
+    let last = match &p.latest {
+        Some(r) => format!(
+            "{} ({}) · took {} ms",
+            clock(r.started_at, m.utc_offset),
+            ago(m.now, r.started_at),
+            r.duration.as_millis()
+        ),
+        None => "not yet".to_owned(),
+    };
+    out.push(Line::from(vec![label("Last run", look), Span::raw(last)]));
+    if p.history.len() >= 2 {
+        out.push(Line::from(vec![
+            label("Latency", look),
+            Span::raw(latency_line(&p.history, look)),
+        ]));
+    }
+    let next = if m.data.paused {
+        "paused (r runs it now)".to_owned()
+    } else if let Some(d) = p.slow_run(m.now) {
+        format!("running now (for {})", short_duration(d))
+    } else {
+        match p.next_run {
+            Some(t) => format!(
+                "{} (in {})",
+                crate::view::when(t, m.now, m.utc_offset),
+                short_duration(t.duration_since(m.now).unwrap_or_default())
+            ),
+            None => "-".to_owned(),
+        }
+    };
+    out.push(Line::from(vec![label("Next run", look), Span::raw(next)]));
+}
+
+/// "Seen:" and "Fix:" lines of an expanded item (schema 1.1), the fix emphasised: it is
+/// what the operator came for.
+fn evidence_and_fix(
+    item: &patchdeck_probe_api::Item,
+    indent: usize,
+    look: crate::model::Look,
+    out: &mut Vec<Line<'static>>,
+) {
+    let pad = "  ".repeat(indent);
+    if let Some(e) = &item.evidence {
+        out.push(Line::from(vec![
+            Span::styled(format!("{pad}Seen: "), theme::dim(look)),
+            Span::raw(e.clone()),
+        ]));
+    }
+    if let Some(f) = &item.fix {
+        out.push(Line::from(vec![
+            Span::styled(format!("{pad}Fix:  "), theme::heading(look)),
+            Span::raw(f.clone()),
+        ]));
+    }
+}
+
+fn details(
+    details: &[Detail],
+    indent: usize,
+    look: crate::model::Look,
+    out: &mut Vec<Line<'static>>,
+) {
+    let w = details
+        .iter()
+        .map(|d| d.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    for d in details {
+        let mut spans = vec![Span::raw(format!(
+            "{}{:<w$}  {}",
+            "  ".repeat(indent),
+            d.label,
+            d.value
+        ))];
+        if d.status.is_some() {
+            spans.push(Span::raw("  "));
+            spans.push(status_spans(d.status, look));
+        }
+        out.push(Line::from(spans));
+    }
+}
+
+fn metrics(
+    metrics: &[Metric],
+    indent: usize,
+    _look: crate::model::Look,
+    out: &mut Vec<Line<'static>>,
+) {
+    let w = metrics
+        .iter()
+        .map(|x| x.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    for x in metrics {
+        let mut s = format!(
+            "{}{:<w$}  {}{}",
+            "  ".repeat(indent),
+            x.label,
+            x.value,
+            if x.uom.is_empty() { "" } else { " " }
+        );
+        s.push_str(&x.uom);
+        if let Some(warn) = &x.warn {
+            s.push_str(&format!("   warn {warn}"));
+        }
+        if let Some(crit) = &x.crit {
+            s.push_str(&format!("   crit {crit}"));
+        }
+        if x.min.is_some() || x.max.is_some() {
+            let f = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            s.push_str(&format!("   range {}..{}", f(x.min), f(x.max)));
+        }
+        out.push(Line::from(s));
+    }
+}
+
+/// The last runs' durations as bars, with min / median / max: the pane on the overview does
+/// not redraw on every run's jitter, so the trend lives here.
+fn latency_line(
+    history: &std::collections::VecDeque<patchdeck_core::store::HistoryEntry>,
+    look: crate::model::Look,
+) -> String {
+    let ms: Vec<u128> = history
+        .iter()
+        .rev()
+        .take(30)
+        .rev()
+        .map(|h| h.duration.as_millis())
+        .collect();
+    let max = ms.iter().copied().max().unwrap_or(0).max(1);
+    let bars: &[char] = if look.ascii {
+        &['_', '.', '-', '=', '#']
+    } else {
+        &['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
+    };
+    let top = (bars.len() - 1) as u128;
+    let spark: String = ms.iter().map(|&v| bars[(v * top / max) as usize]).collect();
+    let mut sorted = ms.clone();
+    sorted.sort_unstable();
+    format!(
+        "{spark}  last {} runs: min {} ms, median {} ms, max {} ms",
+        ms.len(),
+        sorted[0],
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1]
+    )
+}
