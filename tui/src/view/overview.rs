@@ -32,13 +32,13 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
     // The problems list wants its title row and a line per problem; the probes never get
     // less than one row of panes (or three list lines).
     let problems_min = (1 + problems.len().max(1)).min(usize::from(area.height) / 2) as u16;
-    let (probes_h, pane_h) = if layout::narrow((f.area().width, f.area().height)) {
+    let probes_h = if layout::narrow((f.area().width, f.area().height)) {
         let want = visible.len() as u16;
         let h = want
             .min(area.height.saturating_sub(problems_min))
             .max(3.min(area.height));
         list(m, f, Rect { height: h, ..area }, &visible, selected);
-        (h, 0)
+        h
     } else {
         let cols = layout::grid_columns(area.width, visible.len());
         let rows = visible.len().div_ceil(cols) as u16;
@@ -60,9 +60,8 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
             .min(area.height.saturating_sub(problems_min))
             .max(pane_h.min(area.height));
         grid(m, f, Rect { height: h, ..area }, &visible, selected, pane_h);
-        (h, pane_h)
+        h
     };
-    let _ = pane_h;
     let rest = Rect {
         y: area.y + probes_h,
         height: area.height.saturating_sub(probes_h),
