@@ -998,6 +998,137 @@ define service {{
     assert!(perf.contains("'wsus-sup01::getconfig_latency'="), "{perf}");
 }
 
+#[test]
+fn real_icinga2_runs_the_example_check_command_and_records_state_output_and_perfdata() {
+    use patchdeck_sitesim::{Scenario, Site};
+    let icinga = Path::new("/usr/sbin/icinga2");
+    assert!(
+        icinga.exists(),
+        "this test needs Debian's icinga2-bin (apt-get install icinga2-bin; .ci/run installs it)"
+    );
+    let site = Site::start(Scenario::default_site());
+    let dir = scratch("icinga2");
+    let cfg = write_config(&dir, &site.config_toml("60s"));
+    // The shipped example, with only the install path of the binary and the schedule changed
+    // (a first check within a second instead of within 5 minutes).
+    let example =
+        std::fs::read_to_string(repo_root().join("examples/monitoring/icinga2.conf")).unwrap();
+    assert!(example.contains("\"/usr/bin/patchdeck\"") && example.contains("check_interval = 5m"));
+    let example = example
+        .replace(
+            "\"/usr/bin/patchdeck\"",
+            &format!("\"{}\"", patchdeck_bin().display()),
+        )
+        .replace("check_interval = 5m", "check_interval = 1s");
+    let ic = dir.join("icinga2");
+    for d in ["run/icinga2", "data", "log", "cache", "spool", "out"] {
+        std::fs::create_dir_all(ic.join(d)).unwrap();
+    }
+    std::fs::write(ic.join("patchdeck.conf"), example).unwrap();
+    let out = ic.join("out");
+    let main = format!(
+        r#"include "{example}"
+object CheckerComponent "checker" {{ }}
+object PerfdataWriter "perfdata" {{
+  service_perfdata_path = "{out}/service"
+  service_temp_path = "{out}/service.tmp"
+  host_perfdata_path = "{out}/host"
+  host_temp_path = "{out}/host.tmp"
+  service_format_template = "SERVICE::$service.name$\tSTATE::$service.state$\tOUTPUT::$service.output$\tPERF::$service.perfdata$"
+  rotation_interval = 1s
+}}
+object CheckCommand "nothing" {{ command = [ "/bin/true" ] }}
+object Host "site01" {{
+  check_command = "nothing"
+  vars.configmgr_site = "ABC"
+  vars.patchdeck_config = "{cfg}"
+}}
+"#,
+        example = ic.join("patchdeck.conf").display(),
+        out = out.display(),
+        cfg = cfg.display(),
+    );
+    std::fs::write(ic.join("main.conf"), main).unwrap();
+    let consts: Vec<String> = [
+        ("InitRunDir", "run"),
+        ("DataDir", "data"),
+        ("LogDir", "log"),
+        ("CacheDir", "cache"),
+        ("SpoolDir", "spool"),
+    ]
+    .iter()
+    .map(|(k, d)| format!("-D{k}={}", ic.join(d).display()))
+    .chain(["-DRunAsUser=root".into(), "-DRunAsGroup=root".into()])
+    .collect();
+    let validate = std::process::Command::new(icinga)
+        .args(["daemon", "-C", "-c"])
+        .arg(ic.join("main.conf"))
+        .args(&consts)
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "icinga2 daemon -C: {}",
+        text(&validate.stdout)
+    );
+    let mut daemon = std::process::Command::new(icinga)
+        .args(["daemon", "-c"])
+        .arg(ic.join("main.conf"))
+        .args(&consts)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) for Icinga to run the check and write its perfdata record.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    // A record spans lines: the output keeps the long output's newlines.
+    let record = loop {
+        let found = std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+            .find_map(|t| {
+                let start = t.find("SERVICE::configmgr-software-updates\t")?;
+                let rec = &t[start..];
+                let end = rec.find("\tPERF::")? + "\tPERF::".len();
+                let perf_end = rec[end..].find('\n').map_or(rec.len(), |n| end + n);
+                Some(rec[..perf_end].to_owned())
+            });
+        if let Some(rec) = found {
+            break rec;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Icinga never checked; its log: {}",
+            std::fs::read_to_string(ic.join("log/icinga2.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let field = |k: &str| {
+        record
+            .split('\t')
+            .find_map(|f| f.strip_prefix(&format!("{k}::")))
+            .unwrap_or_else(|| panic!("no {k} in {record}"))
+            .to_owned()
+    };
+    assert!(
+        field("OUTPUT")
+            .lines()
+            .any(|l| l.starts_with("CRITICAL bits-dps: 6/9 DPs BITS-ready · DP04 ignores Range")),
+        "long output per probe: {record}"
+    );
+    assert_eq!(field("STATE"), "CRITICAL", "{record}");
+    // Icinga split the headline from the perfdata (and kept the long output after it).
+    assert!(
+        field("OUTPUT").starts_with("PATCHDECK CRITICAL - 1 critical (bits-dps), 2 ok"),
+        "{record}"
+    );
+    let perf = field("PERF");
+    assert!(perf.contains("bits-dps::dps_ready=6;;;0;9"), "{perf}");
+    assert!(perf.contains("wsus-sup01::getconfig_latency="), "{perf}");
+}
+
 /// A running `patchdeck serve` (killed on drop).
 struct Serve {
     child: std::process::Child,
