@@ -1594,15 +1594,35 @@ fn version_completions_and_man_pages() {
             script.contains("serve") && script.contains("config"),
             "{shell}"
         );
-        if shell == "bash" {
-            let f = dir.join("patchdeck.bash");
-            std::fs::write(&f, &script).unwrap();
-            let syntax = std::process::Command::new("bash")
-                .arg("-n")
-                .arg(&f)
+        // Each shell parses its own script (.ci/run installs zsh and fish).
+        let f = dir.join(format!("patchdeck.{shell}"));
+        std::fs::write(&f, &script).unwrap();
+        let check = if shell == "fish" {
+            "--no-execute"
+        } else {
+            "-n"
+        };
+        let syntax = std::process::Command::new(shell)
+            .arg(check)
+            .arg(&f)
+            .output()
+            .unwrap_or_else(|e| panic!("{shell} (apt-get install {shell}): {e}"));
+        assert!(syntax.status.success(), "{shell}: {}", text(&syntax.stderr));
+        if shell == "fish" {
+            // And fish, having loaded it, completes the subcommands.
+            let out = std::process::Command::new("fish")
+                .arg("-c")
+                .arg(format!(
+                    "source {}; complete -C 'patchdeck co'",
+                    f.display()
+                ))
                 .output()
                 .unwrap();
-            assert!(syntax.status.success(), "{}", text(&syntax.stderr));
+            let got = text(&out.stdout);
+            assert!(
+                got.contains("completions") && got.contains("config"),
+                "{got}"
+            );
         }
     }
     let man = dir.join("man");
