@@ -98,6 +98,19 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// The `i`-th column as a resource id (ResourceID: the integer key of every
+    /// site-database view); an empty or non-numeric value is an error naming it.
+    pub fn id(&self, i: usize) -> Result<i64, ExportError> {
+        let v = self
+            .get(i)
+            .ok_or_else(|| self.error(i, "empty ResourceID"))?;
+        v.parse().map_err(|_| {
+            // The value is shown, cut: a field can be as long as a line (1 MiB).
+            let shown: String = v.chars().take(40).collect();
+            self.error(i, format!("expected a number, got {shown:?}"))
+        })
+    }
+
     /// An error about the `i`-th column of this row.
     pub fn error(&self, i: usize, message: impl Into<String>) -> ExportError {
         ExportError::BadValue {
@@ -436,6 +449,37 @@ impl<T: Clone> Cached<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn resource_ids_are_numbers_and_a_bad_one_is_named_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("pd-kit-id-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("ids.csv");
+        std::fs::write(&f, "ResourceID,Name0\n16777220,PC1\n,PC2\n12x,PC3\n").unwrap();
+        let mut ids = Vec::new();
+        let mut errors = Vec::new();
+        super::read(&f, &["ResourceID", "Name0"], |row| {
+            match row.id(0) {
+                Ok(id) => ids.push(id),
+                Err(e) => errors.push(e.to_string()),
+            }
+            Ok(())
+        })
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(ids, [16_777_220]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].contains("ids.csv:3: column `ResourceID`")
+                && errors[0].contains("empty ResourceID"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("ids.csv:4: column `ResourceID`")
+                && errors[1].contains("expected a number, got \"12x\""),
+            "{errors:?}"
+        );
+    }
+
     use super::*;
 
     #[test]

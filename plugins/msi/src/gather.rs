@@ -62,11 +62,7 @@ fn read_files(path: &Path) -> Result<(SystemCopies, OnlyElsewhere, Census), Expo
             {
                 return Ok(());
             }
-            let id: i64 = row
-                .get(0)
-                .ok_or_else(|| row.error(0, "empty ResourceID"))?
-                .parse()
-                .map_err(|_| row.error(0, "expected a number"))?;
+            let id = row.id(0)?;
             let name = row.get(1).unwrap_or("(no name)");
             let folder = row.get(4).unwrap_or("");
             if !is_system_copy(folder) {
@@ -116,11 +112,7 @@ pub fn census(files: &Path, clients: Option<&Path>) -> Result<Census, ExportErro
             c.has_client_list = true;
             let mut seen = HashSet::new();
             inventory::read(path, &["ResourceID", "Name0"], |row| {
-                let id: i64 = row
-                    .get(0)
-                    .ok_or_else(|| row.error(0, "empty ResourceID"))?
-                    .parse()
-                    .map_err(|_| row.error(0, "expected a number"))?;
+                let id = row.id(0)?;
                 if !seen.insert(id) {
                     return Ok(());
                 }

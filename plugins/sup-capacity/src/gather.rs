@@ -32,11 +32,7 @@ pub fn census(path: &Path) -> Result<Census, ExportError> {
         path,
         &["ResourceID", "LastScanTime", "LastScanPackageLocation"],
         |row| {
-            let id: i64 = row
-                .get(0)
-                .ok_or_else(|| row.error(0, "empty ResourceID"))?
-                .parse()
-                .map_err(|_| row.error(0, "expected a number"))?;
+            let id = row.id(0)?;
             if !seen.insert(id) {
                 return Ok(());
             }

@@ -65,12 +65,7 @@ pub fn census(path: &Path, rules: &Rules) -> Result<Census, ExportError> {
     let mut parsed: HashMap<String, Option<WinVersion>> = HashMap::new();
     let expected = rules.expected.as_ref().map(|(v, _)| *v);
     inventory::read(path, COLUMNS, |row| {
-        let id: i64 = match row.get(0) {
-            Some(v) => v
-                .parse()
-                .map_err(|_| row.error(0, format!("expected a number, got {v:?}")))?,
-            None => return Err(row.error(0, "empty ResourceID")),
-        };
+        let id = row.id(0)?;
         if !seen.insert(id) {
             c.duplicates += 1;
             return Ok(());
