@@ -270,7 +270,7 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
             // Only a slow run's duration: a few milliseconds' jitter would change the pane on
             // every run (the latency sparkline below shows it; the details give the figure).
             if r.duration >= std::time::Duration::from_secs(1) {
-                parts.push(format!("took {}", coarse_ms(r.duration)));
+                parts.push(format!("took {}", coarse_secs(r.duration)));
             }
         }
         None if slow.is_none() => parts.push("pending".to_owned()),
@@ -297,25 +297,12 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
     }
 }
 
-/// A run's duration to one significant digit ("<10 ms", "~40 ms", "~300 ms", "~2 s"): the
-/// exact figure is in the details; here it would change on every run.
-fn coarse_ms(d: std::time::Duration) -> String {
-    let ms = d.as_millis() as u64;
-    if ms < 10 {
-        return "<10 ms".to_owned();
-    }
+/// A slow run's duration (shown from 1 s on) to one significant digit: "~2 s", "~40 s",
+/// "~300 s". The exact figure is in the details; here it would change on every run.
+fn coarse_secs(d: std::time::Duration) -> String {
+    let ms = (d.as_millis() as u64).max(1000);
     let mag = 10u64.pow(ms.ilog10());
-    let r = (ms + mag / 2) / mag * mag;
-    if r >= 1000 {
-        let s = r as f64 / 1000.0;
-        if s < 10.0 {
-            format!("~{s:.0} s")
-        } else {
-            format!("~{} s", r / 1000)
-        }
-    } else {
-        format!("~{r} ms")
-    }
+    format!("~{} s", (ms + mag / 2) / mag * mag / 1000)
 }
 
 fn grid(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize, pane_h: u16) {
