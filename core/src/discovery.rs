@@ -69,7 +69,7 @@ pub fn locate_probe_host() -> Result<PathBuf, String> {
     let dir = exe.parent().unwrap_or(Path::new("."));
     let up = dir.parent().unwrap_or(dir);
     let candidates = [
-        up.join("lib").join("patchdeck").join(&name),
+        installed_lib_dir(dir).join(&name),
         dir.join(&name),
         up.join(&name),
     ];
@@ -107,13 +107,18 @@ pub fn builtin_plugin_dirs() -> Vec<PathBuf> {
     builtin_plugin_dirs_for(&dir)
 }
 
-fn builtin_plugin_dirs_for(exe_dir: &Path) -> Vec<PathBuf> {
-    let lib = exe_dir
+/// `../lib/patchdeck` relative to the binary's folder: where the Debian package puts the
+/// probe host and the plugins (`/usr/bin` -> `/usr/lib/patchdeck`).
+fn installed_lib_dir(exe_dir: &Path) -> PathBuf {
+    exe_dir
         .parent()
         .unwrap_or(exe_dir)
         .join("lib")
         .join("patchdeck")
-        .join("plugins");
+}
+
+fn builtin_plugin_dirs_for(exe_dir: &Path) -> Vec<PathBuf> {
+    let lib = installed_lib_dir(exe_dir).join("plugins");
     if lib.is_dir() {
         vec![lib]
     } else {
