@@ -370,3 +370,60 @@ fn the_drill_json_is_made_once_per_result_not_per_frame() {
     let third = m.json_cache.borrow().as_ref().unwrap().1.clone();
     assert!(!std::sync::Arc::ptr_eq(&first, &third));
 }
+
+#[test]
+fn hostile_text_from_a_plugin_never_reaches_the_screen_raw() {
+    use patchdeck_probe_api::{Item, Status};
+    let hostile = "evil\x1b]52;c;cGF5bG9hZA==\x07 \x1b[2J\u{9b}31m \u{202e}gnp.exe\u{2066}";
+    let mut snap = crate::fixture::demo_snapshot();
+    let bits = std::sync::Arc::make_mut(&mut snap.probes[1]);
+    let mut latest = (**bits.latest.as_ref().unwrap()).clone();
+    latest.summary = format!("summary {hostile}");
+    let report = latest.report.as_mut().unwrap();
+    report.items.push(
+        Item::new(
+            "x",
+            format!("title {hostile}"),
+            Status::Critical,
+            format!("item {hostile}"),
+        )
+        .with_evidence(format!("seen {hostile}"))
+        .with_fix(format!("fix {hostile}")),
+    );
+    bits.latest = Some(std::sync::Arc::new(latest));
+    for (w, h) in SIZES {
+        let mut m = crate::fixture::model_of(snap.clone(), w, h);
+        let mut screens = vec![render(&m)];
+        // Into the problems list, the hostile problem (the last CRITICAL), opened.
+        keys(&mut m, &[KeyCode::End, KeyCode::Down]);
+        let n = m
+            .problems()
+            .iter()
+            .position(|p| p.title.starts_with("title"))
+            .unwrap();
+        for _ in 0..n {
+            keys(&mut m, &[KeyCode::Down]);
+        }
+        keys(&mut m, &[KeyCode::Enter]);
+        screens.push(render(&m));
+        keys(&mut m, &chars("J"));
+        screens.push(render(&m));
+        assert!(
+            screens[0].contains("title evil"),
+            "{w}x{h}: the problem is listed:\n{}",
+            screens[0]
+        );
+        assert!(
+            screens[1].contains("gnp.exe"),
+            "{w}x{h}: the item is open:\n{}",
+            screens[1]
+        );
+        for s in screens {
+            let bad: Vec<char> = s
+                .chars()
+                .filter(|&c| c != '\n' && patchdeck_core::sanitize::is_hostile(c))
+                .collect();
+            assert!(bad.is_empty(), "{w}x{h}: {bad:?} on screen:\n{s}");
+        }
+    }
+}
