@@ -85,6 +85,11 @@ pub struct ProbeConfig {
     pub line: usize,
     /// Line of the `plugin = ...` key.
     pub plugin_line: usize,
+    /// `[probe.rules]`: rule id -> level ("off", "warning", "critical", "unknown"), levels
+    /// checked here, ids checked against the plugin's rule index when it is bound.
+    pub rules: std::collections::BTreeMap<String, String>,
+    /// Line of `[probe.rules]` (or of the probe when there is none).
+    pub rules_line: usize,
 }
 
 impl fmt::Debug for ProbeConfig {
@@ -98,6 +103,7 @@ impl fmt::Debug for ProbeConfig {
             .field("isolation", &self.isolation)
             .field("config", &"<redacted>")
             .field("secrets", &self.secrets.len())
+            .field("rules", &self.rules)
             .finish()
     }
 }
@@ -225,6 +231,7 @@ struct RawProbe {
     timeout: Option<Spanned<String>>,
     isolation: Option<Spanned<String>>,
     config: Option<Spanned<toml::Table>>,
+    rules: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
 }
 
 /// Reads and validates a config file.
@@ -395,6 +402,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 }
             }
         };
+        let mut rules = std::collections::BTreeMap::new();
+        let mut rules_line = id_line;
+        if let Some(table) = rp.rules {
+            rules_line = lines.line(table.span().start);
+            for (rule, level) in table.into_inner() {
+                match patchdeck_probe_api::rules::Level::parse(level.get_ref()) {
+                    Ok(_) => {
+                        rules.insert(rule, level.into_inner());
+                    }
+                    Err(m) => field_problem(
+                        Some(&id),
+                        &format!("rules.{rule}"),
+                        level.span().start,
+                        m,
+                    ),
+                }
+            }
+        }
         let plugin_line = lines.line(rp.plugin.span().start);
         let plugin = rp.plugin.into_inner();
         let plugin = if looks_like_path(&plugin) {
@@ -412,6 +437,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             secrets,
             line: id_line,
             plugin_line,
+            rules,
+            rules_line,
         });
     }
 

@@ -300,6 +300,10 @@ impl Engine {
                 }
             };
             let info = file.info.clone().expect("checked above");
+            if let Err(p) = check_rules(pc, &info) {
+                problems.push(p);
+                continue;
+            }
             let in_process = pc.isolation == Isolation::InProcess;
             // In-process, a library is loaded once and shared. Isolated, every probe gets its
             // own child: a shared child let one crashing probe turn its siblings' in-flight
@@ -349,7 +353,7 @@ impl Engine {
                 timeout: pc.timeout,
             };
             crate::sanitize::register_secrets(&pc.secrets);
-            probes.push(Arc::new(Probe::new(meta, plugin, pc.config.to_string())));
+            probes.push(Arc::new(Probe::new(meta, plugin, config_for_create(pc))));
         }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
@@ -386,6 +390,66 @@ impl Engine {
             plugin.shutdown().await;
         }
     }
+}
+
+/// `[probe.rules]` ids must be rules of the probe's plugin (its published index).
+pub fn check_rules(
+    pc: &crate::config::ProbeConfig,
+    info: &crate::plugin::PluginInfo,
+) -> Result<(), Problem> {
+    for id in pc.rules.keys() {
+        if info.rules.iter().any(|r| &r.id == id) {
+            continue;
+        }
+        let mut message = if info.rules.is_empty() {
+            format!(
+                "plugin kind \"{}\" publishes no rules, so `{id}` cannot be overridden",
+                info.kind
+            )
+        } else {
+            format!("no rule `{id}` in plugin kind \"{}\"", info.kind)
+        };
+        if let Some(near) = info
+            .rules
+            .iter()
+            .map(|r| r.id.as_str())
+            .filter(|r| edit_distance(r, id) <= 3)
+            .min_by_key(|r| edit_distance(r, id))
+        {
+            message.push_str(&format!(" (did you mean `{near}`?)"));
+        }
+        if !info.rules.is_empty() {
+            message.push_str(&format!("; see `patchdeck rules --kind {}`", info.kind));
+        }
+        return Err(Problem {
+            line: Some(pc.rules_line),
+            probe: Some(pc.id.clone()),
+            field: Some(format!("rules.{id}")),
+            message,
+        });
+    }
+    Ok(())
+}
+
+/// The JSON given to the plugin's `create`: `[probe.config]`, plus `[probe.rules]` under
+/// `"$rules"` when there are overrides (only plugins with a rule index get any).
+pub fn config_for_create(pc: &crate::config::ProbeConfig) -> String {
+    if pc.rules.is_empty() {
+        return pc.config.to_string();
+    }
+    let mut config = pc.config.clone();
+    if let Some(obj) = config.as_object_mut() {
+        let rules: serde_json::Map<String, serde_json::Value> = pc
+            .rules
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        obj.insert(
+            patchdeck_probe_api::sdk::RULES_KEY.to_owned(),
+            serde_json::Value::Object(rules),
+        );
+    }
+    config.to_string()
 }
 
 fn plugin_problem(pc: &crate::config::ProbeConfig, message: String) -> Problem {

@@ -5,6 +5,7 @@
 //! Libraries are never unloaded (dlclose is unsound with thread-locals), so every loaded
 //! library is leaked on purpose and cached per path.
 
+use patchdeck_probe_api::RuleInfo;
 use patchdeck_probe_api::abi::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -23,6 +24,9 @@ pub struct PluginInfo {
     pub abi_minor: u16,
     pub description: String,
     pub config_schema: Option<String>,
+    /// The rule index (ABI 1.1, `rules_json`); empty for plugins that publish none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleInfo>,
 }
 
 /// Why a library is not a usable plugin. Each case has its own message.
@@ -48,6 +52,8 @@ pub enum LoadError {
     InvalidKind(String),
     #[error("descriptor field `{0}` is not valid UTF-8")]
     InvalidText(&'static str),
+    #[error("invalid rule index (`rules_json`): {0}")]
+    InvalidRules(String),
 }
 
 /// An error and its sources: libloading says only "dlopen failed" and keeps dlerror()'s
@@ -151,10 +157,11 @@ pub unsafe fn validate(
     if major != PD_ABI_MAJOR {
         return Err(LoadError::UnsupportedMajor(major));
     }
-    if (size as usize) < size_of::<PdProbeV1>() {
-        return Err(LoadError::StructTooSmall(size, size_of::<PdProbeV1>()));
+    if (size as usize) < PD_PROBE_V1_0_SIZE {
+        return Err(LoadError::StructTooSmall(size, PD_PROBE_V1_0_SIZE));
     }
-    // SAFETY: struct_size covers the whole v1 struct; it is static per the ABI.
+    // SAFETY: struct_size covers the v1.0 struct; it is static per the ABI. Fields after
+    // v1.0 are read only when struct_size covers them (below).
     let d: &'static PdProbeV1 = unsafe { &*ptr };
     if d.create.is_none() {
         return Err(LoadError::NullFunction("create"));
@@ -185,8 +192,43 @@ pub unsafe fn validate(
         description: unsafe { c_text(d.description, "description") }?.unwrap_or_default(),
         // SAFETY: as above.
         config_schema: unsafe { c_text(d.config_schema, "config_schema") }?,
+        rules: Vec::new(),
     };
+    let mut info = info;
+    if minor >= 1 && size as usize >= size_of::<PdProbeV1>() {
+        // SAFETY: struct_size covers `rules_json` (checked just above).
+        let f = unsafe { std::ptr::addr_of!((*ptr).rules_json).read_unaligned() };
+        if let Some(f) = f {
+            // SAFETY: the ABI says it returns NULL or a static NUL-terminated string.
+            let text = unsafe { c_text(f(), "rules_json") }?.unwrap_or_default();
+            info.rules = parse_rules(&text)?;
+        }
+    }
     Ok((d, info))
+}
+
+/// The most bytes of a rule index a host reads.
+pub const MAX_RULES_JSON: usize = 1024 * 1024;
+
+fn parse_rules(text: &str) -> Result<Vec<RuleInfo>, LoadError> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    if text.len() > MAX_RULES_JSON {
+        return Err(LoadError::InvalidRules(format!(
+            "{} bytes, over the {MAX_RULES_JSON}-byte limit",
+            text.len()
+        )));
+    }
+    let rules: Vec<RuleInfo> =
+        serde_json::from_str(text).map_err(|e| LoadError::InvalidRules(e.to_string()))?;
+    let mut seen = std::collections::HashSet::new();
+    for r in &rules {
+        if !seen.insert(r.id.as_str()) {
+            return Err(LoadError::InvalidRules(format!("rule `{}` twice", r.id)));
+        }
+    }
+    Ok(rules)
 }
 
 /// # Safety

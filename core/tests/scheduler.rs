@@ -119,6 +119,7 @@ fn rig(interval: u64, timeout: u64, script: Vec<Step>, fallback: Step) -> Rig {
         abi_minor: 0,
         description: String::new(),
         config_schema: None,
+        rules: Vec::new(),
     };
     let plugin = Arc::new(Fake {
         info,

@@ -31,7 +31,7 @@
 
 // The ABI minor version this header describes. Minor versions only append fields at the end of
 // structs; readers check `struct_size` before touching a field newer than v1.0.
-#define PD_ABI_MINOR 0
+#define PD_ABI_MINOR 1
 
 // Return code: success. For `check`, `out_report_json` holds the report (UTF-8 JSON).
 #define PD_OK 0
@@ -150,6 +150,16 @@ typedef int32_t (*PdCheckFn)(void *instance,
 // Frees an instance. Called once, when no `check` of that instance is running.
 typedef void (*PdDestroyFn)(void *instance);
 
+// ABI 1.1: returns the plugin's rule index, a NUL-terminated static UTF-8 JSON array that
+// lives as long as the library (the host never frees it), at most 1 MiB:
+// `[{"id":"wsus.sync-age","severity":"warning","title":"...","source":"page title",
+// "url":"https://...","fix":"...","assumption":false}]`. Each rule is one judgement the
+// probe makes; non-OK items name it in their `"rule"` field (report schema 1.2). When the
+// index is not empty the host passes the operator's overrides (`[probe.rules]`) to `create`
+// inside the config object under the key `"$rules"` (`{"wsus.sync-age":"critical",
+// "wua.stale-scans":"off"}`); a plugin without an index never sees that key.
+typedef const char *(*PdRulesFn)(void);
+
 // The plugin's descriptor, returned by `patchdeck_probe_v1`. Lives for the whole life of the
 // process (make it `static`); the host never frees it and never unloads the library.
 typedef struct PdProbeV1 {
@@ -177,6 +187,9 @@ typedef struct PdProbeV1 {
   PdCheckFn check;
   // See `PdDestroyFn`. Must not be NULL.
   PdDestroyFn destroy;
+  // ABI 1.1 (appended; read only when `abi_minor >= 1` and `struct_size` covers it): see
+  // `PdRulesFn`. May be NULL (the plugin publishes no rule index).
+  PdRulesFn rules_json;
 } PdProbeV1;
 
 // The type of the one exported symbol, `patchdeck_probe_v1`.

@@ -21,7 +21,7 @@ pub const PD_MAGIC: u32 = 0x5044_4B31;
 pub const PD_ABI_MAJOR: u16 = 1;
 /// The ABI minor version this header describes. Minor versions only append fields at the end of
 /// structs; readers check `struct_size` before touching a field newer than v1.0.
-pub const PD_ABI_MINOR: u16 = 0;
+pub const PD_ABI_MINOR: u16 = 1;
 
 /// Return code: success. For `check`, `out_report_json` holds the report (UTF-8 JSON).
 pub const PD_OK: i32 = 0;
@@ -149,6 +149,16 @@ pub type PdCheckFn = Option<
 /// Frees an instance. Called once, when no `check` of that instance is running.
 pub type PdDestroyFn = Option<unsafe extern "C" fn(instance: *mut c_void)>;
 
+/// ABI 1.1: returns the plugin's rule index, a NUL-terminated static UTF-8 JSON array that
+/// lives as long as the library (the host never frees it), at most 1 MiB:
+/// `[{"id":"wsus.sync-age","severity":"warning","title":"...","source":"page title",
+/// "url":"https://...","fix":"...","assumption":false}]`. Each rule is one judgement the
+/// probe makes; non-OK items name it in their `"rule"` field (report schema 1.2). When the
+/// index is not empty the host passes the operator's overrides (`[probe.rules]`) to `create`
+/// inside the config object under the key `"$rules"` (`{"wsus.sync-age":"critical",
+/// "wua.stale-scans":"off"}`); a plugin without an index never sees that key.
+pub type PdRulesFn = Option<unsafe extern "C" fn() -> *const c_char>;
+
 /// The plugin's descriptor, returned by `patchdeck_probe_v1`. Lives for the whole life of the
 /// process (make it `static`); the host never frees it and never unloads the library.
 #[repr(C)]
@@ -178,7 +188,14 @@ pub struct PdProbeV1 {
     pub check: PdCheckFn,
     /// See `PdDestroyFn`. Must not be NULL.
     pub destroy: PdDestroyFn,
+    /// ABI 1.1 (appended; read only when `abi_minor >= 1` and `struct_size` covers it): see
+    /// `PdRulesFn`. May be NULL (the plugin publishes no rule index).
+    pub rules_json: PdRulesFn,
 }
+
+/// The size of a `PdProbeV1` as ABI 1.0 defined it (everything before `rules_json`): the
+/// smallest descriptor a host accepts.
+pub const PD_PROBE_V1_0_SIZE: usize = std::mem::offset_of!(PdProbeV1, rules_json);
 
 // SAFETY: a descriptor is immutable static data: its pointers point to static, read-only
 // strings and its functions are plain code, so sharing it between threads is sound.

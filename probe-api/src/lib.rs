@@ -11,6 +11,8 @@
 pub mod abi;
 pub mod duration;
 pub mod report;
+pub mod rules;
 pub mod sdk;
 
 pub use report::{Detail, Item, Metric, Report, Status};
+pub use rules::{Overrides, Rule, RuleInfo};

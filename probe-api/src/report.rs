@@ -15,6 +15,9 @@
 //! request and answer, rows counted) and `fix` (the operator's next step, naming the console
 //! path, service or command, with the documentation address when one exists). A host that
 //! predates 1.1 ignores them; a plugin that predates 1.1 simply leaves them out.
+//!
+//! Schema 1.2 (additive) gives items an optional `rule`: the id of the rule that judged them
+//! (see [`crate::rules`]).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -185,6 +188,10 @@ pub struct Item {
     /// address when one exists. Every non-OK item of a shipped probe carries it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// Schema 1.2: the id of the rule that judged this item (`wsus.sync-age`), from the
+    /// plugin's rule index. Every non-OK item of a shipped probe names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Item {
@@ -205,7 +212,14 @@ impl Item {
             items: vec![],
             evidence: None,
             fix: None,
+            rule: None,
         }
+    }
+
+    /// Names the rule that judged this item.
+    pub fn with_rule(mut self, rule: &str) -> Item {
+        self.rule = Some(rule.to_owned());
+        self
     }
 
     /// Sets what was observed.

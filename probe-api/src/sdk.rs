@@ -24,6 +24,7 @@
 
 use crate::abi::*;
 use crate::report::Report;
+use crate::rules::{Overrides, Rule};
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -55,6 +56,10 @@ impl From<&str> for CheckError {
 /// A probe implementation. One value per configured probe instance; `check` is never called
 /// concurrently on one value, but different values may be checked on different threads.
 pub trait Probe: Send + Sized + 'static {
+    /// The probe's rule index (see [`crate::rules`]): published through the ABI, listed by
+    /// `patchdeck rules`, and the ids `[probe.rules]` may override. Empty by default.
+    const RULES: &'static [Rule] = &[];
+
     /// Builds an instance from its `[probe.config]` table (a JSON object). Return a message
     /// naming the offending field when the config is wrong.
     fn create(config: serde_json::Value, host: &Host) -> Result<Self, String>;
@@ -100,6 +105,8 @@ pub trait ConfigProbe: Send + Sized + 'static {
     type Config: serde::de::DeserializeOwned;
     /// The plugin kind, used to prefix config errors ("wua config: unknown field `x`").
     const KIND: &'static str;
+    /// The probe's rule index, as for [`Probe::RULES`].
+    const RULES: &'static [Rule] = &[];
 
     /// Validates the config beyond its types and builds the probe. Name the field in errors.
     fn from_config(config: Self::Config, host: &Host) -> Result<Self, String>;
@@ -109,6 +116,8 @@ pub trait ConfigProbe: Send + Sized + 'static {
 }
 
 impl<T: ConfigProbe> Probe for T {
+    const RULES: &'static [Rule] = <T as ConfigProbe>::RULES;
+
     fn create(config: serde_json::Value, host: &Host) -> Result<Self, String> {
         let config: T::Config =
             serde_json::from_value(config).map_err(|e| format!("{} config: {e}", T::KIND))?;
@@ -167,6 +176,9 @@ pub struct CheckContext<'a> {
     cancel: &'a AtomicU32,
     /// Logging back to the host.
     pub host: Host,
+    /// The operator's `[probe.rules]` overrides for this instance: apply them to the items
+    /// before computing the status and summary ([`Overrides::apply`]).
+    pub rules: &'a Overrides,
 }
 
 impl<'a> CheckContext<'a> {
@@ -177,6 +189,7 @@ impl<'a> CheckContext<'a> {
             deadline: SystemTime::now() + timeout,
             cancel,
             host: Host::detached(),
+            rules: &NO_OVERRIDES,
         }
     }
 
@@ -204,6 +217,7 @@ impl<'a> CheckContext<'a> {
 struct Instance<P> {
     probe: P,
     host: Host,
+    rules: Overrides,
 }
 
 thread_local! {
@@ -267,13 +281,17 @@ pub unsafe extern "C" fn create_trampoline<P: Probe>(
     // SAFETY: the host guarantees config_json is valid for this call.
     let bytes = unsafe { config_json.as_bytes() };
     let outcome = guarded(|| {
-        let config: serde_json::Value =
+        let mut config: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| format!("config is not valid JSON: {e}"))?;
-        P::create(config, &host)
+        let rules = match config.as_object_mut().and_then(|o| o.remove(RULES_KEY)) {
+            Some(v) => Overrides::from_json(&v, P::RULES)?,
+            None => Overrides::default(),
+        };
+        P::create(config, &host).map(|p| (p, rules))
     });
     let (code, message) = match outcome {
-        Ok(Ok(probe)) => {
-            let instance = Box::new(Instance { probe, host });
+        Ok(Ok((probe, rules))) => {
+            let instance = Box::new(Instance { probe, host, rules });
             if !out_instance.is_null() {
                 // SAFETY: out_instance is a valid pointer provided by the host.
                 unsafe { *out_instance = Box::into_raw(instance).cast() };
@@ -312,6 +330,7 @@ pub unsafe extern "C" fn check_trampoline<P: Probe>(
         deadline: UNIX_EPOCH + Duration::from_millis(call.deadline_unix_ms),
         cancel,
         host: instance.host,
+        rules: &instance.rules,
     };
     let (code, bytes) = match guarded(|| instance.probe.check_raw(&ctx)) {
         Ok(Ok(report)) => (PD_OK, report),
@@ -326,6 +345,18 @@ pub unsafe extern "C" fn check_trampoline<P: Probe>(
 
 /// # Safety
 /// Called by the host through `PdProbeV1.destroy`, once, with an idle instance.
+static NO_OVERRIDES: Overrides = Overrides::NONE;
+
+/// The config key under which the host passes `[probe.rules]` to a plugin that publishes a
+/// rule index; the SDK removes it before the probe sees its config.
+pub const RULES_KEY: &str = "$rules";
+
+#[doc(hidden)]
+pub fn rules_index_cstring(rules: &[Rule]) -> std::ffi::CString {
+    // serde_json escapes control characters, so the text has no NUL.
+    std::ffi::CString::new(crate::rules::index_json(rules)).unwrap_or_default()
+}
+
 #[doc(hidden)]
 pub unsafe extern "C" fn destroy_trampoline<P: Probe>(instance: *mut c_void) {
     if instance.is_null() {
@@ -376,7 +407,16 @@ macro_rules! export_probe {
                 create: Some($crate::sdk::create_trampoline::<$probe>),
                 check: Some($crate::sdk::check_trampoline::<$probe>),
                 destroy: Some($crate::sdk::destroy_trampoline::<$probe>),
+                rules_json: Some(__patchdeck_rules_json),
             };
+            unsafe extern "C" fn __patchdeck_rules_json() -> *const ::std::ffi::c_char {
+                static JSON: ::std::sync::OnceLock<::std::ffi::CString> =
+                    ::std::sync::OnceLock::new();
+                JSON.get_or_init(|| {
+                    $crate::sdk::rules_index_cstring(<$probe as $crate::sdk::Probe>::RULES)
+                })
+                .as_ptr()
+            }
             if host_major != $crate::abi::PD_ABI_MAJOR {
                 return ::std::ptr::null();
             }

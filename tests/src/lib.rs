@@ -169,6 +169,7 @@ pub mod instant {
                     abi_minor: 0,
                     description: String::new(),
                     config_schema: None,
+                    rules: Vec::new(),
                 },
             }
         }

@@ -161,7 +161,15 @@ async fn check_inner(
 
 /// `patchdeck plugins`: list every plugin file found and what is wrong with it.
 pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
-    // The config is optional here: without one, list the binary's own folder.
+    let (dirs, disc) = discover_plugins(opts).await?;
+    plugins_listing(&dirs, &disc, format)
+}
+
+/// The plugin folders and what discovery found in them (the config is optional: without
+/// one, the binary's own folder).
+async fn discover_plugins(
+    opts: &Options,
+) -> anyhow::Result<(Vec<PathBuf>, discovery::Discovery)> {
     let config = match config::locate(opts.config.as_deref()) {
         Ok(path) => Some(config::load(&path)?),
         Err(config::ConfigError::NotFound { .. }) => None,
@@ -181,7 +189,86 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
         .collect();
     let host = discovery::locate_probe_host().map_err(anyhow::Error::msg)?;
     let disc = discovery::discover(&dirs, &explicit, &host, opts.allow_insecure_plugins).await;
+    Ok((dirs, disc))
+}
 
+/// Every rule of every plugin found (or of `kind`): id, default severity, source, fix, and
+/// whether it rests on an assumption.
+pub async fn rules(opts: &Options, kind: Option<&str>, format: ListFormat) -> anyhow::Result<u8> {
+    let (_dirs, disc) = discover_plugins(opts).await?;
+    let mut infos: Vec<&patchdeck_core::plugin::PluginInfo> =
+        disc.files.iter().filter_map(|f| f.info.as_ref()).collect();
+    infos.sort_by(|a, b| a.kind.cmp(&b.kind));
+    infos.dedup_by(|a, b| a.kind == b.kind);
+    if let Some(k) = kind {
+        infos.retain(|i| i.kind == k);
+        if infos.is_empty() {
+            let kinds: Vec<&str> = disc
+                .files
+                .iter()
+                .filter_map(|f| f.info.as_ref().map(|i| i.kind.as_str()))
+                .collect();
+            eprintln!(
+                "{}",
+                patchdeck_core::sanitize::text(&format!(
+                    "no plugin of kind \"{k}\" found (found: {})",
+                    if kinds.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        kinds.join(", ")
+                    }
+                ))
+            );
+            return Ok(3);
+        }
+    }
+    let out = match format {
+        ListFormat::Json => {
+            let doc: Vec<serde_json::Value> = infos
+                .iter()
+                .map(|i| serde_json::json!({"kind": i.kind, "version": i.version, "rules": i.rules}))
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
+        ListFormat::Text => {
+            let mut s = String::new();
+            for i in &infos {
+                s.push_str(&format!("{} {} ({} rules)\n", i.kind, i.version, i.rules.len()));
+                if i.rules.is_empty() {
+                    s.push_str("  publishes no rule index\n");
+                }
+                for r in &i.rules {
+                    s.push_str(&format!(
+                        "  {:<34} {:<8}{}  {}\n      source: {} {}\n      fix: {}\n",
+                        r.id,
+                        r.severity.label(),
+                        if r.assumption { " assumption" } else { "" },
+                        r.title,
+                        r.source,
+                        r.url,
+                        r.fix
+                    ));
+                }
+            }
+            s.push_str("Override per probe in the config: [probe.rules] \"<id>\" = \"off\" | \"warning\" | \"critical\" | \"unknown\"\n");
+            patchdeck_core::sanitize::text(&s).into_owned()
+        }
+    };
+    let out = match format {
+        ListFormat::Json => patchdeck_core::sanitize::json(out),
+        ListFormat::Text => out,
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(0)
+}
+
+fn plugins_listing(
+    dirs: &[PathBuf],
+    disc: &discovery::Discovery,
+    format: ListFormat,
+) -> anyhow::Result<u8> {
     let out = match format {
         ListFormat::Json => {
             let files: Vec<serde_json::Value> = disc
@@ -207,7 +294,7 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
         }
         ListFormat::Text => {
             let mut s = String::new();
-            for d in &dirs {
+            for d in dirs {
                 s.push_str(&format!("searched {}\n", d.display()));
             }
             for p in &disc.folder_problems {

@@ -167,6 +167,18 @@ enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// List every rule the probes judge by: id, default severity (the worst it gives), the
+    /// page it rests on, the fix, and "assumption" where no page gives the number. Override a
+    /// rule per probe with `[probe.rules] "wsus.sync-age" = "off" | "warning" | "critical" |
+    /// "unknown"` (checked by `config check`).
+    Rules {
+        /// Only this plugin kind (e.g. wsus, bits, wua).
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
     /// Run every probe on its timer without a screen and serve /metrics (OpenMetrics, for
     /// Prometheus), /api/v1/state (JSON) and /healthz; append transitions to the history.
     /// Logs to stderr (the journal under systemd). Stops on SIGTERM or SIGINT. No
@@ -335,6 +347,9 @@ fn main() -> ExitCode {
                 timeout,
             }) => headless::check(&opts, &probes, format, timeout).await,
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
+            Some(Command::Rules { kind, format }) => {
+                headless::rules(&opts, kind.as_deref(), format).await
+            }
             Some(Command::Serve {
                 listen,
                 allow_remote,
