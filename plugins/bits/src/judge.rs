@@ -13,7 +13,7 @@ use crate::gather::Seen;
 use patchdeck_kit::http::HttpError;
 use patchdeck_kit::report::{detail, explain, item};
 use patchdeck_kit::threshold;
-use patchdeck_probe_api::{Detail, Item, Status};
+use patchdeck_probe_api::{Detail, Item, Rule, Status};
 
 /// About BITS-Enabled Distribution Points (ConfigMgr 2007).
 pub const BITS_DP_DOC: &str =
@@ -21,6 +21,119 @@ pub const BITS_DP_DOC: &str =
 /// Distribution point Properties, General tab: "Allow clients to connect anonymously".
 pub const ANON_DOC: &str =
     "http://systemscenter.ru/smsv4.en/html/7a41355c-8deb-476e-a267-cced42c9584b.htm";
+
+/// BITS return values (bits.h): BG_E_MISSING_FILE_SIZE 0x80200011,
+/// BG_E_INSUFFICIENT_RANGE_SUPPORT 0x80200013, and HTTP 403 as 0x80190193.
+pub const BITS_ERRORS_DOC: &str = "https://learn.microsoft.com/en-us/windows/win32/bits/bits-return-values";
+
+pub const REACHABLE: Rule = Rule {
+    id: "bits.reachable",
+    severity: Status::Critical,
+    title: "The DP answers HTTP on the content URL",
+    source: "About BITS-Enabled Distribution Points (ConfigMgr 2007)",
+    url: BITS_DP_DOC,
+    fix: NET_FIX,
+    assumption: false,
+};
+pub const NOT_CHECKED_RULE: Rule = Rule {
+    id: "bits.not-checked",
+    severity: Status::Unknown,
+    title: "Every DP and request fits in the probe's time (else it is not a verdict)",
+    source: "patchdeck: a request not made, or made with too little time, says nothing about the DP",
+    url: "",
+    fix: TIME_FIX,
+    assumption: false,
+};
+pub const CREDENTIALS: Rule = Rule {
+    id: "bits.credentials",
+    severity: Status::Unknown,
+    title: "A DP that refuses anonymous access (ConfigMgr's default) can be verified only with credentials",
+    source: "Distribution Point Properties: General tab (Allow clients to connect anonymously)",
+    url: ANON_DOC,
+    fix: CREDENTIALS_FIX,
+    assumption: false,
+};
+pub const WINDOWS_AUTH: Rule = Rule {
+    id: "bits.windows-auth",
+    severity: Status::Critical,
+    title: "A DP asking for credentials offers Windows authentication (Negotiate/NTLM)",
+    source: "About BITS-Enabled Distribution Points (ConfigMgr 2007)",
+    url: BITS_DP_DOC,
+    fix: "Enable Integrated Windows authentication on the DP's SMS_DP_SMSPKG virtual directory.",
+    assumption: false,
+};
+pub const CONTENT_LENGTH: Rule = Rule {
+    id: "bits.content-length",
+    severity: Status::Critical,
+    title: "HEAD on a package file answers 200 with Content-Length (else BG_E_MISSING_FILE_SIZE)",
+    source: "BITS Return Values",
+    url: BITS_ERRORS_DOC,
+    fix: "Make IIS send Content-Length for package files.",
+    assumption: false,
+};
+pub const ACCESS: Rule = Rule {
+    id: "bits.access",
+    severity: Status::Critical,
+    title: "Clients may read the package files (403 = 0x80190193) and they are on the DP (404)",
+    source: "BITS Return Values",
+    url: BITS_ERRORS_DOC,
+    fix: "Give clients read access to the package files; update the package on the DP.",
+    assumption: false,
+};
+pub const RANGE: Rule = Rule {
+    id: "bits.range",
+    severity: Status::Critical,
+    title: "A ranged GET answers 206 with the right Content-Range (else BG_E_INSUFFICIENT_RANGE_SUPPORT)",
+    source: "BITS Return Values",
+    url: BITS_ERRORS_DOC,
+    fix: "Make IIS on the DP honour Range requests.",
+    assumption: false,
+};
+pub const WEBDAV: Rule = Rule {
+    id: "bits.webdav",
+    severity: Status::Critical,
+    title: "PROPFIND answers 207: a BITS-enabled DP must have IIS and WebDAV",
+    source: "About BITS-Enabled Distribution Points (ConfigMgr 2007)",
+    url: BITS_DP_DOC,
+    fix: "Enable WebDAV on the DP (IIS 6: Web Service Extensions > WebDAV > Allowed).",
+    assumption: false,
+};
+pub const HTTP_STATUS: Rule = Rule {
+    id: "bits.http-status",
+    severity: Status::Critical,
+    title: "The DP's other answers are not errors (5xx and unexpected codes)",
+    source: "About BITS-Enabled Distribution Points (ConfigMgr 2007)",
+    url: BITS_DP_DOC,
+    fix: "Read the IIS log on the DP for the request named.",
+    assumption: false,
+};
+pub const LATENCY: Rule = Rule {
+    id: "bits.latency",
+    severity: Status::Warning,
+    title: "HEAD answers within latency_warn_ms / latency_crit_ms (both lines: a warning; BITS is built for slow links)",
+    source: "patchdeck: no page gives a latency limit for a DP; BITS throttles and resumes over slow links",
+    url: "",
+    fix: "Check the DP's load and the network path to it.",
+    assumption: true,
+};
+
+/// The bits probe's rule index.
+pub const RULES: &[Rule] = &[
+    REACHABLE,
+    NOT_CHECKED_RULE,
+    CREDENTIALS,
+    WINDOWS_AUTH,
+    CONTENT_LENGTH,
+    ACCESS,
+    RANGE,
+    WEBDAV,
+    HTTP_STATUS,
+    LATENCY,
+];
+
+/// A DP that refuses anonymous access is normal (ConfigMgr's default): nothing to fix on the
+/// DP, and opening it to anonymous users would weaken it (and is impossible in native mode).
+const CREDENTIALS_FIX: &str = "Nothing to fix on the DP: anonymous access is off by default, and it must stay off. Verify BITS readiness from a client instead (BITSAdmin /transfer of a package file, DataTransferService.log); patchdeck cannot log in to a DP yet (credentials for the probe are planned).";
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
@@ -33,7 +146,7 @@ pub struct Rules {
 /// and the detail rows.
 struct Verdict {
     status: Status,
-    first: Option<(String, String, String)>,
+    first: Option<(String, String, String, &'static Rule)>,
     details: Vec<Detail>,
 }
 
@@ -42,9 +155,11 @@ impl Verdict {
         self.details.push(detail(label, value, Some(Status::Ok)));
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn fail(
         &mut self,
         label: &str,
+        rule: &'static Rule,
         status: Status,
         reason: impl Into<String>,
         evidence: impl Into<String>,
@@ -54,7 +169,7 @@ impl Verdict {
         let worse = status.severity() > self.status.severity() || self.first.is_none();
         self.status = self.status.worst(status);
         if worse {
-            self.first = Some((reason.clone(), evidence.into(), fix.into()));
+            self.first = Some((reason.clone(), evidence.into(), fix.into(), rule));
         }
         self.details.push(detail(label, reason, Some(status)));
     }
@@ -75,9 +190,10 @@ const NET_FIX: &str = "Check that the DP is up, that IIS (World Wide Web Publish
 /// A failed request: UNKNOWN when it was never sent for lack of time, else CRITICAL.
 fn no_answer(v: &mut Verdict, label: &str, what: &str, e: &HttpError) {
     match e {
-        HttpError::OutOfTime | HttpError::Cancelled => {
+        e if e.not_checked() => {
             v.fail(
                 label,
+                &NOT_CHECKED_RULE,
                 Status::Unknown,
                 NOT_CHECKED,
                 format!("{what}: {e}"),
@@ -86,6 +202,7 @@ fn no_answer(v: &mut Verdict, label: &str, what: &str, e: &HttpError) {
         }
         e => v.fail(
             label,
+            &REACHABLE,
             Status::Critical,
             format!("unreachable: {e}"),
             format!("{what}: {e}"),
@@ -119,14 +236,16 @@ pub fn judge(name: &str, s: &Seen, r: Rules) -> Item {
     }
     let mut metrics = vec![];
     if let Some(ms) = ms {
+        // BITS is built for slow links: latency alone is at most a warning.
         let lat = threshold::latency(ms, r.latency_warn_ms, r.latency_crit_ms);
         if lat != Status::Ok {
             v.fail(
                 "Latency",
-                lat,
-                format!("slow: {ms:.0} ms"),
+                &LATENCY,
+                Status::Warning,
+                format!("slow: {ms:.0} ms (BITS-ready otherwise; latency alone is a warning)"),
                 format!("HEAD {} answered in {ms:.0} ms", s.url),
-                "Check the DP's load and the network path to it; slow DPs make clients' downloads crawl.",
+                "Check the DP's load and the network path to it (a DP across a WAN link is slow by nature: raise latency_warn_ms for it or turn off bits.latency in [probe.rules]).",
             );
         }
         metrics.push(threshold::latency_metric(
@@ -137,7 +256,7 @@ pub fn judge(name: &str, s: &Seen, r: Rules) -> Item {
         ));
     }
     let summary = match (&v.first, ms) {
-        (Some((reason, _, _)), _) => reason.clone(),
+        (Some((reason, _, _, _)), _) => reason.clone(),
         (None, Some(ms)) => format!("BITS-ready · {ms:.0} ms"),
         (None, None) => "BITS-ready".into(),
     };
@@ -145,7 +264,9 @@ pub fn judge(name: &str, s: &Seen, r: Rules) -> Item {
     it.details = v.details;
     it.metrics = metrics;
     match v.first {
-        Some((_, evidence, fix)) if it.status != Status::Ok => explain(it, evidence, fix),
+        Some((_, evidence, fix, rule)) if it.status != Status::Ok => {
+            explain(it, rule, evidence, fix)
+        }
         _ => it,
     }
 }
@@ -157,6 +278,7 @@ fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
         (200, Some(n)) => v.ok("HEAD", format!("200, Content-Length {n}")),
         (200, None) => v.fail(
             "HEAD",
+            &CONTENT_LENGTH,
             Status::Critical,
             "no Content-Length: BITS would fail with 0x80200011 BG_E_MISSING_FILE_SIZE",
             format!("{seen} without Content-Length"),
@@ -164,13 +286,15 @@ fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
         ),
         (401, _) if !windows.is_empty() => v.fail(
             "HEAD",
+            &CREDENTIALS,
             Status::Unknown,
-            "Range and WebDAV cannot be verified without credentials (anonymous access is off)",
+            "Range and WebDAV cannot be verified without credentials (anonymous access is off, ConfigMgr's default)",
             format!("{seen}, WWW-Authenticate {}", h.auth.join(", ")),
-            format!("Normal for a ConfigMgr 2007 DP. To let patchdeck verify it, enable \"Allow clients to connect anonymously\" on the DP (Distribution point Properties, General): {ANON_DOC}"),
+            format!("{CREDENTIALS_FIX} {ANON_DOC}"),
         ),
         (401, _) => v.fail(
             "HEAD",
+            &WINDOWS_AUTH,
             Status::Critical,
             format!(
                 "HTTP 401 without Windows authentication (offers: {}): clients cannot log on",
@@ -181,6 +305,7 @@ fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
         ),
         (403, _) => v.fail(
             "HEAD",
+            &ACCESS,
             Status::Critical,
             "HTTP 403: BITS would fail with 0x80190193",
             seen,
@@ -188,6 +313,7 @@ fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
         ),
         (404, _) => v.fail(
             "HEAD",
+            &ACCESS,
             Status::Critical,
             "HTTP 404: content not on this DP",
             seen,
@@ -195,6 +321,7 @@ fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
         ),
         (code, _) => v.fail(
             "HEAD",
+            &HTTP_STATUS,
             Status::Critical,
             format!("HTTP {code} on HEAD"),
             seen,
@@ -224,6 +351,7 @@ fn range(
     match r.status {
         206 if got != want => v.fail(
             "Range",
+            &RANGE,
             Status::Critical,
             format!("206 with Content-Range \"{got}\", expected \"{want}\""),
             format!("{asked} -> 206, Content-Range \"{got}\""),
@@ -231,6 +359,7 @@ fn range(
         ),
         206 if r.body_len != b - a + 1 || r.truncated => v.fail(
             "Range",
+            &RANGE,
             Status::Critical,
             format!("206 with {} bytes, expected {}", r.body_len, b - a + 1),
             format!("{asked} -> 206 with {} bytes", r.body_len),
@@ -239,6 +368,7 @@ fn range(
         206 => v.ok("Range", format!("206, {want}")),
         200 => v.fail(
             "Range",
+            &RANGE,
             Status::Critical,
             "ignores Range (200 instead of 206): BITS would fail with 0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT",
             format!(
@@ -249,6 +379,7 @@ fn range(
         ),
         403 => v.fail(
             "Range",
+            &ACCESS,
             Status::Critical,
             "HTTP 403 on a ranged GET: BITS would fail with 0x80190193",
             format!("{asked} -> 403"),
@@ -256,6 +387,7 @@ fn range(
         ),
         code => v.fail(
             "Range",
+            &HTTP_STATUS,
             Status::Critical,
             format!("HTTP {code} on a ranged GET"),
             format!("{asked} -> {code}"),
@@ -278,13 +410,15 @@ fn webdav(v: &mut Verdict, s: &Seen, p: &Result<crate::gather::Answer, HttpError
         207 => v.ok("WebDAV", "PROPFIND 207 Multi-Status"),
         401 if !windows_auth(&p.auth).is_empty() => v.fail(
             "WebDAV",
+            &CREDENTIALS,
             Status::Unknown,
-            "WebDAV cannot be verified without credentials (anonymous access is off)",
+            "WebDAV cannot be verified without credentials (anonymous access is off, ConfigMgr's default)",
             format!("{asked} -> 401, WWW-Authenticate {}", p.auth.join(", ")),
-            format!("Enable \"Allow clients to connect anonymously\" on the DP to let patchdeck verify it: {ANON_DOC}"),
+            format!("{CREDENTIALS_FIX} {ANON_DOC}"),
         ),
         code => v.fail(
             "WebDAV",
+            &WEBDAV,
             Status::Critical,
             format!("WebDAV not answering (PROPFIND HTTP {code}): a BITS-enabled DP needs IIS WebDAV"),
             format!("{asked} -> {code}"),

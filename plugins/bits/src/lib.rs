@@ -12,7 +12,7 @@ use patchdeck_kit::host::Endpoint;
 use patchdeck_kit::http::Http;
 use patchdeck_kit::report::{detail, metric};
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
-use patchdeck_probe_api::{Item, Report, Status};
+use patchdeck_probe_api::{Item, Overrides, Report, Rule, Status};
 use serde::Deserialize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +51,7 @@ pub struct Bits {
 impl ConfigProbe for Bits {
     type Config = Config;
     const KIND: &'static str = "bits";
+    const RULES: &'static [Rule] = judge::RULES;
 
     fn from_config(config: Config, _host: &Host) -> Result<Bits, String> {
         if config.distribution_points.is_empty() {
@@ -105,13 +106,18 @@ impl ConfigProbe for Bits {
             .into_iter()
             .flatten()
             .collect();
-        Ok(report(items, dps.len()))
+        Ok(report(items, dps.len(), ctx.rules))
     }
 }
 
 /// The probe's report from the DPs' items: the worst DP's cause in the summary.
-fn report(items: Vec<Item>, total: usize) -> Report {
-    let ready = items.iter().filter(|i| i.status == Status::Ok).count();
+fn report(mut items: Vec<Item>, total: usize, rules: &Overrides) -> Report {
+    rules.apply(&mut items);
+    // A slow DP that passes every BITS check is BITS-ready (latency alone is a warning).
+    let ready = items
+        .iter()
+        .filter(|i| i.status == Status::Ok || i.rule.as_deref() == Some(judge::LATENCY.id))
+        .count();
     let status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
     let mut summary = format!("{ready}/{total} DPs BITS-ready");
     if let Some(bad) = items

@@ -2,9 +2,11 @@
 //! the site database; unknown codes are shown in hex, never dropped. Names are the Windows
 //! Update Agent's (wuerror.h); WU_E_PT_HTTP_STATUS_* is the HTTP status the agent got from
 //! WSUS, e.g. 0x80244022 = HTTP 503, "very common in WSUS/SUP environments ... app pool
-//! stopped" (https://techpress.net/fix-windows-update-error-0x80244022). We found no stored
-//! Microsoft page listing the whole family; the other codes' HTTP statuses are from wuerror.h
-//! and not grounded in a page here.
+//! stopped" (https://techpress.net/fix-windows-update-error-0x80244022). The family's HTTP
+//! statuses: Windows Update Agent networking error codes,
+//! https://learn.microsoft.com/en-us/windows/win32/wua_sdk/wua-networking-error-codes- ;
+//! 407, 408, 502 and 504 usually come from a proxy between the client and the SUP (a 502
+//! from a proxy in a real WUAHandler log: https://www.hayesjupe.com/sccm-2012-reference-build-updates-fail-due-to-proxy-error-when-wpad-in-use/).
 
 /// Parses "-2145107934", "2149859362" or "0x80244022" into the 32-bit code.
 pub fn parse(s: &str) -> Option<u32> {
@@ -57,8 +59,11 @@ pub fn describe(code: u32) -> Option<(&'static str, &'static str)> {
 /// The operator's next step for clients failing with `code`.
 pub fn remedy(code: u32) -> &'static str {
     match code {
-        0x8024_4022 | 0x8024_401C | 0x8024_401F | 0x8024_4021 | 0x8024_4023 => {
+        0x8024_4022 | 0x8024_401F => {
             "WSUS answered with a server error: on the SUP, start the WsusPool application pool in IIS Manager (raise its private memory limit if it keeps stopping) and check the wsus probe."
+        }
+        0x8024_4021 | 0x8024_4023 | 0x8024_401C => {
+            "A gateway answered for WSUS (502/504) or the request timed out (408): usually a proxy between these clients and the SUP. Check the client's WinHTTP proxy (`proxycfg` on XP/2003, `netsh winhttp show proxy` on Vista and later) and bypass it for the SUP; with no proxy, a 408 means WsusPool is overloaded (wsus probe). https://learn.microsoft.com/en-us/windows/win32/wua_sdk/wua-networking-error-codes-"
         }
         0x8024_4019 => {
             "WSUS answered 404: check the SUP's port settings against the WSUS web site in IIS and that the ClientWebService virtual directory exists (wsus probe)."
@@ -67,7 +72,7 @@ pub fn remedy(code: u32) -> &'static str {
             "WSUS refused the client: the WSUS web services must allow anonymous access (IIS Manager, virtual directories ClientWebService and SimpleAuthWebService)."
         }
         0x8024_401B => {
-            "A proxy asks the clients for credentials: exempt the SUP from the proxy for these clients."
+            "A proxy asks the clients for credentials (407): bypass the proxy for the SUP in the clients' WinHTTP settings (`proxycfg` on XP/2003, `netsh winhttp show proxy` on Vista and later). https://learn.microsoft.com/en-us/windows/win32/wua_sdk/wua-networking-error-codes-"
         }
         0x8007_2EE2 | 0x8007_2EFD => {
             "The clients cannot reach the SUP: check name resolution, firewalls and the SUP port from an affected client (telnet SUP 8530)."
@@ -92,6 +97,16 @@ pub fn title(code: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gateway_and_proxy_codes_point_at_the_proxy_not_wsuspool() {
+        for code in [0x8024_4021, 0x8024_4023, 0x8024_401B, 0x8024_401C] {
+            let fix = remedy(code);
+            assert!(fix.contains("netsh winhttp show proxy"), "{code:08X}: {fix}");
+            assert!(!fix.starts_with("WSUS answered"), "{code:08X}: {fix}");
+        }
+        assert!(remedy(0x8024_4022).contains("WsusPool"));
+    }
 
     #[test]
     fn signed_unsigned_and_hex_forms_agree() {

@@ -25,6 +25,9 @@ pub enum HttpError {
     Timeout(Duration),
     /// Not sent: the call's deadline had already (nearly) passed.
     OutOfTime,
+    /// Sent with less than half of the call's request time left (earlier requests used the
+    /// rest), and that little time ran out: says nothing about the server.
+    Starved(Duration),
     Cancelled,
     BadUrl(String),
     Other(String),
@@ -38,10 +41,27 @@ impl std::fmt::Display for HttpError {
             HttpError::Tls(e) => write!(f, "TLS failure: {e}"),
             HttpError::Timeout(d) => write!(f, "no answer within {} ms (timed out)", d.as_millis()),
             HttpError::OutOfTime => write!(f, "not sent: the probe's time ran out"),
+            HttpError::Starved(d) => write!(
+                f,
+                "the probe's time ran out: sent with only {} ms left, no answer in that time",
+                d.as_millis()
+            ),
             HttpError::Cancelled => write!(f, "cancelled by patchdeck"),
             HttpError::BadUrl(e) => write!(f, "bad URL: {e}"),
             HttpError::Other(e) => write!(f, "{e}"),
         }
+    }
+}
+
+impl HttpError {
+    /// True when the error says nothing about the server: the request was not sent, was
+    /// cancelled, or was sent too late to be fair to it. Such a check is UNKNOWN ("not
+    /// checked"), never CRITICAL.
+    pub fn not_checked(&self) -> bool {
+        matches!(
+            self,
+            HttpError::OutOfTime | HttpError::Cancelled | HttpError::Starved(_)
+        )
     }
 }
 
@@ -85,6 +105,8 @@ pub struct Http<'a> {
     deadline: SystemTime,
     /// Kept back from the deadline (see [`margin`]).
     margin: Duration,
+    /// The whole time for requests when the client was made (deadline less margin).
+    full: Duration,
     cancel: Option<&'a AtomicU32>,
 }
 
@@ -115,6 +137,7 @@ impl<'a> Http<'a> {
             agent: ureq::Agent::new_with_config(config),
             deadline,
             margin: margin(total),
+            full: total.saturating_sub(margin(total)),
             cancel,
         }
     }
@@ -175,7 +198,15 @@ impl<'a> Http<'a> {
             }
         };
         let https = url.starts_with("https://");
-        let resp = result.map_err(|e| classify(e, &target, https, started.elapsed()))?;
+        let starved = |e: HttpError| match e {
+            // A timeout of a request that had most of the call's time is the server's; one
+            // sent with the leftovers is the probe's budget running out.
+            HttpError::Timeout(_) if budget < self.full / 2 => HttpError::Starved(budget),
+            e => e,
+        };
+        let resp = result
+            .map_err(|e| classify(e, &target, https, started.elapsed()))
+            .map_err(starved)?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -192,7 +223,8 @@ impl<'a> Http<'a> {
         if method != "HEAD" {
             reader
                 .read_to_end(&mut buf)
-                .map_err(|e| classify_io(e, &target, https, started.elapsed()))?;
+                .map_err(|e| classify_io(e, &target, https, started.elapsed()))
+                .map_err(starved)?;
         }
         let truncated = buf.len() > body_cap;
         buf.truncate(body_cap);

@@ -2,7 +2,7 @@
 //! keep text from a server or an export from flooding a report (a 900 KB SOAP fault string
 //! must not turn a CRITICAL into "report too large").
 
-use patchdeck_probe_api::{Detail, Item, Metric, Status};
+use patchdeck_probe_api::{Detail, Item, Metric, Report, Rule, Status};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -43,19 +43,27 @@ pub fn item(
     )
 }
 
-/// Adds what was observed and the operator's next step to an item (both capped).
-pub fn explain(mut it: Item, evidence: impl Into<String>, fix: impl Into<String>) -> Item {
+/// Adds the rule that judged an item, what was observed and the operator's next step (both
+/// capped).
+pub fn explain(
+    mut it: Item,
+    rule: &Rule,
+    evidence: impl Into<String>,
+    fix: impl Into<String>,
+) -> Item {
+    it.rule = Some(rule.id.to_owned());
     it.evidence = Some(clip(&evidence.into(), TEXT_CAP));
     it.fix = Some(clip(&fix.into(), TEXT_CAP));
     it
 }
 
-/// Ids of the items (at any depth) that are not OK and lack evidence or a fix: every non-OK
+/// Ids of the items (at any depth) that are not OK and lack evidence, a fix or a rule: every non-OK
 /// item of a shipped probe must say what was seen and what to do. For tests.
 pub fn unexplained(items: &[Item]) -> Vec<String> {
     let mut out = Vec::new();
     for i in items {
-        if i.status != Status::Ok && (i.evidence.is_none() || i.fix.is_none()) {
+        if i.status != Status::Ok && (i.evidence.is_none() || i.fix.is_none() || i.rule.is_none())
+        {
             out.push(i.id.clone());
         }
         out.extend(unexplained(&i.items));
@@ -105,24 +113,65 @@ impl MetricBuilder {
     }
 }
 
-/// "Export age" of a file: a warning when older than `max_hours` (the export job stopped?).
-pub fn export_age(path: &Path, now: SystemTime, max_hours: u64) -> Option<Detail> {
-    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
-    let age_h = now
-        .duration_since(modified)
-        .map_or(0, |d| d.as_secs() / 3600);
-    let (status, mut value) = (
-        if age_h > max_hours {
-            Status::Warning
-        } else {
-            Status::Ok
-        },
-        format!("written {age_h} h ago"),
-    );
-    if status == Status::Warning {
-        value.push_str(" (older than max_export_age_hours: is the export job running?)");
+/// How old an export is: judged ages (last scan, last sync) are measured from the time it was
+/// taken, and an export older than `max_export_age_hours` is too old to judge at all.
+#[derive(Debug, Clone)]
+pub struct ExportAge {
+    pub path: String,
+    /// When the file was written (its mtime).
+    pub taken: SystemTime,
+    pub age_h: u64,
+    pub max_h: u64,
+}
+
+impl ExportAge {
+    /// `None` when the file's time cannot be read (the reader reports the file itself).
+    pub fn of(path: &Path, now: SystemTime, max_h: u64) -> Option<ExportAge> {
+        let taken = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+        let age_h = now.duration_since(taken).map_or(0, |d| d.as_secs() / 3600);
+        Some(ExportAge {
+            path: path.display().to_string(),
+            taken,
+            age_h,
+            max_h,
+        })
     }
-    Some(detail("Export age", value, Some(status)))
+
+    pub fn too_old(&self) -> bool {
+        self.age_h > self.max_h
+    }
+
+    /// The "Export age" detail row.
+    pub fn detail(&self) -> Detail {
+        detail(
+            "Export age",
+            format!("written {} h ago (judged as of then)", self.age_h),
+            Some(if self.too_old() {
+                Status::Unknown
+            } else {
+                Status::Ok
+            }),
+        )
+    }
+
+    /// The whole report of a probe whose export is too old to judge: UNKNOWN naming the
+    /// export and its age, never "clients not scanned".
+    pub fn unknown_report(&self, rule: &Rule) -> Report {
+        let summary = format!(
+            "export too old to judge: {} written {} h ago (max_export_age_hours {})",
+            self.path, self.age_h, self.max_h
+        );
+        let it = explain(
+            item("export", "Export age", Status::Unknown, &summary),
+            rule,
+            format!("{}: modified {} h ago", self.path, self.age_h),
+            "Check the job that writes this export (Task Scheduler or SQL Agent job running sqlcmd, see README, Site-database exports): verdicts from an old export would describe a past site.",
+        );
+        let mut r = Report::new(Status::Unknown, clip(&summary, TEXT_CAP));
+        r.details = vec![self.detail()];
+        r.items = vec![it];
+        r
+    }
 }
 
 /// A list of names kept to at most `cap` entries while counting all of them, for "clients

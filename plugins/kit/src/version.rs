@@ -13,7 +13,7 @@ pub struct WinVersion {
 }
 
 impl WinVersion {
-    pub fn new(a: u32, b: u32, c: u32, d: u32) -> WinVersion {
+    pub const fn new(a: u32, b: u32, c: u32, d: u32) -> WinVersion {
         WinVersion {
             parts: [a, b, c, d],
             len: 4,

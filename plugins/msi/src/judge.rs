@@ -1,10 +1,11 @@
 //! Facts in, items out: the msi verdicts, pure and table-tested.
 
 use crate::gather::Census;
+use crate::rules as rule;
 use patchdeck_kit::report::{detail, explain, item, metric, name_list};
 use patchdeck_kit::threshold::{judged_share, thousands};
 use patchdeck_kit::version::WinVersion;
-use patchdeck_probe_api::{Detail, Item, Report, Status};
+use patchdeck_probe_api::{Detail, Item, Overrides, Report, Status};
 
 /// ConfigMgr 2007 client prerequisites: "Windows Installer version 3.1.4000.2435"
 /// (Windows Installer 3.1 v2, KB893803 v2).
@@ -14,6 +15,14 @@ pub const CLIENT_PREREQS: &str = "http://technet.microsoft.com/en-us/library/bb6
 /// detected during a scan for software update compliance."
 pub const SU_PREREQS: &str =
     "http://systemscenter.ru/smsv4.en/html/76638fa0-cbc7-4b42-9378-0a92a3be1201.htm";
+
+/// KB893803, "Windows Installer 3.1 v2 (3.1.4000.2435) is available": "Windows Installer
+/// 3.1 v2 was included with Windows Server 2003 Service Pack 1 (SP1)".
+pub const KB893803: &str = "https://web.archive.org/web/20110805144307/http://support.microsoft.com/kb/893803";
+/// Windows Server 2003 SP1's own Windows Installer 3.1 v2 build ("Windows Server 2003 SP1
+/// already includes ... 3.1.4000.1830", KB903771; KB893803 above): compliant, and KB893803 is
+/// not its fix.
+pub const SERVER_2003_SP1_BUILD: WinVersion = WinVersion::new(3, 1, 4000, 1830);
 
 #[derive(Debug, Clone)]
 pub struct Rules {
@@ -40,10 +49,10 @@ impl Rules {
     fn group(&self, v: WinVersion) -> Group {
         if v < self.v31 {
             Group::Below31
-        } else if v < self.min {
-            Group::V1
-        } else {
+        } else if v == SERVER_2003_SP1_BUILD || v >= self.min {
             Group::Fine
+        } else {
+            Group::V1
         }
     }
 }
@@ -74,23 +83,8 @@ fn members(c: &Census, r: &Rules, g: Group) -> (u64, Vec<String>) {
     (n, names)
 }
 
-/// A warning item per export older than allowed.
-fn old_exports(ages: &[Detail]) -> Vec<Item> {
-    ages.iter()
-        .filter(|a| a.status == Some(Status::Warning))
-        .map(|a| {
-            explain(
-                item("export", "Export age", Status::Warning, format!("{}: {}", a.label, a.value)),
-                format!("{}: {}", a.label, a.value),
-                "Check the job that writes this export (README, Site-database exports): the verdicts are only as fresh as the file.",
-            )
-        })
-        .collect()
-}
-
-pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
+pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>, overrides: &Overrides) -> Report {
     let mut details = vec![detail("Export", &r.export, None)];
-    let old = old_exports(&ages);
     details.extend(ages);
     if c.other_copies > 0 {
         details.push(detail(
@@ -111,6 +105,7 @@ pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
                 Status::Unknown,
                 "the exports list no clients",
             ),
+            &rule::EXPORT,
             format!("{}: no msi.dll row and no client", r.export),
             "Check the export queries (README, Site-database exports) and that software inventory collects msi.dll.",
         );
@@ -121,11 +116,12 @@ pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
     }
     let below = below31(c, r);
     let v1 = v1(c, r);
+    let unreadable = c.counts.get(&None).copied().unwrap_or(0);
     let mut judged = vec![below, v1];
-    if c.has_client_list || c.unknown.total > 0 {
-        judged.push(unknown(c, r));
+    if c.has_client_list || c.unknown.total > 0 || unreadable > 0 {
+        judged.push(unknown(c, r, unreadable));
     }
-    judged.extend(old);
+    overrides.apply(&mut judged);
     let versions = versions(c, r, &judged);
     let status = judged
         .iter()
@@ -134,7 +130,7 @@ pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
     let pct = |n: u64| n as f64 * 100.0 / c.population as f64;
     let (n31, _) = members(c, r, Group::Below31);
     let (nv1, _) = members(c, r, Group::V1);
-    let fine: u64 = c.with_msi - n31 - nv1 - c.counts.get(&None).copied().unwrap_or(0);
+    let fine: u64 = c.with_msi - n31 - nv1 - unreadable;
     let summary = match judged
         .iter()
         .find(|i| i.status == status && status != Status::Ok)
@@ -147,7 +143,7 @@ pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
             r.min,
             thousands(n31),
             thousands(nv1),
-            thousands(c.unknown.total)
+            thousands(c.unknown.total + unreadable)
         ),
     };
     details.push(detail(
@@ -155,8 +151,8 @@ pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
         format!("{} ({CLIENT_PREREQS})", r.min),
         None,
     ));
-    let mut items = vec![versions];
-    items.extend(judged);
+    let mut items = judged;
+    items.push(versions);
     Report {
         status,
         summary,
@@ -171,7 +167,7 @@ pub fn judge(c: &Census, r: &Rules, ages: Vec<Detail>) -> Report {
                 .warn(r.warn_percent)
                 .max(100.0)
                 .done(),
-            metric("unknown_percent", pct(c.unknown.total), "%")
+            metric("unknown_percent", pct(c.unknown.total + unreadable), "%")
                 .warn(r.warn_percent)
                 .crit(r.crit_percent)
                 .max(100.0)
@@ -205,6 +201,7 @@ fn below31(c: &Census, r: &Rules) -> Item {
     }
     explain(
         it,
+        &rule::BELOW_31,
         format!(
             "system32\\msi.dll below {} on {} of {}",
             r.v31,
@@ -212,7 +209,7 @@ fn below31(c: &Census, r: &Rules) -> Item {
             clients(c.population)
         ),
         format!(
-            "Install Windows Installer 3.1 v2 (KB893803, msi.dll {}) on these clients, e.g. as a ConfigMgr package; without 3.1 the compliance scan misses Office updates. {SU_PREREQS} and {CLIENT_PREREQS}",
+            "Install Windows Installer 3.1 v2 (KB893803, msi.dll {}) on these clients, e.g. as a ConfigMgr package (Windows Server 2003 gets it with SP1); without 3.1 the compliance scan misses Office updates. {SU_PREREQS} and {CLIENT_PREREQS}",
             r.min
         ),
     )
@@ -243,6 +240,7 @@ fn v1(c: &Census, r: &Rules) -> Item {
     }
     explain(
         it,
+        &rule::V1,
         format!(
             "system32\\msi.dll from {} to below {} on {}",
             r.v31,
@@ -250,35 +248,55 @@ fn v1(c: &Census, r: &Rules) -> Item {
             clients(n)
         ),
         format!(
-            "Install Windows Installer 3.1 v2 (KB893803 v2, msi.dll {}), the ConfigMgr 2007 client prerequisite: {CLIENT_PREREQS}",
+            "Install Windows Installer 3.1 v2 (KB893803 v2, msi.dll {}) on these clients (XP and Server 2003 before SP1; Server 2003 SP1 already has 3.1 v2, build .1830), the ConfigMgr 2007 client prerequisite: {CLIENT_PREREQS} {KB893803}",
             r.min
         ),
     )
 }
 
-fn unknown(c: &Census, r: &Rules) -> Item {
-    let (status, words) = judged_share(
-        "with no msi.dll in system32 in the inventory: unknown, not compliant",
-        c.unknown.total,
+/// Clients with no system32 msi.dll row, or one without a readable FileVersion: unknown,
+/// never compliant. Over the warning line a warning; over the critical line the probe
+/// cannot tell for too many clients: UNKNOWN.
+fn unknown(c: &Census, r: &Rules, unreadable: u64) -> Item {
+    let n = c.unknown.total + unreadable;
+    let (share, words) = judged_share(
+        &format!(
+            "unknown ({} with no msi.dll in system32 in the inventory, {} with no readable FileVersion): not counted as compliant",
+            thousands(c.unknown.total),
+            thousands(unreadable)
+        ),
+        n,
         c.population,
         r.warn_percent,
         r.crit_percent,
     );
-    let mut it = item("unknown", "No msi.dll in inventory", status, words);
+    let status = if share == Status::Critical {
+        Status::Unknown
+    } else {
+        share
+    };
+    let mut it = item("unknown", "Unknown Windows Installer", status, words);
     it.details = c.unknown.details();
+    it.details.extend(
+        c.unparsable
+            .iter()
+            .map(|(n, v)| detail(n, format!("FileVersion {v:?}"), None)),
+    );
     if status == Status::Ok {
         return it;
     }
     explain(
         it,
+        &rule::UNKNOWN,
         format!(
-            "{} of {} have no msi.dll row in {}\\system32 (e.g. {})",
-            clients(c.unknown.total),
+            "{} of {}: no msi.dll row in the Windows folder's system32 ({}, e.g. {}) or a FileVersion that is not a.b.c.d ({})",
+            clients(n),
             clients(c.population),
-            "the Windows folder",
-            c.unknown.sentence(3)
+            thousands(c.unknown.total),
+            c.unknown.sentence(3),
+            thousands(unreadable)
         ),
-        "Make software inventory collect msi.dll (Software Inventory Client Agent: add a rule for msi.dll in %windir%\\system32), and check that these clients run inventory.",
+        "Make software inventory collect msi.dll with its file details (Software Inventory Client Agent: a rule for msi.dll in %windir%\\system32), check that these clients run inventory, and that the export keeps FileVersion.",
     )
 }
 
@@ -328,23 +346,32 @@ fn versions(c: &Census, r: &Rules, judged: &[Item]) -> Item {
         }
         let mut row = item(&v.to_string(), format!("msi.dll {v}"), row_status, summary);
         if let Some(f) = fix.filter(|_| row_status != Status::Ok) {
-            row = explain(
-                row,
-                format!("{} report system32\\msi.dll {v}", clients(*n)),
-                f,
+            row.rule = Some(
+                match r.group(*v) {
+                    Group::Below31 => rule::BELOW_31.id,
+                    _ => rule::V1.id,
+                }
+                .to_owned(),
             );
+            row.evidence = Some(format!("{} report system32\\msi.dll {v}", clients(*n)));
+            row.fix = Some(f);
         }
         it.items.push(row);
     }
     it.status = it.items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
-    if it.status != Status::Ok {
-        it.summary
-            .push_str(": some clients are below the line, see the groups below");
-        it = explain(
-            it,
-            format!("{} distinct msi.dll versions in system32", c.counts.len()),
-            "See the marked rows and their groups' fixes.",
-        );
+    if let Some(worst) = it
+        .items
+        .iter()
+        .find(|i| i.status == it.status && it.status != Status::Ok)
+    {
+        let (rule, fix) = (worst.rule.clone(), worst.fix.clone());
+        it.summary.push_str(": some clients are below the line");
+        it.rule = rule;
+        it.evidence = Some(format!(
+            "{} distinct msi.dll versions in system32",
+            c.counts.len()
+        ));
+        it.fix = fix;
     }
     it
 }

@@ -7,12 +7,13 @@
 
 mod gather;
 mod judge;
+pub mod rules;
 
 pub use gather::{Census, is_system_copy};
 pub use judge::{Rules, judge};
 
 use patchdeck_kit::inventory::Cached;
-use patchdeck_kit::report::export_age;
+use patchdeck_kit::report::ExportAge;
 use patchdeck_probe_api::Report;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
 use serde::Deserialize;
@@ -56,6 +57,7 @@ pub struct Msi {
 impl ConfigProbe for Msi {
     type Config = Config;
     const KIND: &'static str = "msi";
+    const RULES: &'static [patchdeck_probe_api::Rule] = rules::RULES;
 
     fn from_config(config: Config, _host: &Host) -> Result<Msi, String> {
         let min = config
@@ -86,7 +88,7 @@ impl ConfigProbe for Msi {
         })
     }
 
-    fn run(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
+    fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
         let c = &self.config;
         let mut files = vec![c.software_files_csv.as_path()];
         files.extend(c.clients_csv.as_deref());
@@ -97,19 +99,27 @@ impl ConfigProbe for Msi {
             })
             .map_err(|e| CheckError::Failed(e.to_string()))?;
         let now = SystemTime::now();
-        let ages = files
+        let ages: Vec<ExportAge> = files
             .iter()
-            .filter_map(|p| {
-                let mut age = export_age(p, now, c.max_export_age_hours)?;
-                age.label = format!(
+            .filter_map(|p| ExportAge::of(p, now, c.max_export_age_hours))
+            .collect();
+        if let Some(old) = ages.iter().find(|a| a.too_old()) {
+            return Ok(old.unknown_report(&rules::EXPORT));
+        }
+        let details = ages
+            .iter()
+            .map(|a| {
+                let mut d = a.detail();
+                d.label = format!(
                     "Export age ({})",
-                    p.file_name()
+                    std::path::Path::new(&a.path)
+                        .file_name()
                         .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
                 );
-                Some(age)
+                d
             })
             .collect();
-        Ok(judge(&census, &self.rules, ages))
+        Ok(judge(&census, &self.rules, details, ctx.rules))
     }
 }
 

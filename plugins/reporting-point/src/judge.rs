@@ -11,7 +11,54 @@ use patchdeck_kit::http::HttpError;
 use patchdeck_kit::report::{detail, explain, item};
 use patchdeck_kit::threshold;
 use patchdeck_kit::wsus;
-use patchdeck_probe_api::{Detail, Item, Status};
+use patchdeck_probe_api::{Detail, Item, Rule, Status};
+
+pub const ROLE: Rule = Rule {
+    id: "reporting-point.role",
+    severity: Status::Critical,
+    title: "The SMSReporting_<site> directory answers (401 Negotiate/NTLM or 200 = installed; 404 = not installed; 5xx = broken)",
+    source: "Reporting point requirements (IIS, ASP, Windows authentication)",
+    url: RP_DOC,
+    fix: "Install the reporting point role, or allow Active Server Pages in IIS.",
+    assumption: false,
+};
+pub const URL_RULE: Rule = Rule {
+    id: "reporting-point.url",
+    severity: Status::Warning,
+    title: "The URL is a reporting point's directory (SMSReporting_<site>) of the watched site",
+    source: "Reporting Users group: the SMSReporting_<site code> virtual directory",
+    url: VDIR_DOC,
+    fix: "Set `url` to http://<server>/SMSReporting_<site code>/.",
+    assumption: false,
+};
+pub const PROOF: Rule = Rule {
+    id: "reporting-point.proof",
+    severity: Status::Unknown,
+    title: "A 401 proves the role only when a path that cannot exist does not answer 401 too",
+    source: "patchdeck: a server that requires Windows authentication everywhere answers 401 on any path",
+    url: "",
+    fix: "Check the role in the console (Site System Status) or open the reports page with an account.",
+    assumption: false,
+};
+pub const LATENCY: Rule = Rule {
+    id: "reporting-point.latency",
+    severity: Status::Warning,
+    title: "The reporting point answers within latency_warn_ms / latency_crit_ms (both lines: a warning)",
+    source: "patchdeck: no page gives a latency limit",
+    url: "",
+    fix: "Check the server's load and its connection to the site database.",
+    assumption: true,
+};
+
+/// The reporting-point probe's rule index.
+pub const RULES: &[Rule] = &[
+    wsus::RULE_REACHABLE,
+    wsus::RULE_NOT_CHECKED,
+    ROLE,
+    URL_RULE,
+    PROOF,
+    LATENCY,
+];
 
 pub const RP_DOC: &str =
     "https://systemscenter.ru/smsv4.en/html/63a63b54-043d-4fd2-b5da-190e225a5d7f.htm";
@@ -23,6 +70,18 @@ pub const VDIR_DOC: &str =
 pub struct Seen {
     pub url: String,
     pub answer: Result<Answer, HttpError>,
+    /// A path that cannot exist on the same server, asked when the role answered 401: if it
+    /// gets 401 too, the server asks for Windows authentication everywhere.
+    pub control: Option<(String, Result<Answer, HttpError>)>,
+}
+
+/// The control URL next to `url`: the same server, a directory nobody creates.
+pub fn control_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?']).next()?;
+    Some(format!(
+        "{scheme}://{authority}/patchdeck-control-no-such-directory/"
+    ))
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +123,7 @@ pub fn judge(
                     v.status,
                     format!("reporting point {}", v.summary),
                 ),
+                v.rule,
                 v.evidence,
                 v.fix,
             );
@@ -78,18 +138,21 @@ pub fn judge(
         details.push(detail("WWW-Authenticate", a.auth.join(", "), None));
     }
     let mut items = vec![role(s, a, site_code, &mut details)];
+    // Slowness alone is a warning: no page gives a limit.
     let lat = threshold::latency(a.ms, warn_ms, crit_ms);
     if lat != Status::Ok {
         items.push(explain(
             item(
                 "latency",
                 "Latency",
-                lat,
+                Status::Warning,
                 format!(
-                    "answered in {:.0} ms (warning over {warn_ms} ms, critical over {crit_ms} ms)",
-                    a.ms
+                    "answered in {:.0} ms (over the {} ms line)",
+                    a.ms,
+                    if lat == Status::Critical { crit_ms } else { warn_ms }
                 ),
             ),
+            &LATENCY,
             format!("GET {} took {:.0} ms", s.url, a.ms),
             "Check the reporting point server's load and its connection to the site database.",
         ));
@@ -108,16 +171,20 @@ fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>
             format!(", WWW-Authenticate {}", a.auth.join(", "))
         }
     );
-    let make = |status: Status, summary: String, fix: String| {
+    let make_ruled = |rule: &Rule, status: Status, summary: String, fix: String| {
         let it = item("role", "Reporting point", status, summary);
         if status == Status::Ok {
             it
         } else {
-            explain(it, seen.clone(), fix)
+            explain(it, rule, seen.clone(), fix)
         }
     };
+    let make = |status: Status, summary: String, fix: String| {
+        make_ruled(&ROLE, status, summary, fix)
+    };
     let Some(site) = vdir_site(&s.url) else {
-        return make(
+        return make_ruled(
+            &URL_RULE,
             Status::Warning,
             format!(
                 "not a reporting point URL: HTTP {} from a URL without the SMSReporting_<site> directory proves only IIS",
@@ -131,7 +198,8 @@ fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>
     if let Some(want) = site_code
         && !want.eq_ignore_ascii_case(&site)
     {
-        return make(
+        return make_ruled(
+            &URL_RULE,
             Status::Warning,
             format!(
                 "the URL is site {site}'s reporting point, site_code is {}",
@@ -150,11 +218,58 @@ fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>
         .filter(|m| m.eq_ignore_ascii_case("Negotiate") || m.eq_ignore_ascii_case("NTLM"))
         .collect();
     match a.status {
-        401 if !windows.is_empty() => make(
-            Status::Ok,
-            format!("installed, Windows authentication ({})", windows.join(", ")),
-            String::new(),
-        ),
+        401 if !windows.is_empty() => match &s.control {
+            Some((curl, Ok(c))) if c.status == 401 => {
+                details.push(detail(
+                    "Control",
+                    format!("GET {curl} -> 401 too"),
+                    Some(Status::Unknown),
+                ));
+                let it = item(
+                    "role",
+                    "Reporting point",
+                    Status::Unknown,
+                    "not proven: the server asks for Windows authentication on every path (a path that cannot exist answers 401 too)",
+                );
+                explain(
+                    it,
+                    &PROOF,
+                    format!("{seen}; control GET {curl} -> 401"),
+                    format!(
+                        "The 401 may come from IIS alone. Open http://<server>/SMSReporting_{site}/Report.asp with a Reporting Users account, or check the role under Site Systems and Site Status in the ConfigMgr console; credentials for this probe are planned. {VDIR_DOC}"
+                    ),
+                )
+            }
+            Some((curl, Err(e))) => {
+                let v = wsus::unreachable(curl, e);
+                details.push(detail("Control", format!("GET {curl}: {e}"), None));
+                explain(
+                    item(
+                        "role",
+                        "Reporting point",
+                        Status::Unknown,
+                        format!("not proven: the control request failed ({e})"),
+                    ),
+                    &PROOF,
+                    format!("{seen}; control GET {curl}: {e}"),
+                    v.fix,
+                )
+            }
+            control => {
+                if let Some((curl, Ok(c))) = control {
+                    details.push(detail(
+                        "Control",
+                        format!("GET {curl} -> {} (only the role's directory asks for credentials)", c.status),
+                        Some(Status::Ok),
+                    ));
+                }
+                make(
+                    Status::Ok,
+                    format!("installed, Windows authentication ({})", windows.join(", ")),
+                    String::new(),
+                )
+            }
+        },
         401 => make(
             Status::Warning,
             format!(
@@ -170,7 +285,7 @@ fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>
         404 => make(
             Status::Critical,
             "reporting point not installed at this URL (HTTP 404)".into(),
-            format!("Install the reporting point role on this server (site system properties, New Roles), or correct `url` ({RP_DOC})."),
+            format!("On IIS 6, first check that Active Server Pages is Allowed (IIS Manager > Web Service Extensions): IIS 6 answers 404 for .asp pages while ASP is prohibited. Otherwise install the reporting point role on this server (site system properties, New Roles), or correct `url` ({RP_DOC})."),
         ),
         code @ 500..=599 => make(
             Status::Critical,
@@ -198,6 +313,7 @@ mod tests {
                 server: Some("Microsoft-IIS/6.0".into()),
                 auth: auth.iter().map(|s| s.to_string()).collect(),
             }),
+            control: None,
         }
     }
 
@@ -312,5 +428,50 @@ mod tests {
             "a host name is not the directory"
         );
         assert_eq!(vdir_site("http://rp/SMSReporting_/"), None);
+    }
+
+    /// A server that requires Windows authentication on the whole site answers 401 on any
+    /// path, SMSReporting_<site> included: that 401 proves nothing until a path that cannot
+    /// exist answers otherwise.
+    #[test]
+    fn a_401_everywhere_does_not_prove_the_role() {
+        let rp = "http://rp01/SMSReporting_ABC/";
+        assert_eq!(
+            control_url(rp).as_deref(),
+            Some("http://rp01/patchdeck-control-no-such-directory/")
+        );
+        let mut s = seen(rp, 401, &["Negotiate", "NTLM"]);
+        let control = |status: u16| {
+            let mut c = seen("http://rp01/patchdeck-control-no-such-directory/", status, &["Negotiate", "NTLM"]);
+            (c.url.clone(), std::mem::replace(&mut c.answer, Err(HttpError::Cancelled)))
+        };
+        s.control = Some(control(401));
+        let (items, _) = judge(&s, Some("ABC"), 500, 2000);
+        assert_eq!(items[0].status, Status::Unknown, "{}", items[0].summary);
+        assert_eq!(items[0].rule.as_deref(), Some("reporting-point.proof"));
+        s.control = Some(control(404));
+        let (items, details) = judge(&s, Some("ABC"), 500, 2000);
+        assert_eq!(
+            (items[0].status, items[0].summary.as_str()),
+            (Status::Ok, "installed, Windows authentication (Negotiate, NTLM)")
+        );
+        assert!(details.iter().any(|d| d.label == "Control"));
+    }
+
+    #[test]
+    fn a_404_names_iis6_asp_first_and_slowness_is_a_warning() {
+        let (items, _) = judge(&seen("http://rp01/SMSReporting_ABC/", 404, &[]), None, 500, 2000);
+        assert!(
+            items[0].fix.as_deref().unwrap().contains("Active Server Pages is Allowed"),
+            "{:?}",
+            items[0].fix
+        );
+        let mut slow = seen("http://rp01/SMSReporting_ABC/", 200, &[]);
+        if let Ok(a) = &mut slow.answer {
+            a.ms = 9_000.0;
+        }
+        let (items, _) = judge(&slow, None, 500, 2000);
+        assert_eq!(items[1].status, Status::Warning);
+        assert_eq!(items[1].rule.as_deref(), Some("reporting-point.latency"));
     }
 }

@@ -39,6 +39,7 @@ pub struct ReportingPoint {
 impl ConfigProbe for ReportingPoint {
     type Config = Config;
     const KIND: &'static str = "reporting-point";
+    const RULES: &'static [patchdeck_probe_api::Rule] = judge::RULES;
 
     fn from_config(config: Config, _host: &Host) -> Result<ReportingPoint, String> {
         if Endpoint::parse(&config.url).is_none_or(|e| e.scheme != "http" && e.scheme != "https") {
@@ -56,23 +57,34 @@ impl ConfigProbe for ReportingPoint {
     fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
         let c = &self.config;
         let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
-        let answer = http.get(&c.url).map(|r| Answer {
-            status: r.status,
-            ms: r.elapsed.as_secs_f64() * 1000.0,
-            server: r.header("Server").map(str::to_owned),
-            auth: r
-                .header_all("WWW-Authenticate")
-                .iter()
-                .filter_map(|v| v.split_whitespace().next())
-                .map(str::to_owned)
-                .collect(),
-        });
+        let get = |url: &str| {
+            http.get(url).map(|r| Answer {
+                status: r.status,
+                ms: r.elapsed.as_secs_f64() * 1000.0,
+                server: r.header("Server").map(str::to_owned),
+                auth: r
+                    .header_all("WWW-Authenticate")
+                    .iter()
+                    .filter_map(|v| v.split_whitespace().next())
+                    .map(str::to_owned)
+                    .collect(),
+            })
+        };
+        let answer = get(&c.url);
         let ms = answer.as_ref().ok().map(|a| a.ms);
+        // A 401 proves the role only if a path that cannot exist is not 401 as well.
+        let control = match &answer {
+            Ok(a) if a.status == 401 => {
+                judge::control_url(&c.url).map(|u| (u.clone(), get(&u)))
+            }
+            _ => None,
+        };
         let seen = Seen {
             url: c.url.clone(),
             answer,
+            control,
         };
-        let (items, mut details) = judge::judge(
+        let (mut items, mut details) = judge::judge(
             &seen,
             c.site_code.as_deref(),
             c.latency_warn_ms,
@@ -85,6 +97,7 @@ impl ConfigProbe for ReportingPoint {
                 Some(Status::Warning),
             ));
         }
+        ctx.rules.apply(&mut items);
         let status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
         let worst = items
             .iter()

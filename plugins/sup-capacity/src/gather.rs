@@ -15,7 +15,14 @@ use std::path::Path;
 #[derive(Debug, Clone, Default)]
 pub struct Census {
     pub by_location: BTreeMap<String, BTreeMap<i64, u64>>,
+    /// Of those, the clients whose last scan failed the way an overloaded SUP makes it fail:
+    /// 0x8024401C (HTTP 408, request timeout) or 0x80244022 (HTTP 503, WsusPool stopped).
+    pub failing_by_location: BTreeMap<String, BTreeMap<i64, u64>>,
 }
+
+/// The scan errors that are evidence of a SUP failing its clients under load (Windows Update
+/// Agent networking error codes: 408 request timeout, 503 service unavailable).
+pub const OVERLOAD_CODES: [u32; 2] = [0x8024_401C, 0x8024_4022];
 
 /// The key of a `LastScanPackageLocation`.
 pub fn location_key(loc: &str) -> String {
@@ -30,7 +37,12 @@ pub fn census(path: &Path) -> Result<Census, ExportError> {
     let mut seen = HashSet::new();
     inventory::read(
         path,
-        &["ResourceID", "LastScanTime", "LastScanPackageLocation"],
+        &[
+            "ResourceID",
+            "LastScanTime",
+            "LastScanPackageLocation",
+            "LastErrorCode",
+        ],
         |row| {
             let id = row.id(0)?;
             if !seen.insert(id) {
@@ -45,11 +57,19 @@ pub fn census(path: &Path) -> Result<Census, ExportError> {
                     format!("expected a time like 2026-11-20 13:45:12.000, got {t:?}"),
                 )
             })?);
-            *c.by_location
-                .entry(location_key(loc))
-                .or_default()
-                .entry(day)
-                .or_default() += 1;
+            let key = location_key(loc);
+            let failing = row
+                .get(3)
+                .and_then(patchdeck_kit::hresult::parse)
+                .is_some_and(|code| OVERLOAD_CODES.contains(&code));
+            if failing {
+                *c.failing_by_location
+                    .entry(key.clone())
+                    .or_default()
+                    .entry(day)
+                    .or_default() += 1;
+            }
+            *c.by_location.entry(key).or_default().entry(day).or_default() += 1;
             Ok(())
         },
     )?;

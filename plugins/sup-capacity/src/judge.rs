@@ -16,7 +16,83 @@ use patchdeck_kit::host::Endpoint;
 use patchdeck_kit::report::{detail, explain, item, metric};
 use patchdeck_kit::threshold::thousands;
 use patchdeck_kit::wsus::{self, GetConfigCall, SiteNeeds};
-use patchdeck_probe_api::{Item, Metric, Status};
+use patchdeck_probe_api::{Item, Metric, Rule, Status};
+
+/// Windows Update Agent networking error codes: 0x8024401C = HTTP 408, 0x80244022 = HTTP 503.
+pub const WU_NETWORK_ERRORS: &str =
+    "https://learn.microsoft.com/en-us/windows/win32/wua_sdk/wua-networking-error-codes-";
+
+pub const CAPACITY: Rule = Rule {
+    id: "sup-capacity.capacity",
+    severity: Status::Warning,
+    title: "Active clients stay under the SUP's capacity (25,000 per remote SUP x NLB nodes): a risk, a warning",
+    source: "Prerequisites for Software Updates (ConfigMgr 2007)",
+    url: SU_PREREQS,
+    fix: "Configure WSUS and the active software update point for NLB.",
+    assumption: false,
+};
+pub const COLOCATED: Rule = Rule {
+    id: "sup-capacity.colocated-limit",
+    severity: Status::Warning,
+    title: "A SUP co-located with the site server stays under colocated_limit (no documented figure: \"less\" than 25,000)",
+    source: "Prerequisites for Software Updates (ConfigMgr 2007): \"less when it is co-located with the site server\"",
+    url: SU_PREREQS,
+    fix: "Set colocated_limit to your own figure, or move the SUP to a remote site system.",
+    assumption: true,
+};
+pub const FAILING: Rule = Rule {
+    id: "sup-capacity.failing-clients",
+    severity: Status::Critical,
+    title: "The SUP's clients do not fail scans with 408/503 (0x8024401C, 0x80244022) above crit_percent",
+    source: "Windows Update Agent networking error codes",
+    url: WU_NETWORK_ERRORS,
+    fix: "Start WsusPool on the SUP and relieve it (NLB, IIS queue and memory limits).",
+    assumption: false,
+};
+pub const NLB: Rule = Rule {
+    id: "sup-capacity.nlb",
+    severity: Status::Warning,
+    title: "At most four WSUS servers per NLB cluster, all at the same WSUS version",
+    source: "How to Configure the Active Software Update Point Component to Use an NLB Cluster",
+    url: NLB_DOC,
+    fix: "Keep at most four nodes, all on the same WSUS service pack and updates.",
+    assumption: false,
+};
+pub const UNLISTED: Rule = Rule {
+    id: "sup-capacity.unlisted",
+    severity: Status::Warning,
+    title: "Clients scan only against the SUPs listed in `sups`",
+    source: "Prerequisites for Software Updates (ConfigMgr 2007)",
+    url: SU_PREREQS,
+    fix: "Add the SUP to `sups`, or find why clients scan against it.",
+    assumption: false,
+};
+pub const EXPORT: Rule = Rule {
+    id: "sup-capacity.export",
+    severity: Status::Unknown,
+    title: "The scan-status export is younger than max_export_age_hours",
+    source: "patchdeck: an old export says nothing about today's load",
+    url: "",
+    fix: "Check the job that writes the export (README, Site-database exports).",
+    assumption: false,
+};
+
+/// The sup-capacity probe's rule index (the NLB nodes are judged by the wsus rules).
+pub const RULES: &[Rule] = &[
+    CAPACITY,
+    COLOCATED,
+    FAILING,
+    NLB,
+    UNLISTED,
+    EXPORT,
+    wsus::RULE_REACHABLE,
+    wsus::RULE_NOT_CHECKED,
+    wsus::RULE_WEB_SERVICES,
+    wsus::RULE_SSL_REQUIRED,
+    wsus::RULE_GET_CONFIG,
+    wsus::RULE_VERSION,
+    wsus::RULE_VERSION_WINDOWS7,
+];
 
 pub const SU_PREREQS: &str =
     "http://systemscenter.ru/smsv4.en/html/76638fa0-cbc7-4b42-9378-0a92a3be1201.htm";
@@ -33,6 +109,8 @@ pub struct Rules {
     pub remote_limit: u64,
     pub colocated_limit: u64,
     pub warn_percent: f64,
+    /// Share of a SUP's active clients failing with 408/503 that makes it CRITICAL.
+    pub crit_percent: f64,
     pub active_days: u64,
 }
 
@@ -61,6 +139,14 @@ pub fn assign(census: &Census, sups: &[Sup]) -> Vec<(String, Option<usize>)> {
         .collect()
 }
 
+/// Clients of `loc` failing with 408/503 whose last scan is on or after day `since`.
+pub fn failing(census: &Census, loc: &str, since: i64) -> u64 {
+    census
+        .failing_by_location
+        .get(loc)
+        .map_or(0, |days| days.range(since..).map(|(_, n)| n).sum())
+}
+
 /// Clients of `loc` whose last scan is on or after day `since`.
 pub fn active(census: &Census, loc: &str, since: i64) -> u64 {
     census
@@ -81,7 +167,7 @@ fn node_items(calls: &[GetConfigCall]) -> Vec<Item> {
         };
         let mut it = item(&format!("node{}", i + 1), base, v.status, summary);
         if v.status != Status::Ok {
-            it = explain(it, &v.evidence, &v.fix);
+            it = explain(it, v.rule, &v.evidence, &v.fix);
         }
         if let Some(pv) = pv
             && !versions.contains(&pv)
@@ -101,6 +187,7 @@ fn node_items(calls: &[GetConfigCall]) -> Vec<Item> {
                     versions.join(", ")
                 ),
             ),
+            &NLB,
             format!("ProtocolVersion per node: {}", versions.join(", ")),
             format!(
                 "Bring every NLB node to the same WSUS 3.0 service pack and updates (all nodes must run the same WSUS version, {SAME_VERSION_DOC})."
@@ -110,8 +197,15 @@ fn node_items(calls: &[GetConfigCall]) -> Vec<Item> {
     items
 }
 
-/// One SUP: load against capacity, NLB need and size, and its nodes.
-pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVerdict {
+/// One SUP: load against capacity (a risk: WARNING), clients failing with 408/503 (the
+/// evidence of a failing SUP: CRITICAL), NLB size, and its nodes. `failing`: active clients
+/// whose last scan failed with 0x8024401C or 0x80244022.
+pub fn sup(
+    sup: &Sup,
+    (clients, failing): (u64, u64),
+    calls: &[GetConfigCall],
+    r: &Rules,
+) -> SupVerdict {
     let limit = if sup.colocated {
         r.colocated_limit
     } else {
@@ -125,13 +219,13 @@ pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVe
     } else {
         "remote"
     };
-    let mut status = if load > 100.0 {
-        Status::Critical
-    } else if load >= r.warn_percent {
+    // Over capacity is a risk, not a failure: the seed gives the number as a planning limit.
+    let mut status = if load >= r.warn_percent {
         Status::Warning
     } else {
         Status::Ok
     };
+    let mut rule: &'static Rule = if sup.colocated { &COLOCATED } else { &CAPACITY };
     let mut summary = format!(
         "{} / {} clients ({load:.0} %) · {placement} · {nodes} node{}",
         thousands(clients),
@@ -152,14 +246,44 @@ pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVe
         "Plan NLB for this SUP (up to {MAX_NODES} WSUS servers) before it passes its capacity: {NLB_DOC}"
     );
     if let Some((reason, what)) = overload(sup, clients, limit) {
-        status = Status::Critical;
+        status = Status::Warning;
         summary.push_str(&format!(" · {reason}"));
         cause = Some(reason);
         fix = what;
     } else if status != Status::Ok {
         cause = Some(format!("{load:.0} % of capacity"));
     }
+    let failing_pct = failing as f64 * 100.0 / clients.max(1) as f64;
+    let mut seen = seen;
+    if failing > 0 {
+        seen.push_str(&format!(
+            "; {} of them ({failing_pct:.1} %) failed their last scan with 0x8024401C (408) or 0x80244022 (503)",
+            thousands(failing)
+        ));
+    }
+    if failing > 0 && failing_pct >= r.crit_percent {
+        // The evidence that the SUP is failing its clients, not just busy.
+        status = Status::Critical;
+        rule = &FAILING;
+        let reason = format!(
+            "{} of its clients ({failing_pct:.0} %) fail scans with 408/503: the SUP is failing them",
+            thousands(failing)
+        );
+        summary.push_str(&format!(" · {reason}"));
+        cause = Some(reason);
+        fix = format!(
+            "Start WsusPool on the SUP (IIS Manager > Application Pools; raise its private memory limit if it stops again) and check the wsus probe; {} {WU_NETWORK_ERRORS}",
+            if load > 100.0 {
+                format!("the SUP is over its capacity: configure NLB ({NLB_DOC}).")
+            } else {
+                "the load is within capacity, so look at the server itself.".to_owned()
+            }
+        );
+    }
     if sup.nlb_nodes.len() > MAX_NODES {
+        if status == Status::Ok {
+            rule = &NLB;
+        }
         status = status.worst(Status::Warning);
         let reason = format!(
             "{} NLB nodes is unsupported (at most {MAX_NODES} per WSUS database)",
@@ -173,16 +297,19 @@ pub fn sup(sup: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVe
     it.details = sup_details(sup, clients, limit, r);
     it.items = node_items(calls);
     let nodes_status = it.items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
+    let mut rule_id = rule.id.to_owned();
     if nodes_status.severity() > status.severity() {
         let bad = it.items.iter().find(|i| i.status == nodes_status);
         cause = bad.map(|b| format!("{}: {}", b.title, b.summary));
         if let Some(b) = bad {
             fix = b.fix.clone().unwrap_or(fix);
+            rule_id = b.rule.clone().unwrap_or(rule_id);
         }
     }
     it.status = status.worst(nodes_status);
     if it.status != Status::Ok {
-        it = explain(it, seen, fix);
+        it = explain(it, rule, seen, fix);
+        it.rule = Some(rule_id);
     }
     SupVerdict {
         item: it,
@@ -203,14 +330,17 @@ fn overload(sup: &Sup, clients: u64, limit: u64) -> Option<(String, String)> {
                 thousands(limit)
             ),
             format!(
-                "Move the active software update point to a remote site system server (25,000 clients each) or configure WSUS and the SUP for NLB; the co-located figure is this probe's assumption (colocated_limit). {SU_PREREQS}"
+                "Move the active software update point to a remote site system server (25,000 clients each) or configure WSUS and the SUP for NLB; no page gives a co-located figure (\"less\"), so set colocated_limit to yours. A risk, not a failure: CRITICAL only when its clients fail scans with 408/503. {SU_PREREQS}"
             ),
         )
     } else {
         (
-            format!("over one server's {} clients: needs NLB", thousands(limit)),
             format!(
-                "Configure WSUS and the active software update point as an NLB cluster: {NLB_DOC}"
+                "over one server's {} clients: configure NLB",
+                thousands(limit)
+            ),
+            format!(
+                "Configure WSUS and the active software update point as an NLB cluster (up to {MAX_NODES} WSUS servers): {NLB_DOC}. A capacity risk: CRITICAL only when its clients fail scans with 408/503."
             ),
         )
     })
@@ -257,6 +387,7 @@ pub fn unlisted(loc: &str, clients: u64) -> Item {
                 thousands(clients)
             ),
         ),
+        &UNLISTED,
         format!(
             "LastScanPackageLocation {loc} on {} clients in the last days",
             thousands(clients)

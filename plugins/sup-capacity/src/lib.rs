@@ -15,7 +15,7 @@ mod judge;
 use patchdeck_kit::host::Endpoint;
 use patchdeck_kit::http::Http;
 use patchdeck_kit::inventory::Cached;
-use patchdeck_kit::report::{detail, explain, export_age, item};
+use patchdeck_kit::report::{ExportAge, detail};
 use patchdeck_kit::time;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
 use patchdeck_probe_api::{Report, Status};
@@ -47,6 +47,10 @@ pub struct Config {
     pub colocated_limit: u64,
     #[serde(default = "eighty")]
     pub warn_percent: f64,
+    /// A SUP whose active clients fail scans with 408/503 (0x8024401C, 0x80244022) at this
+    /// share or more is CRITICAL: the evidence that it is failing them, not just busy.
+    #[serde(default = "patchdeck_kit::defaults::crit_percent")]
+    pub crit_percent: f64,
     #[serde(default = "thirty")]
     pub active_days: u64,
     #[serde(default = "patchdeck_kit::defaults::max_export_age_hours")]
@@ -77,6 +81,7 @@ pub struct SupCapacity {
 impl ConfigProbe for SupCapacity {
     type Config = Config;
     const KIND: &'static str = "sup-capacity";
+    const RULES: &'static [patchdeck_probe_api::Rule] = judge::RULES;
 
     fn from_config(config: Config, _host: &Host) -> Result<SupCapacity, String> {
         if config.sups.is_empty() {
@@ -95,6 +100,7 @@ impl ConfigProbe for SupCapacity {
             remote_limit: config.remote_limit,
             colocated_limit: config.colocated_limit,
             warn_percent: config.warn_percent,
+            crit_percent: config.crit_percent,
             active_days: config.active_days,
         };
         Ok(SupCapacity {
@@ -119,7 +125,13 @@ impl ConfigProbe for SupCapacity {
         if ctx.is_cancelled() {
             return Err(CheckError::Cancelled);
         }
-        Ok(self.report(&census, &nodes, SystemTime::now()))
+        let age = ExportAge::of(&path, SystemTime::now(), self.config.max_export_age_hours);
+        if let Some(a) = age.as_ref().filter(|a| a.too_old()) {
+            return Ok(a.unknown_report(&judge::EXPORT));
+        }
+        // Active windows are counted back from the time the export was taken.
+        let taken = age.as_ref().map_or_else(SystemTime::now, |a| a.taken);
+        Ok(self.report(&census, &nodes, taken, age, ctx.rules))
     }
 }
 
@@ -129,6 +141,8 @@ impl SupCapacity {
         census: &gather::Census,
         nodes: &[Vec<patchdeck_kit::wsus::GetConfigCall>],
         now: SystemTime,
+        age: Option<ExportAge>,
+        overrides: &patchdeck_probe_api::Overrides,
     ) -> Report {
         let cfg = &self.config;
         let since = time::day(time::unix(now))
@@ -137,18 +151,19 @@ impl SupCapacity {
         let mut items = Vec::new();
         let mut metrics = Vec::new();
         let mut loads = Vec::new();
-        let mut causes: Vec<(Status, String)> = Vec::new();
+        // (item id, cause for the summary)
+        let mut causes: Vec<(String, String)> = Vec::new();
         for (i, sup) in cfg.sups.iter().enumerate() {
-            let clients: u64 = owners
-                .iter()
-                .filter(|(_, o)| *o == Some(i))
-                .map(|(loc, _)| judge::active(census, loc, since))
+            let mine = || owners.iter().filter(|(_, o)| *o == Some(i));
+            let clients: u64 = mine().map(|(loc, _)| judge::active(census, loc, since)).sum();
+            let failing: u64 = mine()
+                .map(|(loc, _)| judge::failing(census, loc, since))
                 .sum();
-            let v = judge::sup(sup, clients, &nodes[i], &self.rules);
+            let v = judge::sup(sup, (clients, failing), &nodes[i], &self.rules);
             loads.push(format!("{} {:.0} %", judge::short(&sup.url), v.load));
             metrics.push(judge::load_metric(sup, v.load, cfg.warn_percent));
             if let Some(c) = v.cause {
-                causes.push((v.item.status, format!("{}: {c}", judge::short(&sup.url))));
+                causes.push((v.item.id.clone(), format!("{}: {c}", judge::short(&sup.url))));
             }
             items.push(v.item);
         }
@@ -156,32 +171,17 @@ impl SupCapacity {
             let n = judge::active(census, loc, since);
             if n > 0 {
                 let it = judge::unlisted(loc, n);
-                causes.push((it.status, format!("{}: {}", it.title, it.summary)));
+                causes.push((it.id.clone(), format!("{}: {}", it.title, it.summary)));
                 items.push(it);
             }
         }
+        overrides.apply(&mut items);
         let mut details = vec![detail(
             "Export",
             cfg.scan_status_csv.display().to_string(),
             None,
         )];
-        if let Some(age) = export_age(&cfg.scan_status_csv, now, cfg.max_export_age_hours) {
-            if age.status == Some(Status::Warning) {
-                let it = explain(
-                    item(
-                        "export",
-                        "Export age",
-                        Status::Warning,
-                        format!("the export was {}", age.value),
-                    ),
-                    format!("{}: {}", cfg.scan_status_csv.display(), age.value),
-                    "Check the job that writes this export (README, Site-database exports): the loads are only as fresh as the file.",
-                );
-                causes.push((it.status, format!("export {}", age.value)));
-                items.push(it);
-            }
-            details.push(age);
-        }
+        details.extend(age.as_ref().map(ExportAge::detail));
         if cfg.tls_insecure {
             details.push(detail(
                 "TLS",
@@ -191,7 +191,11 @@ impl SupCapacity {
         }
         let status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
         let mut summary = format!("SUP load: {}", loads.join(" · "));
-        if let Some((_, cause)) = causes.iter().find(|(s, _)| *s == status) {
+        let cause = items
+            .iter()
+            .filter(|i| i.status == status && status != Status::Ok)
+            .find_map(|i| causes.iter().find(|(id, _)| *id == i.id));
+        if let Some((_, cause)) = cause {
             summary.push_str(&format!(" · {cause}"));
         }
         Report {
@@ -209,7 +213,7 @@ patchdeck_probe_api::export_probe!(
     kind: "sup-capacity",
     version: env!("CARGO_PKG_VERSION"),
     description: "Software update point load vs capacity (25,000 clients per remote SUP) and NLB node health",
-    config_schema: r#"{"type":"object","required":["scan_status_csv","sups"],"properties":{"scan_status_csv":{"type":"string"},"sups":{"type":"array","items":{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"colocated":{"type":"boolean"},"nlb_nodes":{"type":"array","items":{"type":"string"}}},"additionalProperties":false}},"remote_limit":{"type":"integer","minimum":0},"colocated_limit":{"type":"integer","minimum":0},"warn_percent":{"type":"number"},"active_days":{"type":"integer","minimum":0},"max_export_age_hours":{"type":"integer","minimum":0},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["scan_status_csv","sups"],"properties":{"scan_status_csv":{"type":"string"},"sups":{"type":"array","items":{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"colocated":{"type":"boolean"},"nlb_nodes":{"type":"array","items":{"type":"string"}}},"additionalProperties":false}},"remote_limit":{"type":"integer","minimum":0},"colocated_limit":{"type":"integer","minimum":0},"warn_percent":{"type":"number"},"crit_percent":{"type":"number"},"active_days":{"type":"integer","minimum":0},"max_export_age_hours":{"type":"integer","minimum":0},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]

@@ -13,11 +13,21 @@ use std::path::Path;
 pub struct Get {
     pub url: String,
     pub answer: Result<u16, HttpError>,
+    /// IIS answered 403.4 "SSL required" (SSL is on and this was plain HTTP).
+    pub ssl_required: bool,
 }
 
 pub fn get(http: &Http, url: String) -> Get {
-    let answer = http.get(&url).map(|r| r.status);
-    Get { url, answer }
+    let mut ssl_required = false;
+    let answer = http.get(&url).map(|r| {
+        ssl_required = wsus::ssl_required(r.status, &r.text());
+        r.status
+    });
+    Get {
+        url,
+        answer,
+        ssl_required,
+    }
 }
 
 /// wuident.cab: HEAD (status, Content-Length) and, when HEAD gave a size, a ranged GET.
@@ -56,6 +66,8 @@ pub fn selfupdate(http: &Http, url: &str) -> SelfUpdate {
 /// SMS_WSUS_SYNC_MANAGER status messages of the watched site.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sync {
+    /// When the export was written (its mtime), seconds since the epoch.
+    pub taken: Option<i64>,
     /// Newest 6702 (sync done) and 6703 (sync failed), seconds since the epoch.
     pub last_ok: Option<i64>,
     pub last_fail: Option<i64>,
@@ -97,6 +109,10 @@ pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {
         },
     )
     .map_err(|e| e.to_string())?;
+    s.taken = std::fs::metadata(csv)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(patchdeck_kit::time::unix);
     Ok(s)
 }
 
@@ -112,6 +128,8 @@ pub enum Console {
     Read {
         server: String,
         found: Option<(String, String)>,
+        /// The export has at least one row for the server (hardware inventory ran there).
+        inventoried: bool,
     },
     Failed {
         server: String,
@@ -128,8 +146,10 @@ pub fn console(csv: &Path, server: &str, sup_url: &str) -> Console {
         };
     }
     let mut found: Option<(String, String)> = None;
+    let mut inventoried = false;
     let read = inventory::read(csv, &["Name0", "DisplayName0", "Version0"], |row| {
         let on_server = row.get(0).is_some_and(|n| host::same_host(n, server));
+        inventoried |= on_server;
         let is_wsus = row
             .get(1)
             .is_some_and(|d| d.contains("Windows Server Update Services 3.0"));
@@ -145,6 +165,7 @@ pub fn console(csv: &Path, server: &str, sup_url: &str) -> Console {
         Ok(_) => Console::Read {
             server: server.to_owned(),
             found,
+            inventoried,
         },
         Err(e) => Console::Failed {
             server: server.to_owned(),

@@ -1,7 +1,7 @@
 //! Facts in, items out: the wsus verdicts, pure and table-tested.
 
 use crate::gather::{Console, Facts, Get, SelfUpdate, Sync};
-use patchdeck_kit::http::HttpError;
+use crate::rules as r;
 use patchdeck_kit::report::{detail, item};
 use patchdeck_kit::threshold;
 use patchdeck_kit::time;
@@ -19,6 +19,10 @@ use patchdeck_probe_api::{Item, Metric, Status};
 /// http://www.gridview.org/kb/Win2003/The-Microsoft-Windows-Server-Update-Services-(WSUS)-SelfUpdate-service-does-not-send-automatic-updates.aspx
 /// Hence CRITICAL: clients that cannot self-update stop scanning against this server.
 pub const SELFUPDATE_DOC: &str = "https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-server-2008-R2-and-2008/dd939801(v=ws.10)";
+/// Sync Schedule page of the software update point (ConfigMgr 2007): "By default, the simple
+/// schedule is selected and the interval is set to 7 days."
+pub const SYNC_SCHEDULE_DOC: &str =
+    "http://systemscenter.ru/smsv4.en/html/7133d061-cd54-40c5-81a5-ea16bfbdb580.htm";
 /// Status message 6702 (sync done) from SMS_WSUS_SYNC_MANAGER:
 /// http://systemscenter.ru/smsv4.en/html/a81f9571-64b6-48cb-ba2c-7d9b52a9074c.htm
 pub const SYNC_DOC: &str =
@@ -33,7 +37,7 @@ fn with(it: Item, v: &Verdict) -> Item {
     if v.status == Status::Ok {
         return it;
     }
-    patchdeck_kit::report::explain(it, &v.evidence, &v.fix)
+    patchdeck_kit::report::explain(it, v.rule, &v.evidence, &v.fix)
 }
 
 fn verdict_item(id: &str, title: &str, v: &Verdict, url: &str) -> Item {
@@ -44,7 +48,12 @@ fn verdict_item(id: &str, title: &str, v: &Verdict, url: &str) -> Item {
 
 /// A web service answering GET (client.asmx, SimpleAuth.asmx).
 pub fn service(id: &str, title: &str, g: &Get) -> Item {
-    verdict_item(id, title, &wsus::service_status(&g.url, &g.answer), &g.url)
+    verdict_item(
+        id,
+        title,
+        &wsus::service_status_ssl(&g.url, &g.answer, g.ssl_required),
+        &g.url,
+    )
 }
 
 /// The admin API (ApiRemoting30) wants Windows authentication: 401 is healthy.
@@ -54,12 +63,11 @@ pub fn admin_api(g: &Get) -> Item {
         Ok(code @ (200 | 401)) => verdict_item(
             id,
             title,
-            &Verdict {
-                status: Status::Ok,
-                summary: format!("HTTP {code}: answering (the site server's WSUS console uses it)"),
-                evidence: format!("GET {} -> {code}", g.url),
-                fix: String::new(),
-            },
+            &Verdict::ok(
+                &r::ADMIN_API,
+                format!("HTTP {code}: answering (the site server's WSUS console uses it)"),
+                format!("GET {} -> {code}", g.url),
+            ),
             &g.url,
         ),
         _ => service(id, title, g),
@@ -97,6 +105,13 @@ pub fn version(f: &Facts, needs: SiteNeeds) -> (Item, Option<String>) {
 /// wuident.cab must answer HEAD with a size and a ranged GET with 206 (MS-WUSP: content and
 /// self-update directories serve HEAD and byte ranges).
 pub fn selfupdate(id: &str, title: &str, s: &SelfUpdate) -> Item {
+    // The fix names the site the item is about: the WSUS web site's own port, or port 80.
+    let port = patchdeck_kit::host::Endpoint::parse(&s.url).map_or(80, |e| e.port);
+    let where_ = if port == 80 {
+        "on the Default Web Site, port 80 (WSUS needs it there even when its own site is on 8530)".to_owned()
+    } else {
+        format!("on the WSUS web site, port {port}")
+    };
     let fail = |status: Status, why: String, evidence: String| {
         let mut it = item(
             id,
@@ -107,14 +122,15 @@ pub fn selfupdate(id: &str, title: &str, s: &SelfUpdate) -> Item {
         it.details.push(detail("URL", &s.url, None));
         patchdeck_kit::report::explain(
             it,
+            &r::SELF_UPDATE,
             evidence,
             format!(
-                "Serve the self-update tree: the Selfupdate virtual directory with anonymous access on the Default Web Site, port 80 (WSUS event 13042 says \"Self-update is not working\"). {SELFUPDATE_DOC}"
+                "Serve the self-update tree: the Selfupdate virtual directory with anonymous access {where_} (WSUS event 13042 says \"Self-update is not working\"). {SELFUPDATE_DOC}"
             ),
         )
     };
     let head = match &s.head {
-        Err(e @ (HttpError::OutOfTime | HttpError::Cancelled)) => {
+        Err(e) if e.not_checked() => {
             let v = wsus::unreachable(&s.url, e);
             return verdict_item(id, title, &v, &s.url);
         }
@@ -173,59 +189,95 @@ pub fn selfupdate(id: &str, title: &str, s: &SelfUpdate) -> Item {
 }
 
 /// GetConfig slower than the limits: its own item, so the cause shows in problem lists.
+/// Latency alone is at most a warning: no page gives a limit, and a slow server that answers
+/// is not failing its clients (scan failures in the wua probe are that evidence).
 pub fn latency(ms: f64, warn_ms: u64, crit_ms: u64, url: &str) -> Option<Item> {
     let status = threshold::latency(ms, warn_ms, crit_ms);
     if status == Status::Ok {
         return None;
     }
+    let over = if status == Status::Critical {
+        format!("over the {crit_ms} ms line; latency alone is a warning")
+    } else {
+        format!("over the {warn_ms} ms warning line")
+    };
     Some(patchdeck_kit::report::explain(
         item(
             "latency",
             "GetConfig latency",
-            status,
-            format!(
-                "GetConfig took {ms:.0} ms (warning over {warn_ms} ms, critical over {crit_ms} ms)"
-            ),
+            Status::Warning,
+            format!("GetConfig took {ms:.0} ms ({over})"),
         ),
+        &r::LATENCY,
         format!("POST GetConfig {url} answered in {ms:.0} ms"),
         "Clients time out against a slow WSUS (0x8024401C): check WsusPool's CPU and memory and the WSUS database on the server.",
     ))
 }
 
+/// How synchronisation is judged: the site's schedule and the age lines derived from it.
+#[derive(Debug, Clone)]
+pub struct SyncPolicy {
+    /// The site's sync interval in seconds, and how the operator wrote it ("7d").
+    pub schedule: (i64, String),
+    /// True when `schedule` is ConfigMgr 2007's default (not set in the config).
+    pub default_schedule: bool,
+    /// Older than this is a warning (default: the schedule plus a day).
+    pub max_age: (i64, String),
+}
+
+impl SyncPolicy {
+    /// "every 7d (the ConfigMgr 2007 default)" or "every 1d (sync_schedule)".
+    pub fn schedule_words(&self) -> String {
+        if self.default_schedule {
+            format!("every {} (the ConfigMgr 2007 default)", self.schedule.1)
+        } else {
+            format!("every {} (sync_schedule)", self.schedule.1)
+        }
+    }
+
+    /// Past this a second scheduled sync has been missed: critical.
+    fn critical_age(&self) -> i64 {
+        self.max_age.0.saturating_add(self.schedule.0)
+    }
+}
+
+fn ago(t: i64, now: i64) -> String {
+    let h = time::hours_between(t, now);
+    if h >= 48 {
+        format!("{} d {} h ago", h / 24, h % 24)
+    } else {
+        format!("{h} h ago")
+    }
+}
+
 /// SUP synchronisation from SMS_WSUS_SYNC_MANAGER status messages (6702 done, 6703 failed);
-/// only the watched site's rows count.
-/// `max_age`: seconds, and as the operator wrote it ("26h").
-pub fn sync(
-    s: &Result<Sync, String>,
-    max_age: (i64, &str),
-    site_code: Option<&str>,
-    now: i64,
-) -> Item {
+/// only the watched site's rows count. `now` is when the export was taken: a message cannot
+/// be newer than its export, so ages are judged from there.
+pub fn sync(s: &Result<Sync, String>, policy: &SyncPolicy, site_code: Option<&str>, now: i64) -> Item {
     let (id, title) = ("sync", "SUP synchronisation");
     let s = match s {
         Ok(s) => s,
         Err(e) => {
             return patchdeck_kit::report::explain(
                 item(id, title, Status::Unknown, e),
+                &r::EXPORT,
                 e.clone(),
                 "Fix the status-message export named here (README, Site-database exports: the SQL lists the columns).",
             );
         }
     };
-    let hours = |t: i64| time::hours_between(t, now);
     let mut details = vec![
         detail(
             "Last success (6702)",
-            s.last_ok
-                .map_or("never".into(), |t| format!("{} h ago", hours(t))),
+            s.last_ok.map_or("never".into(), |t| ago(t, now)),
             None,
         ),
         detail(
             "Last failure (6703)",
-            s.last_fail
-                .map_or("none".into(), |t| format!("{} h ago", hours(t))),
+            s.last_fail.map_or("none".into(), |t| ago(t, now)),
             None,
         ),
+        detail("Schedule", policy.schedule_words(), None),
     ];
     if !s.other_sites.is_empty() {
         let others: Vec<String> = s
@@ -240,17 +292,18 @@ pub fn sync(
         ));
     }
     let seen = format!(
-        "SMS_WSUS_SYNC_MANAGER rows{}: last 6702 {}, last 6703 {}",
+        "SMS_WSUS_SYNC_MANAGER rows{}: last 6702 {}, last 6703 {} (ages at the export's time)",
         site_code.map_or(String::new(), |c| format!(" of site {c}")),
-        s.last_ok
-            .map_or("never".into(), |t| format!("{} h ago", hours(t))),
-        s.last_fail
-            .map_or("none".into(), |t| format!("{} h ago", hours(t)))
+        s.last_ok.map_or("never".into(), |t| ago(t, now)),
+        s.last_fail.map_or("none".into(), |t| ago(t, now))
     );
-    let (mut status, mut summary, mut fix) = sync_verdict(s, max_age, now);
+    let (mut status, mut summary, mut fix, mut rule) = sync_verdict(s, policy, now);
     if site_code.is_none() && s.sites.len() > 1 {
         // Another site's success must not stand for this one's.
         let sites: Vec<&str> = s.sites.iter().map(String::as_str).collect();
+        if status.severity() <= Status::Warning.severity() {
+            rule = &r::SYNC_SITES;
+        }
         status = status.worst(Status::Warning);
         summary = format!(
             "several sites in the export ({}): set site_code; across them: {summary}",
@@ -266,57 +319,96 @@ pub fn sync(
     if status == Status::Ok {
         return it;
     }
-    patchdeck_kit::report::explain(it, seen, fix)
+    patchdeck_kit::report::explain(it, rule, seen, fix)
 }
 
-fn sync_verdict(s: &Sync, (max_age, written): (i64, &str), now: i64) -> (Status, String, String) {
-    let hours = |t: i64| time::hours_between(t, now);
+fn sync_verdict(
+    s: &Sync,
+    policy: &SyncPolicy,
+    now: i64,
+) -> (Status, String, String, &'static patchdeck_probe_api::Rule) {
+    // Manual synchronisation exists only at the top site (a81f9571): a child site syncs when
+    // its parent asks, so its fix starts at the parent.
     let trouble = format!(
-        "Read wsyncmgr.log on the site server and the text of the 6703 messages; common causes are the WSUS console missing on the site server, a port mismatch with the WSUS web site, or a proxy. {SYNC_TROUBLE_DOC}"
+        "Read wsyncmgr.log on the site server and the text of the 6703 messages; common causes are the WSUS console missing on the site server, the SUP's port settings differing from the WSUS web site, a proxy without the SUP proxy account, or the site server's accounts unable to reach the WSUS virtual directories. {SYNC_TROUBLE_DOC}"
     );
     let Some(ok) = s.last_ok else {
         return (
             Status::Critical,
             "no successful sync (6702) in the status messages".into(),
             trouble,
+            &r::SYNC_NEVER,
         );
     };
     let age = now.saturating_sub(ok);
-    let age_status = if age > max_age.saturating_mul(2) {
+    let age_status = if age > policy.critical_age() {
         Status::Critical
-    } else if age > max_age {
+    } else if age > policy.max_age.0 {
         Status::Warning
     } else {
         Status::Ok
     };
     if let Some(fail) = s.last_fail.filter(|f| *f > ok) {
+        let rule = if age_status == Status::Critical {
+            &r::SYNC_AGE
+        } else {
+            &r::SYNC_FAILED
+        };
         return (
             Status::Warning.worst(age_status),
             format!(
-                "last sync failed (6703) {} h ago; last success {} h ago",
-                hours(fail),
-                hours(ok)
+                "last sync failed (6703) {}; last success {}",
+                ago(fail, now),
+                ago(ok, now)
             ),
             trouble,
+            rule,
         );
     }
     match age_status {
         Status::Ok => (
             Status::Ok,
-            format!("last sync succeeded (6702) {} h ago", hours(ok)),
+            format!(
+                "last sync succeeded (6702) {}; schedule {}",
+                ago(ok, now),
+                policy.schedule_words()
+            ),
             String::new(),
+            &r::SYNC_AGE,
         ),
-        s => (
-            s,
+        st => (
+            st,
             format!(
-                "last successful sync (6702) was {} h ago, over sync_max_age {written}",
-                hours(ok),
+                "last successful sync (6702) was {}: {} for a schedule {}",
+                ago(ok, now),
+                if st == Status::Critical {
+                    "a second scheduled sync was missed".to_owned()
+                } else {
+                    format!("over {}", policy.max_age.1)
+                },
+                policy.schedule_words()
             ),
             format!(
-                "Check the synchronisation schedule of the active software update point and run Synchronization on the Update Repository node; wsyncmgr.log tells why it did not run. {SYNC_DOC}"
+                "Check the synchronisation schedule of the active software update point (Software Update Point Component properties, Sync Schedule; {SYNC_SCHEDULE_DOC}) and wsyncmgr.log on the site server. At the central site run Synchronization on the Update Repository node; a child site cannot sync by hand (it syncs when its parent asks): check the parent's sync first. {SYNC_DOC}"
             ),
+            &r::SYNC_AGE,
         ),
     }
+}
+
+/// The status-message export is older than `max_export_age`: too old to judge the sync.
+pub fn stale_export(path: &str, age_h: u64, max_h: u64) -> Item {
+    patchdeck_kit::report::explain(
+        item(
+            "sync",
+            "SUP synchronisation",
+            Status::Unknown,
+            format!("cannot judge: the status-message export is {age_h} h old (over {max_h} h)"),
+        ),
+        &r::EXPORT,
+        format!("{path}: written {age_h} h ago"),
+        "Check the job that writes this export (README, Site-database exports): a sync cannot be judged from messages older than the export.",
+    )
 }
 
 /// The service-pack level of an Add/Remove Programs entry: from Version0, else from the
@@ -361,11 +453,32 @@ pub fn console(c: &Console, server_pv: Option<&str>) -> Item {
         Console::Failed { server: _, error } => {
             return patchdeck_kit::report::explain(
                 item(id, title, Status::Unknown, error),
+                &r::EXPORT,
                 error.clone(),
                 "Fix the programs export named here (README, Site-database exports).",
             );
         }
-        Console::Read { server, found } => (server, found),
+        Console::Read {
+            server,
+            inventoried: false,
+            ..
+        } => {
+            // No row at all for the site server: no inventory is no evidence either way.
+            return patchdeck_kit::report::explain(
+                item(
+                    id,
+                    title,
+                    Status::Unknown,
+                    format!("no inventory for {server}: cannot tell whether the console is installed"),
+                ),
+                &r::CONSOLE_INVENTORY,
+                format!("no row for {server} in the programs export"),
+                format!(
+                    "Check that hardware inventory runs on {server} (Add/Remove Programs class) and that site_server names it as Name0 does; the programs query (README) lists every inventoried computer, with an empty DisplayName0 when it has no WSUS entry."
+                ),
+            );
+        }
+        Console::Read { server, found, .. } => (server, found),
     };
     let Some((name, version)) = found else {
         return patchdeck_kit::report::explain(
@@ -377,8 +490,9 @@ pub fn console(c: &Console, server_pv: Option<&str>) -> Item {
                     "not installed on the site server {server}: it cannot configure or synchronise the remote SUP"
                 ),
             ),
+            &r::CONSOLE,
             format!(
-                "no \"Windows Server Update Services 3.0\" entry for {server} in the programs export"
+                "{server} is inventoried, with no \"Windows Server Update Services 3.0\" entry in the programs export"
             ),
             install(server_level.unwrap_or("SP2")),
         );
@@ -399,6 +513,7 @@ pub fn console(c: &Console, server_pv: Option<&str>) -> Item {
                     "installed on {server}, but its service-pack level cannot be told from \"{shown}\""
                 ),
             ),
+            &r::CONSOLE_INVENTORY,
             seen,
             "Check the console's version on the site server (Help > About in the WSUS console) or export Version0 with the programs.",
         ),
@@ -411,6 +526,7 @@ pub fn console(c: &Console, server_pv: Option<&str>) -> Item {
                     "console is WSUS 3.0 {console}, the server is {srv}: the service-pack levels must match"
                 ),
             ),
+            &r::CONSOLE_LEVEL,
             seen,
             install(srv),
         ),
@@ -421,6 +537,7 @@ pub fn console(c: &Console, server_pv: Option<&str>) -> Item {
                 Status::Critical,
                 "console is WSUS 3.0 RTM: ConfigMgr 2007 SP1 needs the SP1 or SP2 console",
             ),
+            &r::CONSOLE_LEVEL,
             seen,
             install("SP2"),
         ),

@@ -12,13 +12,14 @@
 
 mod gather;
 mod judge;
+pub mod rules;
 
 use patchdeck_kit::http::Http;
 use patchdeck_kit::report::detail;
 use patchdeck_kit::wsus::{ConfigMgrSp, SiteNeeds};
 use patchdeck_kit::{host, time};
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
-use patchdeck_probe_api::{Report, Status};
+use patchdeck_probe_api::{Overrides, Report, Status};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -46,10 +47,17 @@ pub struct Config {
     pub status_messages_csv: Option<PathBuf>,
     /// The site whose synchronisation is judged (e.g. "ABC"); other sites' rows are ignored.
     pub site_code: Option<String>,
-    /// A last successful sync older than this is a warning ("26h", "1h30m", "2d"); twice as
-    /// old, critical.
-    #[serde(default = "sync_age")]
-    pub sync_max_age: String,
+    /// The site's synchronisation schedule (Software Update Point Component, Sync Schedule):
+    /// ConfigMgr 2007's default is every 7 days (7133d061).
+    #[serde(default = "sync_schedule")]
+    pub sync_schedule: String,
+    /// A last successful sync older than this is a warning; default: `sync_schedule` plus a
+    /// day. Older than this plus another `sync_schedule` (a second scheduled sync missed) is
+    /// critical.
+    pub sync_max_age: Option<String>,
+    /// An export older than this cannot be judged (UNKNOWN naming it).
+    #[serde(default = "patchdeck_kit::defaults::max_export_age_hours")]
+    pub max_export_age_hours: u64,
     /// Export of Add/Remove Programs (`Name0, DisplayName0, Version0`) to find the WSUS 3.0
     /// Administration Console on the site server.
     pub site_server_programs_csv: Option<PathBuf>,
@@ -58,8 +66,8 @@ pub struct Config {
     pub site_server: Option<String>,
 }
 
-fn sync_age() -> String {
-    "26h".into()
+fn sync_schedule() -> String {
+    "7d".into()
 }
 
 fn sp1() -> ConfigMgrSp {
@@ -70,12 +78,13 @@ pub struct Wsus {
     config: Config,
     services: String,
     selfupdate_80: String,
-    sync_max_age: i64,
+    sync: judge::SyncPolicy,
 }
 
 impl ConfigProbe for Wsus {
     type Config = Config;
     const KIND: &'static str = "wsus";
+    const RULES: &'static [patchdeck_probe_api::Rule] = rules::RULES;
 
     fn from_config(config: Config, _host: &Host) -> Result<Wsus, String> {
         for (field, v) in [
@@ -105,9 +114,29 @@ impl ConfigProbe for Wsus {
                 format!("http://{}:80/selfupdate/wuident.cab", e.host)
             }
         };
-        let sync_max_age = patchdeck_probe_api::duration::parse(&config.sync_max_age)
+        let schedule = patchdeck_probe_api::duration::parse(&config.sync_schedule)
             .map(time::secs)
-            .map_err(|e| format!("field `sync_max_age`: {e}"))?;
+            .map_err(|e| format!("field `sync_schedule`: {e}"))?;
+        if schedule == 0 {
+            return Err("field `sync_schedule` must be longer than 0".into());
+        }
+        let max_age = match &config.sync_max_age {
+            Some(text) => (
+                patchdeck_probe_api::duration::parse(text)
+                    .map(time::secs)
+                    .map_err(|e| format!("field `sync_max_age`: {e}"))?,
+                format!("sync_max_age {text}"),
+            ),
+            None => (
+                schedule.saturating_add(86_400),
+                format!("the schedule plus a day ({} h)", schedule.saturating_add(86_400) / 3600),
+            ),
+        };
+        let sync = judge::SyncPolicy {
+            schedule: (schedule, config.sync_schedule.clone()),
+            default_schedule: config.sync_schedule == sync_schedule(),
+            max_age,
+        };
         if config.site_server_programs_csv.is_some() != config.site_server.is_some() {
             return Err("fields `site_server_programs_csv` and `site_server` go together".into());
         }
@@ -120,7 +149,7 @@ impl ConfigProbe for Wsus {
             config,
             services,
             selfupdate_80,
-            sync_max_age,
+            sync,
         })
     }
 
@@ -144,12 +173,12 @@ impl ConfigProbe for Wsus {
         if ctx.is_cancelled() {
             return Err(CheckError::Cancelled);
         }
-        Ok(self.report(&facts, time::unix(SystemTime::now())))
+        Ok(self.report(&facts, time::unix(SystemTime::now()), ctx.rules))
     }
 }
 
 impl Wsus {
-    fn report(&self, f: &gather::Facts, now: i64) -> Report {
+    fn report(&self, f: &gather::Facts, now: i64, rules: &Overrides) -> Report {
         let c = &self.config;
         let needs = SiteNeeds {
             configmgr_sp: c.configmgr_sp,
@@ -180,16 +209,24 @@ impl Wsus {
             ));
         }
         if let Some(s) = &f.sync {
-            items.push(judge::sync(
-                s,
-                (self.sync_max_age, &c.sync_max_age),
-                c.site_code.as_deref(),
-                now,
-            ));
+            // Ages are judged at the export's time; an export too old says nothing.
+            let taken = s.as_ref().ok().and_then(|s| s.taken).unwrap_or(now);
+            let age_h = u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0);
+            let path = c
+                .status_messages_csv
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            if s.is_ok() && age_h > c.max_export_age_hours {
+                items.push(judge::stale_export(&path, age_h, c.max_export_age_hours));
+            } else {
+                items.push(judge::sync(s, &self.sync, c.site_code.as_deref(), taken));
+            }
         }
         if let Some(con) = &f.console {
             items.push(judge::console(con, pv.as_deref()));
         }
+        rules.apply(&mut items);
         let status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
         let mut details = vec![detail("Server", &c.url, None)];
         if c.tls_insecure {
@@ -214,7 +251,7 @@ patchdeck_probe_api::export_probe!(
     kind: "wsus",
     version: env!("CARGO_PKG_VERSION"),
     description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_max_age":{"type":"string"},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]
@@ -236,12 +273,12 @@ mod tests {
                 &Host::detached(),
             )
         };
-        assert_eq!(make("1h30m").ok().unwrap().sync_max_age, 5400);
+        assert_eq!(make("1h30m").ok().unwrap().sync.max_age.0, 5400);
         // Once an overflow into a false CRITICAL; now a clear refusal at create.
         let e = make("106751991167300d").err().unwrap();
         assert!(e.contains("is too large"), "{e}");
         assert_eq!(
-            make("100000000d").ok().unwrap().sync_max_age,
+            make("100000000d").ok().unwrap().sync.max_age.0,
             8_640_000_000_000
         );
         let e = make("soon").err().unwrap();

@@ -1,12 +1,13 @@
 //! Facts in, items out: the wua verdicts, pure and table-tested.
 
 use crate::gather::{Census, Failure};
+use crate::rules as rule;
 use patchdeck_kit::hresult;
 use patchdeck_kit::report::{Names, detail, explain, item, metric};
 use patchdeck_kit::threshold::{judged_share, percent, thousands};
 use patchdeck_kit::time;
 use patchdeck_kit::version::WinVersion;
-use patchdeck_probe_api::{Detail, Item, Report, Status};
+use patchdeck_probe_api::{Detail, Item, Overrides, Report, Status};
 use std::time::SystemTime;
 
 /// ConfigMgr 2007 client prerequisites: Windows Update Agent 7.0.6000.363, Windows
@@ -17,6 +18,14 @@ pub const CLIENT_PREREQS: &str = "http://technet.microsoft.com/en-us/library/bb6
 /// the installed version of WSUS 3.0."
 pub const SU_PREREQS: &str =
     "http://systemscenter.ru/smsv4.en/html/76638fa0-cbc7-4b42-9378-0a92a3be1201.htm";
+/// Software Updates Client Agent Properties, General tab: "By default, the compliance scan is
+/// initiated once a week".
+pub const SCAN_SCHEDULE_DOC: &str =
+    "http://systemscenter.ru/smsv4.en/html/1727d91e-0f3c-4822-b152-1b1066786462.htm";
+/// Windows Update Agent networking error codes (WU_E_PT_HTTP_STATUS_*: the HTTP status the
+/// agent got; 407/408/502/504 usually from a proxy between client and SUP).
+pub const WU_NETWORK_ERRORS: &str =
+    "https://learn.microsoft.com/en-us/windows/win32/wua_sdk/wua-networking-error-codes-";
 /// `LastScanState` holds a state of topic type 501 (SUM_UPDATE_SOURCE_SCAN) from
 /// v_StateNames: 0 unknown, 1 waiting for catalog location, 2 running, 3 completed,
 /// 4 pending retry, 5 failed, 6 completed with errors. The topic type is listed at
@@ -52,10 +61,16 @@ impl Rules {
     }
 }
 
-/// The whole report from a census, judged at `now`; `age` is the export's age detail.
-pub fn judge(c: &Census, r: &Rules, now: SystemTime, age: Option<Detail>) -> Report {
+/// The whole report from a census, judged as of `now` (the time the export was taken: a
+/// client's scan cannot be newer than its export); `age` is the export's age detail.
+pub fn judge(
+    c: &Census,
+    r: &Rules,
+    now: SystemTime,
+    age: Option<Detail>,
+    overrides: &Overrides,
+) -> Report {
     let mut details = vec![detail("Export", &r.export, None)];
-    let export_item = age.as_ref().and_then(|a| stale_export(a, r));
     details.extend(age);
     if c.clients == 0 {
         let it = explain(
@@ -65,6 +80,7 @@ pub fn judge(c: &Census, r: &Rules, now: SystemTime, age: Option<Detail>) -> Rep
                 Status::Unknown,
                 "the export lists no clients",
             ),
+            &rule::EXPORT,
             format!("{}: a header and no client rows", r.export),
             "Check the export query and that the site database has clients (see README, Site-database exports).",
         );
@@ -80,14 +96,12 @@ pub fn judge(c: &Census, r: &Rules, now: SystemTime, age: Option<Detail>) -> Rep
     let mut judged = vec![below];
     judged.extend(expected);
     judged.extend([failures, stale]);
-    judged.extend(export_item);
-    let unparsable = unparsable(c, r);
-    let versions = versions(c, r, &judged, unparsable.as_ref());
-    let status = judged
-        .iter()
-        .chain(unparsable.iter())
-        .fold(Status::Ok, |w, i| w.worst(i.status));
-    let summary = summary(c, r, &judged, status);
+    judged.extend(unparsable(c, r));
+    overrides.apply(&mut judged);
+    let versions = versions(c, r, &judged);
+    let status = judged.iter().fold(Status::Ok, |w, i| w.worst(i.status));
+    let stale_n = stale_total(c, r, time::day(time::unix(now)));
+    let summary = summary(c, r, &judged, status, stale_n);
     if c.duplicates > 0 {
         details.push(detail(
             "Duplicate rows",
@@ -128,8 +142,9 @@ pub fn judge(c: &Census, r: &Rules, now: SystemTime, age: Option<Detail>) -> Rep
         )
         .done(),
     );
-    let mut items = vec![versions];
-    items.extend(judged);
+    // The judged groups first: their fixes are the specific ones (Nagios shows the first).
+    let mut items = judged;
+    items.push(versions);
     items.extend(pending(c, r));
     Report {
         status,
@@ -151,7 +166,7 @@ fn states_text(states: &[u64; 8]) -> String {
 }
 
 /// The pane line: the worst judged item's words, or the healthy figures.
-fn summary(c: &Census, r: &Rules, judged: &[Item], status: Status) -> String {
+fn summary(c: &Census, r: &Rules, judged: &[Item], status: Status, stale_n: u64) -> String {
     let clients = format!("{} clients", thousands(c.clients));
     if status != Status::Ok
         && let Some(worst) = judged.iter().find(|i| i.status == status)
@@ -168,20 +183,31 @@ fn summary(c: &Census, r: &Rules, judged: &[Item], status: Status) -> String {
     }
     let failed: u64 = c.failures.values().map(|n| n.total).sum();
     s.push_str(&format!(
-        " · {} below minimum · {} failed scans · all under the {} % warning line",
-        thousands(c.below_min.total),
+        " · {} failed scans (under the {} % warning line) · {} not scanned in {} days",
         thousands(failed),
-        r.warn_percent
+        r.warn_percent,
+        thousands(stale_n),
+        r.stale_days
     ));
     s
 }
 
 fn below_min(c: &Census, r: &Rules) -> Item {
-    let (status, words) = r.share(
+    let (mut status, mut words) = r.share(
         &format!("below the minimum {}", r.min),
         c.below_min.total,
         c.clients,
     );
+    if c.below_min.total > 0 && status == Status::Ok {
+        // The minimum is a documented prerequisite: a client below it is never "OK".
+        status = Status::Warning;
+        words = format!(
+            "{} below the ConfigMgr 2007 minimum {} (under the {} % critical line)",
+            clients(c.below_min.total),
+            r.min,
+            r.crit_percent
+        );
+    }
     let mut it = item("below-minimum", format!("Below {}", r.min), status, words);
     it.details = c.below_min.details();
     if status == Status::Ok {
@@ -189,6 +215,7 @@ fn below_min(c: &Census, r: &Rules) -> Item {
     }
     explain(
         it,
+        &rule::BELOW_MINIMUM,
         format!(
             "LastWUAVersion below {} on {} of {} clients ({})",
             r.min,
@@ -210,6 +237,13 @@ fn below_expected(c: &Census, r: &Rules) -> Option<Item> {
         c.below_expected.total,
         c.clients,
     );
+    // No page pairs an agent build with a WSUS level (Windows 7 RTM's 7.3.7600.16385 scans
+    // fine against WSUS 3.0 SP2): an assumption, so a warning at most.
+    let status = if status == Status::Critical {
+        Status::Warning
+    } else {
+        status
+    };
     let mut it = item("below-expected", format!("Below {v}"), status, words);
     it.details = c.below_expected.details();
     if status == Status::Ok {
@@ -217,6 +251,7 @@ fn below_expected(c: &Census, r: &Rules) -> Option<Item> {
     }
     Some(explain(
         it,
+        &rule::BELOW_WSUS,
         format!(
             "LastWUAVersion below {v} on {} of {} clients ({} of them also below the minimum {}): {}",
             thousands(c.below_expected.total),
@@ -226,7 +261,7 @@ fn below_expected(c: &Census, r: &Rules) -> Option<Item> {
             c.below_expected.sentence(3)
         ),
         format!(
-            "Clients take the agent of their WSUS from its self-update tree when they scan: check the wsus probe's self-update items, then run the Software Updates Scan Cycle on a listed client or deploy the agent. Requirement: {SU_PREREQS}"
+            "Deploy a newer Windows Update Agent to the listed clients (KB949104 lists the builds; Windows 7 gets its agent from Windows Update, older systems from the WSUS self-update tree when they scan), or lower expected_version: no page pairs an agent build with a WSUS level, so this is a warning at most. Requirement: {SU_PREREQS}"
         ),
     ))
 }
@@ -269,7 +304,12 @@ fn failures(c: &Census, r: &Rules) -> Item {
         );
         child.details = names.details();
         if status != Status::Ok {
-            child = explain(child, format!("{}: {}", id, names.sentence(3)), fix);
+            child = explain(
+                child,
+                &rule::SCAN_FAILURES,
+                format!("{}: {}", id, names.sentence(3)),
+                fix,
+            );
         }
         it.items.push(child);
     }
@@ -279,6 +319,7 @@ fn failures(c: &Census, r: &Rules) -> Item {
     let top = groups.first().map(|(f, _)| failure_words(**f));
     explain(
         it,
+        &rule::SCAN_FAILURES,
         format!(
             "{} of {} clients: LastScanState 5 (failed) or 6 (completed with errors), or a non-zero LastErrorCode; most common {}",
             thousands(failed),
@@ -312,23 +353,39 @@ fn stale_names(c: &Census, r: &Rules, today: i64) -> Names {
 
 fn stale(c: &Census, r: &Rules, today: i64) -> Item {
     let names = stale_names(c, r, today);
+    let never = c.scan_days.get(&None).map_or(0, |n| n.total);
     let (status, words) = r.share(
-        &format!("not scanned for {} days (or never)", r.stale_days),
+        &format!(
+            "not scanned for {} days ({} never scanned)",
+            r.stale_days,
+            thousands(never)
+        ),
         names.total,
         c.clients,
     );
     let mut it = item("stale", "Stale scans", status, words);
     it.details = names.details();
+    it.details.push(detail("Never scanned", thousands(never), None));
+    it.details.push(detail(
+        "Line",
+        format!(
+            "stale_days {} (the compliance scan runs once a week by default: {SCAN_SCHEDULE_DOC})",
+            r.stale_days
+        ),
+        None,
+    ));
     if status == Status::Ok {
         return it;
     }
     explain(
         it,
+        &rule::STALE_SCANS,
         format!(
-            "LastScanTime older than {} days or NULL on {} of {} clients; waiting for a catalog location (1): {}, pending retry (4): {}",
+            "LastScanTime older than {} days or NULL on {} of {} clients ({} never scanned); waiting for a catalog location (1): {}, pending retry (4): {}",
             r.stale_days,
             thousands(names.total),
             thousands(c.clients),
+            thousands(never),
             thousands(c.states[1]),
             thousands(c.states[4])
         ),
@@ -386,6 +443,7 @@ fn unparsable(c: &Census, r: &Rules) -> Option<Item> {
         .map_or(String::new(), |(n, v)| format!("{n}: {v:?}"));
     Some(explain(
         it,
+        &rule::UNREADABLE,
         format!("e.g. {first}"),
         "Check the export query: LastWUAVersion must be exported as the view has it (a.b.c.d).",
     ))
@@ -393,7 +451,7 @@ fn unparsable(c: &Census, r: &Rules) -> Option<Item> {
 
 /// The version tree: each version row carries the verdict of the group it falls in, so a row
 /// never says "below the minimum" in green while the group is red (or the other way).
-fn versions(c: &Census, r: &Rules, judged: &[Item], unparsable: Option<&Item>) -> Item {
+fn versions(c: &Census, r: &Rules, judged: &[Item]) -> Item {
     let group = |id: &str| judged.iter().find(|i| i.id == id);
     let mut it = item(
         "versions",
@@ -417,15 +475,14 @@ fn versions(c: &Census, r: &Rules, judged: &[Item], unparsable: Option<&Item>) -
         }
         let mut row = item(&v.to_string(), format!("WUA {v}"), status, summary);
         if let Some(g) = verdict.filter(|g| g.status != Status::Ok) {
-            row = explain(
-                row,
-                format!("{} report LastWUAVersion {v}", clients(*n)),
-                g.fix.clone().unwrap_or_default(),
-            );
+            row.rule = g.rule.clone();
+            row.evidence = Some(format!("{} report LastWUAVersion {v}", clients(*n)));
+            row.fix = g.fix.clone();
         }
         it.items.push(row);
     }
-    it.items.extend(unparsable.cloned());
+    it.items
+        .extend(judged.iter().find(|i| i.id == "unparsable").cloned());
     if c.no_version > 0 {
         it.items.push(item(
             "no-version",
@@ -438,14 +495,24 @@ fn versions(c: &Census, r: &Rules, judged: &[Item], unparsable: Option<&Item>) -
         ));
     }
     it.status = it.items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
-    if it.status != Status::Ok {
-        it.summary
-            .push_str(": some clients run an agent below the line, see the groups below");
-        it = explain(
-            it,
-            format!("{} distinct LastWUAVersion values", c.versions.len()),
-            "See the version rows marked here and their groups' fixes.",
-        );
+    if let Some(worst) = it
+        .items
+        .iter()
+        .find(|i| i.status == it.status && it.status != Status::Ok)
+    {
+        // The tree's fix is its worst row's own, never an umbrella "see below".
+        let (rule, fix) = (worst.rule.clone(), worst.fix.clone());
+        it.summary.push_str(&format!(
+            ": {} below the line",
+            if worst.id == "unparsable" {
+                "unreadable versions and some".to_owned()
+            } else {
+                "some clients run an agent".to_owned()
+            }
+        ));
+        it.rule = rule;
+        it.evidence = Some(format!("{} distinct LastWUAVersion values", c.versions.len()));
+        it.fix = fix;
     }
     it
 }
@@ -455,23 +522,6 @@ fn clients(n: u64) -> String {
         1 => "1 client".into(),
         n => format!("{} clients", thousands(n)),
     }
-}
-
-/// A warning item when the export is older than allowed (the detail says so already).
-fn stale_export(age: &Detail, r: &Rules) -> Option<Item> {
-    if age.status != Some(Status::Warning) {
-        return None;
-    }
-    Some(explain(
-        item(
-            "export",
-            "Export age",
-            Status::Warning,
-            format!("the export was {}", age.value),
-        ),
-        format!("{}: {}", r.export, age.value),
-        "Check the job that writes this export (SQL Agent job or scheduled sqlcmd, see README, Site-database exports): the verdicts above are only as fresh as the file.",
-    ))
 }
 
 #[cfg(test)]

@@ -8,12 +8,13 @@
 
 mod gather;
 mod judge;
+pub mod rules;
 
 pub use gather::Census;
 pub use judge::{Rules, judge};
 
 use patchdeck_kit::inventory::Cached;
-use patchdeck_kit::report::export_age;
+use patchdeck_kit::report::ExportAge;
 use patchdeck_kit::version::WinVersion;
 use patchdeck_probe_api::Report;
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
@@ -62,7 +63,7 @@ pub struct Config {
     pub expected_version: Option<String>,
     /// "SP1" or "SP2": the expected agent is the one that level ships (see [`WsusLevel`]).
     pub wsus_level: Option<WsusLevel>,
-    #[serde(default = "seven")]
+    #[serde(default = "fourteen")]
     pub stale_days: u64,
     #[serde(default = "patchdeck_kit::defaults::warn_percent")]
     pub warn_percent: f64,
@@ -76,8 +77,10 @@ pub struct Config {
 fn min_version() -> String {
     "7.0.6000.363".into()
 }
-fn seven() -> u64 {
-    7
+/// Twice the compliance scan's default schedule (once a week, 1727d91e): a healthy client
+/// that missed one scan (off for a week) is not stale.
+fn fourteen() -> u64 {
+    14
 }
 
 pub struct Wua {
@@ -89,6 +92,7 @@ pub struct Wua {
 impl ConfigProbe for Wua {
     type Config = Config;
     const KIND: &'static str = "wua";
+    const RULES: &'static [patchdeck_probe_api::Rule] = rules::RULES;
 
     fn from_config(config: Config, _host: &Host) -> Result<Wua, String> {
         let min: WinVersion = config
@@ -128,16 +132,26 @@ impl ConfigProbe for Wua {
         })
     }
 
-    fn run(&mut self, _ctx: &CheckContext) -> Result<Report, CheckError> {
+    fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
         let path = self.config.scan_status_csv.clone();
         let rules = &self.rules;
         let (census, _cached) = self
             .cache
             .get(&[&path], || gather::census(&path, rules))
             .map_err(|e| CheckError::Failed(e.to_string()))?;
-        let now = SystemTime::now();
-        let age = export_age(&path, now, self.config.max_export_age_hours);
-        Ok(judge(&census, rules, now, age))
+        let age = ExportAge::of(&path, SystemTime::now(), self.config.max_export_age_hours);
+        if let Some(a) = age.as_ref().filter(|a| a.too_old()) {
+            return Ok(a.unknown_report(&rules::EXPORT));
+        }
+        // Ages are judged as of the time the export was taken.
+        let taken = age.as_ref().map_or_else(SystemTime::now, |a| a.taken);
+        Ok(judge(
+            &census,
+            rules,
+            taken,
+            age.as_ref().map(ExportAge::detail),
+            ctx.rules,
+        ))
     }
 }
 

@@ -62,20 +62,20 @@ fn a_dp_asking_for_windows_credentials_is_unknown_not_broken() {
     assert_eq!(it.status, Status::Unknown, "{}", it.summary);
     assert_eq!(
         it.summary,
-        "Range and WebDAV cannot be verified without credentials (anonymous access is off)"
+        "Range and WebDAV cannot be verified without credentials (anonymous access is off, ConfigMgr's default)"
     );
+    assert_eq!(it.rule.as_deref(), Some("bits.credentials"));
     assert_eq!(
         it.evidence.as_deref(),
         Some(
             "HEAD http://dp01/SMS_DP_SMSPKGD%24/ABC00012/file.cab -> 401, WWW-Authenticate Negotiate, NTLM"
         )
     );
-    assert!(
-        it.fix
-            .as_deref()
-            .unwrap()
-            .contains("Allow clients to connect anonymously")
-    );
+    // Anonymous access is off by default and must stay so (impossible in native mode,
+    // 7a41355c): the fix never asks to open the DP.
+    let fix = it.fix.as_deref().unwrap();
+    assert!(fix.starts_with("Nothing to fix on the DP"), "{fix}");
+    assert!(!fix.contains("enable \"Allow clients"), "{fix}");
     // Basic only is not how ConfigMgr clients log on: broken.
     let basic = Seen {
         head: Ok(answer(401, None, None, 0, &["Basic"])),
@@ -129,4 +129,29 @@ fn range_faults_say_what_was_seen() {
         it.summary,
         "HTTP 403 on a ranged GET: BITS would fail with 0x80190193"
     );
+}
+
+/// A far DP over a WAN link: every BITS check passes, HEAD takes 3 s. BITS is built for slow
+/// links, so latency alone is a warning, never CRITICAL, and the DP still counts as ready.
+#[test]
+fn a_slow_but_bits_ready_dp_is_a_warning_at_most() {
+    let mut s = healthy();
+    if let Ok(h) = &mut s.head {
+        h.ms = 3_000.0;
+    }
+    let it = judge("DP-FAR", &s, RULES);
+    assert_eq!(it.status, Status::Warning, "{}", it.summary);
+    assert_eq!(it.rule.as_deref(), Some("bits.latency"));
+    assert!(it.summary.starts_with("slow: 3000 ms"), "{}", it.summary);
+}
+
+/// A request sent with the probe's leftover time that then times out is "not checked", like
+/// one never sent: the DP is not "unreachable".
+#[test]
+fn a_request_starved_of_time_is_not_checked() {
+    let mut s = healthy();
+    s.propfind = Some(Err(HttpError::Starved(std::time::Duration::from_millis(40))));
+    let it = judge("DP08", &s, RULES);
+    assert_eq!((it.status, it.summary.as_str()), (Status::Unknown, NOT_CHECKED));
+    assert_eq!(it.rule.as_deref(), Some("bits.not-checked"));
 }

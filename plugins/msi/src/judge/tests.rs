@@ -40,7 +40,7 @@ fn report(rows: &[(u32, &str, &str)], clients: Option<u32>) -> Report {
         p
     });
     let c = census(&files, list.as_deref()).unwrap();
-    judge(&c, &rules(), vec![])
+    judge(&c, &rules(), vec![], &Overrides::NONE)
 }
 
 fn get<'a>(r: &'a Report, id: &str) -> &'a Item {
@@ -85,21 +85,47 @@ fn a_client_with_copies_only_outside_system32_is_unknown() {
     let r = report(&rows, None);
     let u = get(&r, "unknown");
     assert_eq!(u.details[0].label, "PC000");
-    assert_eq!(u.status, Status::Critical, "1 of 2 unknown");
+    // Half the fleet cannot be judged: UNKNOWN (cannot tell), never CRITICAL or OK.
+    assert_eq!(u.status, Status::Unknown, "1 of 2 unknown");
+    assert_eq!(u.rule.as_deref(), Some("msi.unknown"));
+}
+
+/// KB903771: "Windows Server 2003 SP1 already includes ... 3.1.4000.1830"; KB893803: "3.1 v2
+/// was included with Windows Server 2003 SP1". That build is compliant, and KB893803 is not
+/// its fix.
+#[test]
+fn server_2003_sp1s_own_build_is_compliant() {
+    let rows: Vec<(u32, &str, &str)> = (0..20).map(|id| (id, "3.1.4000.1830", SYS)).collect();
+    let r = report(&rows, None);
+    assert_eq!(r.status, Status::Ok, "{}", r.summary);
+    assert_eq!(get(&r, "v1").status, Status::Ok);
+    assert!(r.summary.contains("100.0 % at >= 3.1.4000.2435"), "{}", r.summary);
+}
+
+/// v_GS_SoftwareFile rows whose FileVersion is NULL: those clients are unknown, counted and
+/// judged, never OK by omission.
+#[test]
+fn msi_dll_rows_without_a_version_are_unknown_not_ok() {
+    let rows: Vec<(u32, &str, &str)> = (0..10).map(|id| (id, "NULL", SYS)).collect();
+    let r = report(&rows, None);
+    let u = get(&r, "unknown");
+    assert_eq!(u.status, Status::Unknown, "{}", u.summary);
+    assert!(u.summary.contains("10 with no readable FileVersion"), "{}", u.summary);
+    assert_eq!(r.status, Status::Unknown);
+    let mut rows: Vec<(u32, &str, &str)> = (0..95).map(|id| (id, "3.1.4000.2435", SYS)).collect();
+    rows.extend((95..100).map(|id| (id, "", SYS)));
+    let r = report(&rows, None);
+    assert_eq!(get(&r, "unknown").status, Status::Warning);
 }
 
 #[test]
 fn v1_is_a_warning_at_most_and_below_31_is_the_critical_line() {
-    // 60 % on 3.1 v1 (Server 2003 SP1's .1830 among them): warning, never critical.
+    // 60 % on 3.1 v1 (.1823; Server 2003 SP1's .1830 is v2): warning, never critical.
     let mut rows = vec![];
     for id in 0..6 {
         rows.push((
             id,
-            if id % 2 == 0 {
-                "3.1.4000.1823"
-            } else {
-                "3.1.4000.1830"
-            },
+            "3.1.4000.1823",
             SYS,
         ));
     }

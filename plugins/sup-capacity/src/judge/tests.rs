@@ -9,6 +9,7 @@ fn rules() -> Rules {
         remote_limit: 25_000,
         colocated_limit: 15_000,
         warn_percent: 80.0,
+        crit_percent: 20.0,
         active_days: 30,
     }
 }
@@ -40,6 +41,7 @@ fn answering(status: u16, pv: Option<&str>) -> GetConfigCall {
             } else {
                 &body
             }),
+            ssl_required: false,
         }),
     }
 }
@@ -60,16 +62,18 @@ fn load_bands_and_the_words_for_an_overloaded_sup() {
             Status::Warning,
             "20,000 / 25,000 clients (80 %) · remote · 1 node",
         ),
+        // Over the documented 25,000 is a capacity risk: WARNING "configure NLB".
         (
             sup("http://SUP01:8530", false, 0),
             26_000,
-            Status::Critical,
-            "26,000 / 25,000 clients (104 %) · remote · 1 node · over one server's 25,000 clients: needs NLB",
+            Status::Warning,
+            "26,000 / 25,000 clients (104 %) · remote · 1 node · over one server's 25,000 clients: configure NLB",
         ),
+        // The co-located figure is undocumented ("less"): never above WARNING on it.
         (
             sup("http://SITE01:8530", true, 0),
             16_000,
-            Status::Critical,
+            Status::Warning,
             "16,000 / 15,000 clients (107 %) · co-located · 1 node · over a co-located SUP's 15,000 clients: move the SUP to a remote site system or configure NLB",
         ),
     ];
@@ -84,7 +88,32 @@ fn load_bands_and_the_words_for_an_overloaded_sup() {
 }
 
 fn sup_verdict(s: &Sup, clients: u64, calls: &[GetConfigCall], r: &Rules) -> SupVerdict {
-    super::sup(s, clients, calls, r)
+    super::sup(s, (clients, 0), calls, r)
+}
+
+/// CRITICAL needs evidence that the SUP fails its clients: their scans failing with
+/// 0x8024401C (408) or 0x80244022 (503) at crit_percent or more.
+#[test]
+fn only_clients_failing_with_408_or_503_make_a_sup_critical() {
+    let r = rules();
+    let s = sup("http://SUP01:8530", false, 0);
+    let v = super::sup(&s, (26_000, 2_000), &[], &r);
+    assert_eq!(v.item.status, Status::Warning, "8 % failing: {}", v.item.summary);
+    let v = super::sup(&s, (26_000, 6_500), &[], &r);
+    assert_eq!(v.item.status, Status::Critical, "{}", v.item.summary);
+    assert_eq!(v.item.rule.as_deref(), Some("sup-capacity.failing-clients"));
+    assert!(
+        v.item
+            .summary
+            .ends_with("6,500 of its clients (25 %) fail scans with 408/503: the SUP is failing them"),
+        "{}",
+        v.item.summary
+    );
+    let fix = v.item.fix.as_deref().unwrap();
+    assert!(fix.contains("WsusPool") && fix.contains("configure NLB"), "{fix}");
+    // Within capacity, failing clients are still the failure.
+    let v = super::sup(&s, (10_000, 5_000), &[], &r);
+    assert_eq!(v.item.status, Status::Critical);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::gather;
+use patchdeck_kit::http::HttpError;
 use std::collections::{BTreeMap, BTreeSet};
 
 const NOW: i64 = 1_795_182_312;
@@ -9,6 +10,7 @@ const H: i64 = 3600;
 
 fn sync_facts(ok: Option<i64>, fail: Option<i64>, sites: &[&str], others: &[(&str, u64)]) -> Sync {
     Sync {
+        taken: Some(NOW),
         last_ok: ok.map(|h| NOW - h * H),
         last_fail: fail.map(|h| NOW - h * H),
         sites: sites.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
@@ -19,33 +21,59 @@ fn sync_facts(ok: Option<i64>, fail: Option<i64>, sites: &[&str], others: &[(&st
     }
 }
 
+const D: i64 = 24;
+
+/// ConfigMgr 2007's default: a simple schedule of 7 days (Sync Schedule page, 7133d061),
+/// judged with the default lines (schedule + a day; critical past a second missed run).
+fn default_policy() -> SyncPolicy {
+    SyncPolicy {
+        schedule: (7 * D * H, "7d".into()),
+        default_schedule: true,
+        max_age: (8 * D * H, "the schedule plus a day (192 h)".into()),
+    }
+}
+
 #[test]
-fn sync_verdicts() {
-    let day = (26 * H, "26h");
+fn sync_verdicts_on_the_default_weekly_schedule() {
+    let p = default_policy();
     let cases: &[(Sync, Option<&str>, Status, &str)] = &[
         (
             sync_facts(Some(2), None, &["ABC"], &[]),
             Some("ABC"),
             Status::Ok,
-            "last sync succeeded (6702) 2 h ago",
+            "last sync succeeded (6702) 2 h ago; schedule every 7d (the ConfigMgr 2007 default)",
+        ),
+        // Six and a half days after the weekly sync: a healthy default site (once WARNING
+        // after 26 h and CRITICAL after 52 h, most of every week).
+        (
+            sync_facts(Some(6 * D + 12), None, &["ABC"], &[]),
+            Some("ABC"),
+            Status::Ok,
+            "last sync succeeded (6702) 6 d 12 h ago; schedule every 7d (the ConfigMgr 2007 default)",
+        ),
+        (
+            sync_facts(Some(7 * D + 20), None, &["ABC"], &[]),
+            Some("ABC"),
+            Status::Ok,
+            "last sync succeeded (6702) 7 d 20 h ago; schedule every 7d (the ConfigMgr 2007 default)",
+        ),
+        (
+            sync_facts(Some(9 * D), None, &["ABC"], &[]),
+            Some("ABC"),
+            Status::Warning,
+            "last successful sync (6702) was 9 d 0 h ago: over the schedule plus a day (192 h) for a schedule every 7d (the ConfigMgr 2007 default)",
+        ),
+        (
+            sync_facts(Some(16 * D), None, &["ABC"], &[]),
+            Some("ABC"),
+            Status::Critical,
+            "last successful sync (6702) was 16 d 0 h ago: a second scheduled sync was missed for a schedule every 7d (the ConfigMgr 2007 default)",
         ),
         (
             sync_facts(Some(20), Some(1), &["ABC"], &[]),
             Some("ABC"),
             Status::Warning,
             "last sync failed (6703) 1 h ago; last success 20 h ago",
-        ),
-        (
-            sync_facts(Some(30), None, &["ABC"], &[]),
-            Some("ABC"),
-            Status::Warning,
-            "last successful sync (6702) was 30 h ago, over sync_max_age 26h",
-        ),
-        (
-            sync_facts(Some(60), None, &["ABC"], &[]),
-            Some("ABC"),
-            Status::Critical,
-            "last successful sync (6702) was 60 h ago, over sync_max_age 26h",
         ),
         (
             sync_facts(None, Some(1), &["ABC"], &[("XYZ", 4)]),
@@ -58,49 +86,65 @@ fn sync_verdicts() {
             sync_facts(Some(1), None, &["ABC", "XYZ"], &[]),
             None,
             Status::Warning,
-            "several sites in the export (ABC, XYZ): set site_code; across them: last sync succeeded (6702) 1 h ago",
-        ),
-        (
-            sync_facts(Some(1), None, &["ABC"], &[]),
-            None,
-            Status::Ok,
-            "last sync succeeded (6702) 1 h ago",
+            "several sites in the export (ABC, XYZ): set site_code; across them: last sync succeeded (6702) 1 h ago; schedule every 7d (the ConfigMgr 2007 default)",
         ),
     ];
     for (facts, site, status, summary) in cases {
-        let it = sync(&Ok(facts.clone()), day, *site, NOW);
+        let it = sync(&Ok(facts.clone()), &p, *site, NOW);
         assert_eq!(
             (it.status, it.summary.as_str()),
             (*status, *summary),
             "{facts:?}"
         );
         assert_eq!(it.fix.is_some(), *status != Status::Ok);
+        assert_eq!(it.rule.is_some(), *status != Status::Ok);
     }
+    // A daily schedule set by the operator: 30 h is late.
+    let daily = SyncPolicy {
+        schedule: (D * H, "1d".into()),
+        default_schedule: false,
+        max_age: (2 * D * H, "the schedule plus a day (48 h)".into()),
+    };
+    let it = sync(&Ok(sync_facts(Some(50), None, &["ABC"], &[])), &daily, Some("ABC"), NOW);
+    assert_eq!(it.status, Status::Warning, "{}", it.summary);
+    assert!(it.summary.ends_with("every 1d (sync_schedule)"), "{}", it.summary);
+    // The fix never tells a child site to run a manual sync without saying it cannot.
+    let late = sync(&Ok(sync_facts(Some(9 * D), None, &["ABC"], &[])), &p, Some("ABC"), NOW);
+    let fix = late.fix.unwrap();
+    assert!(fix.contains("a child site cannot sync by hand"), "{fix}");
+    assert_eq!(late.rule.as_deref(), Some("wsus.sync-age"));
+}
+
+#[test]
+fn sync_failure_and_export_errors_name_their_rules() {
+    let p = default_policy();
     let it = sync(
         &Ok(sync_facts(None, Some(1), &["ABC"], &[("XYZ", 4)])),
-        day,
+        &p,
         Some("ABC"),
         NOW,
     );
+    assert_eq!(it.rule.as_deref(), Some("wsus.sync-never"));
     assert!(
         it.details
             .iter()
             .any(|d| d.label == "Other sites' rows (ignored)" && d.value == "XYZ: 4")
     );
-    // A huge limit never wraps into a verdict.
-    let it = sync(
-        &Ok(sync_facts(Some(1000), None, &["ABC"], &[])),
-        (i64::MAX, "huge"),
-        Some("ABC"),
-        NOW,
+    let it = sync(&Err("x.csv:3: bad".into()), &p, None, NOW);
+    assert_eq!((it.status, it.rule.as_deref()), (Status::Unknown, Some("wsus.export")));
+    let it = stale_export("/srv/status.csv", 240, 26);
+    assert_eq!(it.status, Status::Unknown);
+    assert_eq!(
+        it.summary,
+        "cannot judge: the status-message export is 240 h old (over 26 h)"
     );
-    assert_eq!(it.status, Status::Ok);
 }
 
 fn read(found: Option<(&str, &str)>) -> gather::Console {
     gather::Console::Read {
         server: "SITE01".into(),
         found: found.map(|(n, v)| (n.to_owned(), v.to_owned())),
+        inventoried: true,
     }
 }
 
@@ -145,6 +189,17 @@ fn console_verdicts() {
             Some("3.2"),
             Status::Critical,
             "not installed on the site server SITE01: it cannot configure or synchronise the remote SUP",
+        ),
+        // No row at all for the site server: not inventoried is not "not installed".
+        (
+            gather::Console::Read {
+                server: "SITE01".into(),
+                found: None,
+                inventoried: false,
+            },
+            Some("3.2"),
+            Status::Unknown,
+            "no inventory for SITE01: cannot tell whether the console is installed",
         ),
     ];
     for (c, pv, status, summary) in cases {
@@ -237,6 +292,14 @@ fn self_update_verdicts_carry_evidence_and_fix() {
         )
     );
     assert!(it.fix.as_deref().unwrap().contains("port 80"));
+    // The item for the WSUS site's own port names that port, not port 80.
+    let on_8530 = gather::SelfUpdate {
+        url: "http://sup01:8530/selfupdate/wuident.cab".into(),
+        ..s.clone()
+    };
+    let fix = selfupdate("selfupdate", "x", &on_8530).fix.unwrap();
+    assert!(fix.contains("on the WSUS web site, port 8530"), "{fix}");
+    assert!(!fix.contains("port 80 "), "{fix}");
     let late = gather::SelfUpdate {
         head: Err(HttpError::OutOfTime),
         range: None,

@@ -42,7 +42,7 @@ fn report(rows: &[(&str, &str, &str, i64)], expected: Option<&str>) -> Report {
     std::fs::write(&path, text).unwrap();
     let r = rules(expected);
     let c = census(&path, &r).unwrap();
-    judge(&c, &r, now(), None)
+    judge(&c, &r, now(), None, &Overrides::NONE)
 }
 
 fn healthy(n: usize) -> Vec<(&'static str, &'static str, &'static str, i64)> {
@@ -216,4 +216,149 @@ fn an_empty_export_is_unknown_with_a_fix() {
         patchdeck_kit::report::unexplained(&r.items),
         Vec::<String>::new()
     );
+}
+
+/// The compliance scan runs once a week by default (1727d91e): a healthy fleet's last scans
+/// spread over the past 7 days, and a client that was off for a week is 8-13 days old. With
+/// the default line (14 days, twice the schedule) that fleet is OK; at 7 days it read
+/// "~14 % not scanned".
+#[test]
+fn a_fleet_on_the_default_weekly_scan_is_not_stale() {
+    use patchdeck_probe_api::sdk::Probe;
+    let w = <crate::Wua as Probe>::create(
+        serde_json::json!({"scan_status_csv": "x.csv"}),
+        &patchdeck_probe_api::sdk::Host::detached(),
+    )
+    .ok()
+    .unwrap();
+    assert_eq!(w.rules.stale_days, 14);
+    let mut rows = Vec::new();
+    for i in 0..100 {
+        // Scans spread over the week; every seventh client missed one (off for a week).
+        let days = if i % 7 == 0 { 7 + i % 6 } else { i % 7 };
+        rows.push(("3", "0", "7.4.7600.226", days));
+    }
+    let mut r = rules(None);
+    r.stale_days = w.rules.stale_days;
+    let text = write_rows(&rows);
+    let c = census(&text, &r).unwrap();
+    let rep = judge(&c, &r, now(), None, &Overrides::NONE);
+    assert_eq!(rep.status, Status::Ok, "{}", rep.summary);
+    assert_eq!(get(&rep, "stale").status, Status::Ok);
+    assert!(rep.summary.contains("0 not scanned in 14 days"), "{}", rep.summary);
+}
+
+/// Windows 7 RTM's own agent 7.3.7600.16385 scans fine against WSUS 3.0 SP2; the SP2 <->
+/// 7.4.7600.226 pairing has no source (KB949104 lists builds only): at most a warning.
+#[test]
+fn an_agent_below_the_wsus_levels_pairing_is_a_warning_at_most() {
+    let rows = vec![("3", "0", "7.3.7600.16385", 0); 100];
+    let r = report(&rows, Some("7.4.7600.226"));
+    let e = get(&r, "below-expected");
+    assert_eq!(e.status, Status::Warning, "{}", e.summary);
+    assert_eq!(e.rule.as_deref(), Some("wua.version-below-wsus"));
+    assert_eq!(r.status, Status::Warning);
+    let fix = e.fix.as_deref().unwrap();
+    assert!(fix.contains("Windows 7 gets its agent from Windows Update"), "{fix}");
+    assert!(fix.contains("KB949104"), "{fix}");
+}
+
+/// A client below the documented minimum is never shown on a ✔ OK row.
+#[test]
+fn one_client_below_the_minimum_is_a_warning_not_an_ok_row() {
+    let mut rows = healthy(199);
+    rows.push(("3", "0", "7.0.6000.100", 0));
+    let r = report(&rows, None);
+    let b = get(&r, "below-minimum");
+    assert_eq!(b.status, Status::Warning, "{}", b.summary);
+    assert_eq!(
+        b.summary,
+        "1 client below the ConfigMgr 2007 minimum 7.0.6000.363 (under the 20 % critical line)"
+    );
+    assert_eq!(r.status, Status::Warning);
+    assert!(r.summary.contains("below the ConfigMgr 2007 minimum"), "{}", r.summary);
+    // The version row carries the group's verdict and its fix, and the tree's fix is the
+    // group's own (not an umbrella "see the rows").
+    let versions = get(&r, "versions");
+    assert_eq!(versions.fix, b.fix);
+    assert_eq!(r.items[0].id, "below-minimum", "specific groups come first");
+}
+
+/// Unreadable versions alone: the WARNING's summary names them, never "all under the line".
+#[test]
+fn the_summary_names_unreadable_versions_when_they_are_the_cause() {
+    let mut rows = healthy(90);
+    rows.extend(vec![("3", "0", "seven", 0); 10]);
+    let r = report(&rows, None);
+    assert_eq!(r.status, Status::Warning);
+    assert!(r.summary.contains("not a.b.c.d"), "{}", r.summary);
+    assert!(!r.summary.contains("under the"), "{}", r.summary);
+}
+
+/// The documented export starts from v_R_System (Client0 = 1) with a LEFT JOIN: a client
+/// that never scanned has NULL in every v_UpdateScanStatus column, and is counted.
+#[test]
+fn clients_that_never_scanned_are_counted_from_the_left_join() {
+    let mut text = HEADER.to_owned();
+    let now_s = time::unix(now());
+    for i in 0..90 {
+        text.push_str(&format!(
+            "{i},PC{i:03},{},3,0,7.4.7600.226,http://sup01:8530\r\n",
+            time::format_timestamp(now_s - 3600)
+        ));
+    }
+    for i in 90..100 {
+        text.push_str(&format!("{i},PC{i:03},NULL,NULL,NULL,NULL,NULL\r\n"));
+    }
+    let path = write_text(&text);
+    let r = rules(None);
+    let c = census(&path, &r).unwrap();
+    let rep = judge(&c, &r, now(), None, &Overrides::NONE);
+    let stale = get(&rep, "stale");
+    assert_eq!(c.clients, 100);
+    assert!(stale.summary.contains("10 never scanned"), "{}", stale.summary);
+    assert_eq!(stale.status, Status::Warning);
+}
+
+/// Overrides: the operator turns the pairing rule off; the summary follows the new status.
+#[test]
+fn a_rule_turned_off_leaves_an_ok_report_that_says_so() {
+    let rows = vec![("3", "0", "7.3.7600.16385", 0); 100];
+    let r = rules(Some("7.4.7600.226"));
+    let c = census(&write_rows(&rows), &r).unwrap();
+    let off = Overrides::NONE.with(
+        "wua.version-below-wsus",
+        patchdeck_probe_api::rules::Level::Off,
+    );
+    let rep = judge(&c, &r, now(), None, &off);
+    assert_eq!(rep.status, Status::Ok, "{}", rep.summary);
+    let e = get(&rep, "below-expected");
+    assert!(e.summary.starts_with("turned off by config"), "{}", e.summary);
+    assert!(e.evidence.as_deref().unwrap().contains("[probe.rules]"));
+}
+
+fn write_text(text: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "wua-judge-x-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("scan.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn write_rows(rows: &[(&str, &str, &str, i64)]) -> std::path::PathBuf {
+    let mut text = HEADER.to_owned();
+    let now_s = time::unix(now());
+    for (i, (state, code, version, days)) in rows.iter().enumerate() {
+        text.push_str(&format!(
+            "{i},PC{i:03},{},{state},{code},{version},http://sup01:8530\r\n",
+            time::format_timestamp(now_s - days * 86_400 - 60)
+        ));
+    }
+    write_text(&text)
 }
