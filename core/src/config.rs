@@ -411,12 +411,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     Ok(_) => {
                         rules.insert(rule, level.into_inner());
                     }
-                    Err(m) => field_problem(
-                        Some(&id),
-                        &format!("rules.{rule}"),
-                        level.span().start,
-                        m,
-                    ),
+                    Err(m) => {
+                        field_problem(Some(&id), &format!("rules.{rule}"), level.span().start, m)
+                    }
                 }
             }
         }

@@ -304,6 +304,7 @@ impl Engine {
                 problems.push(p);
                 continue;
             }
+            crate::rules::register(&info.rules);
             let in_process = pc.isolation == Isolation::InProcess;
             // In-process, a library is loaded once and shared. Isolated, every probe gets its
             // own child: a shared child let one crashing probe turn its siblings' in-flight

@@ -15,6 +15,7 @@ pub mod output;
 pub mod plugin;
 pub mod protocol;
 pub mod report;
+pub mod rules;
 pub mod runner;
 pub mod sanitize;
 pub mod scheduler;

@@ -309,10 +309,14 @@ pub fn fixes(report: Option<&patchdeck_probe_api::Report>, max: usize) -> Vec<St
         .take(max)
         .map(|i| {
             let title = if i.title.is_empty() { &i.id } else { &i.title };
+            let rule = i.rule.as_deref().map_or(String::new(), |r| {
+                format!(" [rule {}]", crate::rules::describe(r))
+            });
             format!(
-                "fix: {}: {}",
+                "fix: {}: {}{}",
                 one_line(title),
-                one_line(i.fix.as_deref().unwrap_or(""))
+                one_line(i.fix.as_deref().unwrap_or("")),
+                one_line(&rule)
             )
         })
         .collect();

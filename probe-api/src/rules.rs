@@ -221,14 +221,13 @@ mod tests {
     #[test]
     fn overrides_are_checked_against_the_index() {
         let known = [SYNC];
-        let o = Overrides::from_json(&serde_json::json!({"wsus.sync-age": "warning"}), &known)
-            .unwrap();
+        let o =
+            Overrides::from_json(&serde_json::json!({"wsus.sync-age": "warning"}), &known).unwrap();
         assert_eq!(o.get("wsus.sync-age"), Some(Level::Is(Status::Warning)));
-        let e = Overrides::from_json(&serde_json::json!({"wsus.nope": "off"}), &known)
-            .unwrap_err();
+        let e = Overrides::from_json(&serde_json::json!({"wsus.nope": "off"}), &known).unwrap_err();
         assert!(e.contains("no rule `wsus.nope`"), "{e}");
-        let e = Overrides::from_json(&serde_json::json!({"wsus.sync-age": "ok"}), &known)
-            .unwrap_err();
+        let e =
+            Overrides::from_json(&serde_json::json!({"wsus.sync-age": "ok"}), &known).unwrap_err();
         assert!(e.contains("\"ok\" is not a rule level"), "{e}");
     }
 
@@ -246,16 +245,21 @@ mod tests {
         let c = &items[0].items[0];
         assert_eq!(c.status, Status::Warning);
         assert!(
-            c.evidence.as_deref().unwrap().contains(
-                "([probe.rules] \"wsus.sync-age\" = \"warning\": CRITICAL -> WARNING)"
-            ),
+            c.evidence
+                .as_deref()
+                .unwrap()
+                .contains("([probe.rules] \"wsus.sync-age\" = \"warning\": CRITICAL -> WARNING)"),
             "{:?}",
             c.evidence
         );
         let off = Overrides::NONE.with("wsus.sync-age", Level::Off);
         assert!(off.apply(&mut items));
         assert_eq!(items[0].status, Status::Ok);
-        assert!(items[0].items[0].summary.starts_with("turned off by config"));
+        assert!(
+            items[0].items[0]
+                .summary
+                .starts_with("turned off by config")
+        );
         // OK items and items of other rules are left alone.
         assert!(!off.apply(&mut items));
     }

@@ -113,6 +113,7 @@ fn wua_1m_row_export(bencher: divan::Bencher) {
         sups: vec!["http://SUP01:8530".into()],
         now,
         encoding: Encoding::Utf8Comma,
+        healthy: false,
     };
     write_scan_status(&csv, &o).unwrap();
     let cfg = format!(

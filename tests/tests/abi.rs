@@ -23,7 +23,7 @@ const VARIANTS: &[(&str, &str)] = &[
     ),
     (
         "NULL_DESCRIPTOR",
-        "`patchdeck_probe_v1` returned NULL: the plugin cannot serve a host speaking ABI 1.0",
+        "`patchdeck_probe_v1` returned NULL: the plugin cannot serve a host speaking ABI 1.1",
     ),
     ("NULL_CHECK", "descriptor function `check` is NULL"),
     (
@@ -136,7 +136,7 @@ fn patchdeck_plugins_lists_every_file_with_its_problem() {
         .iter()
         .find(|p| p["kind"] == "mock")
         .expect("mock plugin next to the binary");
-    assert_eq!(mock["abi"], "1.0");
+    assert_eq!(mock["abi"], "1.1");
     assert!(mock["problem"].is_null());
 
     let out = run_patchdeck(&["plugins", "--plugin-dir", dir.to_str().unwrap()]);
@@ -146,7 +146,7 @@ fn patchdeck_plugins_lists_every_file_with_its_problem() {
         "{listing}"
     );
     assert!(
-        listing.contains("mock             0.1.0    ABI 1.0"),
+        listing.contains("mock             0.1.0    ABI 1.1"),
         "{listing}"
     );
 }
@@ -276,4 +276,31 @@ async fn a_plugin_printing_to_stdout_does_not_corrupt_the_isolated_protocol() {
         );
     }
     engine.shutdown().await;
+}
+
+/// A plugin built against the ABI 1.0 header (abi_minor 0, struct_size without `rules_json`)
+/// still loads under ABI 1.1: it has no rule index, and `[probe.rules]` for it is refused by
+/// `config check` with a message naming the probe.
+#[tokio::test]
+async fn a_plugin_built_for_abi_1_0_still_loads_and_has_no_rules() {
+    let dir = scratch("abi-1-0");
+    let lib = build_variant(&dir, "ABI_1_0");
+    let results = discovery::inspect(&probe_host(), std::slice::from_ref(&lib)).await;
+    let info = results[0].as_ref().expect("an ABI 1.0 plugin loads");
+    assert_eq!((info.abi_major, info.abi_minor), (1, 0));
+    assert!(info.rules.is_empty());
+    let cfg = format!(
+        "[settings]\nplugin_dirs = [\"{}\"]\n[[probe]]\nid = \"old\"\nplugin = \"{}\"\n[probe.rules]\n\"x.y\" = \"off\"\n",
+        dir.display(),
+        lib.display()
+    );
+    let path = dir.join("old.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let out = run_patchdeck(&["config", "check", "--config", path.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("probe \"old\"")
+            && stdout.contains("publishes no rules, so `x.y` cannot be overridden"),
+        "{stdout}"
+    );
 }

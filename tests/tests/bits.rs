@@ -154,7 +154,7 @@ async fn every_dp_fault_has_its_bits_error() {
         (
             "DP08",
             Status::Unknown,
-            "Range and WebDAV cannot be verified without credentials (anonymous access is off)",
+            "Range and WebDAV cannot be verified without credentials (anonymous access is off, ConfigMgr's default)",
         ),
     ];
     for (id, status, summary) in expect {

@@ -1580,7 +1580,7 @@ fn version_completions_and_man_pages() {
     let v = text(&run_patchdeck(&["--version"]).stdout);
     assert!(
         v.starts_with(&format!(
-            "patchdeck {} (probe ABI 1.0, report schema 1.1, probe-host protocol 2, commit ",
+            "patchdeck {} (probe ABI 1.1, report schema 1.2, probe-host protocol 2, commit ",
             env!("CARGO_PKG_VERSION")
         )),
         "{v}"
@@ -1748,4 +1748,133 @@ fn a_lone_binary_says_where_it_looked_for_the_probe_host_and_how_to_install_it()
         err.contains("no config file") && err.contains("examples/site.toml"),
         "{err}"
     );
+}
+
+/// `patchdeck rules` lists every rule of every shipped plugin from the plugins themselves
+/// (through the ABI): id, default severity, source and fix; no rule that can give CRITICAL
+/// rests on an assumption.
+#[test]
+fn rules_lists_every_rule_with_its_source_and_no_critical_assumption() {
+    let out = run_patchdeck(&["rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    for want in [
+        "bits",
+        "msi",
+        "reporting-point",
+        "sup-capacity",
+        "wsus",
+        "wua",
+    ] {
+        assert!(kinds.contains(&want), "{kinds:?}");
+    }
+    let mut n = 0;
+    for k in doc.as_array().unwrap() {
+        let kind = k["kind"].as_str().unwrap();
+        for r in k["rules"].as_array().unwrap() {
+            n += 1;
+            let id = r["id"].as_str().unwrap();
+            assert!(id.contains('.'), "{kind}: {id}");
+            assert!(!r["title"].as_str().unwrap().is_empty(), "{id}");
+            assert!(!r["source"].as_str().unwrap().is_empty(), "{id}: no source");
+            assert!(!r["fix"].as_str().unwrap().is_empty(), "{id}: no fix");
+            if r["severity"] == "critical" {
+                assert_eq!(r["assumption"], false, "{id}: CRITICAL on an assumption");
+                assert!(
+                    r["url"].as_str().unwrap().starts_with("http"),
+                    "{id}: a CRITICAL rule cites its page"
+                );
+            }
+        }
+    }
+    assert!(n >= 40, "{n} rules");
+    let out = run_patchdeck(&["rules", "--kind", "wsus"]);
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("wsus.sync-age")
+            && listing.contains("7133d061-cd54-40c5-81a5-ea16bfbdb580"),
+        "{listing}"
+    );
+    assert!(listing.contains("wsus.latency") && listing.contains("assumption"));
+    let out = run_patchdeck(&["rules", "--kind", "nope"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("no plugin of kind \"nope\""));
+}
+
+/// `[probe.rules]` overrides a rule's severity or turns it off; the verdict says so in its
+/// evidence, the summary follows, and `check --format json` names every non-OK item's rule.
+#[test]
+fn rule_overrides_change_the_verdict_and_say_so() {
+    let dir = scratch("cli-rules");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let t = patchdeck_sitesim::exports::timestamp(now - 3600);
+    let mut csv = "ResourceID,Name0,LastScanTime,LastScanState,LastErrorCode,LastWUAVersion,LastScanPackageLocation\r\n".to_owned();
+    for i in 0..100 {
+        let v = if i == 0 {
+            "7.0.6000.100"
+        } else {
+            "7.4.7600.226"
+        };
+        csv.push_str(&format!("{i},PC{i},{t},3,0,{v},http://sup01:8530\r\n"));
+    }
+    let export = dir.join("scan.csv");
+    std::fs::write(&export, csv).unwrap();
+    let cfg = |rules: &str| {
+        let p = dir.join("rules.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[[probe]]\nid = \"wua\"\nplugin = \"wua\"\n{rules}[probe.config]\nscan_status_csv = \"{}\"\n",
+                export.display()
+            ),
+        )
+        .unwrap();
+        p
+    };
+    // One client below the documented minimum: a warning by default.
+    let p = cfg("");
+    let (code, out, _) = check(&["--config", p.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    fn walk(items: &serde_json::Value, out: &mut Vec<(String, Option<String>)>) {
+        for i in items.as_array().into_iter().flatten() {
+            if i["status"] != "ok" {
+                out.push((
+                    i["id"].as_str().unwrap().to_owned(),
+                    i["rule"].as_str().map(str::to_owned),
+                ));
+            }
+            walk(&i["items"], out);
+        }
+    }
+    let mut bad = Vec::new();
+    walk(&doc["probes"][0]["report"]["items"], &mut bad);
+    assert!(!bad.is_empty());
+    assert!(bad.iter().all(|(_, r)| r.is_some()), "{bad:?}");
+    // Raised to critical by the operator.
+    let p = cfg("[probe.rules]\n\"wua.below-minimum\" = \"critical\"\n");
+    let (code, out, _) = check(&["--config", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("[rule wua.below-minimum ("), "{out}");
+    let (_, json, _) = check(&["--config", p.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        json.contains(
+            "[probe.rules] \\\"wua.below-minimum\\\" = \\\"critical\\\": WARNING -> CRITICAL"
+        ),
+        "{json}"
+    );
+    // Turned off: OK, and the item says it was turned off.
+    let p = cfg("[probe.rules]\n\"wua.below-minimum\" = \"off\"\n");
+    let (code, out, _) = check(&["--config", p.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("turned off by config: "), "{out}");
 }

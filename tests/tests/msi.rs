@@ -33,7 +33,7 @@ fn exports(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 1,PC01,msi.dll,3.1.4000.2435 (srv03_sp1_rtm.050330-1612),C:\\WINDOWS\\system32\\\r\n\
 1,PC01,MSI.DLL,3.1.4000.1823,C:\\WINDOWS\\$NtUninstallKB893803v2$\\\r\n\
 2,PC02,msi.dll,4.5.6001.22159,C:\\WINDOWS\\system32\\\r\n\
-3,PC03,msi.dll,3.1.4000.1830,C:\\WINDOWS\\system32\\\r\n\
+3,PC03,msi.dll,3.1.4000.1823,C:\\WINDOWS\\system32\\\r\n\
 3,PC03,msi.dll,4.5.6001.22159,C:\\WINDOWS\\ServicePackFiles\\i386\\\r\n\
 4,PC04,msi.dll,3.1.4001.5512,C:\\WINDOWS\\system32\\\r\n\
 5,PC05,msi.dll,three,C:\\WINDOWS\\system32\\\r\n\
@@ -57,10 +57,11 @@ async fn only_the_system_copy_counts_and_v1_is_a_warning() {
     let r = run(&files, Some(&clients)).await;
     assert_eq!(
         r.summary,
-        "8 clients: 2 clients (25.0 %) with no msi.dll in system32 in the inventory: unknown, not compliant: at or over the 20 % critical line",
+        "8 clients: 3 clients (37.5 %) unknown (2 with no msi.dll in system32 in the inventory, 1 with no readable FileVersion): not counted as compliant: at or over the 20 % critical line",
         "{r:?}"
     );
-    assert_eq!(r.status, Status::Critical, "{}", r.summary);
+    // Over the critical line of unknowns the probe cannot tell: UNKNOWN, never OK.
+    assert_eq!(r.status, Status::Unknown, "{}", r.summary);
     let rep = r.report.unwrap();
     let versions = item(&rep.items, "versions");
     let ids: Vec<&str> = versions.items.iter().map(|i| i.id.as_str()).collect();
@@ -70,7 +71,7 @@ async fn only_the_system_copy_counts_and_v1_is_a_warning() {
             "4.5.6001.22159",
             "3.1.4001.5512",
             "3.1.4000.2435",
-            "3.1.4000.1830",
+            "3.1.4000.1823",
             "3.0.3790.2180",
             "unreadable"
         ],
@@ -105,13 +106,13 @@ async fn only_the_system_copy_counts_and_v1_is_a_warning() {
     let names: Vec<&str> = unknown.details.iter().map(|d| d.label.as_str()).collect();
     assert_eq!(
         names,
-        ["PC06", "PC07"],
-        "no msi.dll row = unknown, never compliant"
+        ["PC06", "PC07", "PC05"],
+        "no msi.dll row, or no readable version = unknown, never compliant"
     );
     assert_eq!(
         unknown.status,
-        Status::Critical,
-        "2 of 8 = 25 %: {}",
+        Status::Unknown,
+        "3 of 8 = 37.5 %: {}",
         unknown.summary
     );
     assert!(
@@ -133,8 +134,17 @@ async fn without_a_client_list_only_inventoried_clients_count() {
     let (files, _) = exports(&dir);
     let r = run(&files, None).await;
     assert!(r.summary.starts_with("6 clients: "), "{}", r.summary);
+    // PC05's unreadable FileVersion is the only unknown: 1 of 6 = 16.7 %, a warning.
     assert_eq!(r.status, Status::Warning, "{}", r.summary);
-    assert!(r.report.unwrap().items.iter().all(|i| i.id != "unknown"));
+    let rep = r.report.unwrap();
+    let unknown = item(&rep.items, "unknown");
+    assert!(
+        unknown
+            .summary
+            .starts_with("1 client (16.7 %) unknown (0 with no msi.dll"),
+        "{}",
+        unknown.summary
+    );
 }
 
 #[tokio::test]
@@ -177,14 +187,14 @@ async fn a_new_client_list_alone_is_picked_up() {
             .summary
             .clone()
     };
-    assert!(unknown(&e.probes[0].run_once().await).starts_with("2 clients (25.0 %)"));
+    assert!(unknown(&e.probes[0].run_once().await).starts_with("3 clients (37.5 %)"));
     // Only the client list changes (a new computer joined): the cached result must not hide it.
     let mut text = std::fs::read_to_string(&clients).unwrap();
     text.push_str("9,PC09\r\n");
     std::fs::write(&clients, text).unwrap();
     let r = e.probes[0].run_once().await;
     assert!(
-        unknown(&r).starts_with("3 clients (33.3 %)"),
+        unknown(&r).starts_with("4 clients (44.4 %)"),
         "{}",
         unknown(&r)
     );

@@ -11,6 +11,21 @@ fn iis(status: &str, extra: &str) -> String {
     )
 }
 
+/// An IIS whose Windows authentication is on the reporting point's directory only (as
+/// ConfigMgr sets it up): `raw` there, 404 for any other path.
+fn iis_rp(raw: &str, delay: Duration) -> String {
+    let raw = raw.as_bytes().to_vec();
+    let not_found = iis("404 Not Found", "").into_bytes();
+    stub_server(move |req: &StubRequest| {
+        std::thread::sleep(delay);
+        if req.path.to_ascii_lowercase().starts_with("/smsreporting_") {
+            raw.clone()
+        } else {
+            not_found.clone()
+        }
+    })
+}
+
 async fn check(url: &str, extra_config: &str) -> patchdeck_core::store::CheckResult {
     let dir = scratch("rp");
     let cfg = format!(
@@ -21,7 +36,7 @@ async fn check(url: &str, extra_config: &str) -> patchdeck_core::store::CheckRes
 
 #[tokio::test]
 async fn windows_authentication_is_healthy() {
-    let base = stub_http(
+    let base = iis_rp(
         &iis(
             "401 Unauthorized",
             "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
@@ -49,7 +64,7 @@ async fn windows_authentication_is_healthy() {
             .any(|d| d.label == "WWW-Authenticate" && d.value == "Negotiate, NTLM")
     );
 
-    let base = stub_http(
+    let base = iis_rp(
         &iis("401 Unauthorized", "WWW-Authenticate: NTLM\r\n"),
         Duration::ZERO,
     );
@@ -99,7 +114,7 @@ async fn every_other_answer_has_its_verdict() {
         ),
     ];
     for (raw, status, summary) in cases {
-        let base = stub_http(&raw, Duration::ZERO);
+        let base = iis_rp(&raw, Duration::ZERO);
         let r = check(&format!("{base}/SMSReporting_ABC/"), "").await;
         assert_eq!(r.status, status, "{r:?}");
         assert!(
@@ -179,7 +194,7 @@ async fn down_or_slow_servers_are_critical_verdicts_not_unknown() {
     );
 
     // Slower than the warning threshold.
-    let slow = stub_http(
+    let slow = iis_rp(
         &iis("401 Unauthorized", "WWW-Authenticate: NTLM\r\n"),
         Duration::from_millis(300),
     );
@@ -305,4 +320,32 @@ async fn futures_join_all<F: std::future::Future>(
     })
     .await;
     out.into_iter().map(|o| o.expect("ready")).collect()
+}
+
+/// A server that requires Windows authentication on the whole site answers 401 on any path:
+/// the 401 on SMSReporting_<site> proves nothing about the role (UNKNOWN, with the control
+/// request in the evidence), while the same 401 only on the role's directory proves it.
+#[tokio::test]
+async fn a_401_on_every_path_does_not_prove_the_role() {
+    let everywhere = stub_http(
+        &iis(
+            "401 Unauthorized",
+            "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
+        ),
+        Duration::ZERO,
+    );
+    let r = check(&format!("{everywhere}/SMSReporting_ABC/"), "").await;
+    assert_eq!(r.status, Status::Unknown, "{r:?}");
+    assert!(r.summary.starts_with("not proven: "), "{}", r.summary);
+    let rep = r.report.unwrap();
+    let role = &rep.items[0];
+    assert_eq!(role.rule.as_deref(), Some("reporting-point.proof"));
+    assert!(
+        role.evidence
+            .as_deref()
+            .unwrap()
+            .contains("/patchdeck-control-no-such-directory/ -> 401"),
+        "{:?}",
+        role.evidence
+    );
 }

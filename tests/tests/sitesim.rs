@@ -172,15 +172,26 @@ async fn the_default_site_with_its_client_inventory() {
         .find(|p| p.meta.id == "wua-clients")
         .expect("a wua probe");
     let r = wua.run_once().await;
-    // The simulated fleet keeps ~9 % of clients on agents older than WSUS 3.0 SP2's: the
-    // seed's "WUA associated with the installed version of WSUS" makes that a warning.
+    // The simulated fleet keeps 0.7 % of clients on agents below the documented minimum
+    // (a warning: never an OK row) and ~9 % below WSUS 3.0 SP2's agent (an assumption, a
+    // warning at most).
     assert_eq!(r.status, Status::Warning, "{}", r.summary);
     assert!(
         r.summary.starts_with("30,000 clients: ")
-            && r.summary.contains(" below 7.4.7600.226, expected_version 7.4.7600.226: at or over the 5 % warning line"),
+            && r.summary
+                .contains(" below the ConfigMgr 2007 minimum 7.0.6000.363"),
         "{}",
         r.summary
     );
+    let expected = r
+        .report
+        .as_ref()
+        .unwrap()
+        .items
+        .iter()
+        .find(|i| i.id == "below-expected")
+        .unwrap();
+    assert_eq!(expected.status, Status::Warning, "{}", expected.summary);
     let rep = r.report.as_ref().unwrap();
     let failures = rep.items.iter().find(|i| i.id == "scan-errors").unwrap();
     assert!(
@@ -207,7 +218,10 @@ async fn the_default_site_with_its_client_inventory() {
     let wsus = e.probes[0].run_once().await;
     let items = wsus.report.as_ref().unwrap().items.clone();
     let sync = items.iter().find(|i| i.id == "sync").expect("a sync item");
-    assert_eq!(sync.summary, "last sync succeeded (6702) 2 h ago");
+    assert_eq!(
+        sync.summary,
+        "last sync succeeded (6702) 5 d 0 h ago; schedule every 7d (the ConfigMgr 2007 default)"
+    );
     let console = items
         .iter()
         .find(|i| i.id == "console")
@@ -223,12 +237,36 @@ async fn the_default_site_with_its_client_inventory() {
     assert!(msi.summary.starts_with("30,000 clients · "), "{msi:?}");
     assert!(msi.summary.contains(" unknown"), "{}", msi.summary);
     let cap = e.probes[5].run_once().await;
-    assert_eq!(cap.status, patchdeck_probe_api::Status::Critical, "{cap:?}");
+    // Over the documented 25,000 is a capacity risk, not a failure.
+    assert_eq!(cap.status, patchdeck_probe_api::Status::Warning, "{cap:?}");
     let sup = &cap.report.as_ref().unwrap().items[0];
     assert!(
-        sup.summary.ends_with("needs NLB"),
+        sup.summary.ends_with("configure NLB"),
         "30,000 clients on one remote SUP: {}",
         sup.summary
     );
+    e.shutdown().await;
+}
+
+/// A ConfigMgr 2007 site left at its defaults (7-day sync schedule, weekly compliance scan,
+/// one remote SUP under its 25,000, Windows 7 RTM agents among the clients), simulated as
+/// the documentation describes it: every one of the six probes reads OK.
+#[tokio::test]
+async fn a_healthy_site_at_cm2007_defaults_is_all_ok() {
+    let path = patchdeck_tests::repo_root().join("tests/sitesim/scenarios/healthy.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let site = Site::start(Scenario::parse("healthy.toml", &text).unwrap());
+    let dir = scratch("sitesim-healthy");
+    let e = engine(
+        &dir,
+        &site.config_toml_with_inventory("30s", &dir).unwrap(),
+        &[],
+    )
+    .await;
+    assert_eq!(e.probes.len(), 6);
+    for p in &e.probes {
+        let r = p.run_once().await;
+        assert_eq!(r.status, Status::Ok, "{}: {}", p.meta.id, r.summary);
+    }
     e.shutdown().await;
 }

@@ -79,17 +79,18 @@ async fn load_bands_and_a_single_server_over_its_limit_needs_nlb() {
     assert_eq!(r.status, Status::Warning, "80 % is the warning threshold");
     let csv = export(&dir, &[(SUP, 26_000, 1)]);
     let r = run(&csv, &sups, "").await;
-    assert_eq!(r.status, Status::Critical);
+    // Over the documented 25,000 is a capacity risk: WARNING "configure NLB".
+    assert_eq!(r.status, Status::Warning);
     assert!(
         sup_item(&r)
             .summary
-            .ends_with("over one server's 25,000 clients: needs NLB"),
+            .ends_with("over one server's 25,000 clients: configure NLB"),
         "{}",
         sup_item(&r).summary
     );
     assert_eq!(
         r.summary,
-        "SUP load: SUP01 104 % · SUP01: over one server's 25,000 clients: needs NLB"
+        "SUP load: SUP01 104 % · SUP01: over one server's 25,000 clients: configure NLB"
     );
     let it = sup_item(&r);
     assert!(it.fix.as_deref().unwrap().contains("NLB"), "{it:?}");
@@ -294,4 +295,46 @@ async fn bad_config_names_the_field() {
         r.summary,
         "plugin rejected its config: field `sups[0]`: \"SUP01:8530\" must be an http:// or https:// URL with a host"
     );
+}
+
+/// CRITICAL needs the SUP failing its clients: their last scans failing with 0x80244022
+/// (503, WsusPool stopped) or 0x8024401C (408), as the site database stores them (signed
+/// HRESULTs), at crit_percent (20 %) or more of its active clients.
+#[tokio::test]
+async fn clients_failing_with_503_or_408_make_an_overloaded_sup_critical() {
+    let dir = scratch("supcap-failing");
+    let t = stamp(1);
+    let mut text = "ResourceID,Name0,LastScanTime,LastScanState,LastErrorCode,LastWUAVersion,LastScanPackageLocation\r\n".to_owned();
+    for id in 0..26_000 {
+        let (state, code) = match id % 10 {
+            0 => (5, "-2145107934"),                 // 0x80244022
+            1 => (5, "-2145107940"),                 // 0x8024401C
+            2 if id % 20 == 2 => (5, "-2147012894"), // 0x80072EE2: not overload evidence
+            _ => (3, "0"),
+        };
+        text.push_str(&format!(
+            "{id},PC{id},{t},{state},{code},7.4.7600.226,{SUP}\r\n"
+        ));
+    }
+    let csv = dir.join("scan.csv");
+    std::fs::write(&csv, text).unwrap();
+    let r = run(&csv, &format!("{{ url = \"{SUP}\" }}"), "").await;
+    assert_eq!(r.status, Status::Critical, "{}", r.summary);
+    let it = sup_item(&r);
+    assert_eq!(it.rule.as_deref(), Some("sup-capacity.failing-clients"));
+    assert!(
+        it.summary.ends_with(
+            "5,200 of its clients (20 %) fail scans with 408/503: the SUP is failing them"
+        ),
+        "{}",
+        it.summary
+    );
+    // The same fleet with only 10 % failing: a capacity warning, not a failure.
+    let r = run(
+        &csv,
+        &format!("{{ url = \"{SUP}\" }}"),
+        "crit_percent = 25.0",
+    )
+    .await;
+    assert_eq!(r.status, Status::Warning, "{}", r.summary);
 }

@@ -7,6 +7,7 @@ use patchdeck_sitesim::scenario::WsusSpec;
 use patchdeck_sitesim::site::wsus_answer;
 use patchdeck_tests::*;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn sim(f: impl FnOnce(&mut WsusSpec)) -> WsusSpec {
     let mut w = WsusSpec::named("SUP01");
@@ -373,7 +374,7 @@ async fn sup_sync_from_status_messages() {
                 ("SMS_WSUS_SYNC_MANAGER", 6702, 2),
             ],
             Status::Ok,
-            "last sync succeeded (6702) 2 h ago",
+            "last sync succeeded (6702) 2 h ago; schedule every 7d (the ConfigMgr 2007 default)",
         ),
         (
             &[
@@ -383,15 +384,21 @@ async fn sup_sync_from_status_messages() {
             Status::Warning,
             "last sync failed (6703) 1 h ago; last success 20 h ago",
         ),
+        // The default schedule is every 7 days (7133d061): 6.5 days is a healthy site.
         (
-            &[("SMS_WSUS_SYNC_MANAGER", 6702, 30)],
-            Status::Warning,
-            "last successful sync (6702) was 30 h ago, over sync_max_age 26h",
+            &[("SMS_WSUS_SYNC_MANAGER", 6702, 156)],
+            Status::Ok,
+            "last sync succeeded (6702) 6 d 12 h ago; schedule every 7d (the ConfigMgr 2007 default)",
         ),
         (
-            &[("SMS_WSUS_SYNC_MANAGER", 6702, 60)],
+            &[("SMS_WSUS_SYNC_MANAGER", 6702, 9 * 24)],
+            Status::Warning,
+            "last successful sync (6702) was 9 d 0 h ago: over the schedule plus a day (192 h) for a schedule every 7d (the ConfigMgr 2007 default)",
+        ),
+        (
+            &[("SMS_WSUS_SYNC_MANAGER", 6702, 16 * 24)],
             Status::Critical,
-            "last successful sync (6702) was 60 h ago, over sync_max_age 26h",
+            "last successful sync (6702) was 16 d 0 h ago: a second scheduled sync was missed for a schedule every 7d (the ConfigMgr 2007 default)",
         ),
         (
             &[
@@ -423,12 +430,12 @@ async fn sup_sync_from_status_messages() {
 async fn only_the_watched_sites_sync_counts() {
     let dir = scratch("wsus-sites");
     // The child site XYZ synchronised an hour ago; this site ABC failed and last succeeded
-    // 60 h ago. Mixing them was a false OK.
+    // 16 days ago (two weekly runs missed). Mixing them was a false OK.
     let csv = status_messages_of(
         &dir,
         &[
             ("XYZ", "SMS_WSUS_SYNC_MANAGER", 6702, 1),
-            ("ABC", "SMS_WSUS_SYNC_MANAGER", 6702, 60),
+            ("ABC", "SMS_WSUS_SYNC_MANAGER", 6702, 16 * 24),
             ("ABC", "SMS_WSUS_SYNC_MANAGER", 6703, 2),
         ],
     );
@@ -439,7 +446,7 @@ async fn only_the_watched_sites_sync_counts() {
         (sync.status, sync.summary.as_str()),
         (
             Status::Critical,
-            "last sync failed (6703) 2 h ago; last success 60 h ago"
+            "last sync failed (6703) 2 h ago; last success 16 d 0 h ago"
         )
     );
     assert!(
@@ -502,11 +509,20 @@ async fn admin_console_on_the_site_server_at_the_servers_service_pack() {
             Status::Critical,
             "console is WSUS 3.0 SP1, the server is SP2: the service-pack levels must match",
         ),
+        // SITE01 is inventoried (a row with no WSUS entry, as the shipped query writes it)
+        // and has no console.
         (
-            &[other],
+            &[other, ("SITE01", "NULL", "NULL")],
             "SITE01",
             Status::Critical,
             "not installed on the site server SITE01: it cannot configure or synchronise the remote SUP",
+        ),
+        // No row at all for SITE01: not inventoried, which proves nothing.
+        (
+            &[other],
+            "SITE01",
+            Status::Unknown,
+            "no inventory for SITE01: cannot tell whether the console is installed",
         ),
         (
             &[],
@@ -516,7 +532,7 @@ async fn admin_console_on_the_site_server_at_the_servers_service_pack() {
         ),
         // 127.0.0.2 is not 127.0.0.1: IP addresses are never cut at the first dot.
         (
-            &[],
+            &[("127.0.0.2", "NULL", "NULL")],
             "127.0.0.2",
             Status::Critical,
             "not installed on the site server 127.0.0.2: it cannot configure or synchronise the remote SUP",
@@ -588,4 +604,67 @@ async fn a_huge_fault_string_stays_a_critical_verdict_not_a_too_large_report() {
         v.summary.len()
     );
     assert!(serde_json::to_string(&rep).unwrap().len() < 64 * 1024);
+}
+
+/// An export too old to judge says nothing about the sync: UNKNOWN naming the export and
+/// its age, never "last sync N days ago". Ages are judged at the export's time otherwise.
+#[tokio::test]
+async fn a_stale_status_message_export_is_unknown_not_a_late_sync() {
+    let dir = scratch("wsus-stale-export");
+    let csv = status_messages(&dir, &[("SMS_WSUS_SYNC_MANAGER", 6702, 2)]);
+    let ten_days = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(ten_days)
+        .unwrap();
+    let r = run_with(
+        sim(|_| {}),
+        Some(sim(|_| {})),
+        &format!("status_messages_csv = \"{}\"", csv.display()),
+    )
+    .await;
+    let sync = r.item("sync");
+    assert_eq!(sync.status, Status::Unknown, "{}", sync.summary);
+    assert_eq!(
+        sync.summary,
+        "cannot judge: the status-message export is 240 h old (over 26 h)"
+    );
+    assert_eq!(sync.rule.as_deref(), Some("wsus.export"));
+}
+
+/// After `wsusutil configuressl` the web services require SSL: IIS answers plain HTTP with
+/// 403.4. That is a configuration to follow (set `ssl_url`), not a broken server.
+#[tokio::test]
+async fn web_services_that_require_ssl_say_so() {
+    let page = "HTTP/1.1 403 Forbidden\r\nServer: Microsoft-IIS/6.0\r\nContent-Type: text/html\r\nContent-Length: 84\r\nConnection: close\r\n\r\n<h2>HTTP Error 403.4 - Forbidden: SSL is required to view this resource.</h2>\r\n<p></p>";
+    let w = WsusSpec::named("SUP01");
+    let base = stub_server(move |req: &StubRequest| {
+        let p = req.path.to_ascii_lowercase();
+        if p.starts_with("/clientwebservice")
+            || p.starts_with("/simpleauthwebservice")
+            || p.starts_with("/apiremoting30")
+        {
+            page.as_bytes().to_vec()
+        } else {
+            wsus_answer(&w, req)
+        }
+    });
+    let dir = scratch("wsus-ssl");
+    let cfg = format!(
+        "[[probe]]\nid = \"wsus\"\nplugin = \"wsus\"\ntimeout = \"5s\"\n[probe.config]\nurl = \"{base}\"\nselfupdate_url = \"{base}/selfupdate/wuident.cab\"\n"
+    );
+    let r = check_once(&dir, &cfg).await;
+    let rep = r.report.as_ref().unwrap();
+    for id in ["client", "version", "simpleauth"] {
+        let it = rep.items.iter().find(|i| i.id == id).unwrap();
+        assert_eq!(it.status, Status::Warning, "{id}: {}", it.summary);
+        assert_eq!(
+            it.summary,
+            "the web services require SSL (IIS 403.4): set `ssl_url`"
+        );
+        assert_eq!(it.rule.as_deref(), Some("wsus.ssl-required"));
+    }
+    assert_eq!(r.status, Status::Warning, "{}", r.summary);
 }

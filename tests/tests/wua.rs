@@ -158,7 +158,7 @@ async fn an_exact_fleet_is_counted_exactly() {
     let stale = item(&rep.items, "stale");
     assert_eq!(
         stale.summary,
-        "2 clients (18.2 %) not scanned for 7 days (or never): at or over the 5 % warning line"
+        "2 clients (18.2 %) not scanned for 14 days (1 never scanned): at or over the 5 % warning line"
     );
     let names: Vec<&str> = stale.details.iter().map(|d| d.label.as_str()).collect();
     assert!(
@@ -200,7 +200,9 @@ async fn wsus_level_sp2_expects_the_sp2_agent() {
     let csv = dir.join("scan.csv");
     std::fs::write(&csv, text).unwrap();
     let r = run(&csv, "wsus_level = \"SP2\"").await;
-    assert_eq!(r.status, Status::Critical, "{}", r.summary);
+    // No page pairs an agent build with a WSUS level: at or over the critical line this is
+    // still a warning.
+    assert_eq!(r.status, Status::Warning, "{}", r.summary);
     assert_eq!(
         r.summary,
         "10 clients: 2 clients (20.0 %) below 7.4.7600.226, the agent of WSUS 3.0 SP2: at or over the 20 % critical line"
@@ -226,8 +228,12 @@ fn fleet(dir: &Path, total: usize, below: usize) -> std::path::PathBuf {
 #[tokio::test]
 async fn below_minimum_thresholds_at_their_edges() {
     let dir = scratch("wua-edges");
+    // Any client below the documented minimum is a warning (never an OK row); the
+    // critical line is crit_percent.
     for (below, status) in [
-        (4, Status::Ok),
+        (0, Status::Ok),
+        (1, Status::Warning),
+        (4, Status::Warning),
         (5, Status::Warning),
         (19, Status::Warning),
         (20, Status::Critical),
@@ -235,8 +241,12 @@ async fn below_minimum_thresholds_at_their_edges() {
         let r = run(&fleet(&dir, 100, below), "").await;
         assert_eq!(r.status, status, "{below} of 100 below: {}", r.summary);
     }
-    let r = run(&fleet(&dir, 100, 5), "warn_percent = 10\ncrit_percent = 50").await;
-    assert_eq!(r.status, Status::Ok);
+    let r = run(
+        &fleet(&dir, 100, 25),
+        "warn_percent = 10\ncrit_percent = 50",
+    )
+    .await;
+    assert_eq!(r.status, Status::Warning);
 }
 
 #[tokio::test]
@@ -250,6 +260,7 @@ async fn a_generated_30000_client_fleet_in_utf16_with_tabs() {
         sups: vec!["http://SUP01:8530".into()],
         now: now(),
         encoding: Encoding::Utf16LeTab,
+        healthy: false,
     };
     write_scan_status(&csv, &o).unwrap();
     let r = run(&csv, "expected_version = \"7.4.7600.226\"").await;
@@ -257,10 +268,13 @@ async fn a_generated_30000_client_fleet_in_utf16_with_tabs() {
     let rep = r.report.unwrap();
     let below = item(&rep.items, "below-minimum");
     assert!(
-        below.summary.contains(" below the minimum 7.0.6000.363: "),
+        below
+            .summary
+            .contains(" below the ConfigMgr 2007 minimum 7.0.6000.363"),
         "{}",
         below.summary
     );
+    assert_eq!(below.status, Status::Warning);
     let errors = item(&rep.items, "scan-errors");
     assert!(
         errors.items.len() >= 5,
@@ -277,6 +291,7 @@ async fn a_generated_30000_client_fleet_in_utf16_with_tabs() {
         &csv8,
         &ScanStatus {
             encoding: Encoding::Utf8BomComma,
+            healthy: false,
             ..o
         },
     )
@@ -336,25 +351,54 @@ async fn bad_exports_are_unknown_with_path_line_and_column() {
 }
 
 #[tokio::test]
-async fn an_old_export_is_a_warning_about_the_export_job() {
+async fn an_export_too_old_to_judge_is_unknown_naming_it() {
     let dir = scratch("wua-old");
     let csv = fleet(&dir, 10, 0);
     let f = std::fs::File::options().write(true).open(&csv).unwrap();
     f.set_modified(SystemTime::now() - Duration::from_secs(3 * 86_400))
         .unwrap();
     let r = run(&csv, "").await;
-    assert_eq!(r.status, Status::Warning, "{}", r.summary);
-    let d = r
-        .report
-        .unwrap()
-        .details
-        .into_iter()
-        .find(|d| d.label == "Export age")
-        .unwrap();
-    assert!(
-        d.value
-            .starts_with("written 72 h ago (older than max_export_age_hours"),
-        "{}",
-        d.value
+    // Never "clients not scanned": the export cannot say.
+    assert_eq!(r.status, Status::Unknown, "{}", r.summary);
+    assert_eq!(
+        r.summary,
+        format!(
+            "export too old to judge: {} written 72 h ago (max_export_age_hours 26)",
+            csv.display()
+        )
     );
+    assert_eq!(
+        r.report.unwrap().items[0].rule.as_deref(),
+        Some("wua.export")
+    );
+}
+
+/// Ages are judged at the time the export was taken: clients that scanned 13.5 days before
+/// an export written 3 days ago are within the 14-day line (judged at the time of reading
+/// they would be 16.5 days old: stale).
+#[tokio::test]
+async fn client_ages_are_judged_at_the_exports_time() {
+    let dir = scratch("wua-taken");
+    let taken = SystemTime::now() - Duration::from_secs(3 * 86_400);
+    let taken_s = taken
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let scanned = ts(taken_s - 13 * 86_400 - 12 * 3600);
+    let mut text = HEADER.to_owned();
+    for i in 0..10 {
+        text.push_str(&format!(
+            "{i},PC{i},{scanned},3,0,7.4.7600.226,http://sup01:8530\r\n"
+        ));
+    }
+    let csv = dir.join("scan.csv");
+    std::fs::write(&csv, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(taken)
+        .unwrap();
+    let r = run(&csv, "max_export_age_hours = 100").await;
+    assert_eq!(r.status, Status::Ok, "{}", r.summary);
 }

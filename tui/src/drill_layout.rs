@@ -293,6 +293,12 @@ fn evidence_and_fix(
             Span::raw(f.clone()),
         ]));
     }
+    if let Some(r) = &item.rule {
+        out.push(Line::from(vec![
+            Span::styled(format!("{pad}Rule: "), theme::dim(look)),
+            Span::raw(patchdeck_core::rules::describe(r)),
+        ]));
+    }
 }
 
 fn details(

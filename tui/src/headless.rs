@@ -167,9 +167,7 @@ pub async fn plugins(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
 
 /// The plugin folders and what discovery found in them (the config is optional: without
 /// one, the binary's own folder).
-async fn discover_plugins(
-    opts: &Options,
-) -> anyhow::Result<(Vec<PathBuf>, discovery::Discovery)> {
+async fn discover_plugins(opts: &Options) -> anyhow::Result<(Vec<PathBuf>, discovery::Discovery)> {
     let config = match config::locate(opts.config.as_deref()) {
         Ok(path) => Some(config::load(&path)?),
         Err(config::ConfigError::NotFound { .. }) => None,
@@ -226,14 +224,21 @@ pub async fn rules(opts: &Options, kind: Option<&str>, format: ListFormat) -> an
         ListFormat::Json => {
             let doc: Vec<serde_json::Value> = infos
                 .iter()
-                .map(|i| serde_json::json!({"kind": i.kind, "version": i.version, "rules": i.rules}))
+                .map(
+                    |i| serde_json::json!({"kind": i.kind, "version": i.version, "rules": i.rules}),
+                )
                 .collect();
             format!("{}\n", serde_json::to_string_pretty(&doc)?)
         }
         ListFormat::Text => {
             let mut s = String::new();
             for i in &infos {
-                s.push_str(&format!("{} {} ({} rules)\n", i.kind, i.version, i.rules.len()));
+                s.push_str(&format!(
+                    "{} {} ({} rules)\n",
+                    i.kind,
+                    i.version,
+                    i.rules.len()
+                ));
                 if i.rules.is_empty() {
                     s.push_str("  publishes no rule index\n");
                 }

@@ -58,12 +58,12 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(EXIT_UNKNOWN)
 }
 
-/// "0.1.0 (probe ABI 1.0, report schema 1.1, probe-host protocol 2, commit 1a2b3c4d5e6f)".
+/// "0.1.0 (probe ABI 1.1, report schema 1.2, probe-host protocol 2, commit 1a2b3c4d5e6f)".
 fn version() -> &'static str {
     static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     V.get_or_init(|| {
         format!(
-            "{} (probe ABI {}.{}, report schema 1.1, probe-host protocol {}, commit {})",
+            "{} (probe ABI {}.{}, report schema 1.2, probe-host protocol {}, commit {})",
             env!("CARGO_PKG_VERSION"),
             patchdeck_probe_api::abi::PD_ABI_MAJOR,
             patchdeck_probe_api::abi::PD_ABI_MINOR,

@@ -24,7 +24,8 @@ pub const ANON_DOC: &str =
 
 /// BITS return values (bits.h): BG_E_MISSING_FILE_SIZE 0x80200011,
 /// BG_E_INSUFFICIENT_RANGE_SUPPORT 0x80200013, and HTTP 403 as 0x80190193.
-pub const BITS_ERRORS_DOC: &str = "https://learn.microsoft.com/en-us/windows/win32/bits/bits-return-values";
+pub const BITS_ERRORS_DOC: &str =
+    "https://learn.microsoft.com/en-us/windows/win32/bits/bits-return-values";
 
 pub const REACHABLE: Rule = Rule {
     id: "bits.reachable",

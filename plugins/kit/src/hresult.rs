@@ -102,7 +102,10 @@ mod tests {
     fn gateway_and_proxy_codes_point_at_the_proxy_not_wsuspool() {
         for code in [0x8024_4021, 0x8024_4023, 0x8024_401B, 0x8024_401C] {
             let fix = remedy(code);
-            assert!(fix.contains("netsh winhttp show proxy"), "{code:08X}: {fix}");
+            assert!(
+                fix.contains("netsh winhttp show proxy"),
+                "{code:08X}: {fix}"
+            );
             assert!(!fix.starts_with("WSUS answered"), "{code:08X}: {fix}");
         }
         assert!(remedy(0x8024_4022).contains("WsusPool"));

@@ -62,8 +62,7 @@ pub fn explain(
 pub fn unexplained(items: &[Item]) -> Vec<String> {
     let mut out = Vec::new();
     for i in items {
-        if i.status != Status::Ok && (i.evidence.is_none() || i.fix.is_none() || i.rule.is_none())
-        {
+        if i.status != Status::Ok && (i.evidence.is_none() || i.fix.is_none() || i.rule.is_none()) {
             out.push(i.id.clone());
         }
         out.extend(unexplained(&i.items));

@@ -189,7 +189,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub fn ok(rule: &'static Rule, summary: impl Into<String>, evidence: impl Into<String>) -> Verdict {
+    pub fn ok(
+        rule: &'static Rule,
+        summary: impl Into<String>,
+        evidence: impl Into<String>,
+    ) -> Verdict {
         Verdict {
             status: Status::Ok,
             summary: summary.into(),
@@ -246,7 +250,9 @@ pub fn service_status_ssl(
         401 | 403 => Verdict::bad(
             w,
             Status::Critical,
-            format!("HTTP {code}: clients are refused (the WSUS web services must allow anonymous access)"),
+            format!(
+                "HTTP {code}: clients are refused (the WSUS web services must allow anonymous access)"
+            ),
             evidence,
             "Allow anonymous access on the ClientWebService and SimpleAuthWebService virtual directories of the WSUS web site (IIS Manager > Directory Security); WSUS setup configures them so.",
         ),
@@ -345,7 +351,13 @@ pub fn judge_get_config(call: &GetConfigCall, needs: SiteNeeds) -> (Verdict, Opt
                 }
             };
             return (
-                Verdict::bad(g, Status::Critical, e.to_string(), seen("a SOAP fault"), fix),
+                Verdict::bad(
+                    g,
+                    Status::Critical,
+                    e.to_string(),
+                    seen("a SOAP fault"),
+                    fix,
+                ),
                 None,
             );
         }

@@ -18,7 +18,8 @@ pub const SU_PREREQS: &str =
 
 /// KB893803, "Windows Installer 3.1 v2 (3.1.4000.2435) is available": "Windows Installer
 /// 3.1 v2 was included with Windows Server 2003 Service Pack 1 (SP1)".
-pub const KB893803: &str = "https://web.archive.org/web/20110805144307/http://support.microsoft.com/kb/893803";
+pub const KB893803: &str =
+    "https://web.archive.org/web/20110805144307/http://support.microsoft.com/kb/893803";
 /// Windows Server 2003 SP1's own Windows Installer 3.1 v2 build ("Windows Server 2003 SP1
 /// already includes ... 3.1.4000.1830", KB903771; KB893803 above): compliant, and KB893803 is
 /// not its fix.

@@ -41,4 +41,3 @@ pub const EXPORT: Rule = Rule {
 };
 
 pub const RULES: &[Rule] = &[BELOW_31, V1, UNKNOWN, EXPORT];
-

@@ -149,7 +149,11 @@ pub fn judge(
                 format!(
                     "answered in {:.0} ms (over the {} ms line)",
                     a.ms,
-                    if lat == Status::Critical { crit_ms } else { warn_ms }
+                    if lat == Status::Critical {
+                        crit_ms
+                    } else {
+                        warn_ms
+                    }
                 ),
             ),
             &LATENCY,
@@ -179,9 +183,8 @@ fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>
             explain(it, rule, seen.clone(), fix)
         }
     };
-    let make = |status: Status, summary: String, fix: String| {
-        make_ruled(&ROLE, status, summary, fix)
-    };
+    let make =
+        |status: Status, summary: String, fix: String| make_ruled(&ROLE, status, summary, fix);
     let Some(site) = vdir_site(&s.url) else {
         return make_ruled(
             &URL_RULE,
@@ -442,8 +445,15 @@ mod tests {
         );
         let mut s = seen(rp, 401, &["Negotiate", "NTLM"]);
         let control = |status: u16| {
-            let mut c = seen("http://rp01/patchdeck-control-no-such-directory/", status, &["Negotiate", "NTLM"]);
-            (c.url.clone(), std::mem::replace(&mut c.answer, Err(HttpError::Cancelled)))
+            let mut c = seen(
+                "http://rp01/patchdeck-control-no-such-directory/",
+                status,
+                &["Negotiate", "NTLM"],
+            );
+            (
+                c.url.clone(),
+                std::mem::replace(&mut c.answer, Err(HttpError::Cancelled)),
+            )
         };
         s.control = Some(control(401));
         let (items, _) = judge(&s, Some("ABC"), 500, 2000);
@@ -453,16 +463,28 @@ mod tests {
         let (items, details) = judge(&s, Some("ABC"), 500, 2000);
         assert_eq!(
             (items[0].status, items[0].summary.as_str()),
-            (Status::Ok, "installed, Windows authentication (Negotiate, NTLM)")
+            (
+                Status::Ok,
+                "installed, Windows authentication (Negotiate, NTLM)"
+            )
         );
         assert!(details.iter().any(|d| d.label == "Control"));
     }
 
     #[test]
     fn a_404_names_iis6_asp_first_and_slowness_is_a_warning() {
-        let (items, _) = judge(&seen("http://rp01/SMSReporting_ABC/", 404, &[]), None, 500, 2000);
+        let (items, _) = judge(
+            &seen("http://rp01/SMSReporting_ABC/", 404, &[]),
+            None,
+            500,
+            2000,
+        );
         assert!(
-            items[0].fix.as_deref().unwrap().contains("Active Server Pages is Allowed"),
+            items[0]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("Active Server Pages is Allowed"),
             "{:?}",
             items[0].fix
         );

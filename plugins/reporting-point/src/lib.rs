@@ -74,9 +74,7 @@ impl ConfigProbe for ReportingPoint {
         let ms = answer.as_ref().ok().map(|a| a.ms);
         // A 401 proves the role only if a path that cannot exist is not 401 as well.
         let control = match &answer {
-            Ok(a) if a.status == 401 => {
-                judge::control_url(&c.url).map(|u| (u.clone(), get(&u)))
-            }
+            Ok(a) if a.status == 401 => judge::control_url(&c.url).map(|u| (u.clone(), get(&u))),
             _ => None,
         };
         let seen = Seen {

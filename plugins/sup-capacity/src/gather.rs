@@ -69,7 +69,11 @@ pub fn census(path: &Path) -> Result<Census, ExportError> {
                     .entry(day)
                     .or_default() += 1;
             }
-            *c.by_location.entry(key).or_default().entry(day).or_default() += 1;
+            *c.by_location
+                .entry(key)
+                .or_default()
+                .entry(day)
+                .or_default() += 1;
             Ok(())
         },
     )?;

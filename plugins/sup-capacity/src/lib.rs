@@ -155,7 +155,9 @@ impl SupCapacity {
         let mut causes: Vec<(String, String)> = Vec::new();
         for (i, sup) in cfg.sups.iter().enumerate() {
             let mine = || owners.iter().filter(|(_, o)| *o == Some(i));
-            let clients: u64 = mine().map(|(loc, _)| judge::active(census, loc, since)).sum();
+            let clients: u64 = mine()
+                .map(|(loc, _)| judge::active(census, loc, since))
+                .sum();
             let failing: u64 = mine()
                 .map(|(loc, _)| judge::failing(census, loc, since))
                 .sum();
@@ -163,7 +165,10 @@ impl SupCapacity {
             loads.push(format!("{} {:.0} %", judge::short(&sup.url), v.load));
             metrics.push(judge::load_metric(sup, v.load, cfg.warn_percent));
             if let Some(c) = v.cause {
-                causes.push((v.item.id.clone(), format!("{}: {c}", judge::short(&sup.url))));
+                causes.push((
+                    v.item.id.clone(),
+                    format!("{}: {c}", judge::short(&sup.url)),
+                ));
             }
             items.push(v.item);
         }

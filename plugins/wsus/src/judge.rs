@@ -107,8 +107,9 @@ pub fn version(f: &Facts, needs: SiteNeeds) -> (Item, Option<String>) {
 pub fn selfupdate(id: &str, title: &str, s: &SelfUpdate) -> Item {
     // The fix names the site the item is about: the WSUS web site's own port, or port 80.
     let port = patchdeck_kit::host::Endpoint::parse(&s.url).map_or(80, |e| e.port);
-    let where_ = if port == 80 {
-        "on the Default Web Site, port 80 (WSUS needs it there even when its own site is on 8530)".to_owned()
+    let where_ = if port == 80 || id == "selfupdate-80" {
+        "on the Default Web Site, port 80 (WSUS needs it there even when its own site is on 8530)"
+            .to_owned()
     } else {
         format!("on the WSUS web site, port {port}")
     };
@@ -253,7 +254,12 @@ fn ago(t: i64, now: i64) -> String {
 /// SUP synchronisation from SMS_WSUS_SYNC_MANAGER status messages (6702 done, 6703 failed);
 /// only the watched site's rows count. `now` is when the export was taken: a message cannot
 /// be newer than its export, so ages are judged from there.
-pub fn sync(s: &Result<Sync, String>, policy: &SyncPolicy, site_code: Option<&str>, now: i64) -> Item {
+pub fn sync(
+    s: &Result<Sync, String>,
+    policy: &SyncPolicy,
+    site_code: Option<&str>,
+    now: i64,
+) -> Item {
     let (id, title) = ("sync", "SUP synchronisation");
     let s = match s {
         Ok(s) => s,
@@ -469,7 +475,9 @@ pub fn console(c: &Console, server_pv: Option<&str>) -> Item {
                     id,
                     title,
                     Status::Unknown,
-                    format!("no inventory for {server}: cannot tell whether the console is installed"),
+                    format!(
+                        "no inventory for {server}: cannot tell whether the console is installed"
+                    ),
                 ),
                 &r::CONSOLE_INVENTORY,
                 format!("no row for {server} in the programs export"),

@@ -129,7 +129,10 @@ impl ConfigProbe for Wsus {
             ),
             None => (
                 schedule.saturating_add(86_400),
-                format!("the schedule plus a day ({} h)", schedule.saturating_add(86_400) / 3600),
+                format!(
+                    "the schedule plus a day ({} h)",
+                    schedule.saturating_add(86_400) / 3600
+                ),
             ),
         };
         let sync = judge::SyncPolicy {

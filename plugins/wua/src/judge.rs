@@ -365,7 +365,8 @@ fn stale(c: &Census, r: &Rules, today: i64) -> Item {
     );
     let mut it = item("stale", "Stale scans", status, words);
     it.details = names.details();
-    it.details.push(detail("Never scanned", thousands(never), None));
+    it.details
+        .push(detail("Never scanned", thousands(never), None));
     it.details.push(detail(
         "Line",
         format!(
@@ -511,7 +512,10 @@ fn versions(c: &Census, r: &Rules, judged: &[Item]) -> Item {
             }
         ));
         it.rule = rule;
-        it.evidence = Some(format!("{} distinct LastWUAVersion values", c.versions.len()));
+        it.evidence = Some(format!(
+            "{} distinct LastWUAVersion values",
+            c.versions.len()
+        ));
         it.fix = fix;
     }
     it

@@ -166,6 +166,7 @@ static const PdProbeV1 DESCRIPTOR = {
     example_create,
     example_check,
     example_destroy,
+    NULL, /* rules_json (ABI 1.1): this probe publishes no rule index; see PdRulesFn */
 };
 
 PD_EXPORT const PdProbeV1 *patchdeck_probe_v1(uint16_t host_major, uint16_t host_minor) {

@@ -51,6 +51,8 @@ pub struct ScanStatus {
     /// Now, in seconds since the epoch (scan times are before it).
     pub now: i64,
     pub encoding: Encoding,
+    /// Only agents at or above the documented minimum (see `InventorySpec::healthy`).
+    pub healthy: bool,
 }
 
 /// WUA versions and their share (per mille) in a ConfigMgr 2007 fleet of 2010.
@@ -62,6 +64,14 @@ const VERSIONS: &[(&str, u64)] = &[
     ("5.8.0.2469", 7),
     ("7.4.7600.226 (winmain)", 1),
     ("", 2),
+];
+
+/// A well-kept fleet: WSUS 3.0 SP2's agent, the last XP/Vista/7 agent, and Windows 7 RTM's
+/// own 7.3.7600.16385 (which scans fine against WSUS 3.0 SP2).
+const HEALTHY_VERSIONS: &[(&str, u64)] = &[
+    ("7.4.7600.226", 600),
+    ("7.6.7600.256", 250),
+    ("7.3.7600.16385", 150),
 ];
 
 /// Scan errors and their share (per mille of failing clients).
@@ -124,12 +134,15 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
         } else {
             format!("{}-WKS-{i:05}", o.site)
         };
+        // The compliance scan runs once a week by default, starting at a random time up to
+        // 2 hours after its schedule (1727d91e, e7957b87): last scans spread over the past 7
+        // days and 2 hours. A few clients were off for a while; a few never scanned.
         let scan = if rng.chance(3) {
             "NULL".to_owned()
         } else if rng.chance(20) {
             timestamp(o.now - 86_400 * (10 + rng.below(50) as i64))
         } else {
-            timestamp(o.now - rng.below(86_400 * 2) as i64)
+            timestamp(o.now - rng.below(86_400 * 7 + 7_200) as i64)
         };
         // LastScanState is a state of topic type 501 (v_StateNames): 3 completed is healthy;
         // 5 failed and 6 completed with errors usually carry an error code, not always;
@@ -150,7 +163,14 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
                 _ => (3, 0),
             }
         };
-        let version = pick(&mut rng, VERSIONS);
+        let version = pick(
+            &mut rng,
+            if o.healthy {
+                HEALTHY_VERSIONS
+            } else {
+                VERSIONS
+            },
+        );
         let version = if version.is_empty() { "NULL" } else { version };
         let sup = if o.sups.is_empty() {
             "NULL".to_owned()

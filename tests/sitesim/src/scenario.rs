@@ -38,6 +38,11 @@ pub struct InventorySpec {
     pub clients: usize,
     #[serde(default = "seed")]
     pub seed: u64,
+    /// A fleet with no client below the documented minimums (agents of Windows 7 RTM and
+    /// the WSUS 3.0 SP2 era only) and no expected_version in the generated config: what a
+    /// well-kept default site looks like. Default false (the demo's fleet keeps stragglers).
+    #[serde(default)]
+    pub healthy: bool,
 }
 
 fn clients() -> usize {

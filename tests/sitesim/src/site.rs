@@ -292,27 +292,36 @@ impl Site {
                 .map_or(0, |d| d.as_secs() as i64);
             let messages = dir.join("status_messages.csv");
             let t = |h: i64| crate::exports::timestamp(now - h * 3600);
+            // CM2007 synchronises on a simple schedule of 7 days by default (7133d061), and
+            // a synchronisation can take over an hour (a81f9571): the last run finished five
+            // days ago, the one before a week earlier. v_StatusMessage holds every site of
+            // the hierarchy: a child site's rows (it failed an hour ago) are in the export
+            // too and must not count for this one.
             std::fs::write(
                 &messages,
-                // v_StatusMessage holds every site of the hierarchy: a child site's rows are
-                // in the export too and must not count for this one.
                 format!(
                     "Component,MessageID,Time,SiteCode,MachineName\r\n\
 SMS_WSUS_SYNC_MANAGER,6701,{},{site},SITE01\r\n\
 SMS_WSUS_SYNC_MANAGER,6702,{},{site},SITE01\r\n\
+SMS_WSUS_SYNC_MANAGER,6701,{},{site},SITE01\r\n\
+SMS_WSUS_SYNC_MANAGER,6702,{},{site},SITE01\r\n\
 SMS_WSUS_SYNC_MANAGER,6703,{},CHD,CHILD01\r\n\
 SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
-                    t(3),
-                    t(2),
+                    t(12 * 24 + 2),
+                    t(12 * 24),
+                    t(5 * 24 + 2),
+                    t(5 * 24),
                     t(1),
                     t(40),
                     site = self.scenario.site
                 ),
             )?;
+            // The programs query lists every inventoried computer (DisplayName0 NULL when it
+            // has no WSUS entry): the site server's console, and computers without one.
             let programs = dir.join("site_server_programs.csv");
             std::fs::write(
                 &programs,
-                "Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSITE01,Microsoft SQL Server 2005,9.00.4035.00\r\n",
+                "Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSQL01,NULL,NULL\r\nSUP01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\n",
             )?;
             let extra = format!(
                 "status_messages_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n",
@@ -341,11 +350,19 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 sups,
                 now,
                 encoding: crate::exports::Encoding::Utf16LeTab,
+                healthy: inv.healthy,
             };
             crate::exports::write_scan_status(&path, &o)?;
+            // The demo's fleet is judged against WSUS 3.0 SP2's agent too (an assumption, a
+            // warning at most); a healthy default site keeps the documented minimum only.
             s.push_str(&format!(
-                "\n[[probe]]\nid = \"wua-clients\"\nplugin = \"wua\"\n[probe.config]\nscan_status_csv = \"{}\"\nexpected_version = \"7.4.7600.226\"\n",
-                path.display()
+                "\n[[probe]]\nid = \"wua-clients\"\nplugin = \"wua\"\n[probe.config]\nscan_status_csv = \"{}\"\n{}",
+                path.display(),
+                if inv.healthy {
+                    ""
+                } else {
+                    "expected_version = \"7.4.7600.226\"\n"
+                }
             ));
             let (files, clients) = (dir.join("software_files.csv"), dir.join("clients.csv"));
             crate::exports::write_software_inventory(&files, &clients, &o)?;

@@ -150,8 +150,13 @@ fn a_slow_but_bits_ready_dp_is_a_warning_at_most() {
 #[test]
 fn a_request_starved_of_time_is_not_checked() {
     let mut s = healthy();
-    s.propfind = Some(Err(HttpError::Starved(std::time::Duration::from_millis(40))));
+    s.propfind = Some(Err(HttpError::Starved(std::time::Duration::from_millis(
+        40,
+    ))));
     let it = judge("DP08", &s, RULES);
-    assert_eq!((it.status, it.summary.as_str()), (Status::Unknown, NOT_CHECKED));
+    assert_eq!(
+        (it.status, it.summary.as_str()),
+        (Status::Unknown, NOT_CHECKED)
+    );
     assert_eq!(it.rule.as_deref(), Some("bits.not-checked"));
 }

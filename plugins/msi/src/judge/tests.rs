@@ -99,7 +99,11 @@ fn server_2003_sp1s_own_build_is_compliant() {
     let r = report(&rows, None);
     assert_eq!(r.status, Status::Ok, "{}", r.summary);
     assert_eq!(get(&r, "v1").status, Status::Ok);
-    assert!(r.summary.contains("100.0 % at >= 3.1.4000.2435"), "{}", r.summary);
+    assert!(
+        r.summary.contains("100.0 % at >= 3.1.4000.2435"),
+        "{}",
+        r.summary
+    );
 }
 
 /// v_GS_SoftwareFile rows whose FileVersion is NULL: those clients are unknown, counted and
@@ -110,7 +114,11 @@ fn msi_dll_rows_without_a_version_are_unknown_not_ok() {
     let r = report(&rows, None);
     let u = get(&r, "unknown");
     assert_eq!(u.status, Status::Unknown, "{}", u.summary);
-    assert!(u.summary.contains("10 with no readable FileVersion"), "{}", u.summary);
+    assert!(
+        u.summary.contains("10 with no readable FileVersion"),
+        "{}",
+        u.summary
+    );
     assert_eq!(r.status, Status::Unknown);
     let mut rows: Vec<(u32, &str, &str)> = (0..95).map(|id| (id, "3.1.4000.2435", SYS)).collect();
     rows.extend((95..100).map(|id| (id, "", SYS)));
@@ -123,11 +131,7 @@ fn v1_is_a_warning_at_most_and_below_31_is_the_critical_line() {
     // 60 % on 3.1 v1 (.1823; Server 2003 SP1's .1830 is v2): warning, never critical.
     let mut rows = vec![];
     for id in 0..6 {
-        rows.push((
-            id,
-            "3.1.4000.1823",
-            SYS,
-        ));
+        rows.push((id, "3.1.4000.1823", SYS));
     }
     for id in 6..10 {
         rows.push((id, "3.1.4000.2435 (srv03_sp1_rtm.050330-1612)", SYS));

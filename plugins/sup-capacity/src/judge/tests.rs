@@ -98,19 +98,27 @@ fn only_clients_failing_with_408_or_503_make_a_sup_critical() {
     let r = rules();
     let s = sup("http://SUP01:8530", false, 0);
     let v = super::sup(&s, (26_000, 2_000), &[], &r);
-    assert_eq!(v.item.status, Status::Warning, "8 % failing: {}", v.item.summary);
+    assert_eq!(
+        v.item.status,
+        Status::Warning,
+        "8 % failing: {}",
+        v.item.summary
+    );
     let v = super::sup(&s, (26_000, 6_500), &[], &r);
     assert_eq!(v.item.status, Status::Critical, "{}", v.item.summary);
     assert_eq!(v.item.rule.as_deref(), Some("sup-capacity.failing-clients"));
     assert!(
-        v.item
-            .summary
-            .ends_with("6,500 of its clients (25 %) fail scans with 408/503: the SUP is failing them"),
+        v.item.summary.ends_with(
+            "6,500 of its clients (25 %) fail scans with 408/503: the SUP is failing them"
+        ),
         "{}",
         v.item.summary
     );
     let fix = v.item.fix.as_deref().unwrap();
-    assert!(fix.contains("WsusPool") && fix.contains("configure NLB"), "{fix}");
+    assert!(
+        fix.contains("WsusPool") && fix.contains("configure NLB"),
+        "{fix}"
+    );
     // Within capacity, failing clients are still the failure.
     let v = super::sup(&s, (10_000, 5_000), &[], &r);
     assert_eq!(v.item.status, Status::Critical);

@@ -105,11 +105,25 @@ fn sync_verdicts_on_the_default_weekly_schedule() {
         default_schedule: false,
         max_age: (2 * D * H, "the schedule plus a day (48 h)".into()),
     };
-    let it = sync(&Ok(sync_facts(Some(50), None, &["ABC"], &[])), &daily, Some("ABC"), NOW);
+    let it = sync(
+        &Ok(sync_facts(Some(50), None, &["ABC"], &[])),
+        &daily,
+        Some("ABC"),
+        NOW,
+    );
     assert_eq!(it.status, Status::Warning, "{}", it.summary);
-    assert!(it.summary.ends_with("every 1d (sync_schedule)"), "{}", it.summary);
+    assert!(
+        it.summary.ends_with("every 1d (sync_schedule)"),
+        "{}",
+        it.summary
+    );
     // The fix never tells a child site to run a manual sync without saying it cannot.
-    let late = sync(&Ok(sync_facts(Some(9 * D), None, &["ABC"], &[])), &p, Some("ABC"), NOW);
+    let late = sync(
+        &Ok(sync_facts(Some(9 * D), None, &["ABC"], &[])),
+        &p,
+        Some("ABC"),
+        NOW,
+    );
     let fix = late.fix.unwrap();
     assert!(fix.contains("a child site cannot sync by hand"), "{fix}");
     assert_eq!(late.rule.as_deref(), Some("wsus.sync-age"));
@@ -131,7 +145,10 @@ fn sync_failure_and_export_errors_name_their_rules() {
             .any(|d| d.label == "Other sites' rows (ignored)" && d.value == "XYZ: 4")
     );
     let it = sync(&Err("x.csv:3: bad".into()), &p, None, NOW);
-    assert_eq!((it.status, it.rule.as_deref()), (Status::Unknown, Some("wsus.export")));
+    assert_eq!(
+        (it.status, it.rule.as_deref()),
+        (Status::Unknown, Some("wsus.export"))
+    );
     let it = stale_export("/srv/status.csv", 240, 26);
     assert_eq!(it.status, Status::Unknown);
     assert_eq!(

@@ -245,7 +245,11 @@ fn a_fleet_on_the_default_weekly_scan_is_not_stale() {
     let rep = judge(&c, &r, now(), None, &Overrides::NONE);
     assert_eq!(rep.status, Status::Ok, "{}", rep.summary);
     assert_eq!(get(&rep, "stale").status, Status::Ok);
-    assert!(rep.summary.contains("0 not scanned in 14 days"), "{}", rep.summary);
+    assert!(
+        rep.summary.contains("0 not scanned in 14 days"),
+        "{}",
+        rep.summary
+    );
 }
 
 /// Windows 7 RTM's own agent 7.3.7600.16385 scans fine against WSUS 3.0 SP2; the SP2 <->
@@ -259,7 +263,10 @@ fn an_agent_below_the_wsus_levels_pairing_is_a_warning_at_most() {
     assert_eq!(e.rule.as_deref(), Some("wua.version-below-wsus"));
     assert_eq!(r.status, Status::Warning);
     let fix = e.fix.as_deref().unwrap();
-    assert!(fix.contains("Windows 7 gets its agent from Windows Update"), "{fix}");
+    assert!(
+        fix.contains("Windows 7 gets its agent from Windows Update"),
+        "{fix}"
+    );
     assert!(fix.contains("KB949104"), "{fix}");
 }
 
@@ -276,7 +283,11 @@ fn one_client_below_the_minimum_is_a_warning_not_an_ok_row() {
         "1 client below the ConfigMgr 2007 minimum 7.0.6000.363 (under the 20 % critical line)"
     );
     assert_eq!(r.status, Status::Warning);
-    assert!(r.summary.contains("below the ConfigMgr 2007 minimum"), "{}", r.summary);
+    assert!(
+        r.summary.contains("below the ConfigMgr 2007 minimum"),
+        "{}",
+        r.summary
+    );
     // The version row carries the group's verdict and its fix, and the tree's fix is the
     // group's own (not an umbrella "see the rows").
     let versions = get(&r, "versions");
@@ -316,7 +327,11 @@ fn clients_that_never_scanned_are_counted_from_the_left_join() {
     let rep = judge(&c, &r, now(), None, &Overrides::NONE);
     let stale = get(&rep, "stale");
     assert_eq!(c.clients, 100);
-    assert!(stale.summary.contains("10 never scanned"), "{}", stale.summary);
+    assert!(
+        stale.summary.contains("10 never scanned"),
+        "{}",
+        stale.summary
+    );
     assert_eq!(stale.status, Status::Warning);
 }
 
@@ -333,7 +348,11 @@ fn a_rule_turned_off_leaves_an_ok_report_that_says_so() {
     let rep = judge(&c, &r, now(), None, &off);
     assert_eq!(rep.status, Status::Ok, "{}", rep.summary);
     let e = get(&rep, "below-expected");
-    assert!(e.summary.starts_with("turned off by config"), "{}", e.summary);
+    assert!(
+        e.summary.starts_with("turned off by config"),
+        "{}",
+        e.summary
+    );
     assert!(e.evidence.as_deref().unwrap().contains("[probe.rules]"));
 }
 

@@ -45,6 +45,7 @@ fn main() {
             } else {
                 Encoding::Utf8Comma
             },
+            healthy: false,
         };
         if let Err(e) = write_scan_status(std::path::Path::new(&file), &o) {
             eprintln!("patchdeck-sitesim: {file}: {e}");
