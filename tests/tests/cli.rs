@@ -1878,3 +1878,59 @@ fn rule_overrides_change_the_verdict_and_say_so() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("turned off by config: "), "{out}");
 }
+
+/// The README's rule table is generated from the plugins' own index (`patchdeck rules`):
+/// it cannot drift. `PATCHDECK_BLESS=1` rewrites it.
+#[test]
+fn the_readme_rule_table_matches_the_plugins_index() {
+    let out = run_patchdeck(&["rules", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut table =
+        String::from("| rule | severity | judges | source |\n| --- | --- | --- | --- |\n");
+    let mut seen = std::collections::BTreeSet::new();
+    for k in doc.as_array().unwrap() {
+        if k["kind"] == "mock" {
+            continue;
+        }
+        for r in k["rules"].as_array().unwrap() {
+            let id = r["id"].as_str().unwrap();
+            // Shared rules (the wsus server rules in sup-capacity) once.
+            if !seen.insert(id.to_owned()) {
+                continue;
+            }
+            let sev = r["severity"].as_str().unwrap().to_uppercase();
+            let sev = if r["assumption"] == true {
+                format!("{sev} (assumption)")
+            } else {
+                sev
+            };
+            let src = r["source"].as_str().unwrap();
+            let url = r["url"].as_str().unwrap();
+            let source = if url.is_empty() {
+                cell(src)
+            } else {
+                format!("[{}]({url})", cell(src))
+            };
+            table.push_str(&format!(
+                "| `{id}` | {sev} | {} | {source} |\n",
+                cell(r["title"].as_str().unwrap())
+            ));
+        }
+    }
+    let readme_path = repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (begin, end) = ("<!-- rules:begin -->\n", "<!-- rules:end -->");
+    let a = readme.find(begin).expect("rules:begin marker") + begin.len();
+    let b = readme.find(end).expect("rules:end marker");
+    if std::env::var_os("PATCHDECK_BLESS").is_some() {
+        let new = format!("{}{table}{}", &readme[..a], &readme[b..]);
+        std::fs::write(&readme_path, new).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[a..b],
+        table,
+        "README's rule table is stale: PATCHDECK_BLESS=1 cargo test --test cli the_readme_rule_table"
+    );
+}
