@@ -564,6 +564,24 @@ mod tests {
         );
     }
 
+    /// Web services refusing anonymous clients (401/403) are told to allow anonymous access
+    /// (WSUS setup configures them so), not to read the event log.
+    #[test]
+    fn refused_web_services_name_anonymous_access() {
+        for code in [401, 403] {
+            let v = service_status("http://sup01:8530/ClientWebService/client.asmx", &Ok(code));
+            assert_eq!(v.status, Status::Critical);
+            assert!(v.fix.contains("Allow anonymous access"), "{}", v.fix);
+            assert_eq!(v.rule.id, "wsus.web-services");
+        }
+        let body = "<h2>HTTP Error 403.4 - Forbidden: SSL is required to view this resource.</h2>";
+        assert!(ssl_required(403, body));
+        assert!(!ssl_required(
+            403,
+            "<h2>403.1 Execute access forbidden</h2>"
+        ));
+    }
+
     #[test]
     fn levels_from_versions() {
         assert_eq!(level_of_version("3.2.7600.226"), Some("SP2"));

@@ -149,3 +149,51 @@ fn a_cancelled_call_sends_nothing() {
         .unwrap_err();
     assert_eq!(e, HttpError::Cancelled);
 }
+
+/// A request sent with the leftovers of the call's time (earlier requests used most of it)
+/// that then runs out is "not checked" (`Starved`), never a timeout blamed on the server;
+/// the same silent server asked with the whole budget is the server's timeout.
+#[test]
+fn a_request_sent_with_too_little_time_left_is_starved_not_timed_out() {
+    let slow = TcpListener::bind("127.0.0.1:0").unwrap();
+    let slow_url = format!("http://{}/", slow.local_addr().unwrap());
+    let answer = std::thread::spawn(move || {
+        if let Ok((mut sock, _)) = slow.accept() {
+            use std::io::{Read, Write};
+            let mut buf = [0u8; 1024];
+            let _ = sock.read(&mut buf);
+            std::thread::sleep(Duration::from_millis(1400));
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}/", silent.local_addr().unwrap());
+    let hold = std::thread::spawn(move || {
+        let mut socks = Vec::new();
+        for _ in 0..2 {
+            if let Ok((sock, _)) = silent.accept() {
+                socks.push(sock);
+            }
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let http = Http::new(SystemTime::now() + Duration::from_secs(2), false, None);
+    assert_eq!(http.get(&slow_url).unwrap().status, 200);
+    let e = http.get(&silent_url).unwrap_err();
+    assert!(matches!(e, HttpError::Starved(_)), "{e:?}");
+    assert!(e.not_checked());
+    assert!(
+        e.to_string()
+            .starts_with("the probe's time ran out: sent with only "),
+        "{e}"
+    );
+    // With the whole budget, silence is the server's: a timeout.
+    let e = Http::new(SystemTime::now() + Duration::from_millis(800), false, None)
+        .get(&silent_url)
+        .unwrap_err();
+    assert!(matches!(e, HttpError::Timeout(_)), "{e:?}");
+    assert!(!e.not_checked());
+    answer.join().unwrap();
+    drop(hold);
+}
