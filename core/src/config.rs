@@ -596,6 +596,15 @@ fn read_secret_file(p: &Path) -> Result<String, String> {
             "secret file {shown} is not a regular file (a FIFO, device or folder cannot hold a secret)"
         ));
     }
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.mode() & 0o004 != 0 {
+            return Err(format!(
+                "secret file {shown} is readable by others (mode {:o}): chmod 600 it (or 640 with a group patchdeck runs in)",
+                meta.mode() & 0o777
+            ));
+        }
+    }
     if meta.len() > MAX_SECRET_BYTES {
         return Err(format!(
             "secret file {shown} is {} bytes, over the {} KiB limit for a secret",
@@ -712,6 +721,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pd-secret-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("pw"), "s3cret\n").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.join("pw"), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+        }
         // SAFETY: a variable name unique to this test; no other code reads it concurrently.
         unsafe { std::env::set_var("PD_TEST_TOKEN_XYZ", "tok") };
         let text = "[[probe]]\nid = \"a\"\nplugin = \"mock\"\n[probe.config]\npw = { file = \"pw\" }\nauth = { token = { env = \"PD_TEST_TOKEN_XYZ\" } }\n";

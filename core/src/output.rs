@@ -309,15 +309,15 @@ pub fn fixes(report: Option<&patchdeck_probe_api::Report>, max: usize) -> Vec<St
         .take(max)
         .map(|i| {
             let title = if i.title.is_empty() { &i.id } else { &i.title };
-            let rule = i.rule.as_deref().map_or(String::new(), |r| {
-                format!(" [rule {}]", crate::rules::describe(r))
-            });
-            format!(
-                "fix: {}: {}{}",
+            let mut line = format!(
+                "fix: {}: {}",
                 one_line(title),
-                one_line(i.fix.as_deref().unwrap_or("")),
-                one_line(&rule)
-            )
+                one_line(i.fix.as_deref().unwrap_or(""))
+            );
+            if let Some(r) = i.rule.as_deref() {
+                line.push_str(&format!(" [rule {}]", one_line(&crate::rules::cited(r))));
+            }
+            line
         })
         .collect();
     if found.len() > max {

@@ -39,3 +39,11 @@ pub fn describe(id: &str) -> String {
         _ => id.to_owned(),
     }
 }
+
+/// "wsus.sync-age, http://..." (the id and its page), for one-line outputs.
+pub fn cited(id: &str) -> String {
+    match lookup(id) {
+        Some(r) if !r.url.is_empty() => format!("{id}, {}", r.url),
+        _ => id.to_owned(),
+    }
+}

@@ -149,6 +149,8 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// An in-memory plugin that answers every check at once with a fixed report: measures the
 /// scheduler and store without any plugin cost.
+pub mod authlab;
+
 pub mod instant {
     use patchdeck_core::config::Isolation;
     use patchdeck_core::plugin::PluginInfo;

@@ -275,3 +275,246 @@ async fn an_abandoned_check_stops_at_the_cancel_flag_not_at_the_deadline() {
     );
     e.shutdown().await;
 }
+
+/// `patchdeck check` of one bits probe against the auth lab, with KRB5_CONFIG pointing at
+/// its KDC; returns the probe's JSON result and everything printed.
+fn check_lab(
+    lab: &patchdeck_tests::authlab::AuthLab,
+    dps: &str,
+    extra: &str,
+) -> (serde_json::Value, String) {
+    let dir = scratch("bits-auth");
+    let cfg = dir.join("auth.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[probe]]\nid = \"dps\"\nplugin = \"bits\"\ntimeout = \"10s\"\n[probe.config]\ndistribution_points = [{dps}]\n{extra}\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.join("patchdeck.log");
+    let out = std::process::Command::new(patchdeck_bin())
+        .args([
+            "check",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .arg("--log-file")
+        .arg(&log)
+        .env_remove("PATCHDECK_CONFIG")
+        .env("KRB5_CONFIG", &lab.krb5_conf)
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}/no-such-cache", dir.display()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Everything patchdeck wrote: stdout, stderr and its log file.
+    let all = format!(
+        "{stdout}{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {all}\n--- apache ---\n{}", lab.log()));
+    (doc["probes"][0].clone(), all)
+}
+
+fn dp_item(p: &serde_json::Value) -> &serde_json::Value {
+    &p["report"]["items"][0]
+}
+
+/// A real Apache + mod_auth_gssapi + gss-ntlmssp DP (WebDAV, byte ranges) refusing anonymous
+/// access: with the right NTLM password HEAD, the ranged GET and PROPFIND are all checked;
+/// with a wrong one the DP is CRITICAL "credentials refused" naming the user; without
+/// credentials it stays UNKNOWN and the fix says how to give some. The password appears in
+/// no output.
+#[test]
+fn ntlm_against_a_real_acceptor() {
+    let lab = patchdeck_tests::authlab::AuthLab::start();
+    let url = lab.ntlm_url();
+    let pw = lab.password_file.display().to_string();
+    let ok =
+        format!("auth = {{ user = \"CORP\\\\svc-patchdeck\", password = {{ file = \"{pw}\" }} }}");
+    let (p, all) = check_lab(
+        &lab,
+        &format!("{{ name = \"DP01\", url = \"{url}\" }}"),
+        &ok,
+    );
+    assert_eq!(p["status"], "ok", "{all}\n--- apache ---\n{}", lab.log());
+    let it = dp_item(&p);
+    let details = it["details"].to_string();
+    assert!(details.contains("206"), "{details}");
+    assert!(details.contains("PROPFIND 207"), "{details}");
+    assert!(
+        details.contains("NTLM as user CORP\\\\svc-patchdeck"),
+        "{details}"
+    );
+    assert!(
+        !all.contains(patchdeck_tests::authlab::NTLM_PASSWORD),
+        "{all}"
+    );
+
+    let wrong = lab.dir.join("wrong.secret");
+    std::fs::write(&wrong, "not-the-password").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let bad = format!(
+        "auth = {{ user = \"CORP\\\\svc-patchdeck\", password = {{ file = \"{}\" }} }}",
+        wrong.display()
+    );
+    let (p, all) = check_lab(
+        &lab,
+        &format!("{{ name = \"DP01\", url = \"{url}\" }}"),
+        &bad,
+    );
+    assert_eq!(p["status"], "critical", "{all}");
+    assert_eq!(
+        dp_item(&p)["summary"],
+        "credentials refused (user CORP\\svc-patchdeck, NTLM)"
+    );
+    assert_eq!(dp_item(&p)["rule"], "bits.login");
+    assert!(!all.contains("not-the-password"), "{all}");
+
+    let (p, all) = check_lab(&lab, &format!("{{ name = \"DP01\", url = \"{url}\" }}"), "");
+    assert_eq!(p["status"], "unknown", "{all}");
+    let fix = dp_item(&p)["fix"].as_str().unwrap().to_owned();
+    assert!(
+        fix.contains("Give the probe credentials instead: auth = "),
+        "{fix}"
+    );
+}
+
+/// Kerberos (Negotiate) with a client keytab against the same Apache and an MIT KDC: all
+/// three requests are checked; a principal the KDC does not know cannot get a ticket, which
+/// is UNKNOWN (the DP is not known broken) with the library's words.
+#[test]
+fn kerberos_against_a_real_kdc_and_acceptor() {
+    let lab = patchdeck_tests::authlab::AuthLab::start();
+    let url = lab.krb_url();
+    let kt = lab.client_keytab.display().to_string();
+    let auth = format!(
+        "auth = {{ kerberos = true, principal = \"{}\", keytab = \"{kt}\" }}",
+        patchdeck_tests::authlab::KRB_PRINCIPAL
+    );
+    let (p, all) = check_lab(
+        &lab,
+        &format!("{{ name = \"DP01\", url = \"{url}\" }}"),
+        &auth,
+    );
+    assert_eq!(p["status"], "ok", "{all}\n--- apache ---\n{}", lab.log());
+    let details = dp_item(&p)["details"].to_string();
+    assert!(
+        details.contains("Negotiate as principal svc-patchdeck@CORP.EXAMPLE"),
+        "{details}"
+    );
+    assert!(details.contains("PROPFIND 207"), "{details}");
+
+    let unknown = format!(
+        "auth = {{ kerberos = true, principal = \"nobody@CORP.EXAMPLE\", keytab = \"{kt}\" }}"
+    );
+    let (p, all) = check_lab(
+        &lab,
+        &format!("{{ name = \"DP01\", url = \"{url}\" }}"),
+        &unknown,
+    );
+    assert_eq!(p["status"], "unknown", "{all}");
+    let s = dp_item(&p)["summary"].as_str().unwrap().to_owned();
+    assert!(
+        s.starts_with("cannot log in as principal nobody@CORP.EXAMPLE: "),
+        "{s}"
+    );
+    // No keytab and an empty ticket cache: no credentials to start with.
+    let (p, all) = check_lab(
+        &lab,
+        &format!("{{ name = \"DP01\", url = \"{url}\" }}"),
+        "auth = { kerberos = true }",
+    );
+    assert_eq!(p["status"], "unknown", "{all}");
+}
+
+/// A DP whose every answer is `raw` (a 401 with the given WWW-Authenticate), recording the
+/// Authorization headers it got.
+fn hostile_dp(www: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let base = stub_server(move |req: &StubRequest| {
+        if let Some(a) = req.header("authorization") {
+            log.lock().unwrap().push(a.to_owned());
+        }
+        format!(
+            "HTTP/1.1 401 Unauthorized\r\nServer: Microsoft-IIS/6.0\r\n{www}Content-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    });
+    (base, seen)
+}
+
+async fn check_with_ntlm(base: &str) -> patchdeck_core::store::CheckResult {
+    let dir = scratch("bits-hostile-auth");
+    let secret = dir.join("pw");
+    std::fs::write(&secret, "S3cret-Pass").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = format!(
+        "[[probe]]\nid = \"b\"\nplugin = \"bits\"\ntimeout = \"5s\"\n[probe.config]\ndistribution_points = [{{ name = \"DP01\", url = \"{base}/SMS_DP_SMSPKGD%24/X/f.cab\" }}]\nauth = {{ user = \"CORP\\\\svc\", password = {{ file = \"{}\" }} }}\n",
+        secret.display()
+    );
+    check_once(&dir, &cfg).await
+}
+
+/// Servers that break the handshake: Basic only (a password is never sent in clear), a
+/// token that is not base64, an oversized token. Each is a CRITICAL verdict naming what the
+/// server did; the password never leaves in clear.
+#[tokio::test]
+async fn hostile_login_answers_are_verdicts_and_basic_is_never_answered() {
+    let (base, seen) = hostile_dp("WWW-Authenticate: Basic realm=\"dp\"\r\n");
+    let r = check_with_ntlm(&base).await;
+    assert_eq!(r.status, Status::Critical, "{}", r.summary);
+    let it = &r.report.as_ref().unwrap().items[0];
+    assert!(
+        it.summary
+            .starts_with("HTTP 401 without Windows authentication (offers: Basic)"),
+        "{}",
+        it.summary
+    );
+    assert!(
+        it.evidence
+            .as_deref()
+            .unwrap()
+            .contains("a password is never sent in clear"),
+        "{:?}",
+        it.evidence
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "sent: {:?}",
+        seen.lock().unwrap()
+    );
+
+    let (base, _) = hostile_dp("WWW-Authenticate: NTLM !!not-base64!!\r\n");
+    let r = check_with_ntlm(&base).await;
+    let it = &r.report.as_ref().unwrap().items[0];
+    assert_eq!(it.status, Status::Critical, "{}", it.summary);
+    assert!(it.summary.contains("token is not base64"), "{}", it.summary);
+    assert_eq!(it.rule.as_deref(), Some("bits.login"));
+
+    let big: &'static str =
+        Box::leak(format!("WWW-Authenticate: NTLM {}\r\n", "QUFB".repeat(12_800)).into_boxed_str());
+    let (base, _) = hostile_dp(big);
+    let r = check_with_ntlm(&base).await;
+    let it = &r.report.as_ref().unwrap().items[0];
+    assert_eq!(it.status, Status::Critical, "{}", it.summary);
+    assert!(
+        it.summary.contains("over the 49152-byte limit"),
+        "{}",
+        it.summary
+    );
+    // Whatever the server did, the password is in no Authorization header.
+    for h in seen.lock().unwrap().iter() {
+        assert!(!h.contains("S3cret-Pass"), "{h}");
+    }
+}

@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = repo_root().join("tests/fixtures").join(kind);
+    // git keeps 0644; a secret file readable by others is refused, as on a real box.
+    let secret = dir.join("secret.txt");
+    if secret.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -488,6 +494,11 @@ fn hostile_text_from_servers_exports_and_the_config_never_reaches_the_terminal_r
 fn a_secret_echoed_by_a_plugin_is_redacted_from_every_output() {
     let dir = scratch("cli-secret");
     std::fs::write(dir.join("sp.txt"), "S3CR3T-sp-level\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("sp.txt"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
     let cfg = write_config(
         &dir,
         "[[probe]]\nid = \"wsus\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"http://127.0.0.1:9\"\nconfigmgr_sp = { env = \"PD_TEST_SECRET\" }\n\n[[probe]]\nid = \"wsus2\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"http://127.0.0.1:9\"\nconfigmgr_sp = { file = \"sp.txt\" }\n",
@@ -530,10 +541,17 @@ fn secret_files_must_be_small_regular_files() {
         .unwrap();
     assert!(made.success());
     std::fs::write(dir.join("big"), vec![b'x'; 70 * 1024]).unwrap();
+    std::fs::write(dir.join("open"), "pw").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("big"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(dir.join("open"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
     for (file, want) in [
         ("fifo", "is not a regular file"),
         ("big", "over the 64 KiB limit for a secret"),
         ("/dev/zero", "is not a regular file"),
+        ("open", "is readable by others (mode 644): chmod 600 it"),
     ] {
         let cfg = write_config(
             &dir,
@@ -1864,7 +1882,12 @@ fn rule_overrides_change_the_verdict_and_say_so() {
     let p = cfg("[probe.rules]\n\"wua.below-minimum\" = \"critical\"\n");
     let (code, out, _) = check(&["--config", p.to_str().unwrap()]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("[rule wua.below-minimum ("), "{out}");
+    assert!(
+        out.contains(
+            " [rule wua.below-minimum, http://technet.microsoft.com/en-us/library/bb680537.aspx]"
+        ),
+        "{out}"
+    );
     let (_, json, _) = check(&["--config", p.to_str().unwrap(), "--format", "json"]);
     assert!(
         json.contains(

@@ -349,3 +349,45 @@ async fn a_401_on_every_path_does_not_prove_the_role() {
         role.evidence
     );
 }
+
+/// With credentials the probe logs in (NTLM, real gss-ntlmssp acceptor in Apache) and an
+/// authenticated 200 from the reports page proves the role end to end; a wrong password is
+/// CRITICAL "credentials refused" naming the user.
+#[tokio::test]
+async fn with_credentials_the_reports_page_proves_the_role() {
+    let lab = patchdeck_tests::authlab::AuthLab::start();
+    let pw = lab.password_file.display().to_string();
+    let r = check(
+        &lab.rp_url("ntlm"),
+        &format!(
+            "site_code = \"ABC\"\nauth = {{ user = \"CORP\\\\svc-patchdeck\", password = {{ file = \"{pw}\" }} }}"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, Status::Ok, "{r:?}\n{}", lab.log());
+    assert!(
+        r.summary
+            .starts_with("installed: the reports page answered user CORP\\svc-patchdeck (NTLM)"),
+        "{}",
+        r.summary
+    );
+    let wrong = lab.dir.join("wrong");
+    std::fs::write(&wrong, "not-the-password").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = check(
+        &lab.rp_url("ntlm"),
+        &format!(
+            "auth = {{ user = \"CORP\\\\svc-patchdeck\", password = {{ file = \"{}\" }} }}",
+            wrong.display()
+        ),
+    )
+    .await;
+    assert_eq!(r.status, Status::Critical, "{r:?}");
+    assert!(
+        r.summary
+            .starts_with("credentials refused (user CORP\\svc-patchdeck, NTLM)"),
+        "{}",
+        r.summary
+    );
+}

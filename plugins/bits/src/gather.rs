@@ -14,6 +14,8 @@ pub struct Answer {
     pub truncated: bool,
     /// The schemes of every WWW-Authenticate header.
     pub auth: Vec<String>,
+    /// What logging in did (Anonymous without credentials).
+    pub login: patchdeck_kit::auth::Outcome,
 }
 
 impl Answer {
@@ -33,6 +35,7 @@ impl Answer {
                 .filter_map(|v| v.split_whitespace().next())
                 .map(str::to_owned)
                 .collect(),
+            login: r.auth.clone(),
         }
     }
 }

@@ -54,6 +54,15 @@ pub const CREDENTIALS: Rule = Rule {
     fix: CREDENTIALS_FIX,
     assumption: false,
 };
+pub const LOGIN: Rule = Rule {
+    id: "bits.login",
+    severity: Status::Critical,
+    title: "The DP accepts the probe's credentials (NTLM or Kerberos), and its side of the handshake is sound",
+    source: "About BITS-Enabled Distribution Points (ConfigMgr 2007)",
+    url: BITS_DP_DOC,
+    fix: "Check the account's password, that it may read the DP's package share, and the DP's IIS authentication.",
+    assumption: false,
+};
 pub const WINDOWS_AUTH: Rule = Rule {
     id: "bits.windows-auth",
     severity: Status::Critical,
@@ -123,6 +132,7 @@ pub const RULES: &[Rule] = &[
     REACHABLE,
     NOT_CHECKED_RULE,
     CREDENTIALS,
+    LOGIN,
     WINDOWS_AUTH,
     CONTENT_LENGTH,
     ACCESS,
@@ -134,7 +144,7 @@ pub const RULES: &[Rule] = &[
 
 /// A DP that refuses anonymous access is normal (ConfigMgr's default): nothing to fix on the
 /// DP, and opening it to anonymous users would weaken it (and is impossible in native mode).
-const CREDENTIALS_FIX: &str = "Nothing to fix on the DP: anonymous access is off by default, and it must stay off. Verify BITS readiness from a client instead (BITSAdmin /transfer of a package file, DataTransferService.log); patchdeck cannot log in to a DP yet (credentials for the probe are planned).";
+const CREDENTIALS_FIX: &str = "Nothing to fix on the DP: anonymous access is off by default, and it must stay off. Give the probe credentials instead: auth = { user = \"CORP\\\\svc-patchdeck\", password = { file = \"/etc/patchdeck/dp.secret\" } } (NTLM, file mode 0600) or auth = { kerberos = true, principal = \"svc-patchdeck@CORP.EXAMPLE\", keytab = \"/etc/patchdeck/patchdeck.keytab\" }, for an account that may read the DP's package share (README, Logging in).";
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
@@ -212,8 +222,58 @@ fn no_answer(v: &mut Verdict, label: &str, what: &str, e: &HttpError) {
     }
 }
 
-/// The DP's item.
+/// A 401 after logging in (or trying to): the login's outcome is the verdict. Returns false
+/// when no login was tried (no credentials) and the plain 401 rules apply.
+fn login_verdict(
+    v: &mut Verdict,
+    label: &str,
+    seen: &str,
+    a: &crate::gather::Answer,
+    who: Option<&str>,
+) -> bool {
+    use patchdeck_kit::auth::Outcome;
+    if a.status != 401 {
+        return false;
+    }
+    let who = who.unwrap_or("the configured account");
+    match &a.login {
+        Outcome::Refused { scheme } => v.fail(
+            label,
+            &LOGIN,
+            Status::Critical,
+            format!("credentials refused ({who}, {scheme})"),
+            format!("{seen}: {scheme} login as {who} answered 401 again"),
+            format!("Check the password or keytab of {who} and that the account may read the DP's package share (SMS_DP_SMSPKG<drive>$ permissions); the DP's Security event log (logon failures, event 4625/529) names the reason."),
+        ),
+        Outcome::ClientFailed(e) => v.fail(
+            label,
+            &CREDENTIALS,
+            Status::Unknown,
+            format!("cannot log in as {who}: {e}"),
+            format!("{seen}; logging in failed on this host: {e}"),
+            "Check the credentials on this host: the keytab (klist -k), a ticket (klist; kinit -k -t <keytab> <principal>), the KDC in /etc/krb5.conf, and for NTLM the gss-ntlmssp package.",
+        ),
+        Outcome::ServerInvalid(e) => v.fail(
+            label,
+            &LOGIN,
+            Status::Critical,
+            format!("login failed: {e}"),
+            format!("{seen}: {e}"),
+            "The DP (or a proxy in front of it) breaks the Windows authentication handshake: check IIS's authentication providers on the SMS_DP_SMSPKG virtual directory and any proxy between here and the DP.",
+        ),
+        _ => return false,
+    }
+    true
+}
+
+/// The DP's item, judged without credentials.
+#[cfg(test)]
 pub fn judge(name: &str, s: &Seen, r: Rules) -> Item {
+    judge_as(name, s, r, None)
+}
+
+/// The DP's item; `who` names the account the probe logs in as ("user CORP\\svc").
+pub fn judge_as(name: &str, s: &Seen, r: Rules, who: Option<&str>) -> Item {
     let mut v = Verdict {
         status: Status::Ok,
         first: None,
@@ -224,16 +284,33 @@ pub fn judge(name: &str, s: &Seen, r: Rules) -> Item {
         Err(e) => no_answer(&mut v, "HEAD", &format!("HEAD {}", s.url), e),
         Ok(h) => {
             ms = Some(h.ms);
-            head(&mut v, s, h);
+            head(&mut v, s, h, who);
         }
     }
     if let Some(((a, b), answer)) = &s.range {
-        range(&mut v, s, (*a, *b), answer);
+        range(&mut v, s, (*a, *b), answer, who);
     }
     if r.webdav
         && let Some(p) = &s.propfind
     {
-        webdav(&mut v, s, p);
+        webdav(&mut v, s, p, who);
+    }
+    let logged_in = [
+        s.head.as_ref().ok(),
+        s.range.as_ref().and_then(|(_, r)| r.as_ref().ok()),
+        s.propfind.as_ref().and_then(|p| p.as_ref().ok()),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|a| match &a.login {
+        patchdeck_kit::auth::Outcome::Accepted(scheme) => Some(scheme.clone()),
+        _ => None,
+    });
+    if let Some(scheme) = logged_in {
+        v.ok(
+            "Login",
+            format!("{scheme} as {}", who.unwrap_or("the configured account")),
+        );
     }
     let mut metrics = vec![];
     if let Some(ms) = ms {
@@ -272,8 +349,11 @@ pub fn judge(name: &str, s: &Seen, r: Rules) -> Item {
     }
 }
 
-fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
+fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer, who: Option<&str>) {
     let seen = format!("HEAD {} -> {}", s.url, h.status);
+    if login_verdict(v, "HEAD", &seen, h, who) {
+        return;
+    }
     let windows = windows_auth(&h.auth);
     match (h.status, h.content_length) {
         (200, Some(n)) => v.ok("HEAD", format!("200, Content-Length {n}")),
@@ -301,7 +381,11 @@ fn head(v: &mut Verdict, s: &Seen, h: &crate::gather::Answer) {
                 "HTTP 401 without Windows authentication (offers: {}): clients cannot log on",
                 if h.auth.is_empty() { "nothing".to_owned() } else { h.auth.join(", ") }
             ),
-            seen,
+            if who.is_some() {
+                format!("{seen}; patchdeck never answers Basic: a password is never sent in clear")
+            } else {
+                seen
+            },
             "Enable Integrated Windows authentication on the DP's SMS_DP_SMSPKG virtual directory in IIS Manager.",
         ),
         (403, _) => v.fail(
@@ -336,12 +420,16 @@ fn range(
     s: &Seen,
     (a, b): (u64, u64),
     answer: &Result<crate::gather::Answer, HttpError>,
+    who: Option<&str>,
 ) {
     let asked = format!("GET {} Range bytes={a}-{b}", s.url);
     let r = match answer {
         Err(e) => return no_answer(v, "Range", &asked, e),
         Ok(r) => r,
     };
+    if login_verdict(v, "Range", &format!("{asked} -> 401"), r, who) {
+        return;
+    }
     let total = match &s.head {
         Ok(h) => h.content_length.unwrap_or(0),
         Err(_) => 0,
@@ -397,13 +485,21 @@ fn range(
     }
 }
 
-fn webdav(v: &mut Verdict, s: &Seen, p: &Result<crate::gather::Answer, HttpError>) {
+fn webdav(
+    v: &mut Verdict,
+    s: &Seen,
+    p: &Result<crate::gather::Answer, HttpError>,
+    who: Option<&str>,
+) {
     let folder = crate::gather::folder_of(&s.url);
     let asked = format!("PROPFIND {folder} Depth 1");
     let p = match p {
         Err(e) => return no_answer(v, "WebDAV", &asked, e),
         Ok(p) => p,
     };
+    if login_verdict(v, "WebDAV", &format!("{asked} -> 401"), p, who) {
+        return;
+    }
     let fix = format!(
         "Enable WebDAV on the DP: IIS 6 Web Service Extensions > WebDAV > Allowed; on Windows Server 2008 install and configure the WebDAV extension for IIS 7. \"A BITS-enabled distribution point must have IIS installed and WebDAV enabled\": {BITS_DP_DOC}"
     );

@@ -8,20 +8,23 @@
 mod gather;
 mod judge;
 
+use patchdeck_kit::auth::{AuthConfig, Authenticator};
 use patchdeck_kit::host::Endpoint;
 use patchdeck_kit::http::Http;
 use patchdeck_kit::report::{detail, metric};
 use patchdeck_probe_api::sdk::{CheckContext, CheckError, ConfigProbe, Host};
 use patchdeck_probe_api::{Item, Overrides, Report, Rule, Status};
 use serde::Deserialize;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dp {
     pub name: String,
     pub url: String,
+    /// Credentials for this DP (else the probe's `auth`).
+    pub auth: Option<AuthConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,6 +41,9 @@ pub struct Config {
     pub latency_crit_ms: u64,
     #[serde(default)]
     pub tls_insecure: bool,
+    /// Credentials for DPs that refuse anonymous access (ConfigMgr's default): NTLM or
+    /// Kerberos (see kit::auth).
+    pub auth: Option<AuthConfig>,
 }
 
 fn eight() -> usize {
@@ -46,6 +52,8 @@ fn eight() -> usize {
 
 pub struct Bits {
     config: Config,
+    /// Per DP: its authenticator (its own, the probe's, or none).
+    auth: Vec<Option<Arc<Authenticator>>>,
 }
 
 impl ConfigProbe for Bits {
@@ -68,7 +76,21 @@ impl ConfigProbe for Bits {
         if config.concurrency == 0 {
             return Err("field `concurrency` must be at least 1".into());
         }
-        Ok(Bits { config })
+        if let Some(a) = &config.auth {
+            a.validate("auth")?;
+        }
+        let shared = config.auth.clone().map(|a| Arc::new(Authenticator::new(a)));
+        let mut auth = Vec::new();
+        for (i, dp) in config.distribution_points.iter().enumerate() {
+            auth.push(match &dp.auth {
+                Some(a) => {
+                    a.validate(&format!("distribution_points[{i}].auth"))?;
+                    Some(Arc::new(Authenticator::new(a.clone())))
+                }
+                None => shared.clone(),
+            });
+        }
+        Ok(Bits { config, auth })
     }
 
     fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
@@ -84,14 +106,17 @@ impl ConfigProbe for Bits {
         std::thread::scope(|s| {
             for _ in 0..c.concurrency.min(dps.len()) {
                 s.spawn(|| {
-                    let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
+                    let base = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= dps.len() || ctx.is_cancelled() {
                             return;
                         }
+                        let auth = self.auth[i].as_deref();
+                        let http = base.as_login(auth);
                         let seen = gather::gather(&http, &dps[i].url, c.webdav);
-                        let it = judge::judge(&dps[i].name, &seen, rules);
+                        let who = auth.map(|a| a.config.who());
+                        let it = judge::judge_as(&dps[i].name, &seen, rules, who.as_deref());
                         results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(it);
                     }
                 });
@@ -144,7 +169,7 @@ patchdeck_probe_api::export_probe!(
     kind: "bits",
     version: env!("CARGO_PKG_VERSION"),
     description: "BITS downloads from ConfigMgr 2007 distribution points: HEAD size, Range, WebDAV",
-    config_schema: r#"{"type":"object","required":["distribution_points"],"properties":{"distribution_points":{"type":"array","items":{"type":"object","required":["name","url"],"properties":{"name":{"type":"string"},"url":{"type":"string"}},"additionalProperties":false}},"webdav":{"type":"boolean"},"concurrency":{"type":"integer","minimum":1},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["distribution_points"],"properties":{"distribution_points":{"type":"array","items":{"type":"object","required":["name","url"],"properties":{"name":{"type":"string"},"url":{"type":"string"},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}},"webdav":{"type":"boolean"},"concurrency":{"type":"integer","minimum":1},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub struct Resp {
     /// True when the body was longer than the cap and was cut.
     pub truncated: bool,
     pub elapsed: Duration,
+    /// What the login handshake did (Anonymous when there was none).
+    pub auth: crate::auth::Outcome,
 }
 
 impl Resp {
@@ -108,6 +110,7 @@ pub struct Http<'a> {
     /// The whole time for requests when the client was made (deadline less margin).
     full: Duration,
     cancel: Option<&'a AtomicU32>,
+    auth: Option<&'a crate::auth::Authenticator>,
 }
 
 impl<'a> Http<'a> {
@@ -139,6 +142,26 @@ impl<'a> Http<'a> {
             margin: margin(total),
             full: total.saturating_sub(margin(total)),
             cancel,
+            auth: None,
+        }
+    }
+
+    /// Logs in with these credentials when a server answers 401 (see [`crate::auth`]).
+    pub fn with_auth(mut self, auth: Option<&'a crate::auth::Authenticator>) -> Http<'a> {
+        self.auth = auth;
+        self
+    }
+
+    /// The same client (deadline, margin, connection pool) logging in with other
+    /// credentials: one client per call keeps the call's time budget whole.
+    pub fn as_login(&self, auth: Option<&'a crate::auth::Authenticator>) -> Http<'a> {
+        Http {
+            agent: self.agent.clone(),
+            deadline: self.deadline,
+            margin: self.margin,
+            full: self.full,
+            cancel: self.cancel,
+            auth,
         }
     }
 
@@ -152,7 +175,137 @@ impl<'a> Http<'a> {
     }
 
     /// Sends a request; any HTTP status is an `Ok`. The body is read up to `body_cap` bytes.
+    /// With credentials ([`Http::with_auth`]) a 401 offering Negotiate or NTLM is answered on
+    /// the same kept-alive connection, every leg inside the call's deadline; the response says
+    /// what the handshake did ([`Resp::auth`]).
     pub fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        body_cap: usize,
+    ) -> Result<Resp, HttpError> {
+        let first = self.send(method, url, headers, body, body_cap)?;
+        match self.auth {
+            Some(a) if first.status == 401 => {
+                self.login(a, first, method, url, headers, body, body_cap)
+            }
+            _ => Ok(first),
+        }
+    }
+
+    /// The 401 -> token -> answer legs of one handshake.
+    #[allow(clippy::too_many_arguments)]
+    fn login(
+        &self,
+        a: &crate::auth::Authenticator,
+        first: Resp,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        body_cap: usize,
+    ) -> Result<Resp, HttpError> {
+        use crate::auth::{MAX_LEGS, Outcome, offered, server_token};
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let www = |r: &Resp| -> Vec<String> {
+            r.header_all("WWW-Authenticate")
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        };
+        let with = |mut r: Resp, o: Outcome| {
+            r.auth = o;
+            r
+        };
+        let schemes = offered(&first.header_all("WWW-Authenticate"));
+        let Some(scheme) = a.pick(&schemes) else {
+            return Ok(with(first, Outcome::NotOffered { offered: schemes }));
+        };
+        let host =
+            crate::host::Endpoint::parse(url).map_or_else(String::new, |e| e.host.to_string());
+        let mut hs = match a.start(&host) {
+            Ok(h) => h,
+            Err(e) => return Ok(with(first, Outcome::ClientFailed(e))),
+        };
+        let mut input: Option<Vec<u8>> = None;
+        let mut last = first;
+        for _ in 0..MAX_LEGS {
+            let token = match hs.step(input.as_deref()) {
+                Ok(t) => t,
+                Err(e) if input.is_some() => {
+                    return Ok(with(
+                        last,
+                        Outcome::ServerInvalid(format!(
+                            "the server's {scheme} token was refused by GSSAPI: {e}"
+                        )),
+                    ));
+                }
+                Err(e) => {
+                    a.reset();
+                    return Ok(with(last, Outcome::ClientFailed(e)));
+                }
+            };
+            let value = format!("{scheme} {}", b64.encode(&token));
+            let mut h: Vec<(&str, &str)> = headers.to_vec();
+            h.push(("Authorization", &value));
+            let r = self.send(method, url, &h, body, body_cap)?;
+            let values = www(&r);
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            let server = match server_token(&values, scheme) {
+                Ok(t) => t,
+                Err(e) => return Ok(with(r, Outcome::ServerInvalid(e))),
+            };
+            if r.status != 401 {
+                // Mutual authentication: the server's last token must verify.
+                if let (Some(t), false) = (&server, hs.complete())
+                    && let Err(e) = hs.step(Some(t))
+                {
+                    return Ok(with(
+                        r,
+                        Outcome::ServerInvalid(format!(
+                            "the server's {scheme} mutual authentication failed: {e}"
+                        )),
+                    ));
+                }
+                return Ok(with(r, Outcome::Accepted(scheme.to_owned())));
+            }
+            match server {
+                Some(t) if !hs.complete() => {
+                    input = Some(t);
+                    last = r;
+                }
+                Some(_) => {
+                    return Ok(with(
+                        r,
+                        Outcome::ServerInvalid(format!(
+                            "the server asked for another {scheme} leg after the handshake was complete"
+                        )),
+                    ));
+                }
+                None => {
+                    a.reset();
+                    return Ok(with(
+                        r,
+                        Outcome::Refused {
+                            scheme: scheme.to_owned(),
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(with(
+            last,
+            Outcome::ServerInvalid(format!(
+                "the server still asked for more after {MAX_LEGS} {scheme} legs"
+            )),
+        ))
+    }
+
+    /// One request, no login.
+    fn send(
         &self,
         method: &str,
         url: &str,
@@ -219,6 +372,13 @@ impl<'a> Http<'a> {
             })
             .collect();
         let mut buf = Vec::new();
+        // A 401's body is drained (up to 64 KiB) so that the kept-alive connection can carry
+        // the next leg of a login: NTLM authenticates the connection, not the request.
+        let body_cap = if status == 401 {
+            body_cap.max(64 * 1024)
+        } else {
+            body_cap
+        };
         let mut reader = resp.into_body().into_reader().take(body_cap as u64 + 1);
         if method != "HEAD" {
             reader
@@ -234,6 +394,7 @@ impl<'a> Http<'a> {
             body: buf,
             truncated,
             elapsed: started.elapsed(),
+            auth: crate::auth::Outcome::Anonymous,
         })
     }
 

@@ -1,7 +1,9 @@
 //! Shared code for patchdeck probes (an rlib linked into each plugin, never into core):
 //! versions, SOAP parsing, HTTP with timeouts derived from the call's deadline.
 
+pub mod auth;
 pub mod defaults;
+pub mod gssapi;
 pub mod host;
 pub mod hresult;
 pub mod http;

@@ -40,6 +40,15 @@ pub const PROOF: Rule = Rule {
     fix: "Check the role in the console (Site System Status) or open the reports page with an account.",
     assumption: false,
 };
+pub const LOGIN: Rule = Rule {
+    id: "reporting-point.login",
+    severity: Status::Critical,
+    title: "With credentials, the reporting point accepts the account and its reports page answers",
+    source: "Reporting Users group: members may run reports on the SMSReporting_<site> directory",
+    url: VDIR_DOC,
+    fix: "Check the account's password and that it is in the site's Reporting Users group.",
+    assumption: false,
+};
 pub const LATENCY: Rule = Rule {
     id: "reporting-point.latency",
     severity: Status::Warning,
@@ -55,6 +64,7 @@ pub const RULES: &[Rule] = &[
     wsus::RULE_REACHABLE,
     wsus::RULE_NOT_CHECKED,
     ROLE,
+    LOGIN,
     URL_RULE,
     PROOF,
     LATENCY,
@@ -73,6 +83,8 @@ pub struct Seen {
     /// A path that cannot exist on the same server, asked when the role answered 401: if it
     /// gets 401 too, the server asks for Windows authentication everywhere.
     pub control: Option<(String, Result<Answer, HttpError>)>,
+    /// The account the probe logs in as ("user CORP\\svc"), when it has credentials.
+    pub who: Option<String>,
 }
 
 /// The control URL next to `url`: the same server, a directory nobody creates.
@@ -91,6 +103,8 @@ pub struct Answer {
     pub server: Option<String>,
     /// The schemes of every WWW-Authenticate header ("Negotiate", "NTLM", "Basic").
     pub auth: Vec<String>,
+    /// What logging in did (Anonymous without credentials).
+    pub login: patchdeck_kit::auth::Outcome,
 }
 
 /// The site code in the URL's `SMSReporting_<code>` directory, if it has one.
@@ -214,6 +228,9 @@ fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>
             ),
         );
     }
+    if let Some(it) = logged_in(s, a, &site, &seen) {
+        return it;
+    }
     let windows: Vec<&str> = a
         .auth
         .iter()
@@ -303,6 +320,57 @@ fn role(s: &Seen, a: &Answer, site_code: Option<&str>, details: &mut Vec<Detail>
     }
 }
 
+/// The verdict when the probe logged in (or tried to): an authenticated 200 from the role's
+/// directory proves the role end to end; 5xx after logging in is ASP or its database.
+fn logged_in(s: &Seen, a: &Answer, site: &str, seen: &str) -> Option<Item> {
+    use patchdeck_kit::auth::Outcome;
+    let who = s.who.as_deref().unwrap_or("the configured account");
+    let bad = |rule: &Rule, status: Status, summary: String, fix: String| {
+        Some(explain(
+            item("role", "Reporting point", status, summary),
+            rule,
+            format!("{seen}; login as {who}: {:?}", a.login),
+            fix,
+        ))
+    };
+    match &a.login {
+        Outcome::Accepted(scheme) => match a.status {
+            200 => Some(item(
+                "role",
+                "Reporting point",
+                Status::Ok,
+                format!("installed: the reports page answered {who} ({scheme})"),
+            )),
+            code @ 500..=599 => bad(
+                &ROLE,
+                Status::Critical,
+                format!("reporting point broken: HTTP {code} after logging in (ASP or its connection to the site database)"),
+                format!("Read the IIS log and the Application event log on the reporting point; check that Active Server Pages is allowed and that the reporting point can reach the site database (SMS_{site}). {RP_DOC}"),
+            ),
+            _ => None,
+        },
+        Outcome::Refused { scheme } => bad(
+            &LOGIN,
+            Status::Critical,
+            format!("credentials refused ({who}, {scheme})"),
+            format!("Check the password or keytab of {who} and that the account is in the site's Reporting Users group (SMSReporting_{site}). {VDIR_DOC}"),
+        ),
+        Outcome::ClientFailed(e) => bad(
+            &PROOF,
+            Status::Unknown,
+            format!("cannot log in as {who}: {e}"),
+            "Check the credentials on this host: the keytab (klist -k), a ticket (klist), the KDC in /etc/krb5.conf, and for NTLM the gss-ntlmssp package.".into(),
+        ),
+        Outcome::ServerInvalid(e) => bad(
+            &LOGIN,
+            Status::Critical,
+            format!("login failed: {e}"),
+            "The server (or a proxy in front of it) breaks the Windows authentication handshake: check IIS's authentication providers on the SMSReporting directory.".into(),
+        ),
+        Outcome::Anonymous | Outcome::NotOffered { .. } => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,8 +383,10 @@ mod tests {
                 ms: 5.0,
                 server: Some("Microsoft-IIS/6.0".into()),
                 auth: auth.iter().map(|s| s.to_string()).collect(),
+                login: patchdeck_kit::auth::Outcome::Anonymous,
             }),
             control: None,
+            who: None,
         }
     }
 

@@ -30,10 +30,14 @@ pub struct Config {
     pub latency_crit_ms: u64,
     #[serde(default)]
     pub tls_insecure: bool,
+    /// Credentials: with them the probe logs in and an authenticated 200 from the reports
+    /// page proves the role end to end (see kit::auth).
+    pub auth: Option<patchdeck_kit::auth::AuthConfig>,
 }
 
 pub struct ReportingPoint {
     config: Config,
+    auth: Option<patchdeck_kit::auth::Authenticator>,
 }
 
 impl ConfigProbe for ReportingPoint {
@@ -51,12 +55,20 @@ impl ConfigProbe for ReportingPoint {
         if config.latency_warn_ms > config.latency_crit_ms {
             return Err("field `latency_warn_ms` must not be above `latency_crit_ms`".into());
         }
-        Ok(ReportingPoint { config })
+        if let Some(a) = &config.auth {
+            a.validate("auth")?;
+        }
+        let auth = config
+            .auth
+            .clone()
+            .map(patchdeck_kit::auth::Authenticator::new);
+        Ok(ReportingPoint { config, auth })
     }
 
     fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
         let c = &self.config;
-        let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
+        let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()))
+            .with_auth(self.auth.as_ref());
         let get = |url: &str| {
             http.get(url).map(|r| Answer {
                 status: r.status,
@@ -68,19 +80,23 @@ impl ConfigProbe for ReportingPoint {
                     .filter_map(|v| v.split_whitespace().next())
                     .map(str::to_owned)
                     .collect(),
+                login: r.auth.clone(),
             })
         };
         let answer = get(&c.url);
         let ms = answer.as_ref().ok().map(|a| a.ms);
         // A 401 proves the role only if a path that cannot exist is not 401 as well.
         let control = match &answer {
-            Ok(a) if a.status == 401 => judge::control_url(&c.url).map(|u| (u.clone(), get(&u))),
+            Ok(a) if a.status == 401 && a.login == patchdeck_kit::auth::Outcome::Anonymous => {
+                judge::control_url(&c.url).map(|u| (u.clone(), get(&u)))
+            }
             _ => None,
         };
         let seen = Seen {
             url: c.url.clone(),
             answer,
             control,
+            who: self.auth.as_ref().map(|a| a.config.who()),
         };
         let (mut items, mut details) = judge::judge(
             &seen,
@@ -125,7 +141,7 @@ patchdeck_probe_api::export_probe!(
     kind: "reporting-point",
     version: env!("CARGO_PKG_VERSION"),
     description: "ConfigMgr 2007 reporting point: its SMSReporting_<site> directory answers, protected by Windows authentication",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"site_code":{"type":"string"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"site_code":{"type":"string"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]

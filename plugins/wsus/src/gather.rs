@@ -13,19 +13,24 @@ use std::path::Path;
 pub struct Get {
     pub url: String,
     pub answer: Result<u16, HttpError>,
+    /// What logging in did (admin API with credentials).
+    pub login: patchdeck_kit::auth::Outcome,
     /// IIS answered 403.4 "SSL required" (SSL is on and this was plain HTTP).
     pub ssl_required: bool,
 }
 
 pub fn get(http: &Http, url: String) -> Get {
     let mut ssl_required = false;
+    let mut login = patchdeck_kit::auth::Outcome::Anonymous;
     let answer = http.get(&url).map(|r| {
         ssl_required = wsus::ssl_required(r.status, &r.text());
+        login = r.auth.clone();
         r.status
     });
     Get {
         url,
         answer,
+        login,
         ssl_required,
     }
 }

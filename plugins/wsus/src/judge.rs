@@ -56,9 +56,42 @@ pub fn service(id: &str, title: &str, g: &Get) -> Item {
     )
 }
 
-/// The admin API (ApiRemoting30) wants Windows authentication: 401 is healthy.
-pub fn admin_api(g: &Get) -> Item {
+/// The admin API (ApiRemoting30) wants Windows authentication: 401 is healthy without
+/// credentials; with them, 401 for that account means it lacks WSUS rights.
+pub fn admin_api(g: &Get, who: Option<&str>) -> Item {
+    use patchdeck_kit::auth::Outcome;
     let (id, title) = ("admin-api", "Admin API (ApiRemoting30)");
+    let who = who.unwrap_or("the configured account");
+    match (&g.answer, &g.login) {
+        (Ok(401), Outcome::Refused { scheme }) => {
+            return patchdeck_kit::report::explain(
+                item(
+                    id,
+                    title,
+                    Status::Warning,
+                    format!(
+                        "answering, but refuses {who} ({scheme}): the account lacks WSUS rights"
+                    ),
+                ),
+                &r::ADMIN_RIGHTS,
+                format!("GET {} with {scheme} as {who} -> 401", g.url),
+                format!(
+                    "Add {who} to the WSUS Reporters (read-only) or WSUS Administrators local group on the WSUS server, or check its password; the site server's accounts need WSUS Administrators to configure the SUP. {SYNC_TROUBLE_DOC}"
+                ),
+            );
+        }
+        (Ok(code @ (200 | 401)), Outcome::Accepted(scheme)) => {
+            let mut it = item(
+                id,
+                title,
+                Status::Ok,
+                format!("HTTP {code}: answering, {who} logged in ({scheme})"),
+            );
+            it.details.push(detail("URL", &g.url, None));
+            return it;
+        }
+        _ => {}
+    }
     match g.answer {
         Ok(code @ (200 | 401)) => verdict_item(
             id,

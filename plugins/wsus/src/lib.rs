@@ -64,6 +64,9 @@ pub struct Config {
     /// The site server's name (as in Name0); the console is required there when the SUP is
     /// remote.
     pub site_server: Option<String>,
+    /// Credentials for the admin API (ApiRemoting30): a 401 for them means the account lacks
+    /// WSUS rights (see kit::auth).
+    pub auth: Option<patchdeck_kit::auth::AuthConfig>,
 }
 
 fn sync_schedule() -> String {
@@ -79,6 +82,7 @@ pub struct Wsus {
     services: String,
     selfupdate_80: String,
     sync: judge::SyncPolicy,
+    auth: Option<patchdeck_kit::auth::Authenticator>,
 }
 
 impl ConfigProbe for Wsus {
@@ -148,17 +152,26 @@ impl ConfigProbe for Wsus {
                 "field `site_code` needs `status_messages_csv` (it filters that export)".into(),
             );
         }
+        if let Some(a) = &config.auth {
+            a.validate("auth")?;
+        }
+        let auth = config
+            .auth
+            .clone()
+            .map(patchdeck_kit::auth::Authenticator::new);
         Ok(Wsus {
             config,
             services,
             selfupdate_80,
             sync,
+            auth,
         })
     }
 
     fn run(&mut self, ctx: &CheckContext) -> Result<Report, CheckError> {
         let c = &self.config;
-        let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()));
+        let http = Http::new(ctx.deadline, c.tls_insecure, Some(ctx.cancel_flag()))
+            .with_auth(self.auth.as_ref());
         let targets = gather::Targets {
             url: &c.url,
             services: &self.services,
@@ -202,7 +215,8 @@ impl Wsus {
                 s,
             ));
         }
-        items.push(judge::admin_api(&f.admin_api));
+        let who = self.auth.as_ref().map(|a| a.config.who());
+        items.push(judge::admin_api(&f.admin_api, who.as_deref()));
         if let Some(ms) = ms {
             items.extend(judge::latency(
                 ms,
@@ -254,7 +268,7 @@ patchdeck_probe_api::export_probe!(
     kind: "wsus",
     version: env!("CARGO_PKG_VERSION"),
     description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]

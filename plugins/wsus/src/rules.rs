@@ -22,6 +22,15 @@ pub const ADMIN_API: Rule = Rule {
     fix: "Start WsusPool; the site server's WSUS console and the SUP use this API.",
     assumption: false,
 };
+pub const ADMIN_RIGHTS: Rule = Rule {
+    id: "wsus.admin-rights",
+    severity: Status::Warning,
+    title: "With credentials, the admin API accepts the account (WSUS Reporters or Administrators)",
+    source: "Troubleshooting Software Updates Synchronization (the site server's accounts and the WSUS virtual directories)",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Add the account to WSUS Reporters or WSUS Administrators on the WSUS server.",
+    assumption: false,
+};
 pub const LATENCY: Rule = Rule {
     id: "wsus.latency",
     severity: Status::Warning,
@@ -114,6 +123,7 @@ pub const RULES: &[Rule] = &[
     wsus::RULE_VERSION_WINDOWS7,
     SELF_UPDATE,
     ADMIN_API,
+    ADMIN_RIGHTS,
     LATENCY,
     SYNC_AGE,
     SYNC_FAILED,

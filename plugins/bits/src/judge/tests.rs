@@ -12,6 +12,7 @@ fn answer(status: u16, len: Option<u64>, range: Option<&str>, body: u64, auth: &
         body_len: body,
         truncated: false,
         auth: auth.iter().map(|s| s.to_string()).collect(),
+        login: patchdeck_kit::auth::Outcome::Anonymous,
     }
 }
 
