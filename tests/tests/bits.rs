@@ -320,6 +320,11 @@ fn check_lab(
     );
     let doc: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {all}\n--- apache ---\n{}", lab.log()));
+    // Measured numbers for the issue notes (run with --nocapture).
+    eprintln!(
+        "auth lab check: {} ms ({extra})",
+        doc["probes"][0]["duration_ms"]
+    );
     (doc["probes"][0].clone(), all)
 }
 
