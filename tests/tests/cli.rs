@@ -1003,7 +1003,7 @@ define service {{
     // status.dat keeps long output with escaped newlines.
     let long: Vec<&str> = fields["long_plugin_output"].split("\\n").collect();
     assert!(
-        long[0].starts_with("CRITICAL bits-dps: 6/9 DPs BITS-ready · DP04 ignores Range"),
+        long[0].starts_with("CRITICAL bits-dps: 7/9 DPs BITS-ready · DP04 ignores Range"),
         "{long:?}"
     );
     assert!(
@@ -1012,7 +1012,7 @@ define service {{
         "{long:?}"
     );
     let perf = &fields["performance_data"];
-    assert!(perf.contains("'bits-dps::dps_ready'=6;;;0;9"), "{perf}");
+    assert!(perf.contains("'bits-dps::dps_ready'=7;;;0;9"), "{perf}");
     assert!(perf.contains("'wsus-sup01::getconfig_latency'="), "{perf}");
 }
 
@@ -1133,7 +1133,7 @@ object Host "site01" {{
     assert!(
         field("OUTPUT")
             .lines()
-            .any(|l| l.starts_with("CRITICAL bits-dps: 6/9 DPs BITS-ready · DP04 ignores Range")),
+            .any(|l| l.starts_with("CRITICAL bits-dps: 7/9 DPs BITS-ready · DP04 ignores Range")),
         "long output per probe: {record}"
     );
     assert_eq!(field("STATE"), "CRITICAL", "{record}");
@@ -1143,7 +1143,7 @@ object Host "site01" {{
         "{record}"
     );
     let perf = field("PERF");
-    assert!(perf.contains("bits-dps::dps_ready=6;;;0;9"), "{perf}");
+    assert!(perf.contains("bits-dps::dps_ready=7;;;0;9"), "{perf}");
     assert!(perf.contains("wsus-sup01::getconfig_latency="), "{perf}");
 }
 

@@ -384,7 +384,7 @@ fn demo_runs_the_real_plugins_against_the_simulated_site() {
     // All six prerequisites: the network probes and the ones reading the site's exports.
     let s = t.wait_for("all six probes", |s| {
         s.contains("WSUS 3.0 SP2 (protocol 3.2)")
-            && s.contains("6/9 DPs BITS-ready")
+            && s.contains("7/9 DPs BITS-ready")
             && s.contains("installed, Windows authentication")
             && s.contains("30,000 clients")
             && s.contains("msi-clients")

@@ -90,6 +90,19 @@ type InitSecContext = unsafe extern "C" fn(
     *mut u32,
     *mut u32,
 ) -> u32;
+type AcceptSecContext = unsafe extern "C" fn(
+    *mut Minor,
+    *mut Ctx,
+    Cred,
+    *const Buffer,
+    *const c_void,
+    *mut Name,
+    *mut *const Oid,
+    *mut Buffer,
+    *mut u32,
+    *mut u32,
+    *mut Cred,
+) -> u32;
 type DisplayStatus =
     unsafe extern "C" fn(*mut Minor, u32, i32, *const Oid, *mut u32, *mut Buffer) -> u32;
 
@@ -102,6 +115,7 @@ struct Lib {
     acquire_with_password: AcquireWithPassword,
     acquire_from: AcquireFrom,
     init_sec_context: InitSecContext,
+    accept_sec_context: AcceptSecContext,
     display_status: DisplayStatus,
 }
 
@@ -138,6 +152,9 @@ fn lib() -> Result<&'static Lib, String> {
                 init_sec_context: *l
                     .get(b"gss_init_sec_context\0")
                     .map_err(|e| e.to_string())?,
+                accept_sec_context: *l
+                    .get(b"gss_accept_sec_context\0")
+                    .map_err(|e| e.to_string())?,
                 display_status: *l.get(b"gss_display_status\0").map_err(|e| e.to_string())?,
             }
         };
@@ -165,6 +182,7 @@ fn oid(bytes: &'static [u8]) -> Oid {
 const GSS_S_COMPLETE: u32 = 0;
 const GSS_S_CONTINUE_NEEDED: u32 = 1;
 const GSS_C_INITIATE: i32 = 1;
+const GSS_C_ACCEPT: i32 = 2;
 const GSS_C_MUTUAL_FLAG: u32 = 2;
 const GSS_C_GSS_CODE: i32 = 1;
 const GSS_C_MECH_CODE: i32 = 2;
@@ -294,8 +312,10 @@ impl Credential {
     pub fn ntlm(user: &str, password: &str) -> Result<Credential, String> {
         let l = lib()?;
         let name = import(l, user, NT_USER_NAME)?;
+        // gss-ntlmssp reads the password as a C string: it must end with a NUL.
+        let password = CString::new(password).map_err(|_| "the password has a NUL byte")?;
         let pw = Buffer {
-            length: password.len(),
+            length: password.as_bytes().len(),
             value: password.as_ptr().cast_mut().cast(),
         };
         let mech = oid(MECH_NTLMSSP);
@@ -497,4 +517,151 @@ impl Context {
 /// True when the system GSSAPI library can be loaded here.
 pub fn available() -> Result<(), String> {
     lib().map(|_| ())
+}
+
+/// The accepting side, for the simulated site (`patchdeck demo`): an NTLM acceptor whose users
+/// are listed in a gss-ntlmssp users file ("DOMAIN:user:password" lines). Never used by a
+/// probe.
+pub struct Acceptor {
+    cred: Cred,
+}
+
+// SAFETY: as for Credential: MIT's mechglue and gss-ntlmssp may use a credential from any
+// thread; accept_sec_context only reads it.
+unsafe impl Send for Acceptor {}
+// SAFETY: as above.
+unsafe impl Sync for Acceptor {}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        if let (false, Ok(l)) = (self.cred.is_null(), lib()) {
+            let mut min = 0;
+            // SAFETY: the credential came from an acquire call and is released once.
+            unsafe { (l.release_cred)(&mut min, &mut self.cred) };
+        }
+    }
+}
+
+impl Acceptor {
+    /// An NTLM acceptor for `HTTP@host` whose users are in `users_file`.
+    pub fn ntlm(host: &str, users_file: &str) -> Result<Acceptor, String> {
+        let l = lib()?;
+        let name = import(l, &format!("HTTP@{host}"), NT_HOSTBASED_SERVICE)?;
+        let mech = oid(MECH_NTLMSSP);
+        let set = OidSet {
+            count: 1,
+            elements: &mech,
+        };
+        let (k, v) = (
+            CString::new("ntlmssp_keyfile").unwrap_or_default(),
+            CString::new(users_file).map_err(|_| "users file path has a NUL")?,
+        );
+        let el = KeyValue {
+            key: k.as_ptr(),
+            value: v.as_ptr(),
+        };
+        let store = KeyValueSet {
+            count: 1,
+            elements: &el,
+        };
+        let mut cred: Cred = ptr::null_mut();
+        let mut min = 0;
+        // SAFETY: every pointer is valid for the call; the credential is owned below.
+        let major = unsafe {
+            (l.acquire_from)(
+                &mut min,
+                name.0,
+                0,
+                &set,
+                GSS_C_ACCEPT,
+                &store,
+                &mut cred,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if major != GSS_S_COMPLETE {
+            return Err(format!(
+                "cannot make an NTLM acceptor (is gss-ntlmssp installed?): {}",
+                status_text(l, major, min, Some(Mech::Ntlm))
+            ));
+        }
+        Ok(Acceptor { cred })
+    }
+
+    /// A context for one connection.
+    pub fn context(self: &std::sync::Arc<Self>) -> AcceptContext {
+        AcceptContext {
+            acceptor: self.clone(),
+            ctx: ptr::null_mut(),
+        }
+    }
+}
+
+/// The accepting side of one handshake.
+pub struct AcceptContext {
+    acceptor: std::sync::Arc<Acceptor>,
+    ctx: Ctx,
+}
+
+// SAFETY: a security context may move between threads between calls (it is used by one
+// connection's thread at a time).
+unsafe impl Send for AcceptContext {}
+
+impl Drop for AcceptContext {
+    fn drop(&mut self) {
+        if let (false, Ok(l)) = (self.ctx.is_null(), lib()) {
+            let mut min = 0;
+            // SAFETY: the context came from accept_sec_context and is deleted once.
+            unsafe { (l.delete_ctx)(&mut min, &mut self.ctx, ptr::null_mut()) };
+        }
+    }
+}
+
+impl AcceptContext {
+    /// The token to answer `input` with, and whether the client is now authenticated.
+    pub fn step(&mut self, input: &[u8]) -> Result<(Vec<u8>, bool), String> {
+        let l = lib()?;
+        let in_buf = Buffer {
+            length: input.len(),
+            value: input.as_ptr().cast_mut().cast(),
+        };
+        let mut out = Buffer {
+            length: 0,
+            value: ptr::null_mut(),
+        };
+        let mut min = 0;
+        // SAFETY: every pointer is valid for the call; the output buffer is released below.
+        let major = unsafe {
+            (l.accept_sec_context)(
+                &mut min,
+                &mut self.ctx,
+                self.acceptor.cred,
+                &in_buf,
+                ptr::null(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                &mut out,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        let token = if out.value.is_null() {
+            Vec::new()
+        } else {
+            // SAFETY: the library returned `length` readable bytes at `value`.
+            let t =
+                unsafe { std::slice::from_raw_parts(out.value.cast::<u8>(), out.length) }.to_vec();
+            let mut m2 = 0;
+            // SAFETY: the buffer came from the library.
+            unsafe { (l.release_buffer)(&mut m2, &mut out) };
+            t
+        };
+        match major {
+            GSS_S_COMPLETE => Ok((token, true)),
+            GSS_S_CONTINUE_NEEDED => Ok((token, false)),
+            _ => Err(status_text(l, major, min, Some(Mech::Ntlm))),
+        }
+    }
 }

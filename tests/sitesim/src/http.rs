@@ -25,11 +25,52 @@ impl Request {
 
 /// Answers one request on a connection (plain TCP or TLS).
 pub fn handle<S: Read + Write>(stream: &mut S, answer: &dyn Fn(&Request) -> Vec<u8>) {
-    let req = {
-        let mut reader = BufReader::new(&mut *stream);
+    let Some(req) = read_request(stream) else {
+        return;
+    };
+    let _ = stream.write_all(&answer(&req));
+    let _ = stream.flush();
+}
+
+/// Starts a server on 127.0.0.1 that keeps connections open while `answer` says so, with a
+/// state per connection (a login handshake: NTLM authenticates the connection).
+pub fn serve_stateful<C: Default + Send + 'static>(
+    answer: impl Fn(&Request, &mut C) -> (Vec<u8>, bool) + Send + Sync + 'static,
+) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let _ = sock.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+                let mut state = C::default();
+                // At most a handful of requests per connection: a login and its request.
+                for _ in 0..8 {
+                    let Some(req) = read_request(&mut sock) else {
+                        return;
+                    };
+                    let (out, keep) = answer(&req, &mut state);
+                    if sock.write_all(&out).is_err() || !keep {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+/// Reads one request (headers and body) from a connection.
+fn read_request<S: Read + Write>(stream: &mut S) -> Option<Request> {
+    Some({
+        // Byte by byte so that a kept-alive connection's next request stays unread.
+        let mut reader = BufReader::with_capacity(1, &mut *stream);
         let mut first = String::new();
         if reader.read_line(&mut first).unwrap_or(0) == 0 {
-            return;
+            return None;
         }
         let mut parts = first.split_whitespace();
         let method = parts.next().unwrap_or("").to_owned();
@@ -58,9 +99,7 @@ pub fn handle<S: Read + Write>(stream: &mut S, answer: &dyn Fn(&Request) -> Vec<
             headers,
             body,
         }
-    };
-    let _ = stream.write_all(&answer(&req));
-    let _ = stream.flush();
+    })
 }
 
 /// Starts a server on 127.0.0.1 (a free port); returns "http://127.0.0.1:PORT".

@@ -114,6 +114,11 @@ pub struct DpSpec {
     /// every request then gets 401 with WWW-Authenticate Negotiate and NTLM.
     #[serde(default = "yes")]
     pub anonymous: bool,
+    /// With `anonymous = false`: the DP logs clients in with NTLM (Windows authentication,
+    /// through the system GSSAPI and gss-ntlmssp) for the site's service account
+    /// `CORP\\svc-patchdeck`, whose password file the generated config hands the bits probe.
+    #[serde(default)]
+    pub login: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -3,6 +3,7 @@
 
 use crate::http::{Request, closed_port, iis, iis_head, serve};
 use crate::scenario::{DpSpec, RpSpec, Scenario, WsusSpec};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -21,6 +22,128 @@ pub struct Site {
     pub wsus: Vec<Running<WsusSpec>>,
     pub dps: Vec<Running<DpSpec>>,
     pub reporting_points: Vec<Running<RpSpec>>,
+    /// The service account's password file and the DPs' NTLM users file, when a DP logs
+    /// clients in (a private folder, removed with the site).
+    pub secrets: Option<PathBuf>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Some(d) = &self.secrets {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// The service account a logging-in DP accepts.
+pub const SERVICE_USER: &str = "CORP\\svc-patchdeck";
+const SERVICE_PASSWORD: &str = "Demo-Pass-1";
+
+/// A private folder with the NTLM users file and the service account's password file.
+fn write_secrets() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "patchdeck-sitesim-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    for (name, text) in [
+        (
+            "ntlm_users",
+            format!("CORP:svc-patchdeck:{SERVICE_PASSWORD}\n"),
+        ),
+        ("dp.secret", SERVICE_PASSWORD.to_owned()),
+    ] {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dir.join(name))?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+    }
+    Ok(dir)
+}
+
+/// Per connection of a logging-in DP: the handshake in progress, and whether it succeeded.
+#[derive(Default)]
+struct Login {
+    ctx: Option<patchdeck_kit::gssapi::AcceptContext>,
+    done: bool,
+}
+
+/// A DP with anonymous access off that logs clients in with NTLM: 401 until the handshake on
+/// this connection completes, then the content as an anonymous DP would serve it.
+fn dp_login_answer(
+    d: &DpSpec,
+    acceptor: &Arc<patchdeck_kit::gssapi::Acceptor>,
+    req: &Request,
+    login: &mut Login,
+) -> (Vec<u8>, bool) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let challenge = |extra: &str, keep: bool| {
+        let mut out = iis(
+            "401 Unauthorized",
+            &format!("{extra}Content-Type: text/html\r\n"),
+            b"<h1>You are not authorized to view this page</h1>",
+        );
+        if keep {
+            // The handshake continues on this connection.
+            let text = String::from_utf8_lossy(&out)
+                .replace("Connection: close", "Connection: keep-alive");
+            out = text.into_bytes();
+        }
+        if req.method == "HEAD" {
+            // No body after the headers of a HEAD answer: it would be read as the next
+            // response on this kept-alive connection.
+            if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+                out.truncate(end + 4);
+            }
+        }
+        (out, keep)
+    };
+    if !login.done {
+        let token = req
+            .header("authorization")
+            .and_then(|a| {
+                a.strip_prefix("NTLM ")
+                    .or_else(|| a.strip_prefix("Negotiate "))
+            })
+            .and_then(|t| b64.decode(t.trim()).ok());
+        let Some(token) = token else {
+            return challenge(
+                "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
+                true,
+            );
+        };
+        let ctx = login.ctx.get_or_insert_with(|| acceptor.context());
+        match ctx.step(&token) {
+            Ok((out, false)) => {
+                return challenge(
+                    &format!("WWW-Authenticate: NTLM {}\r\n", b64.encode(out)),
+                    true,
+                );
+            }
+            Ok((_, true)) => login.done = true,
+            Err(_) => {
+                login.ctx = None;
+                return challenge(
+                    "WWW-Authenticate: Negotiate\r\nWWW-Authenticate: NTLM\r\n",
+                    false,
+                );
+            }
+        }
+    }
+    let served = DpSpec {
+        anonymous: true,
+        ..d.clone()
+    };
+    (dp_answer(&served, req), false)
 }
 
 fn read<T: Clone>(spec: &RwLock<T>) -> T {
@@ -253,10 +376,42 @@ impl Site {
             .iter()
             .map(|w| start(&w.name, w.clone(), w.down, wsus_answer))
             .collect();
+        let wants_login = scenario
+            .dp
+            .iter()
+            .any(|d| d.login && !d.anonymous && !d.down);
+        // Without gss-ntlmssp (or GSSAPI) the DP still refuses anonymous access; the config
+        // then gives the probe no credentials and it says so.
+        let login = if wants_login {
+            write_secrets().ok().and_then(|dir| {
+                let users = dir.join("ntlm_users");
+                // gss-ntlmssp names itself in its challenge (MsvAvTargetName) and its initiator
+                // refuses a name other than the one it asked for: the DPs are 127.0.0.1.
+                patchdeck_kit::gssapi::Acceptor::ntlm("127.0.0.1", &users.to_string_lossy())
+                    .ok()
+                    .map(|a| (dir, Arc::new(a)))
+            })
+        } else {
+            None
+        };
         let dps = scenario
             .dp
             .iter()
-            .map(|d| start(&d.name, d.clone(), d.down, dp_answer))
+            .map(|d| match &login {
+                Some((_, acceptor)) if d.login && !d.anonymous && !d.down => {
+                    let spec = Arc::new(RwLock::new(d.clone()));
+                    let (s, a) = (spec.clone(), acceptor.clone());
+                    let base = crate::http::serve_stateful(move |req, state: &mut Login| {
+                        dp_login_answer(&read(&s), &a, req, state)
+                    });
+                    Running {
+                        name: d.name.clone(),
+                        base,
+                        spec,
+                    }
+                }
+                _ => start(&d.name, d.clone(), d.down, dp_answer),
+            })
             .collect();
         let reporting_points = scenario
             .reporting_point
@@ -268,6 +423,7 @@ impl Site {
             wsus,
             dps,
             reporting_points,
+            secrets: login.map(|(dir, _)| dir),
         }
     }
 
@@ -417,6 +573,13 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 })
                 .collect();
             s.push_str(&format!("\n[[probe]]\nid = \"bits-dps\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = [\n{}\n]\n", list.join("\n")));
+            if let Some(dir) = &self.secrets {
+                // The service account the logging-in DPs accept (anonymous DPs never ask).
+                s.push_str(&format!(
+                    "auth = {{ user = \"CORP\\\\svc-patchdeck\", password = {{ file = \"{}\" }} }}\n",
+                    dir.join("dp.secret").display()
+                ));
+            }
         }
         for r in &self.reporting_points {
             s.push_str(&format!(
