@@ -53,6 +53,8 @@ pub struct AuthLab {
     pub client_keytab: PathBuf,
     /// A file with the NTLM password (mode 0600).
     pub password_file: PathBuf,
+    /// The keytab of expired-svc@CORP.EXAMPLE, whose principal expired in 2000 (mode 0600).
+    pub expired_keytab: PathBuf,
     apache: Option<Group>,
     kdc: Option<Group>,
 }
@@ -181,11 +183,15 @@ impl AuthLab {
         run(&mut c, "kdb5_util create");
         let http_keytab = p("http.keytab");
         let client_keytab = p("svc.keytab");
+        let expired_keytab = p("expired.keytab");
         for q in [
             "addprinc -randkey HTTP/localhost".to_owned(),
             "addprinc -pw Krb-Pass-1 svc-patchdeck".to_owned(),
+            // An account whose validity ended (as when a service account expires in AD).
+            "addprinc -randkey -expire 2000-01-01 expired-svc".to_owned(),
             format!("ktadd -k {} HTTP/localhost", http_keytab.display()),
             format!("ktadd -k {} svc-patchdeck", client_keytab.display()),
+            format!("ktadd -k {} expired-svc", expired_keytab.display()),
         ] {
             let mut c = Command::new(&kadmin);
             c.args(["-r", REALM, "-q", &q]);
@@ -193,6 +199,7 @@ impl AuthLab {
             run(&mut c, &format!("kadmin.local {q}"));
         }
         std::fs::set_permissions(&client_keytab, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&expired_keytab, std::fs::Permissions::from_mode(0o600)).unwrap();
         let kdc_log = p("kdc.log");
         let mut c = Command::new(&krb5kdc);
         c.args(["-n", "-r", REALM])
@@ -322,6 +329,7 @@ DocumentRoot {www}
             krb5_conf,
             client_keytab,
             password_file,
+            expired_keytab,
             apache: Some(Group(apache_child)),
             kdc: Some(kdc),
         }

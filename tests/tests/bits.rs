@@ -432,6 +432,23 @@ fn kerberos_against_a_real_kdc_and_acceptor() {
         s.starts_with("cannot log in as principal nobody@CORP.EXAMPLE: "),
         "{s}"
     );
+    // An expired account: the KDC refuses it a ticket. UNKNOWN, naming the principal.
+    let expired = format!(
+        "auth = {{ kerberos = true, principal = \"expired-svc@CORP.EXAMPLE\", keytab = \"{}\" }}",
+        lab.expired_keytab.display()
+    );
+    let (p, all) = check_lab(
+        &lab,
+        &format!("{{ name = \"DP01\", url = \"{url}\" }}"),
+        &expired,
+    );
+    assert_eq!(p["status"], "unknown", "{all}");
+    let s = dp_item(&p)["summary"].as_str().unwrap().to_owned();
+    assert!(
+        s.starts_with("cannot log in as principal expired-svc@CORP.EXAMPLE: ")
+            && s.contains("expired"),
+        "{s}"
+    );
     // No keytab and an empty ticket cache: no credentials to start with.
     let (p, all) = check_lab(
         &lab,
@@ -522,4 +539,82 @@ async fn hostile_login_answers_are_verdicts_and_basic_is_never_answered() {
     for h in seen.lock().unwrap().iter() {
         assert!(!h.contains("S3cret-Pass"), "{h}");
     }
+}
+
+/// A DP that keeps asking: it answers the client's last NTLM message with yet another
+/// challenge (a real one, from gss-ntlmssp) instead of the content. Bounded: CRITICAL
+/// "login failed" after the handshake, never an endless loop.
+#[tokio::test]
+async fn a_dp_that_loops_on_401_is_a_bounded_verdict() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let dir = scratch("bits-loop");
+    let users = dir.join("users");
+    std::fs::write(&users, "CORP:svc:S3cret-Pass\n").unwrap();
+    let acceptor = std::sync::Arc::new(
+        patchdeck_kit::gssapi::Acceptor::ntlm("127.0.0.1", &users.display().to_string())
+            .expect("gss-ntlmssp"),
+    );
+    let legs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = legs.clone();
+    let base = patchdeck_sitesim::http::serve_stateful(
+        move |req: &StubRequest, ctx: &mut Option<patchdeck_kit::gssapi::AcceptContext>| {
+            let token = req
+                .header("authorization")
+                .and_then(|a| a.strip_prefix("NTLM "))
+                .and_then(|t| b64.decode(t).ok());
+            let www = match token {
+                None => "WWW-Authenticate: NTLM\r\n".to_owned(),
+                Some(t) => {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let c = ctx.get_or_insert_with(|| acceptor.context());
+                    // A challenge for the first message; for the last one, a fresh
+                    // challenge again (a broken server asking forever).
+                    let out = match c.step(&t) {
+                        Ok((out, false)) => out,
+                        _ => {
+                            acceptor
+                                .context()
+                                .step(&t_negotiate())
+                                .unwrap_or_default()
+                                .0
+                        }
+                    };
+                    format!("WWW-Authenticate: NTLM {}\r\n", b64.encode(out))
+                }
+            };
+            let head = format!(
+                "HTTP/1.1 401 Unauthorized\r\n{www}Content-Length: 0\r\nConnection: keep-alive\r\n\r\n"
+            );
+            (head.into_bytes(), true)
+        },
+    );
+    let secret = dir.join("pw");
+    std::fs::write(&secret, "S3cret-Pass").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = format!(
+        "[[probe]]\nid = \"b\"\nplugin = \"bits\"\ntimeout = \"5s\"\n[probe.config]\nwebdav = false\ndistribution_points = [{{ name = \"DP01\", url = \"{base}/SMS_DP_SMSPKGD%24/X/f.cab\" }}]\nauth = {{ user = \"CORP\\\\svc\", password = {{ file = \"{}\" }} }}\n",
+        secret.display()
+    );
+    let r = check_once(&dir, &cfg).await;
+    let it = &r.report.as_ref().unwrap().items[0];
+    assert_eq!(it.status, Status::Critical, "{}", it.summary);
+    assert!(
+        it.summary
+            .contains("asked for another NTLM leg after the handshake was complete"),
+        "{}",
+        it.summary
+    );
+    assert!(legs.load(std::sync::atomic::Ordering::Relaxed) <= 4);
+}
+
+/// A NEGOTIATE message from a fresh client context (what the looping server answers).
+fn t_negotiate() -> Vec<u8> {
+    let cred =
+        std::sync::Arc::new(patchdeck_kit::gssapi::Credential::ntlm("CORP\\x", "y").unwrap());
+    patchdeck_kit::gssapi::Context::new(cred, "127.0.0.1")
+        .unwrap()
+        .step(None)
+        .unwrap()
 }
