@@ -178,6 +178,9 @@ pub struct EngineOptions {
     pub host_exe: Option<PathBuf>,
     /// Extra plugin folders searched after the config's (the binary's own folder).
     pub extra_plugin_dirs: Vec<PathBuf>,
+    /// `config check`: ask plugins that publish a rule index (ABI 1.1) to also check the
+    /// files their config names (exports: exist, readable, columns, age) in `create`.
+    pub validate_files: bool,
 }
 
 /// Why an engine could not be built.
@@ -354,7 +357,12 @@ impl Engine {
                 timeout: pc.timeout,
             };
             crate::sanitize::register_secrets(&pc.secrets);
-            probes.push(Arc::new(Probe::new(meta, plugin, config_for_create(pc))));
+            let validate = options.validate_files && !info.rules.is_empty();
+            probes.push(Arc::new(Probe::new(
+                meta,
+                plugin,
+                config_for_create(pc, validate),
+            )));
         }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
@@ -434,11 +442,20 @@ pub fn check_rules(
 
 /// The JSON given to the plugin's `create`: `[probe.config]`, plus `[probe.rules]` under
 /// `"$rules"` when there are overrides (only plugins with a rule index get any).
-pub fn config_for_create(pc: &crate::config::ProbeConfig) -> String {
-    if pc.rules.is_empty() {
+pub fn config_for_create(pc: &crate::config::ProbeConfig, validate_files: bool) -> String {
+    if pc.rules.is_empty() && !validate_files {
         return pc.config.to_string();
     }
     let mut config = pc.config.clone();
+    if validate_files && let Some(obj) = config.as_object_mut() {
+        obj.insert(
+            patchdeck_probe_api::sdk::VALIDATE_KEY.to_owned(),
+            serde_json::Value::Bool(true),
+        );
+    }
+    if pc.rules.is_empty() {
+        return config.to_string();
+    }
     if let Some(obj) = config.as_object_mut() {
         let rules: serde_json::Map<String, serde_json::Value> = pc
             .rules

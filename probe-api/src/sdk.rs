@@ -136,6 +136,7 @@ impl<T: ConfigProbe> Probe for T {
 #[derive(Clone, Copy, Debug)]
 pub struct Host {
     api: *const PdHostApi,
+    config_check: bool,
 }
 
 // SAFETY: the ABI promises the host API pointer stays valid until destroy and that its log
@@ -145,10 +146,26 @@ unsafe impl Send for Host {}
 unsafe impl Sync for Host {}
 
 impl Host {
+    /// True when `patchdeck config check` creates the probe: check the files the config
+    /// names (exist, readable, right columns, fresh enough) and fail `create` with the
+    /// field's name if one is wrong. False at run time (a missing export is then a verdict).
+    pub fn config_check(&self) -> bool {
+        self.config_check
+    }
+
+    /// A host for unit tests that runs `create` as `config check` does.
+    pub fn detached_config_check() -> Host {
+        Host {
+            api: std::ptr::null(),
+            config_check: true,
+        }
+    }
+
     /// A host that drops every log line (for unit tests of a probe).
     pub fn detached() -> Host {
         Host {
             api: std::ptr::null(),
+            config_check: false,
         }
     }
 
@@ -277,7 +294,10 @@ pub unsafe extern "C" fn create_trampoline<P: Probe>(
     out_instance: *mut *mut c_void,
     out_error: *mut PdOwnedBytes,
 ) -> i32 {
-    let host = Host { api: host };
+    let host = Host {
+        api: host,
+        config_check: false,
+    };
     // SAFETY: the host guarantees config_json is valid for this call.
     let bytes = unsafe { config_json.as_bytes() };
     let outcome = guarded(|| {
@@ -287,7 +307,15 @@ pub unsafe extern "C" fn create_trampoline<P: Probe>(
             Some(v) => Overrides::from_json(&v, P::RULES)?,
             None => Overrides::default(),
         };
-        P::create(config, &host).map(|p| (p, rules))
+        let validating = config
+            .as_object_mut()
+            .and_then(|o| o.remove(VALIDATE_KEY))
+            .is_some_and(|v| v == serde_json::Value::Bool(true));
+        let checking = Host {
+            api: host.api,
+            config_check: validating,
+        };
+        P::create(config, &checking).map(|p| (p, rules))
     });
     let (code, message) = match outcome {
         Ok(Ok((probe, rules))) => {
@@ -346,6 +374,11 @@ pub unsafe extern "C" fn check_trampoline<P: Probe>(
 /// # Safety
 /// Called by the host through `PdProbeV1.destroy`, once, with an idle instance.
 static NO_OVERRIDES: Overrides = Overrides::NONE;
+
+/// The config key with which `patchdeck config check` asks a plugin that publishes a rule
+/// index to check the files its config names too (exports: exist, readable, columns, age);
+/// the SDK removes it and tells the probe through [`Host::config_check`].
+pub const VALIDATE_KEY: &str = "$validate";
 
 /// The config key under which the host passes `[probe.rules]` to a plugin that publishes a
 /// rule index; the SDK removes it before the probe sees its config.

@@ -123,6 +123,7 @@ pub async fn engine(dir: &Path, text: &str, extra_dirs: &[PathBuf]) -> Engine {
     let mut dirs = vec![target_dir()];
     dirs.extend(extra_dirs.iter().cloned());
     let opts = EngineOptions {
+        validate_files: false,
         allow_insecure_plugins: false,
         host_exe: Some(probe_host()),
         extra_plugin_dirs: dirs,

@@ -403,6 +403,7 @@ async fn the_real_site_example_parses_and_binds_every_probe() {
     // Binding only: nothing is contacted (the hosts are examples).
     let config = patchdeck_core::config::load(&repo_root().join("examples/site.toml")).unwrap();
     let opts = patchdeck_core::engine::EngineOptions {
+        validate_files: false,
         allow_insecure_plugins: false,
         host_exe: Some(probe_host()),
         extra_plugin_dirs: vec![target_dir()],
@@ -1280,7 +1281,7 @@ fn serve_exposes_metrics_promtool_accepts_state_and_health() {
         text(&out.stderr)
     );
     assert!(
-        plain.contains("patchdeck_metric{probe=\"bits-dps\",name=\"dps_ready\",unit=\"\"} 6"),
+        plain.contains("patchdeck_metric{probe=\"bits-dps\",name=\"dps_ready\",unit=\"\"} 7"),
         "{plain}"
     );
     assert!(
@@ -1956,4 +1957,175 @@ fn the_readme_rule_table_matches_the_plugins_index() {
         table,
         "README's rule table is stale: PATCHDECK_BLESS=1 cargo test --test cli the_readme_rule_table"
     );
+}
+
+/// Every query of the shipped export kit parses as T-SQL (a real parser: sqlglot, tsql
+/// dialect) and selects exactly the columns the probes' readers read (kit::exports, which the
+/// readers use); the Windows runner writes exactly those files and the manifest header the
+/// probes parse; the systemd units pass `systemd-analyze verify`.
+#[test]
+fn the_export_kit_parses_matches_the_readers_and_its_units_verify() {
+    let kit = repo_root().join("examples/exports");
+    let script = r#"
+import json, sys, sqlglot
+out = {}
+for f in sys.argv[1:]:
+    stmts = [s for s in sqlglot.parse(open(f).read(), read="tsql") if s is not None]
+    selects = [s for s in stmts if isinstance(s, sqlglot.exp.Select)]
+    out[f] = [e.alias_or_name for e in selects[-1].expressions] if selects else None
+print(json.dumps(out))
+"#;
+    let files: Vec<String> = patchdeck_kit::exports::ALL
+        .iter()
+        .map(|s| kit.join(s.sql).display().to_string())
+        .collect();
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(&files)
+        .output()
+        .expect("python3 with sqlglot (.ci/install-test-deps installs it)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (spec, file) in patchdeck_kit::exports::ALL.iter().zip(&files) {
+        let cols: Vec<&str> = parsed[file]
+            .as_array()
+            .unwrap_or_else(|| panic!("{file}: no SELECT"))
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(cols, spec.columns, "{file}");
+        let sql = std::fs::read_to_string(file).unwrap();
+        assert!(sql.contains("SET NOCOUNT ON;"), "{file}");
+        assert!(
+            sql.contains(spec.config_key),
+            "{file}: the header names its config key"
+        );
+    }
+    // The runner: the same five exports, temp name + rename, the manifest header the probes read.
+    let cmd = std::fs::read_to_string(kit.join("run-exports.cmd")).unwrap();
+    let list = cmd
+        .split("for %%E in (")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap();
+    let stems: Vec<&str> = list.split_whitespace().collect();
+    let want: Vec<&str> = patchdeck_kit::exports::ALL
+        .iter()
+        .map(|s| s.file.trim_end_matches(".csv"))
+        .collect();
+    assert_eq!(stems, want);
+    assert!(cmd.contains("echo File,Rows,TakenUtc,SiteCode,KitVersion"));
+    assert!(cmd.contains(r#"move /y "%OUT%\%%E.csv.tmp" "%OUT%\%%E.csv""#));
+    assert!(cmd.contains(r#"move /y "%MANIFEST%" "%OUT%\exports.csv""#));
+    assert!(
+        std::fs::read_to_string(kit.join("patchdeck-exports.xml"))
+            .unwrap()
+            .contains("run-exports.cmd")
+    );
+    let units = [
+        kit.join("srv-patchdeck-exports.mount"),
+        kit.join("srv-patchdeck-exports.automount"),
+    ];
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .output()
+        .expect("systemd-analyze (systemd)");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// `config check` opens every export a probe names: with the exports in place (written like
+/// the runner, manifest last) the config is OK; one missing, one stale (its manifest's time),
+/// one with a renamed column give three problem lines naming them; `--offline` skips files.
+#[test]
+fn config_check_opens_every_export() {
+    use patchdeck_sitesim::exports::{timestamp, write_like_the_runner, write_manifest};
+    let dir = scratch("cli-exports-check");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let scan = "ResourceID,Name0,LastScanTime,LastScanState,LastErrorCode,LastWUAVersion,LastScanPackageLocation\r\n1,PC1,2026-11-20 10:00:00.000,3,0,7.4.7600.226,http://sup01:8530\r\n";
+    let msi = "ResourceID,Name0,FileName,FileVersion,FilePath\r\n1,PC1,msi.dll,3.1.4000.2435,C:\\WINDOWS\\system32\\\r\n";
+    let clients = "ResourceID,Name0\r\n1,PC1\r\n";
+    let messages = "Component,MessageID,Time,SiteCode,MachineName\r\nSMS_WSUS_SYNC_MANAGER,6702,2026-11-20 10:00:00.000,ABC,SITE01\r\n";
+    let write_all = |scan: &str, msi: &str, taken_scan: i64| {
+        write_like_the_runner(&dir.join("scan_status.csv"), scan.as_bytes()).unwrap();
+        write_like_the_runner(&dir.join("msi_files.csv"), msi.as_bytes()).unwrap();
+        write_like_the_runner(&dir.join("clients.csv"), clients.as_bytes()).unwrap();
+        write_like_the_runner(&dir.join("status_messages.csv"), messages.as_bytes()).unwrap();
+        write_manifest(
+            &dir,
+            "ABC",
+            &[
+                ("scan_status.csv", 1, taken_scan),
+                ("msi_files.csv", 1, now),
+                ("clients.csv", 1, now),
+                ("status_messages.csv", 1, now),
+            ],
+        )
+        .unwrap();
+    };
+    write_all(scan, msi, now);
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[[probe]]\nid = \"wua\"\nplugin = \"wua\"\n[probe.config]\nscan_status_csv = \"{d}/scan_status.csv\"\n\n[[probe]]\nid = \"msi\"\nplugin = \"msi\"\n[probe.config]\nsoftware_files_csv = \"{d}/msi_files.csv\"\nclients_csv = \"{d}/clients.csv\"\n\n[[probe]]\nid = \"wsus\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"http://sup01.corp.example:8530\"\nstatus_messages_csv = \"{d}/status_messages.csv\"\nsite_code = \"ABC\"\n",
+            d = dir.display()
+        ),
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["config", "check", "--config", cfg.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = run_patchdeck(&args);
+        (out.status.code(), text(&out.stdout))
+    };
+    let (code, out) = run(&[]);
+    assert_eq!(code, Some(0), "{out}");
+    // `patchdeck exports` shows them from the manifest.
+    let listing = run_patchdeck(&["exports", "--config", cfg.to_str().unwrap()]);
+    let l = text(&listing.stdout);
+    assert_eq!(listing.status.code(), Some(0), "{l}");
+    assert!(
+        l.contains("OK") && l.contains("scan_status.csv") && !l.contains("no manifest"),
+        "{l}"
+    );
+
+    // Stale (taken 3 days ago), renamed column, missing file: three lines naming them.
+    let renamed = msi.replace("FilePath", "Path");
+    write_all(scan, &renamed, now - 3 * 86_400);
+    std::fs::remove_file(dir.join("status_messages.csv")).unwrap();
+    let (code, out) = run(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(": 3 problems"), "{out}");
+    assert!(
+        out.contains("probe \"wua\": plugin rejected its config: field `scan_status_csv`: export ")
+            && out.contains("was taken 72 h ago, over max_export_age_hours 26"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "probe \"msi\": plugin rejected its config: field `software_files_csv`: export "
+        ) && out.contains("lacks the column `FilePath`"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "probe \"wsus\": plugin rejected its config: field `status_messages_csv`: export "
+        ) && out.contains("No such file"),
+        "{out}"
+    );
+    let listing = run_patchdeck(&["exports", "--config", cfg.to_str().unwrap()]);
+    let l = text(&listing.stdout);
+    assert_eq!(listing.status.code(), Some(1), "{l}");
+    assert!(l.contains("STALE") && l.contains("MISSING"), "{l}");
+    let (code, out) = run(&["--offline"]);
+    assert_eq!(code, Some(0), "--offline skips file checks: {out}");
+    let _ = timestamp(now);
 }

@@ -402,3 +402,35 @@ async fn client_ages_are_judged_at_the_exports_time() {
     let r = run(&csv, "max_export_age_hours = 100").await;
     assert_eq!(r.status, Status::Ok, "{}", r.summary);
 }
+
+/// Ages are judged at the manifest's TakenUtc: a file copied yesterday (fresh mtime) whose
+/// manifest says the data was taken 3 days ago is too old to judge, never "not scanned".
+#[tokio::test]
+async fn the_manifest_time_is_when_the_data_was_taken() {
+    let dir = scratch("wua-manifest");
+    let csv = fleet(&dir, 10, 0);
+    let name = csv.file_name().unwrap().to_str().unwrap().to_owned();
+    let taken = patchdeck_sitesim::exports::timestamp(now() - 3 * 86_400);
+    std::fs::write(
+        dir.join("exports.csv"),
+        format!("File,Rows,TakenUtc,SiteCode,KitVersion\r\n{name},10,{taken},ABC,1\r\n"),
+    )
+    .unwrap();
+    let r = run(&csv, "").await;
+    assert_eq!(r.status, Status::Unknown, "{}", r.summary);
+    assert!(
+        r.summary.starts_with("export too old to judge: "),
+        "{}",
+        r.summary
+    );
+    // The manifest says 11 rows: the file is incomplete, not judged.
+    let taken = patchdeck_sitesim::exports::timestamp(now() - 3600);
+    std::fs::write(
+        dir.join("exports.csv"),
+        format!("File,Rows,TakenUtc,SiteCode,KitVersion\r\n{name},11,{taken},ABC,1\r\n"),
+    )
+    .unwrap();
+    let r = run(&csv, "").await;
+    assert_eq!(r.status, Status::Unknown, "{}", r.summary);
+    assert!(r.summary.contains("export incomplete: "), "{}", r.summary);
+}

@@ -26,6 +26,7 @@ impl Options {
             allow_insecure_plugins: self.allow_insecure_plugins,
             host_exe: None,
             extra_plugin_dirs: extra,
+            validate_files: false,
         }
     }
 }
@@ -269,6 +270,96 @@ pub async fn rules(opts: &Options, kind: Option<&str>, format: ListFormat) -> an
     Ok(0)
 }
 
+/// `patchdeck exports`: the exports the config's probes read, with rows, time taken, age.
+pub fn exports(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
+    let path = config::locate(opts.config.as_deref())?;
+    let config = config::load(&path)?;
+    let now = std::time::SystemTime::now();
+    let mut rows = Vec::new();
+    for p in &config.probes {
+        let Some(obj) = p.config.as_object() else {
+            continue;
+        };
+        let max_h = obj
+            .get("max_export_age_hours")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(26);
+        for (key, v) in obj {
+            let (true, Some(file)) = (key.ends_with("_csv"), v.as_str()) else {
+                continue;
+            };
+            let file = PathBuf::from(file);
+            let file = if file.is_relative() {
+                path.parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join(file)
+            } else {
+                file
+            };
+            let entry = patchdeck_kit::exports::entry(&file);
+            let mtime = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+            let taken = entry.as_ref().map(|e| e.taken).or(mtime);
+            let age_h = taken.map(|t| now.duration_since(t).map_or(0, |d| d.as_secs() / 3600));
+            let status = match (mtime, age_h) {
+                (None, _) => "missing",
+                (_, Some(a)) if a > max_h => "stale",
+                _ => "ok",
+            };
+            rows.push(serde_json::json!({
+                "file": file.display().to_string(),
+                "probe": p.id,
+                "key": key,
+                "rows": entry.as_ref().map(|e| e.rows),
+                "taken_utc": taken.map(|t| jiff::Timestamp::try_from(t).map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()),
+                "taken_from": if entry.is_some() { "manifest" } else if mtime.is_some() { "mtime" } else { "-" },
+                "age_hours": age_h,
+                "max_age_hours": max_h,
+                "status": status,
+            }));
+        }
+    }
+    let bad = rows.iter().any(|r| r["status"] != "ok");
+    let out = match format {
+        ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&rows)?),
+        ListFormat::Text => {
+            let mut s = format!(
+                "{:<8} {:<16} {:>8} {:<20} {:>6}  {}\n",
+                "STATUS", "PROBE", "ROWS", "TAKEN (UTC)", "AGE", "FILE"
+            );
+            for r in &rows {
+                s.push_str(&format!(
+                    "{:<8} {:<16} {:>8} {:<20} {:>6}  {}{}\n",
+                    r["status"].as_str().unwrap_or("").to_uppercase(),
+                    r["probe"].as_str().unwrap_or(""),
+                    r["rows"].as_u64().map_or("-".to_owned(), |n| n.to_string()),
+                    r["taken_utc"].as_str().unwrap_or("-"),
+                    r["age_hours"]
+                        .as_u64()
+                        .map_or("-".to_owned(), |h| format!("{h} h")),
+                    r["file"].as_str().unwrap_or(""),
+                    if r["taken_from"] == "mtime" {
+                        "  (no manifest: mtime)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if rows.is_empty() {
+                s.push_str("no probe of this config reads an export\n");
+            }
+            patchdeck_core::sanitize::text(&s).into_owned()
+        }
+    };
+    let out = match format {
+        ListFormat::Json => patchdeck_core::sanitize::json(out),
+        ListFormat::Text => out,
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(u8::from(bad))
+}
+
 fn plugins_listing(
     dirs: &[PathBuf],
     disc: &discovery::Discovery,
@@ -442,7 +533,7 @@ fn key_line(text: &str, id_line: usize, message: &str) -> Option<usize> {
 
 /// `patchdeck config check`: the file, the core keys, the plugins and every probe's config
 /// through its plugin's create(), all problems at once. 0 valid, 1 not.
-pub async fn config_check(opts: &Options) -> anyhow::Result<u8> {
+pub async fn config_check(opts: &Options, offline: bool) -> anyhow::Result<u8> {
     let path = config::locate(opts.config.as_deref())?;
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let config = match config::load(&path) {
@@ -458,7 +549,9 @@ pub async fn config_check(opts: &Options) -> anyhow::Result<u8> {
         .iter()
         .map(|p| (p.id.clone(), p.line))
         .collect();
-    let engine = match Engine::build(config, &opts.engine_options()).await {
+    let mut eo = opts.engine_options();
+    eo.validate_files = !offline;
+    let engine = match Engine::build(config, &eo).await {
         Ok(e) => e,
         Err(patchdeck_core::engine::EngineError::Config(
             e @ config::ConfigError::Invalid { .. },

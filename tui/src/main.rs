@@ -167,6 +167,16 @@ enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// List the site-database exports the configured probes read (every `*_csv` key): file,
+    /// probe, rows and the time the export was taken (from the export kit's manifest,
+    /// exports.csv, else the file's mtime), its age, and whether it is fresh enough (the
+    /// probe's max_export_age_hours, 26 h by default). What to look at when a probe says
+    /// "export too old". Exit 0 when every export is fresh, 1 when one is stale or missing.
+    Exports {
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
     /// List every rule the probes judge by: id, default severity (the worst it gives), the
     /// page it rests on, the fix, and "assumption" where no page gives the number. Override a
     /// rule per probe with `[probe.rules] "wsus.sync-age" = "off" | "warning" | "critical" |
@@ -232,7 +242,14 @@ enum ConfigAction {
     /// Check the config: the file and core keys, then every probe's [probe.config] through
     /// its plugin's own create() (in a probe host, so a bad plugin cannot hurt). Prints every
     /// problem at once with file:line, probe id and key; exit 0 when valid, 1 when not.
-    Check,
+    /// The files the probes read are checked too: every site-database export exists, is a
+    /// readable regular file, has the columns its probe needs and is younger than the
+    /// probe's max_export_age_hours (its manifest's time, else its mtime).
+    Check {
+        /// Skip the file checks (a config written before the exports exist).
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,6 +364,7 @@ fn main() -> ExitCode {
                 timeout,
             }) => headless::check(&opts, &probes, format, timeout).await,
             Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
+            Some(Command::Exports { format }) => headless::exports(&opts, format),
             Some(Command::Rules { kind, format }) => {
                 headless::rules(&opts, kind.as_deref(), format).await
             }
@@ -356,8 +374,8 @@ fn main() -> ExitCode {
                 max_items,
             }) => serve::run(&opts, listen, allow_remote, max_items).await,
             Some(Command::Config {
-                action: ConfigAction::Check,
-            }) => headless::config_check(&opts).await,
+                action: ConfigAction::Check { offline },
+            }) => headless::config_check(&opts, offline).await,
             Some(Command::Completions { shell }) => {
                 let mut cmd = <Cli as clap::CommandFactory>::command();
                 clap_complete::generate(shell, &mut cmd, "patchdeck", &mut std::io::stdout());

@@ -40,12 +40,17 @@ pub enum ExportError {
         line: u64,
         message: String,
     },
+    /// The file's rows disagree with its manifest (truncated or half-copied).
+    Incomplete {
+        message: String,
+    },
 }
 
 impl std::fmt::Display for ExportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ExportError::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            ExportError::Incomplete { message } => f.write_str(message),
             ExportError::MissingColumn { path, column, have } => {
                 write!(
                     f,
@@ -406,7 +411,40 @@ pub fn read(
             path: path.to_owned(),
         });
     }
+    crate::exports::check_rows(path, rows)
+        .map_err(|message| ExportError::Incomplete { message })?;
     Ok(rows)
+}
+
+/// The column names of an export's header row (any encoding the reader takes), without
+/// reading the rows.
+pub fn header(path: &Path) -> Result<Vec<String>, ExportError> {
+    let text = open_text(path)?;
+    let mut line = String::new();
+    text.take(MAX_LINE as u64)
+        .read_line(&mut line)
+        .map_err(|e| ExportError::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    if line.trim().is_empty() {
+        return Err(ExportError::Malformed {
+            path: path.to_owned(),
+            line: 1,
+            message: "empty file (no header row)".into(),
+        });
+    }
+    let delimiter = if line.matches('\t').count() > line.matches(',').count() {
+        '\t'
+    } else {
+        ','
+    };
+    Ok(line
+        .trim_end()
+        .trim_start_matches('\u{feff}')
+        .split(delimiter)
+        .map(|n| n.trim().trim_matches('"').to_owned())
+        .collect())
 }
 
 pub use crate::time::parse_timestamp;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod defaults;
+pub mod exports;
 pub mod gssapi;
 pub mod host;
 pub mod hresult;

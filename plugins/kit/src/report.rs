@@ -125,8 +125,11 @@ pub struct ExportAge {
 
 impl ExportAge {
     /// `None` when the file's time cannot be read (the reader reports the file itself).
+    /// The time the export was taken is its manifest's `TakenUtc` when a manifest lists it
+    /// ([`crate::exports`]), else the file's mtime.
     pub fn of(path: &Path, now: SystemTime, max_h: u64) -> Option<ExportAge> {
-        let taken = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+        let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+        let taken = crate::exports::entry(path).map_or(mtime, |e| e.taken);
         let age_h = now.duration_since(taken).map_or(0, |d| d.as_secs() / 3600);
         Some(ExportAge {
             path: path.display().to_string(),

@@ -298,3 +298,63 @@ fn invalid_utf8_is_reported_on_its_own_line() {
         );
     }
 }
+
+/// The export kit replaces a file by renaming a new one over it: a reader in the middle of
+/// the old one notices and refuses (retry), never mixing the two.
+#[test]
+fn an_export_replaced_by_rename_while_read_is_refused() {
+    let p = file(
+        "r.csv",
+        b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n2,PC2,7.0\n",
+    );
+    let mut replaced = false;
+    let e = read(&p, COLS, |_| {
+        if !replaced {
+            let tmp = p.with_extension("tmp");
+            std::fs::write(&tmp, b"ResourceID,Name0,LastWUAVersion\n9,PC9,7.6\n").unwrap();
+            std::fs::rename(&tmp, &p).unwrap();
+            replaced = true;
+        }
+        Ok(())
+    })
+    .unwrap_err();
+    assert_eq!(e, ExportError::BeingWritten { path: p.clone() });
+}
+
+/// The manifest (exports.csv, written last by the runner): rows that disagree with the file
+/// refuse it; a manifest older than the file (the next run renamed the file in, its manifest
+/// is not written yet) is not used; without a manifest nothing is checked.
+#[test]
+fn the_manifest_counts_rows_and_a_stale_manifest_is_ignored() {
+    let p = file(
+        "scan_status.csv",
+        b"ResourceID,Name0,LastWUAVersion\n1,PC1,7.0\n2,PC2,7.0\n",
+    );
+    assert_eq!(read(&p, COLS, |_| Ok(())).unwrap(), 2, "no manifest: read");
+    let manifest = p.with_file_name("exports.csv");
+    std::fs::write(
+        &manifest,
+        "File,Rows,TakenUtc,SiteCode,KitVersion\r\nscan_status.csv,3,2026-11-30 02:00:05,ABC,1\r\n",
+    )
+    .unwrap();
+    let e = read(&p, COLS, |_| Ok(())).unwrap_err();
+    assert!(
+        e.to_string().starts_with("export incomplete: ")
+            && e.to_string()
+                .contains("has 2 rows, its manifest (exports.csv) says 3"),
+        "{e}"
+    );
+    let entry = patchdeck_kit::exports::entry(&p).unwrap();
+    assert_eq!(entry.rows, 3);
+    assert_eq!(entry.site_code, "ABC");
+    // The file renamed in after the manifest: the manifest is another run's.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert_eq!(patchdeck_kit::exports::entry(&p), None);
+    assert_eq!(read(&p, COLS, |_| Ok(())).unwrap(), 2);
+}

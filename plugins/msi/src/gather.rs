@@ -52,55 +52,51 @@ fn read_files(path: &Path) -> Result<(SystemCopies, OnlyElsewhere, Census), Expo
     let mut system: HashMap<i64, (String, Option<WinVersion>)> = HashMap::new();
     let mut only_elsewhere: HashMap<i64, String> = HashMap::new();
     let mut c = Census::default();
-    inventory::read(
-        path,
-        &["ResourceID", "Name0", "FileName", "FileVersion", "FilePath"],
-        |row| {
-            if !row
-                .get(2)
-                .is_some_and(|f| f.eq_ignore_ascii_case("msi.dll"))
+    inventory::read(path, patchdeck_kit::exports::MSI_FILES.columns, |row| {
+        if !row
+            .get(2)
+            .is_some_and(|f| f.eq_ignore_ascii_case("msi.dll"))
+        {
+            return Ok(());
+        }
+        let id = row.id(0)?;
+        let name = row.get(1).unwrap_or("(no name)");
+        let folder = row.get(4).unwrap_or("");
+        if !is_system_copy(folder) {
+            c.other_copies += 1;
+            if c.other_examples.len() < 20 {
+                c.other_examples.push(format!("{name}: {folder}"));
+            }
+            if !system.contains_key(&id) {
+                only_elsewhere.entry(id).or_insert_with(|| name.to_owned());
+            }
+            return Ok(());
+        }
+        only_elsewhere.remove(&id);
+        let version = match row.get(3) {
+            None => None,
+            // File versions often carry a build tag: "3.1.4000.2435 (srv03_sp1_rtm.050330-1612)".
+            Some(v) => match v
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .parse::<WinVersion>()
             {
-                return Ok(());
-            }
-            let id = row.id(0)?;
-            let name = row.get(1).unwrap_or("(no name)");
-            let folder = row.get(4).unwrap_or("");
-            if !is_system_copy(folder) {
-                c.other_copies += 1;
-                if c.other_examples.len() < 20 {
-                    c.other_examples.push(format!("{name}: {folder}"));
-                }
-                if !system.contains_key(&id) {
-                    only_elsewhere.entry(id).or_insert_with(|| name.to_owned());
-                }
-                return Ok(());
-            }
-            only_elsewhere.remove(&id);
-            let version = match row.get(3) {
-                None => None,
-                // File versions often carry a build tag: "3.1.4000.2435 (srv03_sp1_rtm.050330-1612)".
-                Some(v) => match v
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .parse::<WinVersion>()
-                {
-                    Ok(v) => Some(v),
-                    Err(_) => {
-                        if c.unparsable.len() < 50 {
-                            c.unparsable.push((name.to_owned(), v.to_owned()));
-                        }
-                        None
+                Ok(v) => Some(v),
+                Err(_) => {
+                    if c.unparsable.len() < 50 {
+                        c.unparsable.push((name.to_owned(), v.to_owned()));
                     }
-                },
-            };
-            let entry = system.entry(id).or_insert_with(|| (name.to_owned(), None));
-            if version > entry.1 {
-                entry.1 = version;
-            }
-            Ok(())
-        },
-    )?;
+                    None
+                }
+            },
+        };
+        let entry = system.entry(id).or_insert_with(|| (name.to_owned(), None));
+        if version > entry.1 {
+            entry.1 = version;
+        }
+        Ok(())
+    })?;
     Ok((system, only_elsewhere, c))
 }
 
@@ -111,7 +107,7 @@ pub fn census(files: &Path, clients: Option<&Path>) -> Result<Census, ExportErro
         Some(path) => {
             c.has_client_list = true;
             let mut seen = HashSet::new();
-            inventory::read(path, &["ResourceID", "Name0"], |row| {
+            inventory::read(path, patchdeck_kit::exports::CLIENTS.columns, |row| {
                 let id = row.id(0)?;
                 if !seen.insert(id) {
                     return Ok(());

@@ -59,7 +59,20 @@ impl ConfigProbe for Msi {
     const KIND: &'static str = "msi";
     const RULES: &'static [patchdeck_probe_api::Rule] = rules::RULES;
 
-    fn from_config(config: Config, _host: &Host) -> Result<Msi, String> {
+    fn from_config(config: Config, host: &Host) -> Result<Msi, String> {
+        if host.config_check() {
+            use patchdeck_kit::exports::{CLIENTS, MSI_FILES, check_file};
+            let age = config.max_export_age_hours;
+            check_file(
+                &config.software_files_csv,
+                MSI_FILES.columns,
+                MSI_FILES.config_key,
+                age,
+            )?;
+            if let Some(c) = &config.clients_csv {
+                check_file(c, CLIENTS.columns, CLIENTS.config_key, age)?;
+            }
+        }
         let min = config
             .min_version
             .parse()

@@ -32,51 +32,50 @@ pub fn location_key(loc: &str) -> String {
     }
 }
 
+/// The columns of the kit's scan-status export this probe reads.
+pub const COLUMNS: &[&str] = &[
+    "ResourceID",
+    "LastScanTime",
+    "LastScanPackageLocation",
+    "LastErrorCode",
+];
+
 pub fn census(path: &Path) -> Result<Census, ExportError> {
     let mut c = Census::default();
     let mut seen = HashSet::new();
-    inventory::read(
-        path,
-        &[
-            "ResourceID",
-            "LastScanTime",
-            "LastScanPackageLocation",
-            "LastErrorCode",
-        ],
-        |row| {
-            let id = row.id(0)?;
-            if !seen.insert(id) {
-                return Ok(());
-            }
-            let (Some(t), Some(loc)) = (row.get(1), row.get(2)) else {
-                return Ok(());
-            };
-            let day = time::day(inventory::parse_timestamp(t).ok_or_else(|| {
-                row.error(
-                    1,
-                    format!("expected a time like 2026-11-20 13:45:12.000, got {t:?}"),
-                )
-            })?);
-            let key = location_key(loc);
-            let failing = row
-                .get(3)
-                .and_then(patchdeck_kit::hresult::parse)
-                .is_some_and(|code| OVERLOAD_CODES.contains(&code));
-            if failing {
-                *c.failing_by_location
-                    .entry(key.clone())
-                    .or_default()
-                    .entry(day)
-                    .or_default() += 1;
-            }
-            *c.by_location
-                .entry(key)
+    inventory::read(path, COLUMNS, |row| {
+        let id = row.id(0)?;
+        if !seen.insert(id) {
+            return Ok(());
+        }
+        let (Some(t), Some(loc)) = (row.get(1), row.get(2)) else {
+            return Ok(());
+        };
+        let day = time::day(inventory::parse_timestamp(t).ok_or_else(|| {
+            row.error(
+                1,
+                format!("expected a time like 2026-11-20 13:45:12.000, got {t:?}"),
+            )
+        })?);
+        let key = location_key(loc);
+        let failing = row
+            .get(3)
+            .and_then(patchdeck_kit::hresult::parse)
+            .is_some_and(|code| OVERLOAD_CODES.contains(&code));
+        if failing {
+            *c.failing_by_location
+                .entry(key.clone())
                 .or_default()
                 .entry(day)
                 .or_default() += 1;
-            Ok(())
-        },
-    )?;
+        }
+        *c.by_location
+            .entry(key)
+            .or_default()
+            .entry(day)
+            .or_default() += 1;
+        Ok(())
+    })?;
     Ok(c)
 }
 

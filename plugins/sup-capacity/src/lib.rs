@@ -83,7 +83,15 @@ impl ConfigProbe for SupCapacity {
     const KIND: &'static str = "sup-capacity";
     const RULES: &'static [patchdeck_probe_api::Rule] = judge::RULES;
 
-    fn from_config(config: Config, _host: &Host) -> Result<SupCapacity, String> {
+    fn from_config(config: Config, host: &Host) -> Result<SupCapacity, String> {
+        if host.config_check() {
+            patchdeck_kit::exports::check_file(
+                &config.scan_status_csv,
+                gather::COLUMNS,
+                "scan_status_csv",
+                config.max_export_age_hours,
+            )?;
+        }
         if config.sups.is_empty() {
             return Err("field `sups`: list at least one { url, colocated, nlb_nodes }".into());
         }

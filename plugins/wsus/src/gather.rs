@@ -86,7 +86,7 @@ pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {
     let mut s = Sync::default();
     inventory::read(
         csv,
-        &["Component", "MessageID", "Time", "SiteCode"],
+        &patchdeck_kit::exports::STATUS_MESSAGES.columns[..4],
         |row| {
             if !row
                 .get(0)
@@ -114,9 +114,9 @@ pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    s.taken = std::fs::metadata(csv)
-        .and_then(|m| m.modified())
-        .ok()
+    s.taken = patchdeck_kit::exports::entry(csv)
+        .map(|e| e.taken)
+        .or_else(|| std::fs::metadata(csv).and_then(|m| m.modified()).ok())
         .map(patchdeck_kit::time::unix);
     Ok(s)
 }
@@ -152,20 +152,24 @@ pub fn console(csv: &Path, server: &str, sup_url: &str) -> Console {
     }
     let mut found: Option<(String, String)> = None;
     let mut inventoried = false;
-    let read = inventory::read(csv, &["Name0", "DisplayName0", "Version0"], |row| {
-        let on_server = row.get(0).is_some_and(|n| host::same_host(n, server));
-        inventoried |= on_server;
-        let is_wsus = row
-            .get(1)
-            .is_some_and(|d| d.contains("Windows Server Update Services 3.0"));
-        if on_server && is_wsus && found.is_none() {
-            found = Some((
-                row.get(1).unwrap_or("").to_owned(),
-                row.get(2).unwrap_or("").to_owned(),
-            ));
-        }
-        Ok(())
-    });
+    let read = inventory::read(
+        csv,
+        patchdeck_kit::exports::SITE_SERVER_PROGRAMS.columns,
+        |row| {
+            let on_server = row.get(0).is_some_and(|n| host::same_host(n, server));
+            inventoried |= on_server;
+            let is_wsus = row
+                .get(1)
+                .is_some_and(|d| d.contains("Windows Server Update Services 3.0"));
+            if on_server && is_wsus && found.is_none() {
+                found = Some((
+                    row.get(1).unwrap_or("").to_owned(),
+                    row.get(2).unwrap_or("").to_owned(),
+                ));
+            }
+            Ok(())
+        },
+    );
     match read {
         Ok(_) => Console::Read {
             server: server.to_owned(),

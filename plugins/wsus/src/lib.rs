@@ -90,7 +90,27 @@ impl ConfigProbe for Wsus {
     const KIND: &'static str = "wsus";
     const RULES: &'static [patchdeck_probe_api::Rule] = rules::RULES;
 
-    fn from_config(config: Config, _host: &Host) -> Result<Wsus, String> {
+    fn from_config(config: Config, host: &Host) -> Result<Wsus, String> {
+        if host.config_check() {
+            use patchdeck_kit::exports::{SITE_SERVER_PROGRAMS, STATUS_MESSAGES, check_file};
+            let age = config.max_export_age_hours;
+            if let Some(p) = &config.status_messages_csv {
+                check_file(
+                    p,
+                    &STATUS_MESSAGES.columns[..4],
+                    STATUS_MESSAGES.config_key,
+                    age,
+                )?;
+            }
+            if let Some(p) = &config.site_server_programs_csv {
+                check_file(
+                    p,
+                    SITE_SERVER_PROGRAMS.columns,
+                    SITE_SERVER_PROGRAMS.config_key,
+                    age,
+                )?;
+            }
+        }
         for (field, v) in [
             ("url", Some(&config.url)),
             ("ssl_url", config.ssl_url.as_ref()),

@@ -44,14 +44,8 @@ pub struct Census {
     pub scan_days: BTreeMap<Option<i64>, Names>,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "ResourceID",
-    "Name0",
-    "LastScanTime",
-    "LastScanState",
-    "LastErrorCode",
-    "LastWUAVersion",
-];
+/// The export's columns this probe reads (the kit's scan-status export, less the SUP column).
+pub const COLUMNS: &[&str] = patchdeck_kit::exports::SCAN_STATUS.columns.split_at(6).0;
 
 /// Reads the export once (streaming; memory grows only with distinct ResourceIDs).
 pub fn census(path: &Path, rules: &Rules) -> Result<Census, ExportError> {

@@ -94,7 +94,15 @@ impl ConfigProbe for Wua {
     const KIND: &'static str = "wua";
     const RULES: &'static [patchdeck_probe_api::Rule] = rules::RULES;
 
-    fn from_config(config: Config, _host: &Host) -> Result<Wua, String> {
+    fn from_config(config: Config, host: &Host) -> Result<Wua, String> {
+        if host.config_check() {
+            patchdeck_kit::exports::check_file(
+                &config.scan_status_csv,
+                gather::COLUMNS,
+                "scan_status_csv",
+                config.max_export_age_hours,
+            )?;
+        }
         let min: WinVersion = config
             .min_version
             .parse()

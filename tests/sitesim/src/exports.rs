@@ -105,7 +105,7 @@ pub fn timestamp(unix: i64) -> String {
     }
 }
 
-/// Writes the export; returns the number of client rows.
+/// Writes the export; returns the number of data rows (clients, and the rows sqlcmd repeats).
 pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
     let mut rng = Rng::new(o.seed);
     let sep = if o.encoding == Encoding::Utf16LeTab {
@@ -114,6 +114,7 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
         ","
     };
     let mut text = String::with_capacity(o.clients * 110);
+    let mut rows = 0usize;
     text.push_str(
         &[
             "ResourceID",
@@ -180,11 +181,13 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
         text.push_str(&format!(
             "{id}{sep}{name}{sep}{scan}{sep}{state}{sep}{code}{sep}{version}{sep}{sup}\r\n"
         ));
+        rows += 1;
         // sqlcmd repeats rows now and then when views join duplicates.
         if rng.chance(1) {
             text.push_str(&format!(
                 "{id}{sep}{name}{sep}{scan}{sep}{state}{sep}{code}{sep}{version}{sep}{sup}\r\n"
             ));
+            rows += 1;
         }
     }
     text.push_str(&format!("\r\n({} rows affected)\r\n", o.clients));
@@ -203,7 +206,7 @@ pub fn write_scan_status(path: &Path, o: &ScanStatus) -> io::Result<usize> {
             f.write_all(&bytes)?;
         }
     }
-    Ok(o.clients)
+    Ok(rows)
 }
 
 /// The running msi.dll (per mille) in software inventory; "" = no msi.dll row for the client.
@@ -223,7 +226,13 @@ const MSI_VERSIONS: &[(&str, u64)] = &[
 /// inventory lists them) and a v_R_System client list for the same fleet as
 /// [`write_scan_status`] with these options. Some clients keep installer copies of a newer
 /// msi.dll in `ServicePackFiles\i386` or `$NtUninstall...$`: they are not what runs.
-pub fn write_software_inventory(files: &Path, clients: &Path, o: &ScanStatus) -> io::Result<()> {
+/// Returns the data rows of each file (msi.dll rows, client rows).
+pub fn write_software_inventory(
+    files: &Path,
+    clients: &Path,
+    o: &ScanStatus,
+) -> io::Result<(usize, usize)> {
+    let (mut file_rows, mut client_rows) = (0usize, 0usize);
     let mut rng = Rng::new(o.seed ^ 0x5EED);
     let mut f = String::from("ResourceID,Name0,FileName,FileVersion,FilePath\r\n");
     let mut c = String::from("ResourceID,Name0\r\n");
@@ -231,6 +240,7 @@ pub fn write_software_inventory(files: &Path, clients: &Path, o: &ScanStatus) ->
         let id = 16_777_216 + i as u64;
         let name = format!("{}-WKS-{i:05}", o.site);
         c.push_str(&format!("{id},{name}\r\n"));
+        client_rows += 1;
         let v = pick(&mut rng, MSI_VERSIONS);
         if v.is_empty() {
             continue;
@@ -244,13 +254,34 @@ pub fn write_software_inventory(files: &Path, clients: &Path, o: &ScanStatus) ->
             f.push_str(&format!(
                 "{id},{name},msi.dll,\"4.5.6001.22159\",{leftover}\r\n"
             ));
+            file_rows += 1;
         }
         f.push_str(&format!(
             "{id},{name},msi.dll,\"{v}\",C:\\WINDOWS\\system32\\\r\n"
         ));
+        file_rows += 1;
     }
     std::fs::write(files, f)?;
-    std::fs::write(clients, c)
+    std::fs::write(clients, c)?;
+    Ok((file_rows, client_rows))
+}
+
+/// Writes `text` as the export kit's runner does: under a temporary name, then renamed into
+/// place, so that a reader never sees half a file.
+pub fn write_like_the_runner(path: &Path, text: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The export kit's manifest (`exports.csv`), written last: file name, data rows, the UTC
+/// time its query started, the site code, the kit version.
+pub fn write_manifest(dir: &Path, site: &str, files: &[(&str, usize, i64)]) -> io::Result<()> {
+    let mut text = String::from("File,Rows,TakenUtc,SiteCode,KitVersion\r\n");
+    for (name, rows, taken) in files {
+        text.push_str(&format!("{name},{rows},{},{site},1\r\n", timestamp(*taken)));
+    }
+    write_like_the_runner(&dir.join("exports.csv"), text.as_bytes())
 }
 
 #[cfg(test)]

@@ -453,7 +453,7 @@ impl Site {
             // days ago, the one before a week earlier. v_StatusMessage holds every site of
             // the hierarchy: a child site's rows (it failed an hour ago) are in the export
             // too and must not count for this one.
-            std::fs::write(
+            crate::exports::write_like_the_runner(
                 &messages,
                 format!(
                     "Component,MessageID,Time,SiteCode,MachineName\r\n\
@@ -470,14 +470,15 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                     t(1),
                     t(40),
                     site = self.scenario.site
-                ),
+                )
+                .as_bytes(),
             )?;
             // The programs query lists every inventoried computer (DisplayName0 NULL when it
             // has no WSUS entry): the site server's console, and computers without one.
             let programs = dir.join("site_server_programs.csv");
-            std::fs::write(
+            crate::exports::write_like_the_runner(
                 &programs,
-                "Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSQL01,NULL,NULL\r\nSUP01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\n",
+                b"Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSQL01,NULL,NULL\r\nSUP01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\n",
             )?;
             let extra = format!(
                 "status_messages_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n",
@@ -508,7 +509,9 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 encoding: crate::exports::Encoding::Utf16LeTab,
                 healthy: inv.healthy,
             };
-            crate::exports::write_scan_status(&path, &o)?;
+            let tmp = path.with_extension("tmp");
+            let scan_rows = crate::exports::write_scan_status(&tmp, &o)?;
+            std::fs::rename(&tmp, &path)?;
             // The demo's fleet is judged against WSUS 3.0 SP2's agent too (an assumption, a
             // warning at most); a healthy default site keeps the documented minimum only.
             s.push_str(&format!(
@@ -521,7 +524,22 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 }
             ));
             let (files, clients) = (dir.join("software_files.csv"), dir.join("clients.csv"));
-            crate::exports::write_software_inventory(&files, &clients, &o)?;
+            let (tf, tc) = (files.with_extension("tmp"), clients.with_extension("tmp2"));
+            let (file_rows, client_rows) = crate::exports::write_software_inventory(&tf, &tc, &o)?;
+            std::fs::rename(&tf, &files)?;
+            std::fs::rename(&tc, &clients)?;
+            // The manifest last, as the kit's runner writes it: the exports were taken now.
+            crate::exports::write_manifest(
+                dir,
+                &self.scenario.site,
+                &[
+                    ("status_messages.csv", 6, now),
+                    ("site_server_programs.csv", 3, now),
+                    ("scan_status.tsv", scan_rows, now),
+                    ("software_files.csv", file_rows, now),
+                    ("clients.csv", client_rows, now),
+                ],
+            )?;
             s.push_str(&format!(
                 "\n[[probe]]\nid = \"msi-clients\"\nplugin = \"msi\"\n[probe.config]\nsoftware_files_csv = \"{}\"\nclients_csv = \"{}\"\n",
                 files.display(),

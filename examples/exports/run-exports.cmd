@@ -1,0 +1,43 @@
+@echo off
+rem patchdeck export kit, Windows side: runs every query of this folder against the
+rem ConfigMgr 2007 site database with sqlcmd (installed with SQL Server 2005 and later) and
+rem writes the exports patchdeck reads, then a manifest, exports.csv, written last.
+rem
+rem   run-exports.cmd SQLSERVER SMS_ABC ABC \\fs01\patchdeck
+rem
+rem Each export is written under a temporary name and renamed into place, so that a reader
+rem never sees half a file; the manifest names every file with its row count and the UTC time
+rem its query started, so patchdeck judges ages from the time the data was taken and refuses
+rem a file whose rows disagree. Run it with Task Scheduler (patchdeck-exports.xml) as an
+rem account with db_datareader on the site database (Windows authentication, -E).
+setlocal EnableExtensions EnableDelayedExpansion
+if "%~4"=="" (
+  echo usage: %~nx0 SQLSERVER DATABASE SITECODE OUTFOLDER
+  exit /b 2
+)
+set "SERVER=%~1"
+set "DB=%~2"
+set "SITE=%~3"
+set "OUT=%~4"
+set "KIT=%~dp0"
+set "KITVERSION=1"
+set "MANIFEST=%OUT%\exports.csv.tmp"
+> "%MANIFEST%" echo File,Rows,TakenUtc,SiteCode,KitVersion
+for %%E in (scan_status msi_files clients status_messages site_server_programs) do (
+  rem The time the query starts, from the database server's clock, in UTC.
+  for /f "usebackq delims=" %%T in (`sqlcmd -S "%SERVER%" -d "%DB%" -E -h -1 -W -Q "SET NOCOUNT ON; SELECT CONVERT(varchar(19), GETUTCDATE(), 120)"`) do set "TAKEN=%%T"
+  rem -u: UTF-16 (names with any characters survive); -W -s",": trimmed, comma separated.
+  sqlcmd -S "%SERVER%" -d "%DB%" -E -u -W -s"," -i "%KIT%%%E.sql" -o "%OUT%\%%E.csv.tmp"
+  if errorlevel 1 (
+    echo %%E: sqlcmd failed, the previous export stays in place
+    del /q "%OUT%\%%E.csv.tmp" 2>nul
+    exit /b 1
+  )
+  rem Data rows: every line but the header and sqlcmd's dashed underline.
+  for /f %%N in ('type "%OUT%\%%E.csv.tmp" ^| find /c /v ""') do set /a ROWS=%%N-2
+  move /y "%OUT%\%%E.csv.tmp" "%OUT%\%%E.csv" >nul
+  >> "%MANIFEST%" echo %%E.csv,!ROWS!,!TAKEN!,%SITE%,%KITVERSION%
+)
+move /y "%MANIFEST%" "%OUT%\exports.csv" >nul
+echo exports written to %OUT%
+endlocal

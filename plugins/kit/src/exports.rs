@@ -1,0 +1,200 @@
+//! The site-database exports the probes read, as the shipped export kit writes them
+//! (`examples/exports/`): one CSV per query, each written to a temporary name and renamed
+//! into place, then a manifest `exports.csv` in the same folder, written last:
+//!
+//! ```text
+//! File,Rows,TakenUtc,SiteCode,KitVersion
+//! scan_status.csv,30000,2026-11-30 02:00:05,ABC,1
+//! ```
+//!
+//! `TakenUtc` is when the query started (SQL Server's GETUTCDATE()), so ages (last scan, last
+//! sync) are judged against the time the data was taken, not when patchdeck read it; `Rows`
+//! lets a reader refuse a truncated file. Without a manifest the file's mtime serves.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// One export: the file the kit writes, the config key that names it, the probes that read
+/// it, and the columns they read (the SQL's select list must give exactly these names).
+#[derive(Debug, Clone, Copy)]
+pub struct ExportSpec {
+    pub file: &'static str,
+    pub sql: &'static str,
+    pub config_key: &'static str,
+    pub probes: &'static [&'static str],
+    pub columns: &'static [&'static str],
+}
+
+pub const SCAN_STATUS: ExportSpec = ExportSpec {
+    file: "scan_status.csv",
+    sql: "scan_status.sql",
+    config_key: "scan_status_csv",
+    probes: &["wua", "sup-capacity"],
+    columns: &[
+        "ResourceID",
+        "Name0",
+        "LastScanTime",
+        "LastScanState",
+        "LastErrorCode",
+        "LastWUAVersion",
+        "LastScanPackageLocation",
+    ],
+};
+
+pub const MSI_FILES: ExportSpec = ExportSpec {
+    file: "msi_files.csv",
+    sql: "msi_files.sql",
+    config_key: "software_files_csv",
+    probes: &["msi"],
+    columns: &["ResourceID", "Name0", "FileName", "FileVersion", "FilePath"],
+};
+
+pub const CLIENTS: ExportSpec = ExportSpec {
+    file: "clients.csv",
+    sql: "clients.sql",
+    config_key: "clients_csv",
+    probes: &["msi"],
+    columns: &["ResourceID", "Name0"],
+};
+
+pub const STATUS_MESSAGES: ExportSpec = ExportSpec {
+    file: "status_messages.csv",
+    sql: "status_messages.sql",
+    config_key: "status_messages_csv",
+    probes: &["wsus"],
+    columns: &["Component", "MessageID", "Time", "SiteCode", "MachineName"],
+};
+
+pub const SITE_SERVER_PROGRAMS: ExportSpec = ExportSpec {
+    file: "site_server_programs.csv",
+    sql: "site_server_programs.sql",
+    config_key: "site_server_programs_csv",
+    probes: &["wsus"],
+    columns: &["Name0", "DisplayName0", "Version0"],
+};
+
+/// Every export of the kit.
+pub const ALL: [ExportSpec; 5] = [
+    SCAN_STATUS,
+    MSI_FILES,
+    CLIENTS,
+    STATUS_MESSAGES,
+    SITE_SERVER_PROGRAMS,
+];
+
+/// The manifest's file name, next to the exports.
+pub const MANIFEST: &str = "exports.csv";
+
+/// What the manifest says about one export file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub rows: u64,
+    pub taken: SystemTime,
+    pub site_code: String,
+}
+
+/// The manifest entry for `path`, when a manifest next to it lists it and is not older than
+/// the file (a file renamed into place after the manifest belongs to the next run, whose
+/// manifest is not written yet: its entry would describe another file).
+pub fn entry(path: &Path) -> Option<Entry> {
+    let name = path.file_name()?.to_str()?;
+    let manifest = path.with_file_name(MANIFEST);
+    let m_time = std::fs::metadata(&manifest)
+        .and_then(|m| m.modified())
+        .ok()?;
+    let f_time = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    if f_time > m_time + Duration::from_secs(2) {
+        return None;
+    }
+    let text = std::fs::read(&manifest).ok()?;
+    if text.len() > 64 * 1024 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&text);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()?
+        .trim_start_matches('\u{feff}')
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let col = |n: &str| header.iter().position(|h| h == n);
+    let (fc, rc, tc) = (col("file")?, col("rows")?, col("takenutc")?);
+    let sc = col("sitecode");
+    for line in lines {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f.get(fc).is_some_and(|v| v.eq_ignore_ascii_case(name)) {
+            let rows = f.get(rc)?.parse().ok()?;
+            let taken = crate::time::parse_timestamp(f.get(tc)?)?;
+            let taken = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(taken).ok()?);
+            return Some(Entry {
+                rows,
+                taken,
+                site_code: sc.and_then(|i| f.get(i)).unwrap_or(&"").to_string(),
+            });
+        }
+    }
+    None
+}
+
+/// Refuses a file whose data rows disagree with its manifest: a truncated or half-copied
+/// export is never judged.
+pub fn check_rows(path: &Path, rows: u64) -> Result<(), String> {
+    match entry(path) {
+        Some(e) if e.rows != rows => Err(format!(
+            "export incomplete: {} has {rows} rows, its manifest ({MANIFEST}) says {}: not judged until the next complete export",
+            path.display(),
+            e.rows
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// For `config check`: the export exists, is a readable regular file, has the columns, and
+/// is younger than `max_age_hours` (by its manifest, else its mtime). `key` names the field.
+pub fn check_file(
+    path: &Path,
+    spec_columns: &[&str],
+    key: &str,
+    max_age_hours: u64,
+) -> Result<(), String> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("field `{key}`: export {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "field `{key}`: export {} is not a regular file",
+            path.display()
+        ));
+    }
+    std::fs::File::open(path)
+        .map_err(|e| format!("field `{key}`: export {}: {e}", path.display()))?;
+    let header = crate::inventory::header(path).map_err(|e| format!("field `{key}`: {e}"))?;
+    let missing: Vec<&str> = spec_columns
+        .iter()
+        .filter(|c| !header.iter().any(|h| h.eq_ignore_ascii_case(c)))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "field `{key}`: export {} lacks the column{} {} (see examples/exports)",
+            path.display(),
+            if missing.len() == 1 { "" } else { "s" },
+            missing
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(age) = crate::report::ExportAge::of(path, SystemTime::now(), max_age_hours)
+        && age.too_old()
+    {
+        return Err(format!(
+            "field `{key}`: export {} was taken {} h ago, over max_export_age_hours {} (is the export job running?)",
+            path.display(),
+            age.age_h,
+            max_age_hours
+        ));
+    }
+    Ok(())
+}
