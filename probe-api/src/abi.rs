@@ -156,7 +156,10 @@ pub type PdDestroyFn = Option<unsafe extern "C" fn(instance: *mut c_void)>;
 /// probe makes; non-OK items name it in their `"rule"` field (report schema 1.2). When the
 /// index is not empty the host passes the operator's overrides (`[probe.rules]`) to `create`
 /// inside the config object under the key `"$rules"` (`{"wsus.sync-age":"critical",
-/// "wua.stale-scans":"off"}`); a plugin without an index never sees that key.
+/// "wua.stale-scans":"off"}`), and `patchdeck config check` adds `"$validate": true` to ask it
+/// to check the files its config names too (fail `create` naming the field when one is
+/// missing, unreadable, lacks a column or is too old). A plugin without an index never sees
+/// a `$` key.
 pub type PdRulesFn = Option<unsafe extern "C" fn() -> *const c_char>;
 
 /// The plugin's descriptor, returned by `patchdeck_probe_v1`. Lives for the whole life of the
