@@ -25,8 +25,13 @@ impl Request {
 
 /// Answers one request on a connection (plain TCP or TLS).
 pub fn handle<S: Read + Write>(stream: &mut S, answer: &dyn Fn(&Request) -> Vec<u8>) {
-    let Some(req) = read_request(stream) else {
-        return;
+    let req = {
+        // Buffered: whatever the client sent is consumed, so closing does not reset it.
+        let mut reader = BufReader::new(&mut *stream);
+        let Some(req) = read_request(&mut reader) else {
+            return;
+        };
+        req
     };
     let _ = stream.write_all(&answer(&req));
     let _ = stream.flush();
@@ -46,10 +51,15 @@ pub fn serve_stateful<C: Default + Send + 'static>(
             let answer = answer.clone();
             std::thread::spawn(move || {
                 let _ = sock.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+                let Ok(read_half) = sock.try_clone() else {
+                    return;
+                };
+                // One buffered reader for the whole connection: requests arrive back to back.
+                let mut reader = BufReader::new(read_half);
                 let mut state = C::default();
                 // At most a handful of requests per connection: a login and its request.
                 for _ in 0..8 {
-                    let Some(req) = read_request(&mut sock) else {
+                    let Some(req) = read_request(&mut reader) else {
                         return;
                     };
                     let (out, keep) = answer(&req, &mut state);
@@ -63,11 +73,9 @@ pub fn serve_stateful<C: Default + Send + 'static>(
     base
 }
 
-/// Reads one request (headers and body) from a connection.
-fn read_request<S: Read + Write>(stream: &mut S) -> Option<Request> {
+/// Reads one request (headers and body) from a buffered connection.
+fn read_request<R: BufRead>(reader: &mut R) -> Option<Request> {
     Some({
-        // Byte by byte so that a kept-alive connection's next request stays unread.
-        let mut reader = BufReader::with_capacity(1, &mut *stream);
         let mut first = String::new();
         if reader.read_line(&mut first).unwrap_or(0) == 0 {
             return None;
