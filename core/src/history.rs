@@ -16,6 +16,21 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const FILE: &str = "history.jsonl";
 /// A line longer than this is not one of ours: skipped.
 const MAX_LINE: usize = 64 * 1024;
+/// The most bytes of a summary or cause a history line keeps (JSON escaping can grow a text
+/// six-fold, so 8 KiB of text stays under MAX_LINE).
+const MAX_TEXT: usize = 8 * 1024;
+
+/// `s` cut to at most `max` bytes on a character boundary, with "…" when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max - '…'.len_utf8();
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
 
 /// One line of the history file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,13 +53,15 @@ impl Record {
         let at = jiff::Timestamp::from_millisecond(ms)
             .map(|ts| ts.to_string())
             .unwrap_or_default();
+        // Every line the history writes it must be able to read back (lines over MAX_LINE
+        // are skipped as torn): the texts are clipped well under it.
         Record {
             at,
-            probe: t.probe.clone(),
+            probe: clip(&t.probe, 256),
             from: t.from,
             to: t.to,
-            summary: t.summary.clone(),
-            cause: t.cause.clone(),
+            summary: clip(&t.summary, MAX_TEXT),
+            cause: t.cause.as_deref().map(|c| clip(c, MAX_TEXT)),
         }
     }
 
@@ -134,9 +151,16 @@ impl History {
             Some(f) => f,
             None => guard.insert(self.open_file()?),
         };
-        // One write of the whole line: O_APPEND keeps it in one piece.
-        f.write_all(line.as_bytes())?;
-        f.flush()?;
+        // One write of the whole line: O_APPEND keeps it in one piece. When it fails (a full
+        // disk), cut the file back to its last whole line: a partial record left there would
+        // glue the next one to it and lose both.
+        let before = f.metadata().map(|m| m.len());
+        if let Err(e) = f.write_all(line.as_bytes()).and_then(|()| f.flush()) {
+            if let Ok(len) = before {
+                let _ = f.set_len(len);
+            }
+            return Err(e);
+        }
         Ok(())
     }
 }
@@ -263,6 +287,61 @@ mod tests {
             cause: Some("DP04".into()),
             earlier: false,
         }
+    }
+
+    /// A 1 MB summary (from a plugin) was written as a 1 MB line the reader then skipped as
+    /// torn: the history clips what it stores, so every line it writes it reads back.
+    #[test]
+    fn a_huge_summary_is_clipped_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("pd-history-big-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let h = History::open(&dir, 16).unwrap();
+        let mut big = t("bits", Status::Critical, 1_795_182_312);
+        big.summary = "\u{1b}x\"".repeat(400_000);
+        h.append(&big).unwrap();
+        let recs = read(&dir);
+        assert_eq!(recs.len(), 1, "the record is read back");
+        assert!(recs[0].summary.len() <= MAX_TEXT && recs[0].summary.ends_with('…'));
+    }
+
+    /// A full disk: the failed append leaves no partial record behind, so the next record
+    /// (after space is freed) is whole and both the older and newer ones are read.
+    #[test]
+    fn a_failed_append_on_a_full_disk_leaves_no_partial_record() {
+        let dir = std::env::temp_dir().join(format!("pd-history-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A 64 KiB tmpfs: a real ENOSPC (tests run as root; CI too).
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(mounted, "this test mounts a small tmpfs (needs root)");
+        struct Unmount(PathBuf);
+        impl Drop for Unmount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let _guard = Unmount(dir.clone());
+        let h = History::open(&dir, 16).unwrap();
+        h.append(&t("ok-before", Status::Critical, 1_795_182_312))
+            .unwrap();
+        // Fill the disk, leaving less room than one record.
+        let filler = dir.join("filler");
+        let mut f = File::create(&filler).unwrap();
+        let chunk = vec![b'x'; 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.flush();
+        let mut long = t("lost", Status::Warning, 1_795_182_400);
+        long.summary = "y".repeat(4096);
+        assert!(h.append(&long).is_err(), "the disk is full");
+        drop(f);
+        std::fs::remove_file(&filler).unwrap();
+        h.append(&t("ok-after", Status::Ok, 1_795_182_500)).unwrap();
+        let probes: Vec<String> = read(&dir).into_iter().map(|r| r.probe).collect();
+        assert_eq!(probes, ["ok-before", "ok-after"]);
     }
 
     #[test]

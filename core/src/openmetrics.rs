@@ -162,7 +162,13 @@ fn items<'a>(items: &'a [Item], out: &mut Vec<&'a Item>, cap: usize) {
 
 /// Renders the store. `max_items`: item series per probe at most.
 pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
-    let mut out = String::with_capacity(4096 + st.probes.len() * (512 + max_items * 300));
+    // The capacity is a hint: never let a large max_items turn it into a huge allocation.
+    let hint = st
+        .probes
+        .len()
+        .saturating_mul(512 + max_items.min(1000) * 300)
+        .min(64 * 1024 * 1024);
+    let mut out = String::with_capacity(4096 + hint);
     let mut f = Family { out: &mut out, fmt };
     // Each probe's identity labels, escaped once.
     let ids: Vec<String> = st

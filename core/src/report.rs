@@ -38,10 +38,16 @@ pub fn parse(text: &str) -> Result<Report, String> {
         use serde_json::error::Category;
         match e.classify() {
             Category::Syntax | Category::Eof | Category::Io => {
-                format!(
-                    "report is not valid JSON: {e} (starts with {})",
-                    preview(text)
-                )
+                // Never preview text that holds a secret: redact first, and if anything was
+                // redacted show no preview at all (a cut or escaped secret would slip by).
+                if crate::sanitize::redact(text) != text {
+                    format!("report is not valid JSON: {e} (it contains a secret: not shown)")
+                } else {
+                    format!(
+                        "report is not valid JSON: {e} (starts with {})",
+                        preview(text)
+                    )
+                }
             }
             Category::Data => {
                 if e.to_string().contains("unknown variant") {

@@ -26,8 +26,18 @@ const MIN_SECRET_LEN: usize = 4;
 pub fn register_secrets<'a>(secrets: impl IntoIterator<Item = &'a String>) {
     let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     for s in secrets {
-        if s.len() >= MIN_SECRET_LEN && !all.contains(s) {
-            all.push(s.clone());
+        // The secret, and the escaped forms a plugin or a message may carry it in (JSON,
+        // Rust's escape_debug): redaction must match every one of them.
+        let json = serde_json::to_string(s).unwrap_or_default();
+        let forms = [
+            s.clone(),
+            json.trim_matches('"').to_owned(),
+            s.escape_debug().to_string(),
+        ];
+        for f in forms {
+            if f.len() >= MIN_SECRET_LEN && !all.contains(&f) {
+                all.push(f);
+            }
         }
     }
     // Longest first, so a secret containing another is replaced whole.

@@ -2129,3 +2129,48 @@ fn config_check_opens_every_export() {
     assert_eq!(code, Some(0), "--offline skips file checks: {out}");
     let _ = timestamp(now);
 }
+
+/// A plugin returning a non-JSON report that holds a secret: the error's preview never shows
+/// it, not escaped (a `"` or `\` in it), not cut at 40 characters (a long one), in any output.
+#[test]
+fn a_secret_in_a_non_json_report_is_never_previewed() {
+    let dir = scratch("cli-secret-preview");
+    let secret = "pa\"ss\\word-that-is-much-longer-than-forty-characters-1234";
+    std::fs::write(dir.join("s"), secret).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("s"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"m\"\nplugin = \"mock\"\n[probe.config]\nraw = { file = \"s\" }\n",
+    );
+    for format in ["text", "json", "nagios"] {
+        let (code, out, err) = check(&["--config", cfg.to_str().unwrap(), "--format", format]);
+        assert_eq!(code, 3, "{format}: {out}{err}");
+        let all = format!("{out}{err}");
+        assert!(all.contains("report is not valid JSON"), "{format}: {all}");
+        for leak in [
+            "pa\"ss",
+            "pa\\\"ss",
+            "ss\\word",
+            "ss\\\\word",
+            "much-longer",
+        ] {
+            assert!(!all.contains(leak), "{format} leaks {leak:?}: {all}");
+        }
+    }
+}
+
+/// `serve --max-items 1000000000` once aborted on the first scrape (a 600 GB allocation):
+/// the value is bounded at the command line, with the limit in the message.
+#[test]
+fn serve_refuses_an_unbounded_max_items() {
+    let out = run_patchdeck(&["serve", "--max-items", "1000000000"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("over the limit of 10000 item series per probe"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -126,6 +126,17 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// `--max-items`: a number from 0 to 10,000 (a billion would be a 600 GB allocation).
+fn parse_max_items(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n <= 10_000 => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} is over the limit of 10000 item series per probe"
+        )),
+        Err(e) => Err(format!("{s:?} is not a number: {e}")),
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the selected probes once, concurrently, print their results and exit with the
@@ -200,8 +211,9 @@ enum Command {
         /// Allow a non-loopback --listen address (there is no authentication).
         #[arg(long)]
         allow_remote: bool,
-        /// Item series (patchdeck_item_status) per probe at most, to bound cardinality.
-        #[arg(long, value_name = "N", default_value_t = 50)]
+        /// Item series (patchdeck_item_status) per probe at most, to bound cardinality
+        /// (0 to 10000).
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = parse_max_items)]
         max_items: usize,
     },
     /// Validate the config without running any probe (like `nginx -t`).
