@@ -326,7 +326,13 @@ pub type LogSink = Arc<dyn Fn(u32, &str, &str) + Send + Sync>;
 struct LogCtx {
     probe: String,
     sink: LogSink,
+    /// host->log's rate limit: the current one-second window, lines in it, lines dropped.
+    limit: Mutex<(std::time::Instant, u32, u64)>,
 }
+
+/// Plugin log lines kept per second per instance (the same limit as a probe host's stderr):
+/// a plugin logging in a loop cannot flood the log.
+pub const MAX_LOG_LINES_PER_SEC: u32 = 200;
 
 /// A `PdHostApi` for one instance. Must outlive the instance (the ABI lets the plugin keep
 /// the pointer until destroy), so instances own theirs.
@@ -345,6 +351,7 @@ impl HostApi {
         let ctx = Box::new(LogCtx {
             probe: probe.to_owned(),
             sink,
+            limit: Mutex::new((std::time::Instant::now(), 0, 0)),
         });
         let api = Box::new(PdHostApi {
             struct_size: size_of::<PdHostApi>() as u32,
@@ -371,7 +378,26 @@ unsafe extern "C" fn host_log(host_ctx: *mut c_void, level: u32, message: PdStr)
         let ctx = unsafe { &*host_ctx.cast::<LogCtx>() };
         // SAFETY: the plugin passes a valid borrowed string for the duration of the call.
         let bytes = unsafe { message.as_bytes() };
-        let text = crate::report::message(bytes, "");
+        // One line per call: a line feed in the message must not forge log lines.
+        let text = crate::sanitize::line(&crate::report::message(bytes, "")).into_owned();
+        let mut limit = ctx.limit.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if now.duration_since(limit.0) >= Duration::from_secs(1) {
+            if limit.2 > 0 {
+                let dropped = format!(
+                    "{} plugin log lines dropped (over {MAX_LOG_LINES_PER_SEC} lines a second)",
+                    limit.2
+                );
+                (ctx.sink)(PD_LOG_WARN, &ctx.probe, &dropped);
+            }
+            *limit = (now, 0, 0);
+        }
+        if limit.1 >= MAX_LOG_LINES_PER_SEC {
+            limit.2 += 1;
+            return;
+        }
+        limit.1 += 1;
+        drop(limit);
         (ctx.sink)(level, &ctx.probe, &text);
     });
 }

@@ -2174,3 +2174,129 @@ fn serve_refuses_an_unbounded_max_items() {
         text(&out.stderr)
     );
 }
+
+/// `check -f nagios` with stdout full (/dev/full: ENOSPC) or closed exits 3 like text, never
+/// a panic (exit 101).
+#[test]
+fn nagios_output_to_a_full_or_closed_stdout_is_unknown_not_a_panic() {
+    let dir = scratch("cli-dev-full");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"m\"\nplugin = \"mock\"\n[probe.config]\nstatus = \"ok\"\n",
+    );
+    for format in ["nagios", "text"] {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(patchdeck_bin())
+            .args([
+                "check",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--format",
+                format,
+            ])
+            .env_remove("PATCHDECK_CONFIG")
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !text(&out.stderr).contains("panicked"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // A closed pipe: the reader went away before patchdeck wrote.
+    let mut child = std::process::Command::new(patchdeck_bin())
+        .args([
+            "check",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--format",
+            "nagios",
+        ])
+        .env_remove("PATCHDECK_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+/// host->log: 50,000 calls with a line feed in each. The log keeps at most 200 lines a second
+/// per instance and says how many it dropped; no message forges a log line.
+#[test]
+fn a_plugin_flooding_host_log_is_rate_limited_and_cannot_forge_lines() {
+    let dir = scratch("cli-log-flood");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"m\"\nplugin = \"mock\"\n[probe.config]\nbehavior = \"log-flood\"\n",
+    );
+    let log = dir.join("patchdeck.log");
+    let out = std::process::Command::new(patchdeck_bin())
+        .args(["check", "--config", cfg.to_str().unwrap(), "--log-file"])
+        .arg(&log)
+        .env_remove("PATCHDECK_CONFIG")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = logged.lines().collect();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("FORGED")),
+        "a message forged a line"
+    );
+    let kept = lines.iter().filter(|l| l.contains("mock log line")).count();
+    assert!((1..=400).contains(&kept), "{kept} lines kept");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("mock log line 0\\x0aFORGED")),
+        "the line feed is escaped"
+    );
+}
+
+/// `patchdeck events` text: an event whose cause (an item id from client-reported export data)
+/// or summary holds a line feed stays one line.
+#[test]
+fn events_text_cannot_be_forged_by_a_line_feed() {
+    let dir = scratch("cli-events-forge");
+    let hist = dir.join("history");
+    std::fs::create_dir_all(&hist).unwrap();
+    let now = patchdeck_sitesim::exports::timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    )
+    .replacen(" ", "T", 1)
+    .replace(".000", "Z");
+    let rec = serde_json::json!({
+        "at": now, "probe": "wua", "from": "ok", "to": "critical",
+        "summary": "bad\n2026-01-01T00:00:00Z  forged  OK -> OK  all fine",
+        "cause": "PC01\nforged-cause"
+    });
+    std::fs::write(hist.join("history.jsonl"), format!("{rec}\n")).unwrap();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n[[probe]]\nid = \"wua\"\nplugin = \"mock\"\n",
+            hist.display()
+        ),
+    );
+    let out = run_patchdeck(&["events", "--config", cfg.to_str().unwrap()]);
+    let t = text(&out.stdout);
+    let lines: Vec<&str> = t.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{t}");
+    assert!(lines[0].contains("\\x0aforged"), "{t}");
+}

@@ -69,7 +69,8 @@ pub async fn check(
     match check_inner(opts, only, format, timeout).await {
         Err(e) if format == CheckFormat::Nagios => {
             let line = patchdeck_core::sanitize::line(&format!("{e:#}")).replace('|', "/");
-            println!("PATCHDECK UNKNOWN - {line}");
+            // stdout may be the very thing that failed (closed or full): never panic on it.
+            let _ = writeln!(std::io::stdout(), "PATCHDECK UNKNOWN - {line}");
             Ok(crate::EXIT_UNKNOWN)
         }
         r => r,
@@ -401,14 +402,16 @@ fn plugins_listing(
             }
             for f in &disc.files {
                 match &f.info {
+                    // A plugin's texts stay on their lines: a line feed in a version or
+                    // description is escaped.
                     Some(i) => s.push_str(&format!(
                         "{:<16} {:<8} ABI {}.{}  {}\n    {}\n",
                         i.kind,
-                        i.version,
+                        patchdeck_core::sanitize::line(&i.version),
                         i.abi_major,
                         i.abi_minor,
-                        f.path.display(),
-                        i.description
+                        patchdeck_core::sanitize::line(&f.path.display().to_string()),
+                        patchdeck_core::sanitize::line(&i.description)
                     )),
                     None => s.push_str(&format!(
                         "{:<16} {:<8} ABI -    {}\n",
@@ -478,13 +481,17 @@ pub fn events(
                     .cause
                     .as_deref()
                     .map_or(String::new(), |c| format!("  [{c}]"));
+                // One event, one line: a line feed in any field (an item id from client
+                // data, a probe's summary) is escaped, never a forged line.
+                let line = patchdeck_core::sanitize::line;
                 s.push_str(&format!(
-                    "{}  {:<id_w$}  {:>8} -> {:<8}{cause}  {}\n",
-                    r.at,
-                    r.probe,
+                    "{}  {:<id_w$}  {:>8} -> {:<8}{}  {}\n",
+                    line(&r.at),
+                    line(&r.probe),
                     from,
                     r.to.label(),
-                    r.summary.replace(['\n', '\r'], " ")
+                    line(&cause),
+                    line(&r.summary)
                 ));
             }
             patchdeck_core::sanitize::text(&s).into_owned()

@@ -9,7 +9,7 @@
 //! details = [{ label = "Version", value = "3.2" }]
 //! metrics = [{ label = "latency", value = 12.5, uom = "ms", warn = "500", crit = "2000" }]
 //! items = [{ id = "dp01", title = "DP01", status = "ok", summary = "fine" }]
-//! behavior = "ok"  # ok | panic | abort | segfault | hang | garbage | huge | create-error | flood
+//! behavior = "ok"  # ok | panic | abort | segfault | hang | garbage | huge | create-error | flood | log-flood
 //! flood_mb = 256                        # with "flood": MiB written to stdout with no newline
 //! raw = '{"status":"fine"}'             # returned verbatim as the report (bad-report tests)
 //! ```
@@ -33,6 +33,8 @@ enum Behavior {
     CreateError,
     /// Writes `flood_mb` MiB to stdout without a newline, then answers normally.
     Flood,
+    /// Calls host->log 50,000 times with a line feed in each message, then answers normally.
+    LogFlood,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +122,14 @@ impl Probe for Mock {
         }
         match self.config.behavior {
             Behavior::Ok | Behavior::CreateError => {}
+            Behavior::LogFlood => {
+                for i in 0..50_000 {
+                    self.host.log(
+                        patchdeck_probe_api::abi::PD_LOG_WARN,
+                        &format!("mock log line {i}\nFORGED 2026-01-01 ERROR not from patchdeck"),
+                    );
+                }
+            }
             Behavior::Flood => {
                 use std::io::Write;
                 let chunk = vec![b'x'; 1024 * 1024];
@@ -163,7 +173,7 @@ patchdeck_probe_api::export_probe!(
     kind: "mock",
     version: env!("CARGO_PKG_VERSION"),
     description: "Scriptable mock probe: statuses, delays, items and misbehaviour for tests",
-    config_schema: r#"{"type":"object","properties":{"status":{"enum":["ok","warning","critical","unknown"]},"summary":{"type":"string"},"sequence":{"type":"array"},"delay_ms":{"type":"integer"},"details":{"type":"array"},"metrics":{"type":"array"},"items":{"type":"array"},"behavior":{"enum":["ok","panic","abort","segfault","hang","garbage","huge","create-error","flood"]},"raw":{"type":"string"},"flood_mb":{"type":"integer","minimum":0}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","properties":{"status":{"enum":["ok","warning","critical","unknown"]},"summary":{"type":"string"},"sequence":{"type":"array"},"delay_ms":{"type":"integer"},"details":{"type":"array"},"metrics":{"type":"array"},"items":{"type":"array"},"behavior":{"enum":["ok","panic","abort","segfault","hang","garbage","huge","create-error","flood","log-flood"]},"raw":{"type":"string"},"flood_mb":{"type":"integer","minimum":0}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]
