@@ -32,8 +32,35 @@ pub fn decode(code: i32, bytes: Vec<u8>) -> Result<String, RunError> {
     }
 }
 
-/// Parses report text (already size- and UTF-8-checked by [`decode`]).
+/// Parses report text (already size- and UTF-8-checked by [`decode`]). Sibling items with the
+/// same id get "#2", "#3"... appended: every item is one series, one history cause, one row,
+/// whatever a plugin sends.
 pub fn parse(text: &str) -> Result<Report, String> {
+    let mut r = parse_raw(text)?;
+    unique_ids(&mut r.items);
+    Ok(r)
+}
+
+fn unique_ids(items: &mut [patchdeck_probe_api::Item]) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for it in items.iter_mut() {
+        let n = seen.entry(it.id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            let mut k = *n;
+            let mut id = format!("{}#{k}", it.id);
+            while seen.contains_key(&id) {
+                k += 1;
+                id = format!("{}#{k}", it.id);
+            }
+            seen.insert(id.clone(), 1);
+            it.id = id;
+        }
+        unique_ids(&mut it.items);
+    }
+}
+
+fn parse_raw(text: &str) -> Result<Report, String> {
     serde_json::from_str::<Report>(text).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
@@ -140,5 +167,16 @@ mod tests {
             parse(r#"{"status":"ok","new":1}"#).unwrap().status,
             Status::Ok
         );
+    }
+
+    #[test]
+    fn duplicate_sibling_item_ids_are_made_unique() {
+        let r = parse(
+            r#"{"status":"critical","items":[{"id":"DP01","status":"ok"},{"id":"DP01","status":"critical"},{"id":"DP01#2","status":"ok"},{"id":"x","status":"ok","items":[{"id":"a","status":"ok"},{"id":"a","status":"ok"}]}]}"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = r.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["DP01", "DP01#2", "DP01#2#2", "x"]);
+        assert_eq!(r.items[3].items[1].id, "a#2");
     }
 }

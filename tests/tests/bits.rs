@@ -618,3 +618,13 @@ fn t_negotiate() -> Vec<u8> {
         .step(None)
         .unwrap()
 }
+
+#[tokio::test]
+async fn duplicate_dp_names_are_a_config_error() {
+    let dir = scratch("bits-dup");
+    let r = check_once(&dir, "[[probe]]\nid = \"b\"\nplugin = \"bits\"\n[probe.config]\ndistribution_points = [{ name = \"DP01\", url = \"http://dp01/x.cab\" }, { name = \"dp01\", url = \"http://dp02/x.cab\" }]\n").await;
+    assert_eq!(
+        r.summary,
+        "plugin rejected its config: field `distribution_points[1].name`: \"dp01\" is also distribution_points[0]'s name; names must be unique"
+    );
+}

@@ -76,6 +76,18 @@ impl ConfigProbe for Bits {
         if config.concurrency == 0 {
             return Err("field `concurrency` must be at least 1".into());
         }
+        // Each DP is one item, one series, one row: names must be unique.
+        for (i, dp) in config.distribution_points.iter().enumerate() {
+            if let Some(j) = config.distribution_points[..i]
+                .iter()
+                .position(|d| d.name.eq_ignore_ascii_case(&dp.name))
+            {
+                return Err(format!(
+                    "field `distribution_points[{i}].name`: \"{}\" is also distribution_points[{j}]'s name; names must be unique",
+                    dp.name
+                ));
+            }
+        }
         if let Some(a) = &config.auth {
             a.validate("auth")?;
         }
