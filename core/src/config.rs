@@ -575,6 +575,22 @@ fn resolve_secret(
             let p = resolve_path(base, file);
             Ok(Some(read_secret_file(&p).map_err(err)?))
         }
+        // systemd's LoadCredential=NAME:PATH: the file systemd placed for this service.
+        Some((k, toml::Value::String(name))) if k == "credential" => {
+            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                return Err(err(format!(
+                    "credential \"{name}\" is not a credential name (LoadCredential=NAME:PATH)"
+                )));
+            }
+            let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+                return Err(err(format!(
+                    "credential \"{name}\": $CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential={name}:/path/to/file)"
+                )));
+            };
+            Ok(Some(
+                read_secret_file(&Path::new(&dir).join(name)).map_err(err)?,
+            ))
+        }
         _ => Ok(None),
     }
 }

@@ -2300,3 +2300,86 @@ fn events_text_cannot_be_forged_by_a_line_feed() {
     assert_eq!(lines.len(), 1, "{t}");
     assert!(lines[0].contains("\\x0aforged"), "{t}");
 }
+
+/// The shipped systemd unit passes `systemd-analyze verify`, its sandbox scores at most 4.0
+/// ("OK") in `systemd-analyze security`, it bounds memory and tasks, and a `{ credential = }`
+/// secret reads systemd's credentials folder.
+#[test]
+fn the_serve_unit_verifies_is_bounded_and_credentials_work() {
+    let dir = scratch("cli-unit");
+    let unit =
+        std::fs::read_to_string(repo_root().join("examples/monitoring/patchdeck-serve.service"))
+            .unwrap();
+    assert!(
+        unit.contains("\nMemoryMax=") && unit.contains("\nTasksMax="),
+        "{unit}"
+    );
+    // The man page and /usr/bin exist only once installed (.ci/test-deb checks those).
+    let local = unit
+        .replace("/usr/bin/patchdeck", &patchdeck_bin().display().to_string())
+        .lines()
+        .filter(|l| !l.starts_with("Documentation="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.join("patchdeck-serve.service");
+    std::fs::write(&path, local).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--threshold=40"])
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze security");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // { credential = "dp" } with CREDENTIALS_DIRECTORY, as systemd sets it.
+    let creds = dir.join("creds");
+    std::fs::create_dir_all(&creds).unwrap();
+    std::fs::write(creds.join("dp"), "from-systemd-S3cret").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(creds.join("dp"), std::fs::Permissions::from_mode(0o400)).unwrap();
+    }
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"m\"\nplugin = \"mock\"\n[probe.config]\nsummary = { credential = \"dp\" }\n",
+    );
+    let out = std::process::Command::new(patchdeck_bin())
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .env_remove("PATCHDECK_CONFIG")
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("<redacted>"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!text(&out.stdout).contains("from-systemd-S3cret"));
+    let out = std::process::Command::new(patchdeck_bin())
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .env_remove("PATCHDECK_CONFIG")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("$CREDENTIALS_DIRECTORY is not set"),
+        "{}",
+        text(&out.stderr)
+    );
+}
