@@ -152,6 +152,45 @@ pub fn text(bytes: &[u8]) -> String {
 /// scheduler and store without any plugin cost.
 pub mod authlab;
 
+/// A process started by a test in a process group of its own: on drop (panics included) the
+/// whole group is killed and reaped, so daemons that fork (icinga2, nagios4, apache2) never
+/// outlive the test.
+pub struct Group(pub std::process::Child);
+
+impl Group {
+    /// Starts `cmd` as the leader of a new process group.
+    pub fn spawn(cmd: &mut Command) -> Group {
+        use std::os::unix::process::CommandExt;
+        Group(
+            cmd.process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}")),
+        )
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pid = self.0.id() as i32;
+        // SAFETY: kill(2) on the process group this test created; no memory is involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGTERM);
+        }
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(3) {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: as above; whatever ignored SIGTERM (icinga2's workers do) goes now.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        let _ = self.0.wait();
+    }
+}
+
 pub mod instant {
     use patchdeck_core::config::Isolation;
     use patchdeck_core::plugin::PluginInfo;

@@ -972,12 +972,12 @@ define service {{
         "nagios -v: {}",
         text(&verify.stdout)
     );
-    let mut daemon = std::process::Command::new(nagios)
-        .arg(ng.join("nagios.cfg"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = Group::spawn(
+        std::process::Command::new(nagios)
+            .arg(ng.join("nagios.cfg"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
     // Wait (bounded) for Nagios to run the check and write it to status.dat.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     let fields = loop {
@@ -993,8 +993,7 @@ define service {{
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
     assert_eq!(fields["current_state"], "2", "{fields:?}");
     // Nagios split the headline from its perfdata: the text alone is the output.
     assert_eq!(
@@ -1090,14 +1089,15 @@ object Host "site01" {{
         "icinga2 daemon -C: {}",
         text(&validate.stdout)
     );
-    let mut daemon = std::process::Command::new(icinga)
-        .args(["daemon", "-c"])
-        .arg(ic.join("main.conf"))
-        .args(&consts)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // icinga2 forks its workers (which ignore SIGTERM): a process group, killed whole.
+    let daemon = Group::spawn(
+        std::process::Command::new(icinga)
+            .args(["daemon", "-c"])
+            .arg(ic.join("main.conf"))
+            .args(&consts)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
     // Wait (bounded) for Icinga to run the check and write its perfdata record.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     // A record spans lines: the output keeps the long output's newlines.
@@ -1122,8 +1122,7 @@ object Host "site01" {{
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
     let field = |k: &str| {
         record
             .split('\t')
@@ -1473,7 +1472,9 @@ fn a_real_prometheus_scrapes_serve_and_its_api_returns_the_series() {
         format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: patchdeck\n    static_configs:\n      - targets: ['{target}']\n"),
     )
     .unwrap();
-    let mut prom = std::process::Command::new(prometheus)
+    use std::os::unix::process::CommandExt;
+    let prom = std::process::Command::new(prometheus)
+        .process_group(0)
         .arg(format!(
             "--config.file={}",
             dir.join("prometheus.yml").display()
@@ -1487,14 +1488,7 @@ fn a_real_prometheus_scrapes_serve_and_its_api_returns_the_series() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _guard = Kill(&mut prom);
+    let _guard = Group(prom);
     // patchdeck_probe_status{probe="bits-dps",status="critical"}, URL-encoded.
     let query = "patchdeck_probe_status%7Bprobe%3D%22bits-dps%22%2Cstatus%3D%22critical%22%7D";
     let url = format!("http://127.0.0.1:{prom_port}/api/v1/query?query={query}");
