@@ -108,9 +108,7 @@ impl Conn {
         }
         tracing::warn!(pid = self.pid, "{reason}");
         *lock(&self.kill_reason) = Some(reason);
-        // SAFETY: kill(2) on our own child's pid; it has not been reaped (death unset), so
-        // the pid cannot have been reused.
-        unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
+        kill_group(self.pid);
     }
 
     fn reason(&self) -> RunError {
@@ -224,12 +222,15 @@ impl Shared {
     }
 
     async fn spawn(self: &Arc<Self>) -> Result<Arc<Conn>, String> {
+        // Its own process group: whatever a plugin forks is killed with it, and a grandchild
+        // holding the pipes cannot hide the host's death.
         let mut child = tokio::process::Command::new(&self.host_exe)
             .arg(&self.plugin_path)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.host_exe.display()))?;
         let mut stdout = child.stdout.take().expect("piped stdout");
@@ -291,19 +292,49 @@ impl Shared {
     }
 }
 
+/// Kills a probe host's whole process group (the host and anything its plugin forked).
+fn kill_group(pid: u32) {
+    if pid == 0 {
+        return;
+    }
+    // SAFETY: kill(2) on the process group our child leads (process_group(0) at spawn); the
+    // group exists while any member lives, and its id is our child's pid.
+    unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+}
+
 async fn read_loop(
     shared: Arc<Shared>,
     conn: Arc<Conn>,
     mut stdout: tokio::process::ChildStdout,
     mut child: tokio::process::Child,
 ) {
+    // The child's exit is noticed by waitpid, not by the end of its stdout: a grandchild that
+    // inherited the pipe would keep it open long after the host died.
+    let pid = child.id().unwrap_or(0);
+    let (exit_tx, mut exit_rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let status = child.wait().await.ok();
+        // Take down whatever the plugin forked: the group outlives its leader.
+        kill_group(pid);
+        let _ = exit_tx.send(status);
+    });
+    let mut exited: Option<Option<std::process::ExitStatus>> = None;
     let complete = |id: u64, reply: Reply| {
         if let Some(tx) = lock(&conn.pending).remove(&id) {
             let _ = tx.send(reply);
         }
     };
     loop {
-        match read_frame_async::<_, ToHost>(&mut stdout).await {
+        let frame = tokio::select! {
+            f = read_frame_async::<_, ToHost>(&mut stdout) => f,
+            status = &mut exit_rx, if exited.is_none() => {
+                exited = Some(status.ok().flatten());
+                // Whatever the host wrote before it died is still in the pipe: read it until
+                // the (now killed) group's pipe closes.
+                continue;
+            }
+        };
+        match frame {
             Ok(Some(ToHost::Created { instance })) => {
                 lock(&conn.created).insert(instance);
                 complete(instance, Reply::Created);
@@ -330,13 +361,16 @@ async fn read_loop(
             }
         }
     }
-    // Stdout closed: the child exited or is about to. Reap it for the exit status.
-    let status = match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
-        Ok(Ok(s)) => Some(s),
-        _ => {
-            let _ = child.start_kill();
-            child.wait().await.ok()
-        }
+    // Stdout closed: the child exited or is about to. Its exit status (the waiter reaps it).
+    let status = match exited {
+        Some(s) => s,
+        None => match tokio::time::timeout(Duration::from_secs(5), &mut exit_rx).await {
+            Ok(Ok(s)) => s,
+            _ => {
+                kill_group(pid);
+                None
+            }
+        },
     };
     let mut reason = lock(&conn.kill_reason).take().unwrap_or_else(|| {
         status

@@ -208,6 +208,50 @@ async fn isolated_segfault_and_abort_kill_only_the_child() {
     // And this process is still here to tell.
 }
 
+/// A plugin that forks a helper holding the host's stdout, then dies: the core must report
+/// the death (not wait for the pipe to close and call it a timeout) and kill the helper.
+#[tokio::test]
+async fn a_dead_host_takes_what_its_plugin_forked_with_it() {
+    let dir = scratch("runners-fork");
+    let pid_file = dir.join("child.pid");
+    let r = run(
+        "process",
+        &format!(
+            "behavior = \"fork-abort\"\nchild_pid_file = \"{}\"",
+            pid_file.display()
+        ),
+    )
+    .await;
+    assert_eq!(reason(&r), "probe host died: SIGABRT", "{r:?}");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("the mock wrote its child's pid")
+        .trim()
+        .parse()
+        .unwrap();
+    // The group was killed before the result was delivered; death after SIGKILL is
+    // asynchronous, so wait for it on a pidfd (readable once the process has exited).
+    // SAFETY: plain syscalls on a pid and the fd they return; the fd is closed below.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if fd >= 0 {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut pfd, 1, 10_000) };
+        // SAFETY: closes the pidfd opened above, once.
+        unsafe { libc::close(fd) };
+        assert_eq!(ready, 1, "the forked sleep {pid} outlived its host");
+    } else {
+        // ESRCH: already gone.
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::ESRCH)
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_crashing_probe_never_takes_a_healthy_one_with_it() {
     let dir = scratch("runners-blame");

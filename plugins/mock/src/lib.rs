@@ -9,7 +9,8 @@
 //! details = [{ label = "Version", value = "3.2" }]
 //! metrics = [{ label = "latency", value = 12.5, uom = "ms", warn = "500", crit = "2000" }]
 //! items = [{ id = "dp01", title = "DP01", status = "ok", summary = "fine" }]
-//! behavior = "ok"  # ok | panic | abort | segfault | hang | garbage | huge | create-error | flood | log-flood
+//! behavior = "ok"  # ok | panic | abort | segfault | hang | garbage | huge | create-error | flood | log-flood | fork-abort
+//! child_pid_file = "/tmp/x.pid"         # with "fork-abort": where the forked child's pid goes
 //! flood_mb = 256                        # with "flood": MiB written to stdout with no newline
 //! raw = '{"status":"fine"}'             # returned verbatim as the report (bad-report tests)
 //! ```
@@ -35,6 +36,9 @@ enum Behavior {
     Flood,
     /// Calls host->log 50,000 times with a line feed in each message, then answers normally.
     LogFlood,
+    /// Starts `sleep 300` holding the host's stdout, writes its pid to `child_pid_file`, then
+    /// aborts: the core must see the host die and take the straggler with it.
+    ForkAbort,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +62,7 @@ struct Config {
     raw: Option<String>,
     #[serde(default)]
     flood_mb: u64,
+    child_pid_file: Option<String>,
 }
 
 fn default_status() -> Status {
@@ -143,6 +148,16 @@ impl Probe for Mock {
             }
             Behavior::Panic => panic!("mock told to panic (behavior = \"panic\")"),
             Behavior::Abort => std::process::abort(),
+            Behavior::ForkAbort => {
+                // Inherits stdout (the host's pipe to the core), as a careless plugin's helper
+                // process would.
+                if let Ok(child) = std::process::Command::new("sleep").arg("300").spawn()
+                    && let Some(path) = &self.config.child_pid_file
+                {
+                    let _ = std::fs::write(path, child.id().to_string());
+                }
+                std::process::abort()
+            }
             Behavior::Segfault => {
                 // A real invalid read, as a buggy plugin would do (raise() alone is swallowed
                 // by std's SIGSEGV handler). Address 8 is never mapped.
@@ -173,7 +188,7 @@ patchdeck_probe_api::export_probe!(
     kind: "mock",
     version: env!("CARGO_PKG_VERSION"),
     description: "Scriptable mock probe: statuses, delays, items and misbehaviour for tests",
-    config_schema: r#"{"type":"object","properties":{"status":{"enum":["ok","warning","critical","unknown"]},"summary":{"type":"string"},"sequence":{"type":"array"},"delay_ms":{"type":"integer"},"details":{"type":"array"},"metrics":{"type":"array"},"items":{"type":"array"},"behavior":{"enum":["ok","panic","abort","segfault","hang","garbage","huge","create-error","flood","log-flood"]},"raw":{"type":"string"},"flood_mb":{"type":"integer","minimum":0}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","properties":{"status":{"enum":["ok","warning","critical","unknown"]},"summary":{"type":"string"},"sequence":{"type":"array"},"delay_ms":{"type":"integer"},"details":{"type":"array"},"metrics":{"type":"array"},"items":{"type":"array"},"behavior":{"enum":["ok","panic","abort","segfault","hang","garbage","huge","create-error","flood","log-flood","fork-abort"]},"raw":{"type":"string"},"flood_mb":{"type":"integer","minimum":0},"child_pid_file":{"type":"string"}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]
