@@ -268,6 +268,72 @@ async fn a_healthy_site_at_cm2007_defaults_is_all_ok() {
     for p in &e.probes {
         let r = p.run_once().await;
         assert_eq!(r.status, Status::Ok, "{}: {}", p.meta.id, r.summary);
+        if p.meta.id == "wsus-sup01" {
+            // The site server <-> SUP check ran, on the SUP's own settings.
+            let rep = r.report.as_ref().unwrap();
+            let it = rep.items.iter().find(|i| i.id == "sup-ports").unwrap();
+            assert!(
+                it.summary
+                    .starts_with("the SUP SUP01 is set for http port "),
+                "{}",
+                it.summary
+            );
+        }
+    }
+    e.shutdown().await;
+}
+
+/// The broken scenario's SUP02 is set for port 80 in the site database while its WSUS
+/// answers on another port: the demo shows it, naming both.
+#[tokio::test]
+async fn the_broken_demo_shows_a_sup_set_for_the_wrong_port() {
+    let site = Site::start(scenario("broken.toml"));
+    let dir = scratch("sitesim-broken-sup");
+    let e = engine(
+        &dir,
+        &site.config_toml_with_inventory("30s", &dir).unwrap(),
+        &[],
+    )
+    .await;
+    let p = e.probes.iter().find(|p| p.meta.id == "wsus-sup02").unwrap();
+    let r = p.run_once().await;
+    let rep = r.report.as_ref().unwrap();
+    let it = rep.items.iter().find(|i| i.id == "sup-ports").unwrap();
+    assert_eq!(it.status, Status::Critical, "{it:?}");
+    assert!(
+        it.summary
+            .starts_with("the SUP SUP02 is set for http port 80 (WSUSIISPort 80"),
+        "{}",
+        it.summary
+    );
+    let base = &site.wsus[1].base;
+    assert!(
+        it.evidence
+            .as_deref()
+            .unwrap()
+            .contains(&format!("WSUS answers GetConfig at {base}")),
+        "{:?}",
+        it.evidence
+    );
+    // The other SUPs' settings match their web sites: a stopped pool or a SOAP fault there is
+    // WSUS's own failure (judged by the other items), never blamed on the port settings.
+    for id in ["wsus-sup01", "wsus-sup03"] {
+        let p = e.probes.iter().find(|p| p.meta.id == id).unwrap();
+        let r = p.run_once().await;
+        let it = r
+            .report
+            .as_ref()
+            .unwrap()
+            .items
+            .iter()
+            .find(|i| i.id == "sup-ports")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (it.status, it.rule.as_deref()),
+            (Status::Ok, None),
+            "{it:?}"
+        );
     }
     e.shutdown().await;
 }

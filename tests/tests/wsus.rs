@@ -668,3 +668,309 @@ async fn web_services_that_require_ssl_say_so() {
     }
     assert_eq!(r.status, Status::Warning, "{}", r.summary);
 }
+
+/// The SUP properties export as sup_properties.sql writes it (site control properties of the
+/// SUP role, "Troubleshooting Software Updates Synchronization": the SUP's ports must be the
+/// WSUS web site's).
+fn sup_properties(dir: &std::path::Path, rows: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let path = dir.join("sup_properties.csv");
+    let mut text = String::from("SiteCode,ServerName,PropertyName,Value\r\n");
+    for (server, name, value) in rows {
+        text.push_str(&format!("ABC,{server},{name},{value}\r\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// One check of the wsus probe at `base`, with the SUP SUP01's properties from `rows`.
+async fn sup_check(base: &str, rows: &[(&str, &str, &str)]) -> (Status, Item) {
+    let dir = scratch("wsus-sup");
+    let csv = sup_properties(&dir, rows);
+    let cfg = format!(
+        "[[probe]]\nid = \"wsus\"\nplugin = \"wsus\"\ntimeout = \"5s\"\n[probe.config]\nurl = \"{base}\"\nselfupdate_url = \"{base}/selfupdate/wuident.cab\"\nsup_properties_csv = \"{}\"\nsup_server = \"sup01.corp.example\"\nsite_code = \"ABC\"\n",
+        csv.display()
+    );
+    let r = check_once(&dir, &cfg).await;
+    let it = r
+        .report
+        .as_ref()
+        .unwrap_or_else(|| panic!("{r:?}"))
+        .items
+        .iter()
+        .find(|i| i.id == "sup-ports")
+        .cloned()
+        .unwrap_or_else(|| panic!("no sup-ports item: {r:?}"));
+    (r.status, it)
+}
+
+fn port_of(base: &str) -> String {
+    base.rsplit(':').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sup_port_settings_that_match_the_wsus_web_site_are_ok() {
+    let base = wsus_server(sim(|_| {}), Arc::default());
+    let port = port_of(&base);
+    let (status, it) = sup_check(
+        &base,
+        &[
+            ("SUP01", "WSUSIISPort", &port),
+            ("SUP01", "WSUSIISSSLPort", "8531"),
+            ("SUP01", "SSLWSUS", "0"),
+            // Another SUP of the site (an Internet-based one) does not count.
+            ("SUP02", "WSUSIISPort", "1"),
+        ],
+    )
+    .await;
+    assert_eq!((status, it.status), (Status::Ok, Status::Ok), "{it:?}");
+    assert_eq!(
+        it.summary,
+        format!(
+            "the SUP SUP01 is set for http port {port} (WSUSIISPort {port}, WSUSIISSSLPort 8531, SSL off): WSUS answers GetConfig there"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_sup_port_where_wsus_does_not_answer_is_critical_naming_both() {
+    let base = wsus_server(sim(|_| {}), Arc::default());
+    // Nothing listens on the port the SUP names (as 80 on a server whose WSUS uses 8530).
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    // Or another web site answers there, not WSUS (as the Default Web Site on 80 when WSUS
+    // has its custom site on 8530).
+    let other = stub_server(|_req: &StubRequest| {
+        b"HTTP/1.1 404 Not Found\r\nServer: Microsoft-IIS/6.0\r\nContent-Type: text/html\r\nContent-Length: 24\r\nConnection: close\r\n\r\n<h1>Page not found</h1>\r\n".to_vec()
+    });
+    for (port, why) in [
+        (closed.clone(), "connection refused"),
+        (port_of(&other), "HTTP 404"),
+    ] {
+        let (status, it) = sup_check(
+            &base,
+            &[
+                ("SUP01", "WSUSIISPort", &port),
+                ("SUP01", "WSUSIISSSLPort", "8531"),
+                ("SUP01", "SSLWSUS", "0"),
+            ],
+        )
+        .await;
+        assert_eq!((status, it.status), (Status::Critical, Status::Critical));
+        assert!(
+            it.summary.starts_with(&format!(
+                "the SUP SUP01 is set for http port {port} (WSUSIISPort {port}"
+            )) && it.summary.contains(why),
+            "{}",
+            it.summary
+        );
+        assert_eq!(it.rule.as_deref(), Some("wsus.sup-ports"));
+        let evidence = it.evidence.unwrap();
+        assert!(
+            evidence.contains(&format!("WSUS answers GetConfig at {base}")),
+            "{evidence}"
+        );
+        assert!(it.fix.unwrap().contains("8530/8531"));
+    }
+}
+
+#[tokio::test]
+async fn ssl_on_the_sup_and_on_the_web_services_must_agree() {
+    // SSL on in the SUP's properties; the web services accept plain HTTP (no SSL required).
+    let base = wsus_server(sim(|_| {}), Arc::default());
+    let port = port_of(&base);
+    let (status, it) = sup_check(
+        &base,
+        &[
+            ("SUP01", "WSUSIISPort", &port),
+            ("SUP01", "WSUSIISSSLPort", &port),
+            ("SUP01", "SSLWSUS", "1"),
+        ],
+    )
+    .await;
+    assert_eq!((status, it.status), (Status::Critical, Status::Critical));
+    assert!(
+        it.summary
+            .starts_with(&format!("the SUP SUP01 is set for https port {port}")),
+        "{}",
+        it.summary
+    );
+    assert_eq!(it.rule.as_deref(), Some("wsus.sup-ssl"));
+    assert!(it.fix.unwrap().contains("wsusutil configuressl"));
+
+    // SSL off in the SUP's properties; the virtual roots require SSL (IIS 403.4).
+    let base = wsus_server(sim(|w| w.require_ssl = true), Arc::default());
+    let port = port_of(&base);
+    let (status, it) = sup_check(
+        &base,
+        &[
+            ("SUP01", "WSUSIISPort", &port),
+            ("SUP01", "WSUSIISSSLPort", "8531"),
+            ("SUP01", "SSLWSUS", "0"),
+        ],
+    )
+    .await;
+    assert_eq!((status, it.status), (Status::Critical, Status::Critical));
+    assert!(
+        it.summary
+            .ends_with("but the WSUS web services require SSL (403.4)"),
+        "{}",
+        it.summary
+    );
+    assert_eq!(it.rule.as_deref(), Some("wsus.sup-ssl"));
+    assert!(it.fix.unwrap().starts_with("Enable SSL communications"));
+}
+
+#[tokio::test]
+async fn sup_properties_that_do_not_name_the_sup_are_unknown_not_ok() {
+    let base = wsus_server(sim(|_| {}), Arc::default());
+    let (_, it) = sup_check(
+        &base,
+        &[
+            ("SUP02", "WSUSIISPort", "8530"),
+            ("SUP01", "WSUSIISPort", "8530"),
+        ],
+    )
+    .await;
+    assert_eq!(it.status, Status::Unknown);
+    assert_eq!(
+        it.summary,
+        "cannot compare: no WSUSIISSSLPort, SSLWSUS for sup01.corp.example in the SUP properties export"
+    );
+    assert_eq!(
+        it.evidence.as_deref(),
+        Some("the export has SUP rows for SUP01, SUP02")
+    );
+    assert_eq!(it.rule.as_deref(), Some("wsus.sup-properties"));
+    // A value that is not a number names the file, line and column.
+    let (_, it) = sup_check(
+        &base,
+        &[
+            ("SUP01", "WSUSIISPort", "eighty"),
+            ("SUP01", "WSUSIISSSLPort", "8531"),
+            ("SUP01", "SSLWSUS", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(it.status, Status::Unknown);
+    assert!(
+        it.summary.ends_with(
+            "sup_properties.csv:2: column `Value`: WSUSIISPort: expected a number, got \"eighty\""
+        ),
+        "{}",
+        it.summary
+    );
+}
+
+/// sync_failures.sql's rows: (record id, hours ago, insertion strings in order).
+fn sync_failures(dir: &std::path::Path, rows: &[(u32, i64, &[&str])]) -> std::path::PathBuf {
+    let mut text = "RecordID,Time,SiteCode,InsStrIndex,InsStrValue\r\n".to_owned();
+    for (id, h, strings) in rows {
+        for (i, s) in strings.iter().enumerate() {
+            let quoted = format!("\"{}\"", s.replace('"', "\"\""));
+            text.push_str(&format!("{id},{},ABC,{i},{quoted}\r\n", hours_ago(*h)));
+        }
+    }
+    let p = dir.join("sync_failures.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Why synchronisation fails, from the 6703 texts. Texts are the .NET Framework's
+/// WebException wording that WSUS's admin API passes on (the troubleshooting page gives the
+/// causes, not the texts); an unknown text is shown whole.
+#[tokio::test]
+async fn a_failing_sync_names_its_documented_cause_from_the_6703_text() {
+    let dir = scratch("wsus-cause");
+    let messages = status_messages(
+        &dir,
+        &[
+            ("SMS_WSUS_SYNC_MANAGER", 6702, 30),
+            ("SMS_WSUS_SYNC_MANAGER", 6703, 2),
+        ],
+    );
+    let unknown = "Sync failed: WSUS update source not found on site ABC. Please refer to WCM.log for configuration error details.";
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &[
+                "WSUS Synchronization failed.",
+                "Message: The request failed with HTTP status 407: Proxy Authentication Required.",
+                "Source: Microsoft.UpdateServices.Administration.AdminProxy.CreateUpdateServer.",
+            ],
+            "wsus.sync-cause-proxy",
+            "the proxy asks for credentials (HTTP 407): 6703 2 h ago",
+        ),
+        (
+            &[
+                "WSUS Synchronization failed.",
+                "Message: The request failed with HTTP status 401: Unauthorized.",
+            ],
+            "wsus.sync-cause-access",
+            "the WSUS web site refuses the site server's account (HTTP 401/403): 6703 2 h ago",
+        ),
+        (
+            &[
+                "WSUS Synchronization failed.",
+                "Message: Unable to connect to the remote server.",
+            ],
+            "wsus.sync-cause-connect",
+            "the site server cannot reach WSUS: 6703 2 h ago",
+        ),
+        (&[unknown], "wsus.sync-cause-unknown", ""),
+    ];
+    for (strings, rule, summary) in cases {
+        let failures = sync_failures(&dir, &[(7, 40, &["an older failure"]), (9, 2, strings)]);
+        let r = run_with(
+            sim(|_| {}),
+            Some(sim(|_| {})),
+            &format!(
+                "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"",
+                messages.display(),
+                failures.display()
+            ),
+        )
+        .await;
+        let it = r.item("sync-cause");
+        assert_eq!(it.status, Status::Warning, "{it:?}");
+        assert_eq!(it.rule.as_deref(), Some(*rule));
+        if summary.is_empty() {
+            // Never dropped: the whole text, in the summary and the evidence.
+            assert_eq!(it.summary, format!("6703 2 h ago: {unknown}"));
+        } else {
+            assert_eq!(it.summary, *summary);
+        }
+        let evidence = it.evidence.unwrap();
+        assert!(evidence.contains(strings.last().unwrap()), "{evidence}");
+    }
+
+    // A failure followed by a success is history: no cause item.
+    let messages = status_messages(
+        &dir,
+        &[
+            ("SMS_WSUS_SYNC_MANAGER", 6703, 30),
+            ("SMS_WSUS_SYNC_MANAGER", 6702, 2),
+        ],
+    );
+    let failures = sync_failures(
+        &dir,
+        &[(
+            7,
+            30,
+            &["Message: The request failed with HTTP status 407: Proxy Authentication Required."],
+        )],
+    );
+    let r = run_with(
+        sim(|_| {}),
+        Some(sim(|_| {})),
+        &format!(
+            "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"",
+            messages.display(),
+            failures.display()
+        ),
+    )
+    .await;
+    let rep = r.result.report.as_ref().unwrap();
+    assert!(rep.items.iter().all(|i| i.id != "sync-cause"), "{rep:?}");
+    assert_eq!(r.item("sync").status, Status::Ok);
+}

@@ -73,13 +73,31 @@ pub const SITE_SERVER_PROGRAMS: ExportSpec = ExportSpec {
     columns: &["Name0", "DisplayName0", "Version0"],
 };
 
+pub const SUP_PROPERTIES: ExportSpec = ExportSpec {
+    file: "sup_properties.csv",
+    sql: "sup_properties.sql",
+    config_key: "sup_properties_csv",
+    probes: &["wsus"],
+    columns: &["SiteCode", "ServerName", "PropertyName", "Value"],
+};
+
+pub const SYNC_FAILURES: ExportSpec = ExportSpec {
+    file: "sync_failures.csv",
+    sql: "sync_failures.sql",
+    config_key: "sync_failures_csv",
+    probes: &["wsus"],
+    columns: &["RecordID", "Time", "SiteCode", "InsStrIndex", "InsStrValue"],
+};
+
 /// Every export of the kit.
-pub const ALL: [ExportSpec; 5] = [
+pub const ALL: [ExportSpec; 7] = [
     SCAN_STATUS,
     MSI_FILES,
     CLIENTS,
     STATUS_MESSAGES,
     SITE_SERVER_PROGRAMS,
+    SUP_PROPERTIES,
+    SYNC_FAILURES,
 ];
 
 /// The manifest's file name, next to the exports.

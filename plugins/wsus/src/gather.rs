@@ -121,6 +121,54 @@ pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {
     Ok(s)
 }
 
+/// The newest 6703 (sync failed) of the watched site with its text: the insertion strings in
+/// index order, one per line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncFailure {
+    pub time: i64,
+    pub text: String,
+}
+
+/// Longest 6703 text kept (the item clips what it shows further).
+const MAX_FAILURE_TEXT: usize = 16 * 1024;
+
+pub fn sync_failure(csv: &Path, site_code: Option<&str>) -> Result<Option<SyncFailure>, String> {
+    // RecordID -> (time, index -> string)
+    let mut records: BTreeMap<i64, (i64, BTreeMap<i64, String>)> = BTreeMap::new();
+    inventory::read(csv, patchdeck_kit::exports::SYNC_FAILURES.columns, |row| {
+        if let Some(want) = site_code
+            && !row.get(2).unwrap_or("").eq_ignore_ascii_case(want)
+        {
+            return Ok(());
+        }
+        let id = row.id(0)?;
+        let t = row.get(1).unwrap_or("");
+        let t = inventory::parse_timestamp(t)
+            .ok_or_else(|| row.error(1, format!("expected a time, got {t:?}")))?;
+        let index = row.id(3)?;
+        let value = row.get(4).unwrap_or("");
+        let value = if value == "NULL" { "" } else { value };
+        let e = records.entry(id).or_insert((t, BTreeMap::new()));
+        let kept: usize = e.1.values().map(String::len).sum();
+        if kept < MAX_FAILURE_TEXT {
+            e.1.insert(index, value.to_owned());
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(records
+        .into_values()
+        .max_by_key(|(t, _)| *t)
+        .map(|(time, strings)| SyncFailure {
+            time,
+            text: strings
+                .into_values()
+                .filter(|s| !s.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }))
+}
+
 /// The WSUS 3.0 Administration Console on the site server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Console {
@@ -183,6 +231,136 @@ pub fn console(csv: &Path, server: &str, sup_url: &str) -> Console {
     }
 }
 
+/// The active SUP's port settings as ConfigMgr stores them (the `sup_properties` export).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupSettings {
+    pub server: String,
+    pub http_port: u16,
+    pub https_port: u16,
+    /// SSLWSUS = 1: "Enable SSL communications to the WSUS server".
+    pub ssl: bool,
+}
+
+impl SupSettings {
+    /// What ConfigMgr's site server uses: the SSL port with https when SSL is on.
+    pub fn used(&self) -> (&'static str, u16) {
+        if self.ssl {
+            ("https", self.https_port)
+        } else {
+            ("http", self.http_port)
+        }
+    }
+}
+
+/// What the SUP settings check saw.
+#[derive(Debug, Clone)]
+pub enum SupPorts {
+    /// The settings, `GetConfig` where ConfigMgr will call it, and a plain-HTTP GET of the
+    /// client web service on the HTTP port (does it require SSL?).
+    Checked {
+        settings: SupSettings,
+        get_config: GetConfigCall,
+        plain: Get,
+    },
+    /// The export has no row for the server, or lacks some of the properties.
+    Missing {
+        server: String,
+        missing: Vec<&'static str>,
+        servers: BTreeSet<String>,
+    },
+    Failed(String),
+}
+
+const SUP_PROPERTIES: [&str; 3] = ["WSUSIISPort", "WSUSIISSSLPort", "SSLWSUS"];
+
+/// The settings, or the properties missing for the server and the servers the export has.
+type SettingsRead = Result<SupSettings, (Vec<&'static str>, BTreeSet<String>)>;
+
+pub fn sup_settings(
+    csv: &Path,
+    server: &str,
+    site_code: Option<&str>,
+) -> Result<SettingsRead, String> {
+    let mut values: BTreeMap<&'static str, u32> = BTreeMap::new();
+    let mut servers = BTreeSet::new();
+    let mut named = server.to_owned();
+    inventory::read(csv, patchdeck_kit::exports::SUP_PROPERTIES.columns, |row| {
+        if let Some(want) = site_code
+            && !row.get(0).unwrap_or("").eq_ignore_ascii_case(want)
+        {
+            return Ok(());
+        }
+        let name = row.get(1).unwrap_or("");
+        servers.insert(name.to_owned());
+        if !host::same_host(name, server) {
+            return Ok(());
+        }
+        named = name.to_owned();
+        let Some(prop) = SUP_PROPERTIES
+            .iter()
+            .find(|p| row.get(2).is_some_and(|n| n.eq_ignore_ascii_case(p)))
+        else {
+            return Ok(());
+        };
+        let text = row.get(3).unwrap_or("");
+        let v = text
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| row.error(3, format!("{prop}: expected a number, got {text:?}")))?;
+        values.insert(prop, v);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    let missing: Vec<&'static str> = SUP_PROPERTIES
+        .iter()
+        .copied()
+        .filter(|p| !values.contains_key(p))
+        .collect();
+    if !missing.is_empty() {
+        return Ok(Err((missing, servers)));
+    }
+    let port =
+        |p: &str| u16::try_from(values[p]).map_err(|_| format!("{p} {} is not a port", values[p]));
+    Ok(Ok(SupSettings {
+        server: named,
+        http_port: port("WSUSIISPort")?,
+        https_port: port("WSUSIISSSLPort")?,
+        ssl: values["SSLWSUS"] != 0,
+    }))
+}
+
+/// Reads the SUP's settings and calls WSUS the way the site server will.
+pub fn sup_ports(http: &Http, csv: &Path, server: &str, site: Option<&str>, url: &str) -> SupPorts {
+    let settings = match sup_settings(csv, server, site) {
+        Err(e) => return SupPorts::Failed(e),
+        Ok(Err((missing, servers))) => {
+            return SupPorts::Missing {
+                server: server.to_owned(),
+                missing,
+                servers,
+            };
+        }
+        Ok(Ok(s)) => s,
+    };
+    let Some(at) = host::Endpoint::parse(url) else {
+        return SupPorts::Failed(format!("no host in {url}"));
+    };
+    let (scheme, port) = settings.used();
+    let get_config = wsus::get_config(http, &format!("{scheme}://{}:{port}", at.host));
+    let plain = get(
+        http,
+        format!(
+            "http://{}:{}/ClientWebService/client.asmx",
+            at.host, settings.http_port
+        ),
+    );
+    SupPorts::Checked {
+        settings,
+        get_config,
+        plain,
+    }
+}
+
 /// Everything one check of the wsus probe saw.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -195,6 +373,8 @@ pub struct Facts {
     pub admin_api: Get,
     pub sync: Option<Result<Sync, String>>,
     pub console: Option<Console>,
+    pub sup_ports: Option<SupPorts>,
+    pub sync_failure: Option<Result<Option<SyncFailure>, String>>,
 }
 
 /// Where to look.
@@ -206,6 +386,10 @@ pub struct Targets<'a> {
     pub selfupdate_80: &'a str,
     pub status_messages: Option<(&'a Path, Option<&'a str>)>,
     pub console: Option<(&'a Path, &'a str)>,
+    /// The SUP properties export, the SUP's server name and the site code.
+    pub sup_properties: Option<(&'a Path, &'a str, Option<&'a str>)>,
+    /// The 6703 texts export and the site code.
+    pub sync_failures: Option<(&'a Path, Option<&'a str>)>,
 }
 
 pub fn gather(http: &Http, t: &Targets) -> Facts {
@@ -225,5 +409,9 @@ pub fn gather(http: &Http, t: &Targets) -> Facts {
         ),
         sync: t.status_messages.map(|(csv, site)| sync(csv, site)),
         console: t.console.map(|(csv, server)| console(csv, server, t.url)),
+        sup_ports: t
+            .sup_properties
+            .map(|(csv, server, site)| sup_ports(http, csv, server, site, t.url)),
+        sync_failure: t.sync_failures.map(|(csv, site)| sync_failure(csv, site)),
     }
 }

@@ -1,6 +1,6 @@
 //! Facts in, items out: the wsus verdicts, pure and table-tested.
 
-use crate::gather::{Console, Facts, Get, SelfUpdate, Sync};
+use crate::gather::{Console, Facts, Get, SelfUpdate, SupPorts, Sync, SyncFailure};
 use crate::rules as r;
 use patchdeck_kit::report::{detail, item};
 use patchdeck_kit::threshold;
@@ -32,6 +32,271 @@ pub const SYNC_DOC: &str =
 /// http://systemscenter.ru/smsv4.en/html/9647358a-d80b-486e-b4fc-e463745d4aba.htm
 pub const SYNC_TROUBLE_DOC: &str =
     "http://systemscenter.ru/smsv4.en/html/9647358a-d80b-486e-b4fc-e463745d4aba.htm";
+
+/// "How to Configure the Firewall for Software Updates" (ConfigMgr 2007): WSUS on the Default
+/// Web Site uses 80/443, on the WSUS custom web site 8530/8531.
+pub const WSUS_PORTS_DOC: &str =
+    "http://systemscenter.ru/smsv4.en/html/483faab7-1a5e-4e04-8fd8-6787dccc6a10.htm";
+/// Software Update Point (ConfigMgr 2007 SDK): "When ... the active software update point is
+/// configured to use Secure Sockets Layer (SSL), you must configure five virtual roots to use
+/// a secured channel ... then run the WSUSUtil tool".
+pub const SUP_SSL_DOC: &str =
+    "https://systemscenter.ru/sccm_sdk.en/html/6f35ac9a-fe2a-4446-8ea3-e17ea86709b4.htm";
+
+/// The site server reaches WSUS with the SUP's port settings; they must be the WSUS web
+/// site's (SYNC_TROUBLE_DOC), and SSL on the SUP needs the web services to require it
+/// (SUP_SSL_DOC). `services` is where this probe found WSUS (its `url`/`ssl_url`), named in
+/// the evidence when the SUP points elsewhere.
+/// `wsus_at`: the URLs this probe checks WSUS at (`url`, and `ssl_url` when set); when the
+/// SUP points at one of them the settings match, and WSUS's own failures are the other
+/// items' business, never blamed on the port settings.
+pub fn sup_ports(s: &SupPorts, services: &str, services_ok: bool, wsus_at: &[&str]) -> Item {
+    let (id, title) = ("sup-ports", "SUP settings vs the WSUS web site");
+    let (settings, gc, plain) = match s {
+        SupPorts::Failed(e) => {
+            return patchdeck_kit::report::explain(
+                item(id, title, Status::Unknown, e),
+                &r::EXPORT,
+                e.clone(),
+                "Fix the SUP properties export named here (README, Site-database exports).",
+            );
+        }
+        SupPorts::Missing {
+            server,
+            missing,
+            servers,
+        } => {
+            let seen = if servers.is_empty() {
+                "no SUP rows at all".to_owned()
+            } else {
+                format!(
+                    "SUP rows for {}",
+                    servers.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            };
+            return patchdeck_kit::report::explain(
+                item(
+                    id,
+                    title,
+                    Status::Unknown,
+                    format!(
+                        "cannot compare: no {} for {server} in the SUP properties export",
+                        missing.join(", ")
+                    ),
+                ),
+                &r::SUP_PROPERTIES,
+                format!("the export has {seen}"),
+                r::SUP_PROPERTIES.fix,
+            );
+        }
+        SupPorts::Checked {
+            settings,
+            get_config,
+            plain,
+        } => (settings, get_config, plain),
+    };
+    let (scheme, port) = settings.used();
+    let set = format!(
+        "the SUP {} is set for {scheme} port {port} (WSUSIISPort {}, WSUSIISSSLPort {}, SSL {})",
+        settings.server,
+        settings.http_port,
+        settings.https_port,
+        if settings.ssl { "on" } else { "off" }
+    );
+    let wsus_ok = gc.answer.as_ref().is_ok_and(|a| a.parsed.is_ok());
+    let at_checked = patchdeck_kit::host::Endpoint::parse(&gc.url).is_some_and(|e| {
+        wsus_at
+            .iter()
+            .any(|u| patchdeck_kit::host::Endpoint::parse(u).is_some_and(|w| w.same(&e)))
+    });
+    let plain_status = plain.answer.as_ref().ok().copied();
+    let mut it = if !settings.ssl && plain.ssl_required {
+        // SSL off on the SUP, but the web services want SSL: every call is refused.
+        patchdeck_kit::report::explain(
+            item(
+                id,
+                title,
+                Status::Critical,
+                format!("{set}, but the WSUS web services require SSL (403.4)"),
+            ),
+            &r::SUP_SSL,
+            format!("{set}; {} answered 403.4 SSL required", plain.url),
+            "Enable SSL communications to the WSUS server in the software update point's properties (the SSL port is WSUSIISSSLPort), or stop requiring SSL on the five WSUS virtual roots.",
+        )
+    } else if !wsus_ok && at_checked {
+        item(
+            id,
+            title,
+            Status::Ok,
+            format!(
+                "{set}: the WSUS web site this probe checks; WSUS's own answer is judged by the items above"
+            ),
+        )
+    } else if !wsus_ok {
+        let why = match &gc.answer {
+            Err(e) => e.to_string(),
+            Ok(a) if a.ssl_required => "IIS answered 403.4 SSL required".to_owned(),
+            Ok(a) => match &a.parsed {
+                Ok(_) => format!("HTTP {}", a.status),
+                Err(e) => format!("HTTP {}, not WSUS's GetConfig answer: {e}", a.status),
+            },
+        };
+        let elsewhere = if services_ok {
+            format!("; WSUS answers GetConfig at {services} (this probe's url)")
+        } else {
+            String::new()
+        };
+        let (rule, fix) = if settings.ssl && plain_status == Some(200) && !plain.ssl_required {
+            (
+                &r::SUP_SSL,
+                format!(
+                    "The SUP uses SSL but the web services do not require it ({} answered 200): require SSL on the five WSUS virtual roots, then run `wsusutil configuressl <FQDN>`; or clear SSL in the software update point's properties.",
+                    plain.url
+                ),
+            )
+        } else {
+            (&r::SUP_PORTS, r::SUP_PORTS.fix.to_owned())
+        };
+        patchdeck_kit::report::explain(
+            item(
+                id,
+                title,
+                Status::Critical,
+                format!("{set}; WSUS does not answer there as WSUS: {why}"),
+            ),
+            rule,
+            format!("{set}; GetConfig at {}: {why}{elsewhere}", gc.url),
+            fix,
+        )
+    } else if settings.ssl && plain_status == Some(200) && !plain.ssl_required {
+        // SSL works, but plain HTTP is accepted too: the virtual roots do not require SSL.
+        patchdeck_kit::report::explain(
+            item(
+                id,
+                title,
+                Status::Critical,
+                format!("{set}, but the WSUS web services do not require SSL"),
+            ),
+            &r::SUP_SSL,
+            format!("{set}; {} answered 200 over plain HTTP", plain.url),
+            "Require SSL on the five WSUS virtual roots (ApiRemoting30, ClientWebService, DSSAuthWebService, ServerSyncWebService, SimpleAuthWebService), then run `wsusutil configuressl <FQDN>`.",
+        )
+    } else {
+        item(
+            id,
+            title,
+            Status::Ok,
+            format!("{set}: WSUS answers GetConfig there"),
+        )
+    };
+    it.details.push(detail("URL", &gc.url, None));
+    it
+}
+
+/// Which documented cause a 6703 text names (case-insensitive), or none.
+fn cause_of(text: &str) -> Option<(&'static patchdeck_probe_api::Rule, &'static str)> {
+    let t = text.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["(407)", "status 407", "proxy authentication required"]) {
+        Some((&r::CAUSE_PROXY, "the proxy asks for credentials (HTTP 407)"))
+    } else if has(&[
+        "(401)",
+        "status 401",
+        "unauthorized",
+        "access is denied",
+        "(403)",
+        "status 403",
+        "forbidden",
+    ]) {
+        Some((
+            &r::CAUSE_ACCESS,
+            "the WSUS web site refuses the site server's account (HTTP 401/403)",
+        ))
+    } else if has(&[
+        "unable to connect to the remote server",
+        "actively refused",
+        "could not be resolved",
+        "the operation has timed out",
+    ]) {
+        Some((&r::CAUSE_CONNECT, "the site server cannot reach WSUS"))
+    } else if t.contains("microsoft.updateservices.administration")
+        && has(&["could not load", "not found", "cannot find"])
+    {
+        Some((
+            &r::CAUSE_CONSOLE,
+            "the WSUS administration assembly is missing on the site server",
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why the failing synchronisation fails: the newest 6703's text, when no 6702 came after
+/// it. None when synchronisation is not failing.
+pub fn sync_cause(
+    s: &Sync,
+    failure: &Result<Option<SyncFailure>, String>,
+    taken: i64,
+) -> Option<Item> {
+    let (id, title) = ("sync-cause", "Why synchronisation fails (6703)");
+    let failing = s
+        .last_fail
+        .is_some_and(|f| s.last_ok.is_none_or(|ok| f > ok));
+    if !failing {
+        return None;
+    }
+    let f = match failure {
+        Err(e) => {
+            return Some(patchdeck_kit::report::explain(
+                item(id, title, Status::Unknown, e),
+                &r::EXPORT,
+                e.clone(),
+                "Fix the sync failures export named here (README, Site-database exports).",
+            ));
+        }
+        Ok(f) => f
+            .as_ref()
+            .filter(|f| s.last_ok.is_none_or(|ok| f.time > ok)),
+    };
+    let Some(f) = f else {
+        return Some(patchdeck_kit::report::explain(
+            item(
+                id,
+                title,
+                Status::Unknown,
+                "the newest 6703 has no text in the sync failures export",
+            ),
+            &r::EXPORT,
+            "no insertion strings for a 6703 newer than the last 6702",
+            "Check that sync_failures.sql runs with status_messages.sql (the same export run).",
+        ));
+    };
+    let shown = f.text.replace('\n', " · ");
+    Some(match cause_of(&f.text) {
+        Some((rule, what)) => patchdeck_kit::report::explain(
+            item(
+                id,
+                title,
+                rule.severity,
+                format!("{what}: 6703 {}", ago(f.time, taken)),
+            ),
+            rule,
+            format!("6703 text: {shown}"),
+            rule.fix,
+        ),
+        None => patchdeck_kit::report::explain(
+            item(
+                id,
+                title,
+                r::CAUSE_UNKNOWN.severity,
+                format!("6703 {}: {shown}", ago(f.time, taken)),
+            ),
+            &r::CAUSE_UNKNOWN,
+            format!("6703 text: {shown}"),
+            r::CAUSE_UNKNOWN.fix,
+        ),
+    })
+}
 
 fn with(it: Item, v: &Verdict) -> Item {
     if v.status == Status::Ok {

@@ -67,6 +67,15 @@ pub struct Config {
     /// Credentials for the admin API (ApiRemoting30): a 401 for them means the account lacks
     /// WSUS rights (see kit::auth).
     pub auth: Option<patchdeck_kit::auth::AuthConfig>,
+    /// Export of the software update point's port settings (`SiteCode, ServerName,
+    /// PropertyName, Value`: WSUSIISPort, WSUSIISSSLPort, SSLWSUS): WSUS must answer on the
+    /// port and scheme ConfigMgr uses.
+    pub sup_properties_csv: Option<PathBuf>,
+    /// The SUP's name as the site database has it (ServerName); default: the host of `url`.
+    pub sup_server: Option<String>,
+    /// Export of the 6703 messages' insertion strings (`RecordID, Time, SiteCode,
+    /// InsStrIndex, InsStrValue`): why the failing synchronisation fails.
+    pub sync_failures_csv: Option<PathBuf>,
 }
 
 fn sync_schedule() -> String {
@@ -101,6 +110,14 @@ impl ConfigProbe for Wsus {
                     STATUS_MESSAGES.config_key,
                     age,
                 )?;
+            }
+            if let Some(p) = &config.sync_failures_csv {
+                let spec = patchdeck_kit::exports::SYNC_FAILURES;
+                check_file(p, spec.columns, spec.config_key, age)?;
+            }
+            if let Some(p) = &config.sup_properties_csv {
+                let spec = patchdeck_kit::exports::SUP_PROPERTIES;
+                check_file(p, spec.columns, spec.config_key, age)?;
             }
             if let Some(p) = &config.site_server_programs_csv {
                 check_file(
@@ -167,9 +184,21 @@ impl ConfigProbe for Wsus {
         if config.site_server_programs_csv.is_some() != config.site_server.is_some() {
             return Err("fields `site_server_programs_csv` and `site_server` go together".into());
         }
-        if config.site_code.is_some() && config.status_messages_csv.is_none() {
+        if config.site_code.is_some()
+            && config.status_messages_csv.is_none()
+            && config.sup_properties_csv.is_none()
+        {
             return Err(
-                "field `site_code` needs `status_messages_csv` (it filters that export)".into(),
+                "field `site_code` needs `status_messages_csv` or `sup_properties_csv` (it filters those exports)".into(),
+            );
+        }
+        if config.sync_failures_csv.is_some() && config.status_messages_csv.is_none() {
+            return Err("field `sync_failures_csv` needs `status_messages_csv` (a failure counts only when no sync succeeded since)".into());
+        }
+        if config.sup_server.is_some() && config.sup_properties_csv.is_none() {
+            return Err(
+                "field `sup_server` needs `sup_properties_csv` (it picks that export's rows)"
+                    .into(),
             );
         }
         if let Some(a) = &config.auth {
@@ -204,6 +233,24 @@ impl ConfigProbe for Wsus {
                 .site_server_programs_csv
                 .as_deref()
                 .zip(c.site_server.as_deref()),
+            sup_properties: None,
+            sync_failures: c
+                .sync_failures_csv
+                .as_deref()
+                .map(|p| (p, c.site_code.as_deref())),
+        };
+        let sup_host = host::Endpoint::parse(&c.url)
+            .map(|e| e.host.to_string())
+            .unwrap_or_default();
+        let targets = gather::Targets {
+            sup_properties: c.sup_properties_csv.as_deref().map(|p| {
+                (
+                    p,
+                    c.sup_server.as_deref().unwrap_or(&sup_host),
+                    c.site_code.as_deref(),
+                )
+            }),
+            ..targets
         };
         let facts = gather::gather(&http, &targets);
         if ctx.is_cancelled() {
@@ -258,10 +305,21 @@ impl Wsus {
                 items.push(judge::stale_export(&path, age_h, c.max_export_age_hours));
             } else {
                 items.push(judge::sync(s, &self.sync, c.site_code.as_deref(), taken));
+                if let (Ok(s), Some(failure)) = (s, &f.sync_failure)
+                    && let Some(it) = judge::sync_cause(s, failure, taken)
+                {
+                    items.push(it);
+                }
             }
         }
         if let Some(con) = &f.console {
             items.push(judge::console(con, pv.as_deref()));
+        }
+        if let Some(sp) = &f.sup_ports {
+            let services_ok = f.get_config.answer.as_ref().is_ok_and(|a| a.parsed.is_ok());
+            let mut at = vec![c.url.as_str()];
+            at.extend(c.ssl_url.as_deref());
+            items.push(judge::sup_ports(sp, &self.services, services_ok, &at));
         }
         rules.apply(&mut items);
         let status = items.iter().fold(Status::Ok, |w, i| w.worst(i.status));
@@ -287,8 +345,8 @@ patchdeck_probe_api::export_probe!(
     Wsus,
     kind: "wsus",
     version: env!("CARGO_PKG_VERSION"),
-    description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
+    description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console, SUP port settings",
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"sup_properties_csv":{"type":"string"},"sup_server":{"type":"string"},"sync_failures_csv":{"type":"string"},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The wsus probe's rule index: every judgement it makes, its default severity, its page.
 
-use crate::judge::{SELFUPDATE_DOC, SYNC_DOC, SYNC_SCHEDULE_DOC, SYNC_TROUBLE_DOC};
+use crate::judge::{
+    SELFUPDATE_DOC, SUP_SSL_DOC, SYNC_DOC, SYNC_SCHEDULE_DOC, SYNC_TROUBLE_DOC, WSUS_PORTS_DOC,
+};
 use patchdeck_kit::wsus::{self, SU_PREREQS};
 use patchdeck_probe_api::{Rule, Status};
 
@@ -113,6 +115,81 @@ pub const CONSOLE_INVENTORY: Rule = Rule {
     assumption: false,
 };
 
+pub const SUP_PORTS: Rule = Rule {
+    id: "wsus.sup-ports",
+    severity: Status::Critical,
+    title: "WSUS answers GetConfig on the port and scheme the active SUP is configured for (the site server's way in)",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): the SUP's port settings must be the WSUS web site's",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Set the ports in the software update point's properties (General tab) to the WSUS web site's: 80/443 on the Default Web Site, 8530/8531 on the WSUS custom web site.",
+    assumption: false,
+};
+pub const SUP_SSL: Rule = Rule {
+    id: "wsus.sup-ssl",
+    severity: Status::Critical,
+    title: "SSL on the SUP matches the WSUS web services: with SSL on they require it (403.4 on plain HTTP), with SSL off they do not",
+    source: "Software Update Point (ConfigMgr 2007 SDK): with SSL, the five virtual roots require SSL and WSUSUtil configuressl is run",
+    url: SUP_SSL_DOC,
+    fix: "Make both agree: require SSL on the five WSUS virtual roots and run `wsusutil configuressl <FQDN>`, or clear SSL in the software update point's properties.",
+    assumption: false,
+};
+pub const SUP_PROPERTIES: Rule = Rule {
+    id: "wsus.sup-properties",
+    severity: Status::Unknown,
+    title: "The SUP properties export has WSUSIISPort, WSUSIISSSLPort and SSLWSUS for the SUP",
+    source: "patchdeck: ConfigMgr 2007's database schema is not published (a4d1ffe0); the property names are the site control file's as later versions name them",
+    url: WSUS_PORTS_DOC,
+    fix: "Check sup_server names the SUP as the site database does, and the export kit's sup_properties.sql against your site database.",
+    assumption: true,
+};
+/// The causes "Troubleshooting Software Updates Synchronization" (9647358a) lists, as the 6703
+/// text names them. The texts are .NET's WebException wording (HTTP 407/401/403, "Unable to
+/// connect") and the WSUS admin assembly's name; the page gives the causes, not the texts.
+pub const CAUSE_PROXY: Rule = Rule {
+    id: "wsus.sync-cause-proxy",
+    severity: Status::Warning,
+    title: "A 6703 text with HTTP 407 (Proxy Authentication Required): the proxy wants the SUP's proxy account",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): proxy server and SUP proxy server account",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Configure the proxy server and the software update point proxy server account (credentials the proxy accepts) in the software update point's properties.",
+    assumption: false,
+};
+pub const CAUSE_ACCESS: Rule = Rule {
+    id: "wsus.sync-cause-access",
+    severity: Status::Warning,
+    title: "A 6703 text with HTTP 401/403 or access denied: the site server's accounts cannot reach the WSUS virtual directories",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): the computer and Administrator accounts must reach the WSUS virtual directories",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Give the site server's computer account and the administrator account access to the virtual directories under the WSUS web site in IIS (test from the site server: patchdeck cannot log in as the site server's computer account).",
+    assumption: false,
+};
+pub const CAUSE_CONNECT: Rule = Rule {
+    id: "wsus.sync-cause-connect",
+    severity: Status::Warning,
+    title: "A 6703 text saying WSUS could not be reached: the SUP's port settings or the WSUS web site",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): the SUP's port settings must be the WSUS web site's",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Compare the software update point's port settings with the WSUS web site's (the sup-ports item with sup_properties_csv), and check that WSUS is up.",
+    assumption: false,
+};
+pub const CAUSE_CONSOLE: Rule = Rule {
+    id: "wsus.sync-cause-console",
+    severity: Status::Warning,
+    title: "A 6703 text naming the WSUS administration assembly as missing: the WSUS console on the site server",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): the WSUS Administration console on the site server",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Install the WSUS 3.0 Administration Console on the site server (the console item with site_server_programs_csv).",
+    assumption: false,
+};
+pub const CAUSE_UNKNOWN: Rule = Rule {
+    id: "wsus.sync-cause-unknown",
+    severity: Status::Warning,
+    title: "A 6703 text patchdeck does not recognise: shown whole",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): look the text up in the detailed troubleshooting topics",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Look the text up in the synchronisation troubleshooting topics and in wsyncmgr.log on the site server; check the five usual causes (console, ports, proxy account, virtual directory access, the central SUP synchronising with Microsoft Update).",
+    assumption: false,
+};
 pub const RULES: &[Rule] = &[
     wsus::RULE_REACHABLE,
     wsus::RULE_NOT_CHECKED,
@@ -133,4 +210,12 @@ pub const RULES: &[Rule] = &[
     CONSOLE,
     CONSOLE_LEVEL,
     CONSOLE_INVENTORY,
+    SUP_PORTS,
+    SUP_SSL,
+    SUP_PROPERTIES,
+    CAUSE_PROXY,
+    CAUSE_ACCESS,
+    CAUSE_CONNECT,
+    CAUSE_CONSOLE,
+    CAUSE_UNKNOWN,
 ];

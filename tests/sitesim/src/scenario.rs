@@ -89,6 +89,15 @@ pub struct WsusSpec {
     pub slow_ms: u64,
     #[serde(default)]
     pub missing: Vec<String>,
+    /// The web services' virtual roots require SSL (IIS 403.4 on plain HTTP).
+    #[serde(default)]
+    pub require_ssl: bool,
+    /// The HTTP port the site's SUP properties name (WSUSIISPort); default: the port this
+    /// WSUS answers on, as on a healthy site.
+    pub sup_http_port: Option<u16>,
+    /// SSLWSUS in the SUP properties: "Enable SSL communications to the WSUS server".
+    #[serde(default)]
+    pub sup_ssl: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -197,6 +197,14 @@ pub fn wsus_answer(w: &WsusSpec, req: &Request) -> Vec<u8> {
             b"<h1>Service Unavailable</h1>",
         );
     }
+    if w.require_ssl && pooled {
+        // IIS 6's page for a virtual root that requires SSL, reached over plain HTTP.
+        return iis(
+            "403 Forbidden",
+            "Content-Type: text/html\r\n",
+            b"<h2>HTTP Error 403.4 - Forbidden: SSL is required to view this resource.</h2>",
+        );
+    }
     let html = "Content-Type: text/html; charset=utf-8\r\n";
     match (req.method.as_str(), req.path.as_str()) {
         (_, "/ClientWebService/client.asmx") if missing("client") => {
@@ -442,6 +450,7 @@ impl Site {
         interval: &str,
         dir: &std::path::Path,
     ) -> std::io::Result<String> {
+        let (sup_rows, sup_extra) = self.write_sup_properties(dir)?;
         let mut s = if self.scenario.inventory.is_some() {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -473,6 +482,20 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 )
                 .as_bytes(),
             )?;
+            // The child site's failure carries its text in the insertion strings (6703,
+            // 9647358a): a proxy that wants credentials. Not this site's: filtered out.
+            let failures = dir.join("sync_failures.csv");
+            crate::exports::write_like_the_runner(
+                &failures,
+                format!(
+                    "RecordID,Time,SiteCode,InsStrIndex,InsStrValue\r\n\
+7001,{t},CHD,0,WSUS Synchronization failed.\r\n\
+7001,{t},CHD,1,Message: The request failed with HTTP status 407: Proxy Authentication Required.\r\n\
+7001,{t},CHD,2,Source: Microsoft.UpdateServices.Administration.AdminProxy.CreateUpdateServer.\r\n",
+                    t = t(1)
+                )
+                .as_bytes(),
+            )?;
             // The programs query lists every inventoried computer (DisplayName0 NULL when it
             // has no WSUS entry): the site server's console, and computers without one.
             let programs = dir.join("site_server_programs.csv");
@@ -481,14 +504,16 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 b"Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSQL01,NULL,NULL\r\nSUP01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\n",
             )?;
             let extra = format!(
-                "status_messages_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n",
+                "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n{sup_extra}",
                 messages.display(),
+                failures.display(),
                 self.scenario.site,
                 programs.display()
             );
             self.config_toml_inner(interval, &extra)
         } else {
-            self.config_toml(interval)
+            let extra = format!("site_code = \"{}\"\n{sup_extra}", self.scenario.site);
+            self.config_toml_inner(interval, &extra)
         };
         if let Some(inv) = &self.scenario.inventory {
             let path = dir.join("scan_status.tsv");
@@ -538,6 +563,8 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                     ("scan_status.tsv", scan_rows, now),
                     ("software_files.csv", file_rows, now),
                     ("clients.csv", client_rows, now),
+                    ("sup_properties.csv", sup_rows, now),
+                    ("sync_failures.csv", 3, now),
                 ],
             )?;
             s.push_str(&format!(
@@ -565,6 +592,46 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
     }
 
     /// `wsus_extra`: more lines for every wsus probe's config (inventory exports).
+    /// The SUP properties export (sup_properties.sql): each simulated WSUS is a SUP whose
+    /// WSUSIISPort is the port it answers on (or the scenario's `sup_http_port`), with
+    /// WSUSIISSSLPort and SSLWSUS as the scenario says. Returns the row count and the config
+    /// lines for the wsus probes (`{SUP}` stands for each one's name).
+    fn write_sup_properties(&self, dir: &std::path::Path) -> std::io::Result<(usize, String)> {
+        let path = dir.join("sup_properties.csv");
+        let mut text = String::from("SiteCode,ServerName,PropertyName,Value\r\n");
+        let mut rows = 0;
+        for w in &self.wsus {
+            let spec = read(&w.spec);
+            let port = w
+                .base
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
+                .unwrap_or(8530);
+            let http = spec.sup_http_port.unwrap_or(port);
+            // Nothing speaks TLS here: an SSL SUP points its SSL port at the plain listener.
+            for (name, value) in [
+                ("WSUSIISPort", http),
+                ("WSUSIISSSLPort", port),
+                ("SSLWSUS", u16::from(spec.sup_ssl)),
+            ] {
+                text.push_str(&format!(
+                    "{},{},{name},{value}\r\n",
+                    self.scenario.site, w.name
+                ));
+                rows += 1;
+            }
+        }
+        crate::exports::write_like_the_runner(&path, text.as_bytes())?;
+        Ok((
+            rows,
+            format!(
+                "sup_properties_csv = \"{}\"\nsup_server = \"{{SUP}}\"\n",
+                path.display()
+            ),
+        ))
+    }
+
     fn config_toml_inner(&self, interval: &str, wsus_extra: &str) -> String {
         let mut s = format!(
             "# Generated by patchdeck-sitesim for site {site}.\n[settings]\nsite = \"{site} (simulated)\"\ninterval = \"{interval}\"\ntimeout = \"10s\"\n",
@@ -575,7 +642,8 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 "\n[[probe]]\nid = \"wsus-{}\"\nplugin = \"wsus\"\n[probe.config]\nurl = \"{}\"\nselfupdate_url = \"{}/selfupdate/wuident.cab\"\nconfigmgr_sp = \"SP2\"\nwindows7_clients = true\n{wsus_extra}",
                 w.name.to_lowercase(),
                 w.base,
-                w.base
+                w.base,
+                wsus_extra = wsus_extra.replace("{SUP}", &w.name)
             ));
         }
         if !self.dps.is_empty() {
