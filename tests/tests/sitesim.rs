@@ -278,6 +278,11 @@ async fn a_healthy_site_at_cm2007_defaults_is_all_ok() {
                 "{}",
                 it.summary
             );
+            let it = rep.items.iter().find(|i| i.id == "components").unwrap();
+            assert_eq!(
+                (it.status, it.summary.as_str()),
+                (Status::Ok, "3 components without errors in the last 24h")
+            );
         }
     }
     e.shutdown().await;

@@ -974,3 +974,137 @@ async fn a_failing_sync_names_its_documented_cause_from_the_6703_text() {
     assert!(rep.items.iter().all(|i| i.id != "sync-cause"), "{rep:?}");
     assert_eq!(r.item("sync").status, Status::Ok);
 }
+
+/// component_messages.sql's rows: (component, site, severity, message id, hours ago, record
+/// id, insertion strings).
+type ComponentMessage<'a> = (&'a str, &'a str, i64, u32, i64, u32, &'a [&'a str]);
+
+fn component_messages(dir: &std::path::Path, rows: &[ComponentMessage]) -> std::path::PathBuf {
+    let mut text =
+        "Component,SiteCode,Severity,MessageID,Time,RecordID,InsStrIndex,InsStrValue\r\n"
+            .to_owned();
+    for (component, site, severity, id, h, record, strings) in rows {
+        let t = hours_ago(*h);
+        if strings.is_empty() {
+            // LEFT JOIN without insertion strings: NULLs, as sqlcmd writes them.
+            text.push_str(&format!(
+                "{component},{site},{severity},{id},{t},{record},NULL,NULL\r\n"
+            ));
+        }
+        for (i, s) in strings.iter().enumerate() {
+            text.push_str(&format!(
+                "{component},{site},{severity},{id},{t},{record},{i},\"{s}\"\r\n"
+            ));
+        }
+    }
+    let p = dir.join("component_messages.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const ERROR: i64 = -1_073_741_824;
+const WARNING: i64 = -2_147_483_648;
+
+async fn components_item(rows: &[ComponentMessage<'_>], extra: &str) -> Item {
+    let dir = scratch("wsus-components");
+    let csv = component_messages(&dir, rows);
+    let r = run_with(
+        sim(|_| {}),
+        Some(sim(|_| {})),
+        &format!(
+            "component_messages_csv = \"{}\"\nsite_code = \"ABC\"\n{extra}",
+            csv.display()
+        ),
+    )
+    .await;
+    r.item("components")
+}
+
+#[tokio::test]
+async fn component_status_counts_errors_and_warnings_like_the_console() {
+    let sync = "SMS_WSUS_SYNC_MANAGER";
+    let config = "SMS_WSUS_CONFIGURATION_MANAGER";
+    let rows: &[ComponentMessage] = &[
+        (
+            sync,
+            "ABC",
+            ERROR,
+            6703,
+            5,
+            1,
+            &["WSUS Synchronization failed.", "Message: an old failure."],
+        ),
+        (
+            sync,
+            "ABC",
+            ERROR,
+            6703,
+            2,
+            2,
+            &[
+                "WSUS Synchronization failed.",
+                "Message: The request failed with HTTP status 407: Proxy Authentication Required.",
+            ],
+        ),
+        (config, "ABC", WARNING, 6610, 3, 3, &[]),
+        // Out of the window, another site, an unwatched component: none counts.
+        (sync, "ABC", ERROR, 6703, 30, 4, &["too old"]),
+        (sync, "CHD", ERROR, 6703, 1, 5, &["the child's"]),
+        ("SMS_MP_CONTROL_MANAGER", "ABC", ERROR, 5436, 1, 6, &[]),
+    ];
+    // Without the site's thresholds: any error is a warning, warnings alone are shown.
+    let it = components_item(rows, "").await;
+    assert_eq!(it.status, Status::Warning, "{it:?}");
+    assert_eq!(
+        it.summary,
+        "SMS_WSUS_SYNC_MANAGER: errors or warnings over the line"
+    );
+    let child = |it: &Item, id: &str| it.items.iter().find(|i| i.id == id).cloned().unwrap();
+    let s = child(&it, sync);
+    assert_eq!(
+        s.summary,
+        "2 errors, 0 warnings in the last 24h; newest error 6703 2 h ago: WSUS Synchronization failed. · Message: The request failed with HTTP status 407: Proxy Authentication Required."
+    );
+    assert_eq!(s.rule.as_deref(), Some("wsus.component-errors"));
+    let c = child(&it, config);
+    assert_eq!(
+        (c.status, c.summary.as_str()),
+        (Status::Ok, "0 errors, 1 warning in the last 24h")
+    );
+    assert_eq!(child(&it, "SMS_WSUS_CONTROL_MANAGER").status, Status::Ok);
+    assert_eq!(it.items.len(), 3);
+
+    // With the site's thresholds: under the lines OK, at the warning line WARNING, at the
+    // critical line CRITICAL.
+    for (thresholds, status) in [
+        ("{ errors = [3, 5], warnings = [10, 50] }", Status::Ok),
+        ("{ errors = [2, 5], warnings = [10, 50] }", Status::Warning),
+        ("{ errors = [1, 2], warnings = [10, 50] }", Status::Critical),
+        ("{ errors = [5, 9], warnings = [1, 2] }", Status::Warning),
+    ] {
+        let it = components_item(rows, &format!("component_thresholds = {thresholds}")).await;
+        assert_eq!(it.status, status, "{thresholds}: {it:?}");
+        if status != Status::Ok {
+            let bad = it.items.iter().find(|i| i.status == status).unwrap();
+            assert_eq!(bad.rule.as_deref(), Some("wsus.component-status"));
+        }
+    }
+
+    // A healthy site: no errors, OK.
+    let it = components_item(&[(config, "ABC", WARNING, 6610, 3, 3, &[])], "").await;
+    assert_eq!(
+        (it.status, it.summary.as_str()),
+        (Status::Ok, "3 components without errors in the last 24h")
+    );
+
+    // A severity that is neither error nor warning names the file, line and column.
+    let it = components_item(&[(sync, "ABC", 1_073_741_824, 6702, 1, 9, &[])], "").await;
+    assert_eq!(it.status, Status::Unknown);
+    assert!(
+        it.summary.ends_with(
+            "component_messages.csv:2: column `Severity`: 1073741824 is not an error (-1073741824) or warning (-2147483648) severity"
+        ),
+        "{}",
+        it.summary
+    );
+}

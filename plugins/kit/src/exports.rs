@@ -89,8 +89,25 @@ pub const SYNC_FAILURES: ExportSpec = ExportSpec {
     columns: &["RecordID", "Time", "SiteCode", "InsStrIndex", "InsStrValue"],
 };
 
+pub const COMPONENT_MESSAGES: ExportSpec = ExportSpec {
+    file: "component_messages.csv",
+    sql: "component_messages.sql",
+    config_key: "component_messages_csv",
+    probes: &["wsus"],
+    columns: &[
+        "Component",
+        "SiteCode",
+        "Severity",
+        "MessageID",
+        "Time",
+        "RecordID",
+        "InsStrIndex",
+        "InsStrValue",
+    ],
+};
+
 /// Every export of the kit.
-pub const ALL: [ExportSpec; 7] = [
+pub const ALL: [ExportSpec; 8] = [
     SCAN_STATUS,
     MSI_FILES,
     CLIENTS,
@@ -98,6 +115,7 @@ pub const ALL: [ExportSpec; 7] = [
     SITE_SERVER_PROGRAMS,
     SUP_PROPERTIES,
     SYNC_FAILURES,
+    COMPONENT_MESSAGES,
 ];
 
 /// The manifest's file name, next to the exports.

@@ -169,6 +169,126 @@ pub fn sync_failure(csv: &Path, site_code: Option<&str>) -> Result<Option<SyncFa
         }))
 }
 
+/// SMS_StatusMessage's Severity values (the SMS_StatusMessage class): 0xC0000000 error,
+/// 0x80000000 warning, as the site database stores them (signed 32-bit).
+pub const SEVERITY_ERROR: i64 = -1_073_741_824;
+pub const SEVERITY_WARNING: i64 = -2_147_483_648;
+
+/// One component's error and warning messages in the window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComponentCounts {
+    pub errors: u64,
+    pub warnings: u64,
+    /// The newest error: time, message id, insertion strings joined.
+    pub latest_error: Option<(i64, i64, String)>,
+}
+
+/// The component messages export, counted per watched component.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Components {
+    /// When the export was taken (manifest, else mtime).
+    pub taken: Option<i64>,
+    pub counts: BTreeMap<String, ComponentCounts>,
+}
+
+/// Longest text kept per error message.
+const MAX_MESSAGE_TEXT: usize = 4 * 1024;
+
+/// Counts each watched component's errors and warnings newer than `window` seconds before
+/// the export was taken.
+pub fn components(
+    csv: &Path,
+    site_code: Option<&str>,
+    watched: &[String],
+    window: i64,
+) -> Result<Components, String> {
+    struct Record {
+        component: usize,
+        error: bool,
+        id: i64,
+        time: i64,
+        strings: BTreeMap<i64, String>,
+    }
+    let mut records: BTreeMap<i64, Record> = BTreeMap::new();
+    inventory::read(
+        csv,
+        patchdeck_kit::exports::COMPONENT_MESSAGES.columns,
+        |row| {
+            let Some(component) = watched
+                .iter()
+                .position(|c| row.get(0).is_some_and(|r| r.eq_ignore_ascii_case(c)))
+            else {
+                return Ok(());
+            };
+            if let Some(want) = site_code
+                && !row.get(1).unwrap_or("").eq_ignore_ascii_case(want)
+            {
+                return Ok(());
+            }
+            let severity = row.id(2)?;
+            let error = match severity {
+                SEVERITY_ERROR => true,
+                SEVERITY_WARNING => false,
+                other => {
+                    return Err(row.error(
+                        2,
+                        format!("{other} is not an error (-1073741824) or warning (-2147483648) severity"),
+                    ));
+                }
+            };
+            let id = row.id(3)?;
+            let t = row.get(4).unwrap_or("");
+            let time = inventory::parse_timestamp(t)
+                .ok_or_else(|| row.error(4, format!("expected a time, got {t:?}")))?;
+            let record = row.id(5)?;
+            let r = records.entry(record).or_insert(Record {
+                component,
+                error,
+                id,
+                time,
+                strings: BTreeMap::new(),
+            });
+            if error
+                && let (Some(i), Some(v)) = (row.get(6), row.get(7))
+                && let Ok(i) = i.trim().parse::<i64>()
+                && v != "NULL"
+                && r.strings.values().map(String::len).sum::<usize>() < MAX_MESSAGE_TEXT
+            {
+                r.strings.insert(i, v.to_owned());
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let taken = patchdeck_kit::exports::entry(csv)
+        .map(|e| e.taken)
+        .or_else(|| std::fs::metadata(csv).and_then(|m| m.modified()).ok())
+        .map(patchdeck_kit::time::unix);
+    let since = taken.unwrap_or(i64::MAX).saturating_sub(window);
+    let mut counts: BTreeMap<String, ComponentCounts> = watched
+        .iter()
+        .map(|c| (c.clone(), ComponentCounts::default()))
+        .collect();
+    for r in records.into_values().filter(|r| r.time >= since) {
+        let c = counts.get_mut(&watched[r.component]).expect("watched");
+        if r.error {
+            c.errors += 1;
+            if c.latest_error.as_ref().is_none_or(|(t, _, _)| r.time > *t) {
+                let text = r
+                    .strings
+                    .into_values()
+                    .filter(|s| !s.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                c.latest_error = Some((r.time, r.id, text));
+            }
+        } else {
+            c.warnings += 1;
+        }
+    }
+    Ok(Components { taken, counts })
+}
+
 /// The WSUS 3.0 Administration Console on the site server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Console {
@@ -375,6 +495,7 @@ pub struct Facts {
     pub console: Option<Console>,
     pub sup_ports: Option<SupPorts>,
     pub sync_failure: Option<Result<Option<SyncFailure>, String>>,
+    pub components: Option<Result<Components, String>>,
 }
 
 /// Where to look.
@@ -390,6 +511,8 @@ pub struct Targets<'a> {
     pub sup_properties: Option<(&'a Path, &'a str, Option<&'a str>)>,
     /// The 6703 texts export and the site code.
     pub sync_failures: Option<(&'a Path, Option<&'a str>)>,
+    /// The component messages export, the site code, the components and the window (s).
+    pub components: Option<(&'a Path, Option<&'a str>, &'a [String], i64)>,
 }
 
 pub fn gather(http: &Http, t: &Targets) -> Facts {
@@ -413,5 +536,8 @@ pub fn gather(http: &Http, t: &Targets) -> Facts {
             .sup_properties
             .map(|(csv, server, site)| sup_ports(http, csv, server, site, t.url)),
         sync_failure: t.sync_failures.map(|(csv, site)| sync_failure(csv, site)),
+        components: t
+            .components
+            .map(|(csv, site, watched, window)| components(csv, site, watched, window)),
     }
 }

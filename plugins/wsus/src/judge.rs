@@ -1,6 +1,6 @@
 //! Facts in, items out: the wsus verdicts, pure and table-tested.
 
-use crate::gather::{Console, Facts, Get, SelfUpdate, SupPorts, Sync, SyncFailure};
+use crate::gather::{Components, Console, Facts, Get, SelfUpdate, SupPorts, Sync, SyncFailure};
 use crate::rules as r;
 use patchdeck_kit::report::{detail, item};
 use patchdeck_kit::threshold;
@@ -296,6 +296,111 @@ pub fn sync_cause(
             r::CAUSE_UNKNOWN.fix,
         ),
     })
+}
+
+/// "Configuration Manager 2007 Component Status Properties: General tab": a component is
+/// Warning when its count of a message type reaches the Warning threshold and Critical when
+/// it reaches the Critical one, within the threshold period. The values are the site's own
+/// (Component Status Summarizer, Thresholds tab).
+pub const COMPONENT_STATUS_DOC: &str =
+    "https://systemscenter.ru/smsv4.en/html/d8577603-020d-42cc-a1c1-890eb0ba2a5e.htm";
+
+/// A site's Component Status Summarizer thresholds: [warning at, critical at] per type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentThresholds {
+    pub errors: [u64; 2],
+    pub warnings: [u64; 2],
+}
+
+/// Component status as the console shows it: per component, errors and warnings in the
+/// window, the newest error with its message id and text. With the site's thresholds,
+/// judged as the console judges; without, any error is a warning (the console's defaults
+/// are not in the stored ConfigMgr 2007 pages) and warnings alone are shown, not judged.
+pub fn components(
+    c: &Result<Components, String>,
+    thresholds: Option<&ComponentThresholds>,
+    window: &str,
+    taken: i64,
+) -> Item {
+    let (id, title) = ("components", "Component status");
+    let c = match c {
+        Err(e) => {
+            return patchdeck_kit::report::explain(
+                item(id, title, Status::Unknown, e),
+                &r::EXPORT,
+                e.clone(),
+                "Fix the component messages export named here (README, Site-database exports).",
+            );
+        }
+        Ok(c) => c,
+    };
+    let level = |n: u64, [warn, crit]: [u64; 2]| {
+        if n >= crit {
+            Status::Critical
+        } else if n >= warn {
+            Status::Warning
+        } else {
+            Status::Ok
+        }
+    };
+    let mut children = Vec::new();
+    for (name, k) in &c.counts {
+        let status = match thresholds {
+            Some(t) => level(k.errors, t.errors).worst(level(k.warnings, t.warnings)),
+            None if k.errors > 0 => Status::Warning,
+            None => Status::Ok,
+        };
+        let mut summary = format!(
+            "{} error{}, {} warning{} in the last {window}",
+            k.errors,
+            if k.errors == 1 { "" } else { "s" },
+            k.warnings,
+            if k.warnings == 1 { "" } else { "s" }
+        );
+        if let Some((t, mid, text)) = &k.latest_error {
+            summary.push_str(&format!("; newest error {mid} {}", ago(*t, taken)));
+            if !text.is_empty() {
+                summary.push_str(&format!(": {text}"));
+            }
+        }
+        let mut it = item(name, name, status, summary.clone());
+        if status != Status::Ok {
+            let rule = if thresholds.is_some() {
+                &r::COMPONENT_STATUS
+            } else {
+                &r::COMPONENT_ERRORS
+            };
+            let fix = format!(
+                "Open the component's status messages in the ConfigMgr console (System Status, Component Status, {name}) and its log on the site server; {}",
+                if thresholds.is_some() {
+                    "counts reset with the site's threshold period"
+                } else {
+                    "set component_thresholds to your site's Component Status Summarizer thresholds to judge as the console does"
+                }
+            );
+            it = patchdeck_kit::report::explain(it, rule, summary, fix);
+        }
+        children.push(it);
+    }
+    let bad: Vec<&str> = children
+        .iter()
+        .filter(|i| i.status != Status::Ok)
+        .map(|i| i.id.as_str())
+        .collect();
+    let status = children.iter().fold(Status::Ok, |w, i| w.worst(i.status));
+    let summary = if bad.is_empty() {
+        format!(
+            "{} component{} without errors in the last {window}",
+            children.len(),
+            if children.len() == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("{}: errors or warnings over the line", bad.join(", "))
+    };
+    let mut it = item(id, title, status, summary);
+    it.items = children;
+    it
 }
 
 fn with(it: Item, v: &Verdict) -> Item {

@@ -76,6 +76,32 @@ pub struct Config {
     /// Export of the 6703 messages' insertion strings (`RecordID, Time, SiteCode,
     /// InsStrIndex, InsStrValue`): why the failing synchronisation fails.
     pub sync_failures_csv: Option<PathBuf>,
+    /// Export of error and warning status messages (`component_messages.sql`): component
+    /// status as the console shows it.
+    pub component_messages_csv: Option<PathBuf>,
+    /// The components shown; default: the three SMS_WSUS_* components.
+    #[serde(default = "wsus_components")]
+    pub components: Vec<String>,
+    /// Messages counted: newer than this before the export was taken (default "24h").
+    #[serde(default = "component_window")]
+    pub component_window: String,
+    /// The site's Component Status Summarizer thresholds, `{ errors = [1, 5], warnings =
+    /// [10, 50] }` ([warning at, critical at]); without them any error is a warning.
+    pub component_thresholds: Option<judge::ComponentThresholds>,
+}
+
+fn wsus_components() -> Vec<String> {
+    [
+        "SMS_WSUS_SYNC_MANAGER",
+        "SMS_WSUS_CONFIGURATION_MANAGER",
+        "SMS_WSUS_CONTROL_MANAGER",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn component_window() -> String {
+    "24h".into()
 }
 
 fn sync_schedule() -> String {
@@ -88,6 +114,7 @@ fn sp1() -> ConfigMgrSp {
 
 pub struct Wsus {
     config: Config,
+    component_window: i64,
     services: String,
     selfupdate_80: String,
     sync: judge::SyncPolicy,
@@ -110,6 +137,10 @@ impl ConfigProbe for Wsus {
                     STATUS_MESSAGES.config_key,
                     age,
                 )?;
+            }
+            if let Some(p) = &config.component_messages_csv {
+                let spec = patchdeck_kit::exports::COMPONENT_MESSAGES;
+                check_file(p, spec.columns, spec.config_key, age)?;
             }
             if let Some(p) = &config.sync_failures_csv {
                 let spec = patchdeck_kit::exports::SYNC_FAILURES;
@@ -187,6 +218,7 @@ impl ConfigProbe for Wsus {
         if config.site_code.is_some()
             && config.status_messages_csv.is_none()
             && config.sup_properties_csv.is_none()
+            && config.component_messages_csv.is_none()
         {
             return Err(
                 "field `site_code` needs `status_messages_csv` or `sup_properties_csv` (it filters those exports)".into(),
@@ -208,8 +240,24 @@ impl ConfigProbe for Wsus {
             .auth
             .clone()
             .map(patchdeck_kit::auth::Authenticator::new);
+        let component_window = patchdeck_probe_api::duration::parse(&config.component_window)
+            .map(time::secs)
+            .map_err(|e| format!("field `component_window`: {e}"))?;
+        if let Some(t) = &config.component_thresholds {
+            for (field, [warn, crit]) in [("errors", t.errors), ("warnings", t.warnings)] {
+                if warn == 0 || crit < warn {
+                    return Err(format!(
+                        "field `component_thresholds.{field}`: [{warn}, {crit}] must be [warning at, critical at] with 0 < warning <= critical"
+                    ));
+                }
+            }
+        }
+        if config.components.is_empty() {
+            return Err("field `components`: name at least one component".into());
+        }
         Ok(Wsus {
             config,
+            component_window,
             services,
             selfupdate_80,
             sync,
@@ -234,6 +282,14 @@ impl ConfigProbe for Wsus {
                 .as_deref()
                 .zip(c.site_server.as_deref()),
             sup_properties: None,
+            components: c.component_messages_csv.as_deref().map(|p| {
+                (
+                    p,
+                    c.site_code.as_deref(),
+                    c.components.as_slice(),
+                    self.component_window,
+                )
+            }),
             sync_failures: c
                 .sync_failures_csv
                 .as_deref()
@@ -315,6 +371,28 @@ impl Wsus {
         if let Some(con) = &f.console {
             items.push(judge::console(con, pv.as_deref()));
         }
+        if let Some(k) = &f.components {
+            let taken = k.as_ref().ok().and_then(|k| k.taken).unwrap_or(now);
+            let age_h = u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0);
+            if k.is_ok() && age_h > c.max_export_age_hours {
+                let path = c
+                    .component_messages_csv
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let mut it = judge::stale_export(&path, age_h, c.max_export_age_hours);
+                it.id = "components".into();
+                it.title = "Component status".into();
+                items.push(it);
+            } else {
+                items.push(judge::components(
+                    k,
+                    c.component_thresholds.as_ref(),
+                    &c.component_window,
+                    taken,
+                ));
+            }
+        }
         if let Some(sp) = &f.sup_ports {
             let services_ok = f.get_config.answer.as_ref().is_ok_and(|a| a.parsed.is_ok());
             let mut at = vec![c.url.as_str()];
@@ -346,7 +424,7 @@ patchdeck_probe_api::export_probe!(
     kind: "wsus",
     version: env!("CARGO_PKG_VERSION"),
     description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console, SUP port settings",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"sup_properties_csv":{"type":"string"},"sup_server":{"type":"string"},"sync_failures_csv":{"type":"string"},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"sup_properties_csv":{"type":"string"},"sup_server":{"type":"string"},"sync_failures_csv":{"type":"string"},"component_messages_csv":{"type":"string"},"components":{"type":"array"},"component_window":{"type":"string"},"component_thresholds":{"type":"object","properties":{"errors":{"type":"array"},"warnings":{"type":"array"}},"additionalProperties":false},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]
@@ -382,6 +460,16 @@ mod tests {
             "{e}"
         );
         let w = make("26h").ok().unwrap();
+        let e = <Wsus as Probe>::create(
+            serde_json::json!({"url": "http://sup01:8530", "component_thresholds": {"errors": [5, 2], "warnings": [10, 50]}}),
+            &Host::detached(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            e,
+            "field `component_thresholds.errors`: [5, 2] must be [warning at, critical at] with 0 < warning <= critical"
+        );
         assert_eq!(w.selfupdate_80, "http://sup01:80/selfupdate/wuident.cab");
     }
 }

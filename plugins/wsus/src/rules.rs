@@ -1,7 +1,8 @@
 //! The wsus probe's rule index: every judgement it makes, its default severity, its page.
 
 use crate::judge::{
-    SELFUPDATE_DOC, SUP_SSL_DOC, SYNC_DOC, SYNC_SCHEDULE_DOC, SYNC_TROUBLE_DOC, WSUS_PORTS_DOC,
+    COMPONENT_STATUS_DOC, SELFUPDATE_DOC, SUP_SSL_DOC, SYNC_DOC, SYNC_SCHEDULE_DOC,
+    SYNC_TROUBLE_DOC, WSUS_PORTS_DOC,
 };
 use patchdeck_kit::wsus::{self, SU_PREREQS};
 use patchdeck_probe_api::{Rule, Status};
@@ -190,6 +191,24 @@ pub const CAUSE_UNKNOWN: Rule = Rule {
     fix: "Look the text up in the synchronisation troubleshooting topics and in wsyncmgr.log on the site server; check the five usual causes (console, ports, proxy account, virtual directory access, the central SUP synchronising with Microsoft Update).",
     assumption: false,
 };
+pub const COMPONENT_STATUS: Rule = Rule {
+    id: "wsus.component-status",
+    severity: Status::Critical,
+    title: "Per component, errors and warnings in the window under the site's Component Status thresholds (component_thresholds)",
+    source: "Configuration Manager 2007 Component Status Properties, General tab: Warning from the Warning threshold, Critical from the Critical one",
+    url: COMPONENT_STATUS_DOC,
+    fix: "Open the component's status messages in the console and its log on the site server.",
+    assumption: false,
+};
+pub const COMPONENT_ERRORS: Rule = Rule {
+    id: "wsus.component-errors",
+    severity: Status::Warning,
+    title: "Without component_thresholds: any error message of a watched component in the window is a warning",
+    source: "patchdeck: the console's default thresholds are not in the stored ConfigMgr 2007 pages; set component_thresholds to your site's",
+    url: COMPONENT_STATUS_DOC,
+    fix: "Set component_thresholds to the site's Component Status Summarizer thresholds.",
+    assumption: true,
+};
 pub const RULES: &[Rule] = &[
     wsus::RULE_REACHABLE,
     wsus::RULE_NOT_CHECKED,
@@ -218,4 +237,6 @@ pub const RULES: &[Rule] = &[
     CAUSE_CONNECT,
     CAUSE_CONSOLE,
     CAUSE_UNKNOWN,
+    COMPONENT_STATUS,
+    COMPONENT_ERRORS,
 ];

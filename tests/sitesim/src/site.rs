@@ -496,6 +496,21 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 )
                 .as_bytes(),
             )?;
+            // Component status: the child site's failure is an error of its sync manager
+            // (another site: not counted), and one warning here, under any line.
+            let component = dir.join("component_messages.csv");
+            crate::exports::write_like_the_runner(
+                &component,
+                format!(
+                    "Component,SiteCode,Severity,MessageID,Time,RecordID,InsStrIndex,InsStrValue\r\n\
+SMS_WSUS_SYNC_MANAGER,CHD,-1073741824,6703,{t1},7001,1,Message: The request failed with HTTP status 407: Proxy Authentication Required.\r\n\
+SMS_WSUS_CONFIGURATION_MANAGER,{site},-2147483648,6610,{t3},7002,NULL,NULL\r\n",
+                    t1 = t(1),
+                    t3 = t(3),
+                    site = self.scenario.site
+                )
+                .as_bytes(),
+            )?;
             // The programs query lists every inventoried computer (DisplayName0 NULL when it
             // has no WSUS entry): the site server's console, and computers without one.
             let programs = dir.join("site_server_programs.csv");
@@ -504,9 +519,10 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                 b"Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSQL01,NULL,NULL\r\nSUP01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\n",
             )?;
             let extra = format!(
-                "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n{sup_extra}",
+                "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"\ncomponent_messages_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n{sup_extra}",
                 messages.display(),
                 failures.display(),
+                component.display(),
                 self.scenario.site,
                 programs.display()
             );
@@ -565,6 +581,7 @@ SMS_WSUS_SYNC_MANAGER,6702,{},CHD,CHILD01\r\n",
                     ("clients.csv", client_rows, now),
                     ("sup_properties.csv", sup_rows, now),
                     ("sync_failures.csv", 3, now),
+                    ("component_messages.csv", 2, now),
                 ],
             )?;
             s.push_str(&format!(
