@@ -723,6 +723,13 @@ async fn sup_port_settings_that_match_the_wsus_web_site_are_ok() {
     )
     .await;
     assert_eq!((status, it.status), (Status::Ok, Status::Ok), "{it:?}");
+    // What cannot be seen from here is said, never implied OK.
+    let accounts = it
+        .details
+        .iter()
+        .find(|d| d.label == "Site server's accounts")
+        .unwrap();
+    assert!(accounts.value.starts_with("not visible from this host"));
     assert_eq!(
         it.summary,
         format!(

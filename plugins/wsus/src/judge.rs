@@ -190,8 +190,13 @@ pub fn sup_ports(s: &SupPorts, services: &str, services_ok: bool, wsus_at: &[&st
         )
     };
     it.details.push(detail("URL", &gc.url, None));
+    it.details.push(detail("Site server's accounts", NOT_VISIBLE, None));
     it
 }
+
+/// What cannot be seen from here: the site server's own accounts on the WSUS virtual
+/// directories (Troubleshooting Software Updates Synchronization, 9647358a).
+pub const NOT_VISIBLE: &str = "not visible from this host: the site server's computer and administrator accounts can only be tested from the site server (the admin API item logs in as the account patchdeck is given)";
 
 /// Which documented cause a 6703 text names (case-insensitive), or none.
 fn cause_of(text: &str) -> Option<(&'static patchdeck_probe_api::Rule, &'static str)> {
@@ -458,6 +463,7 @@ pub fn admin_api(g: &Get, who: Option<&str>) -> Item {
                 format!("HTTP {code}: answering, {who} logged in ({scheme})"),
             );
             it.details.push(detail("URL", &g.url, None));
+            it.details.push(detail("Site server's accounts", NOT_VISIBLE, None));
             return it;
         }
         _ => {}
