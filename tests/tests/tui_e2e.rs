@@ -477,3 +477,62 @@ fn demo_with_a_scenario_file_and_a_bad_one() {
         text(&out.stderr)
     );
 }
+
+/// The stuck-input attack: an unterminated escape sequence reaching the dashboard once
+/// swallowed every later key, `q` and Ctrl-C included, with or without --mouse.
+#[test]
+fn an_unterminated_escape_sequence_never_swallows_q_or_ctrl_c() {
+    for mouse in [false, true] {
+        // (bytes sent raw, then how the test ends it)
+        let cases: [(&[&str], &str); 3] = [
+            // SGR mouse report cut short, then Ctrl-C: acts at once.
+            (&["1b", "5b", "3c"], "C-c"),
+            // Bracketed paste start (never enabled), then q.
+            (&["1b", "5b", "32", "30", "30", "7e"], "q"),
+            // SGR mouse cut short, then q until it is read (the first may complete the
+            // broken sequence; once no byte follows for a moment the sequence is dropped).
+            (&["1b", "5b", "3c", "31", "3b"], "q"),
+        ];
+        for (i, (raw, end)) in cases.iter().enumerate() {
+            let dir = scratch("tui-e2e-stuck");
+            let cfg = config(&dir);
+            let cmd = format!(
+                "{} {}--config {} --log-file {}",
+                patchdeck_bin().display(),
+                if mouse { "--mouse " } else { "" },
+                cfg.display(),
+                dir.join("l.log").display()
+            );
+            let t = Tmux::start(&format!("stuck{i}{mouse}"), &dir, &cmd);
+            t.wait_for("the first results", |s| s.contains("mock ok (run 1)"));
+            let mut args = vec!["send-keys", "-H"];
+            args.extend_from_slice(raw);
+            t.run(&args);
+            let limit = Instant::now() + Duration::from_secs(10);
+            let code = loop {
+                t.keys(&[end]);
+                // Wait for the exit status up to 200 ms after each key.
+                let until = Instant::now() + Duration::from_millis(200);
+                let got = loop {
+                    if let Ok(code) = std::fs::read_to_string(&t.status_file) {
+                        break Some(code.trim().to_owned());
+                    }
+                    if Instant::now() > until {
+                        break None;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                };
+                if let Some(code) = got {
+                    break code;
+                }
+                assert!(
+                    Instant::now() < limit,
+                    "mouse {mouse}, case {i}: {end} never ended the dashboard; screen:\n{}",
+                    t.screen()
+                );
+            };
+            assert_eq!(code, "0", "mouse {mouse}, case {i}");
+            assert_eq!(t.format("#{alternate_on}"), "0");
+        }
+    }
+}

@@ -9,8 +9,8 @@ use patchdeck_core::store::Store;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers,
-    MouseButton, MouseEventKind,
+    DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers, MouseButton,
+    MouseEventKind,
 };
 use ratatui::crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
@@ -109,48 +109,93 @@ fn utc_offset() -> i64 {
 }
 
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
+    use std::io::{IsTerminal, Read};
+    use std::sync::mpsc::RecvTimeoutError;
+    // The terminal: stdin when it is one (as crossterm would), else /dev/tty.
+    let mut source: Box<dyn Read + Send> = if std::io::stdin().is_terminal() {
+        Box::new(std::io::stdin())
+    } else {
+        match std::fs::File::open("/dev/tty") {
+            Ok(f) => Box::new(f),
+            Err(_) => {
+                let _ = tx.send(Msg::InputClosed);
+                return;
+            }
+        }
+    };
+    let (bytes_tx, bytes_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::Builder::new()
+        .name("tty-read".into())
+        .spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match source.read(&mut buf) {
+                    // EOF / EIO: the terminal is gone (SSH dropped). Stop, never spin.
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if bytes_tx.send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+        .expect("spawn tty reader thread");
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
+            let mut decoder = crate::input::Decoder::default();
+            let mut events = Vec::new();
             // The last left click, to tell a double click (same cell, within 500 ms).
             let mut last_click: Option<(Instant, u16, u16)> = None;
             loop {
-                let msg = match event::read() {
-                    Ok(Event::Key(k)) => Msg::Key(k),
-                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                    // With --mouse: the wheel scrolls like the arrow keys.
-                    Ok(Event::Mouse(m)) => match m.kind {
-                        MouseEventKind::ScrollUp => {
-                            Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE))
-                        }
-                        MouseEventKind::ScrollDown => {
-                            Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE))
-                        }
-                        MouseEventKind::Down(MouseButton::Left) => {
-                            let now = Instant::now();
-                            let double = last_click.is_some_and(|(t, x, y)| {
-                                (x, y) == (m.column, m.row)
-                                    && now.duration_since(t) < Duration::from_millis(500)
-                            });
-                            // A third click starts over.
-                            last_click = (!double).then_some((now, m.column, m.row));
-                            Msg::Click {
-                                x: m.column,
-                                y: m.row,
-                                double,
-                            }
-                        }
-                        _ => continue,
-                    },
-                    Ok(_) => continue,
-                    // EOF / EIO: the terminal is gone (SSH dropped). Stop, never spin.
-                    Err(_) => {
+                // An incomplete escape sequence waits a moment for its next byte, never
+                // longer: then it is dropped and what follows reads as keys again.
+                let got = if decoder.pending() {
+                    bytes_rx.recv_timeout(crate::input::SEQUENCE_TIMEOUT)
+                } else {
+                    bytes_rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                };
+                match got {
+                    Ok(bytes) => decoder.feed(&bytes, &mut events),
+                    Err(RecvTimeoutError::Timeout) => decoder.timeout(&mut events),
+                    Err(RecvTimeoutError::Disconnected) => {
                         let _ = tx.send(Msg::InputClosed);
                         return;
                     }
-                };
-                if tx.send(msg).is_err() {
-                    return;
+                }
+                for ev in events.drain(..) {
+                    let msg = match ev {
+                        Event::Key(k) => Msg::Key(k),
+                        // With --mouse: the wheel scrolls like the arrow keys.
+                        Event::Mouse(m) => match m.kind {
+                            MouseEventKind::ScrollUp => {
+                                Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE))
+                            }
+                            MouseEventKind::ScrollDown => {
+                                Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE))
+                            }
+                            MouseEventKind::Down(MouseButton::Left) => {
+                                let now = Instant::now();
+                                let double = last_click.is_some_and(|(t, x, y)| {
+                                    (x, y) == (m.column, m.row)
+                                        && now.duration_since(t) < Duration::from_millis(500)
+                                });
+                                // A third click starts over.
+                                last_click = (!double).then_some((now, m.column, m.row));
+                                Msg::Click {
+                                    x: m.column,
+                                    y: m.row,
+                                    double,
+                                }
+                            }
+                            _ => continue,
+                        },
+                        _ => continue,
+                    };
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
                 }
             }
         })
@@ -172,6 +217,18 @@ fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) -> anyhow::Result<()> {
             }
         });
     }
+    // The window's size changed (the input decoder reads keys only).
+    let mut winch =
+        signal(SignalKind::window_change()).context("cannot install signal handlers")?;
+    tokio::spawn(async move {
+        while winch.recv().await.is_some() {
+            if let Ok((w, h)) = ratatui::crossterm::terminal::size()
+                && tx.send(Msg::Resize(w, h)).is_err()
+            {
+                return;
+            }
+        }
+    });
     Ok(())
 }
 

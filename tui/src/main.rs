@@ -9,6 +9,7 @@ mod drill_layout;
 #[cfg(test)]
 mod fixture;
 mod headless;
+mod input;
 mod keys;
 mod layout;
 mod model;

@@ -190,7 +190,8 @@ pub fn sup_ports(s: &SupPorts, services: &str, services_ok: bool, wsus_at: &[&st
         )
     };
     it.details.push(detail("URL", &gc.url, None));
-    it.details.push(detail("Site server's accounts", NOT_VISIBLE, None));
+    it.details
+        .push(detail("Site server's accounts", NOT_VISIBLE, None));
     it
 }
 
@@ -463,7 +464,8 @@ pub fn admin_api(g: &Get, who: Option<&str>) -> Item {
                 format!("HTTP {code}: answering, {who} logged in ({scheme})"),
             );
             it.details.push(detail("URL", &g.url, None));
-            it.details.push(detail("Site server's accounts", NOT_VISIBLE, None));
+            it.details
+                .push(detail("Site server's accounts", NOT_VISIBLE, None));
             return it;
         }
         _ => {}
