@@ -2377,3 +2377,126 @@ fn the_serve_unit_verifies_is_bounded_and_credentials_work() {
         text(&out.stderr)
     );
 }
+
+/// serve's resident memory in bytes.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// Anyone who can reach the port: slow readers of a ~5 MB state must not pin a copy each,
+/// and slowloris sockets past the file limit must not stop /healthz: the header timeout
+/// closes them and a connection cap keeps serve inside its file limit.
+#[test]
+fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
+    use std::io::{Read, Write};
+    let dir = scratch("serve-hostile");
+    // Six probes with ~800 KB reports each: a state of ~5 MB.
+    let filler = "x".repeat(4000);
+    let items: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                "{{ id = \"i{i}\", title = \"item {i}\", status = \"ok\", summary = \"{filler}\" }}"
+            )
+        })
+        .collect();
+    let mut cfg = String::from("[settings]\ninterval = \"1h\"\n");
+    for p in 0..6 {
+        cfg.push_str(&format!(
+            "\n[[probe]]\nid = \"big{p}\"\nplugin = \"mock\"\n[probe.config]\nitems = [{}]\n",
+            items.join(", ")
+        ));
+    }
+    let cfg = write_config(&dir, &cfg);
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 400 && exec {} serve --config {} --listen 127.0.0.1:{port}",
+            patchdeck_bin().display(),
+            cfg.display()
+        ))
+        .env_remove("PATCHDECK_CONFIG")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let _serve = Serve {
+        child,
+        base: base.clone(),
+    };
+    wait_until("every probe reported", || {
+        http_get(&format!("{base}/api/v1/state"), None).is_some_and(|(_, _, b)| {
+            serde_json::from_str::<serde_json::Value>(&b).is_ok_and(|d| {
+                d["probes"]
+                    .as_array()
+                    .is_some_and(|ps| ps.len() == 6 && ps.iter().all(|p| !p["latest"].is_null()))
+            })
+        })
+    });
+    let before = rss_bytes(pid);
+
+    // 200 readers that ask for the state and never read it.
+    let addr = format!("127.0.0.1:{port}");
+    let slow: Vec<std::net::TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            write!(s, "GET /api/v1/state HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s
+        })
+        .collect();
+    // A full answer after them: serve has taken their requests by then.
+    let (code, _, body) = http_get(&format!("{base}/api/v1/state"), None)
+        .expect("serve answers /api/v1/state while 200 slow readers hold theirs");
+    assert_eq!(code, 200);
+    assert!(body.len() > 4_000_000, "state of {} bytes", body.len());
+    let grown = rss_bytes(pid).saturating_sub(before);
+    eprintln!(
+        "serve RSS {} MB before, grew {} MB with 200 slow readers of {} bytes",
+        before / (1024 * 1024),
+        grown / (1024 * 1024),
+        body.len()
+    );
+    assert!(
+        grown < 200 * 1024 * 1024,
+        "200 slow readers of a {} byte state grew serve by {} MB",
+        body.len(),
+        grown / (1024 * 1024)
+    );
+    drop(slow);
+
+    // 450 slowloris sockets (headers never finished): more than the file limit allows.
+    let loris: Vec<std::net::TcpStream> = (0..450)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            let _ = write!(s, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+            s
+        })
+        .collect();
+    wait_until("/healthz answers past 450 slowloris sockets", || {
+        http_get(&format!("{base}/healthz"), None).is_some_and(|(c, _, _)| c == 200)
+    });
+    // The first ones were closed by serve (header timeout), not left open.
+    let mut first = &loris[0];
+    first
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = first.read_to_end(&mut rest);
+    assert!(
+        closed.is_ok()
+            || closed
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{closed:?}"
+    );
+}

@@ -7,6 +7,11 @@
 //!
 //! No authentication: bind to loopback (the default) or put it behind a reverse proxy. Ends
 //! cleanly on SIGTERM or SIGINT: the server stops, the scheduler stops, probe hosts are reaped.
+//!
+//! Anyone who can reach the port is untrusted: the bodies are rendered once per change, off
+//! the runtime's worker threads (probes never wait for a scrape), and shared by every request;
+//! a connection gets [`HEADER_TIMEOUT`] to send its headers and [`CONNECTION_LIFETIME`] in
+//! all (a slow reader is cut), and at most [`MAX_CONNECTIONS`] are served at once.
 
 use crate::headless::{Options, build_engine};
 use axum::Router;
@@ -20,10 +25,58 @@ use patchdeck_core::store::Store;
 use std::net::SocketAddr;
 use std::time::{Duration, UNIX_EPOCH};
 
+/// A request's headers must arrive within this.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection is closed after this, whatever it is doing (keep-alive clients reconnect).
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// Connections served at once; more wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// The bodies, rendered once per change of the store.
+#[derive(Default)]
+struct Rendered {
+    state: axum::body::Bytes,
+    openmetrics: axum::body::Bytes,
+    prometheus: axum::body::Bytes,
+}
+
 #[derive(Clone)]
 struct App {
-    store: Store,
-    max_items: usize,
+    rendered: std::sync::Arc<std::sync::RwLock<std::sync::Arc<Rendered>>>,
+}
+
+impl App {
+    fn current(&self) -> std::sync::Arc<Rendered> {
+        self.rendered
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+fn render(store: &Store, max_items: usize) -> Rendered {
+    let st = store.read();
+    Rendered {
+        state: state_json(&st).into(),
+        openmetrics: openmetrics::render(&st, Format::OpenMetrics, max_items).into(),
+        prometheus: openmetrics::render(&st, Format::Prometheus, max_items).into(),
+    }
+}
+
+/// Renders the bodies now and after every change, on a blocking thread (never on the
+/// runtime's workers, which drive the probes); changes during a render coalesce.
+async fn keep_rendered(store: Store, max_items: usize, app: App) {
+    let mut changes = store.subscribe();
+    loop {
+        let s = store.clone();
+        let Ok(r) = tokio::task::spawn_blocking(move || render(&s, max_items)).await else {
+            return;
+        };
+        *app.rendered.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(r);
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Starts everything and serves until SIGTERM/SIGINT.
@@ -51,20 +104,22 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr()?;
     let scheduler = Scheduler::start(&engine.probes, store.clone());
-    let app = Router::new()
+    let app = App {
+        rendered: Default::default(),
+    };
+    *app.rendered.write().unwrap_or_else(|e| e.into_inner()) =
+        std::sync::Arc::new(render(&store, max_items));
+    let renderer = tokio::spawn(keep_rendered(store.clone(), max_items, app.clone()));
+    let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/state", get(state))
         .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(App {
-            store: store.clone(),
-            max_items,
-        });
+        .with_state(app);
     tracing::info!(listen = %bound, probes = engine.probes.len(), "serving");
     // A line on stderr for whoever started it (systemd's journal, a test waiting for it).
     eprintln!("patchdeck serve: listening on http://{bound}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    accept_loop(listener, router).await;
+    renderer.abort();
     tracing::info!("shutting down");
     let _ = tokio::time::timeout(Duration::from_secs(5), scheduler.shutdown()).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), engine.shutdown()).await;
@@ -73,6 +128,61 @@ pub async fn run(
         r.abort();
     }
     Ok(0)
+}
+
+/// Serves connections until SIGTERM/SIGINT: at most [`MAX_CONNECTIONS`] at once, each with
+/// a header timeout and a lifetime.
+async fn accept_loop(listener: tokio::net::TcpListener, router: Router) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut last_full_log: Option<std::time::Instant> = None;
+    loop {
+        // A free slot first: when all are taken, new connections wait in the backlog.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if last_full_log.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                    tracing::warn!(
+                        max = MAX_CONNECTIONS,
+                        "connection limit reached: new connections wait until one closes"
+                    );
+                    last_full_log = Some(std::time::Instant::now());
+                }
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // EMFILE and the like: wait a moment rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        connections.spawn(async move {
+            let _slot = slot;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            // A connection past its lifetime (a slow reader, an idle keep-alive) is dropped.
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+        });
+        // Reap finished connection tasks so the set does not grow.
+        while connections.try_join_next().is_some() {}
+    }
+    connections.abort_all();
 }
 
 async fn shutdown_signal() {
@@ -93,17 +203,28 @@ async fn shutdown_signal() {
 async fn metrics(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let fmt = Format::negotiate(accept);
-    let body = openmetrics::render(&app.store.read(), fmt, app.max_items);
+    let r = app.current();
+    let body = match fmt {
+        Format::OpenMetrics => r.openmetrics.clone(),
+        Format::Prometheus => r.prometheus.clone(),
+    };
     ([(header::CONTENT_TYPE, fmt.content_type())], body).into_response()
 }
 
 async fn state(AxState(app): AxState<App>) -> Response {
+    let body = app.current().state.clone();
+    if body.is_empty() {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "state not rendered\n").into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn state_json(st: &patchdeck_core::store::State) -> String {
     let secs = |t: std::time::SystemTime| {
         t.duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64())
     };
     let doc = {
-        let st = app.store.read();
         let probes: Vec<serde_json::Value> = st
             .probes
             .iter()
@@ -153,11 +274,10 @@ async fn state(AxState(app): AxState<App>) -> Response {
         serde_json::json!({ "paused": st.paused, "probes": probes, "transitions": transitions })
     };
     match serde_json::to_string_pretty(&doc) {
-        Ok(text) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            patchdeck_core::sanitize::json(text),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(text) => patchdeck_core::sanitize::json(text),
+        Err(e) => {
+            tracing::error!("cannot render the state: {e}");
+            String::new()
+        }
     }
 }
