@@ -176,16 +176,26 @@ fn ends_torn(path: &Path) -> bool {
 }
 
 /// Every record in `dir` (rotated file first), oldest first; torn or foreign lines are
-/// skipped with a log line.
+/// skipped with a log line. Collects them all: for tests and small files; see [`for_each`].
 pub fn read(dir: &Path) -> Vec<Record> {
     let mut out = Vec::new();
+    for_each(dir, |r| out.push(r));
+    out
+}
+
+/// Streams every record in `dir` (rotated file first), oldest first, to `f`: memory stays
+/// bounded by one line ([`MAX_LINE`]) whatever the file's size; an overlong line is skipped
+/// without being buffered.
+pub fn for_each(dir: &Path, mut f: impl FnMut(Record)) {
     for name in [format!("{FILE}.1"), FILE.to_owned()] {
         let path = dir.join(&name);
-        let Ok(f) = File::open(&path) else { continue };
-        if !f.metadata().is_ok_and(|m| m.is_file()) {
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
             continue;
         }
-        let mut r = BufReader::new(f);
+        let mut r = BufReader::new(file);
         let mut line = Vec::new();
         let mut n = 0u64;
         loop {
@@ -200,7 +210,7 @@ pub fn read(dir: &Path) -> Vec<Record> {
             n += 1;
             let complete = line.ends_with(b"\n");
             match serde_json::from_slice::<Record>(&line) {
-                Ok(rec) if complete => out.push(rec),
+                Ok(rec) if complete => f(rec),
                 _ => {
                     tracing::warn!(
                         file = %path.display(),
@@ -209,15 +219,29 @@ pub fn read(dir: &Path) -> Vec<Record> {
                         if complete { "not a history record" } else { "torn (written while the process died?)" }
                     );
                     if !complete && line.len() > MAX_LINE {
-                        // Skip the rest of an overlong line.
-                        let mut rest = Vec::new();
-                        let _ = r.read_until(b'\n', &mut rest);
+                        skip_line(&mut r);
                     }
                 }
             }
         }
     }
-    out
+}
+
+/// Skips to just after the next line feed without keeping what it skips.
+fn skip_line(r: &mut impl BufRead) {
+    loop {
+        let (done, used) = match r.fill_buf() {
+            Ok([]) | Err(_) => return,
+            Ok(buf) => match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (true, i + 1),
+                None => (false, buf.len()),
+            },
+        };
+        r.consume(used);
+        if done {
+            return;
+        }
+    }
 }
 
 /// Appends every transition of `store` to `history` until the store's event stream ends.
@@ -263,11 +287,17 @@ pub fn attach(
         }
     };
     let since = SystemTime::now() - PRELOAD;
-    let earlier: Vec<Transition> = read(&dir)
-        .iter()
-        .filter_map(Record::to_transition)
-        .filter(|t| t.at >= since)
-        .collect();
+    // Only the newest the store keeps, whatever the file's size.
+    let mut earlier = std::collections::VecDeque::new();
+    for_each(&dir, |r| {
+        if let Some(t) = r.to_transition().filter(|t| t.at >= since) {
+            if earlier.len() == crate::store::TRANSITIONS_LEN {
+                earlier.pop_front();
+            }
+            earlier.push_back(t);
+        }
+    });
+    let earlier: Vec<Transition> = earlier.into();
     tracing::info!(dir = %dir.display(), loaded = earlier.len(), "history attached");
     store.preload_transitions(earlier);
     Some(spawn_recorder(store, history))

@@ -2500,3 +2500,80 @@ fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
         "{closed:?}"
     );
 }
+
+/// `events` on a huge history: 300,000 records and a 200 MB line with no line feed. The
+/// whole file once went into memory (and the overlong line into a buffer of its own); now it
+/// is streamed: the peak stays small and both sides of the overlong line are read.
+#[test]
+fn events_streams_a_huge_history_in_bounded_memory() {
+    use std::io::Write;
+    let dir = scratch("events-huge");
+    let hist = dir.join("hist");
+    std::fs::create_dir_all(&hist).unwrap();
+    let now = patchdeck_sitesim::exports::timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 60,
+    )
+    .replacen(" ", "T", 1)
+    .replace(".000", "Z");
+    let record = |probe: &str| {
+        format!(
+            "{}\n",
+            serde_json::json!({"at": now, "probe": probe, "from": "ok", "to": "critical", "summary": "mock critical"})
+        )
+    };
+    {
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(hist.join("history.jsonl")).unwrap());
+        f.write_all(record("before").as_bytes()).unwrap();
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..200 {
+            f.write_all(&chunk).unwrap();
+        }
+        f.write_all(b"\n").unwrap();
+        let line = record("after");
+        for _ in 0..300_000 {
+            f.write_all(line.as_bytes()).unwrap();
+        }
+        f.flush().unwrap();
+    }
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n[[probe]]\nid = \"after\"\nplugin = \"mock\"\n",
+            hist.display()
+        ),
+    );
+    let out_file = dir.join("events.txt");
+    // Reaped by wait4 below, which std's Child does not know about.
+    #[allow(clippy::zombie_processes)]
+    let child = std::process::Command::new(patchdeck_bin())
+        .args(["events", "--config", cfg.to_str().unwrap(), "--since", "1d"])
+        .stdout(std::fs::File::create(&out_file).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait4: this child's own peak RSS (other tests' children do not count).
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, once, with valid pointers.
+    let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as i32);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{status}"
+    );
+    let peak_mb = usage.ru_maxrss / 1024;
+    eprintln!("events over a 230 MB history: peak RSS {peak_mb} MB");
+    assert!(peak_mb < 100, "events peaked at {peak_mb} MB");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(text.lines().filter(|l| l.contains("before")).count(), 1);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("after")).count(),
+        300_000
+    );
+}

@@ -456,26 +456,71 @@ pub fn events(
     let cutoff = std::time::SystemTime::now()
         .checked_sub(since)
         .unwrap_or(std::time::UNIX_EPOCH);
-    let records: Vec<history::Record> = history::read(&dir)
-        .into_iter()
-        .filter(|r| r.time().is_some_and(|t| t >= cutoff))
-        .filter(|r| only.is_empty() || only.contains(&r.probe))
-        .collect();
-    let out = match format {
+    // Streamed twice (the text's column width, then the lines): memory stays bounded by one
+    // record whatever the history's size.
+    let keep = |r: &history::Record| {
+        r.time().is_some_and(|t| t >= cutoff) && (only.is_empty() || only.contains(&r.probe))
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut count = 0u64;
+    let mut id_w = 0usize;
+    if format == ListFormat::Text {
+        history::for_each(&dir, |r| {
+            if keep(&r) {
+                count += 1;
+                id_w = id_w.max(patchdeck_core::sanitize::line(&r.probe).len());
+            }
+        });
+    }
+    let mut failed: Option<std::io::Error> = None;
+    let mut emit = |text: &str, out: &mut std::io::BufWriter<std::io::StdoutLock>| {
+        if failed.is_none()
+            && let Err(e) = out.write_all(text.as_bytes())
+        {
+            failed = Some(e);
+        }
+    };
+    match format {
         ListFormat::Json => {
-            patchdeck_core::sanitize::json(format!("{}\n", serde_json::to_string_pretty(&records)?))
+            // The same document serde's pretty printer gives for the array, one record at a
+            // time.
+            let mut first = true;
+            history::for_each(&dir, |r| {
+                if !keep(&r) {
+                    return;
+                }
+                let Ok(doc) = serde_json::to_string_pretty(&r) else {
+                    return;
+                };
+                let indented: String = doc
+                    .lines()
+                    .map(|l| format!("  {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let sep = if first { "[\n" } else { ",\n" };
+                first = false;
+                emit(
+                    &patchdeck_core::sanitize::json(format!("{sep}{indented}")),
+                    &mut out,
+                );
+            });
+            emit(if first { "[]\n" } else { "\n]\n" }, &mut out);
         }
         ListFormat::Text => {
-            let id_w = records.iter().map(|r| r.probe.len()).max().unwrap_or(0);
-            let mut s = String::new();
-            if records.is_empty() {
-                s.push_str(&format!(
-                    "no events in the last {} in {}\n",
-                    patchdeck_core::duration::format(since),
-                    dir.display()
-                ));
+            if count == 0 {
+                emit(
+                    &patchdeck_core::sanitize::text(&format!(
+                        "no events in the last {} in {}\n",
+                        patchdeck_core::duration::format(since),
+                        dir.display()
+                    )),
+                    &mut out,
+                );
             }
-            for r in &records {
+            history::for_each(&dir, |r| {
+                if !keep(&r) {
+                    return;
+                }
                 let from = r.from.map_or("-", |f| f.label());
                 let cause = r
                     .cause
@@ -484,7 +529,7 @@ pub fn events(
                 // One event, one line: a line feed in any field (an item id from client
                 // data, a probe's summary) is escaped, never a forged line.
                 let line = patchdeck_core::sanitize::line;
-                s.push_str(&format!(
+                let text = format!(
                     "{}  {:<id_w$}  {:>8} -> {:<8}{}  {}\n",
                     line(&r.at),
                     line(&r.probe),
@@ -492,14 +537,15 @@ pub fn events(
                     r.to.label(),
                     line(&cause),
                     line(&r.summary)
-                ));
-            }
-            patchdeck_core::sanitize::text(&s).into_owned()
+                );
+                emit(&patchdeck_core::sanitize::text(&text), &mut out);
+            });
         }
-    };
-    std::io::stdout()
-        .write_all(out.as_bytes())
-        .context("cannot write to stdout")?;
+    }
+    if let Some(e) = failed {
+        return Err(anyhow::Error::new(e).context("cannot write to stdout"));
+    }
+    out.flush().context("cannot write to stdout")?;
     Ok(0)
 }
 
