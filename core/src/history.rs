@@ -7,7 +7,7 @@
 use crate::store::{Store, StoreEvent, Transition};
 use patchdeck_probe_api::Status;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -84,14 +84,19 @@ impl Record {
     }
 }
 
-/// The default folder: `$XDG_STATE_HOME/patchdeck`, else `~/.local/state/patchdeck`.
-pub fn default_dir() -> PathBuf {
+/// The default folder: `$XDG_STATE_HOME/patchdeck`, else `~/.local/state/patchdeck`; `None`
+/// when neither is set (never a relative or shared temporary folder).
+pub fn default_dir() -> Option<PathBuf> {
     std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("patchdeck")
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })
+        .filter(|p| p.is_absolute())
+        .map(|p| p.join("patchdeck"))
 }
 
 /// An open history file.
@@ -105,7 +110,6 @@ pub struct History {
 impl History {
     /// Opens (creating) `<dir>/history.jsonl` for appending.
     pub fn open(dir: &Path, max_mb: u64) -> std::io::Result<History> {
-        std::fs::create_dir_all(dir)?;
         let h = History {
             dir: dir.to_owned(),
             max_bytes: max_mb.max(1) * 1024 * 1024,
@@ -125,11 +129,9 @@ impl History {
         self.dir.join(FILE)
     }
 
+    /// Never through a symlink, never a file or folder someone else can write.
     fn open_file(&self) -> std::io::Result<File> {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.path())
+        crate::private_file::open_append("history file", &self.path())
     }
 
     /// Appends one transition as one line, flushed; rotates first when the file is full.
@@ -179,22 +181,25 @@ fn ends_torn(path: &Path) -> bool {
 /// skipped with a log line. Collects them all: for tests and small files; see [`for_each`].
 pub fn read(dir: &Path) -> Vec<Record> {
     let mut out = Vec::new();
-    for_each(dir, |r| out.push(r));
+    if let Err(e) = for_each(dir, |r| out.push(r)) {
+        tracing::warn!("{e}");
+    }
     out
 }
 
 /// Streams every record in `dir` (rotated file first), oldest first, to `f`: memory stays
 /// bounded by one line ([`MAX_LINE`]) whatever the file's size; an overlong line is skipped
 /// without being buffered.
-pub fn for_each(dir: &Path, mut f: impl FnMut(Record)) {
+/// A file that is a symlink, or that someone else can write (or whose folder they can), is
+/// refused: its events could be forged.
+pub fn for_each(dir: &Path, mut f: impl FnMut(Record)) -> Result<(), String> {
     for name in [format!("{FILE}.1"), FILE.to_owned()] {
         let path = dir.join(&name);
-        let Ok(file) = File::open(&path) else {
-            continue;
+        let file = match crate::private_file::open_read("history file", &path) {
+            Ok(Some(f)) => f,
+            Ok(None) => continue,
+            Err(e) => return Err(e.to_string()),
         };
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            continue;
-        }
         let mut r = BufReader::new(file);
         let mut line = Vec::new();
         let mut n = 0u64;
@@ -225,6 +230,7 @@ pub fn for_each(dir: &Path, mut f: impl FnMut(Record)) {
             }
         }
     }
+    Ok(())
 }
 
 /// Skips to just after the next line feed without keeping what it skips.
@@ -278,7 +284,12 @@ pub fn attach(
     store: &Store,
     settings: &crate::config::Settings,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let dir = settings.history_dir.clone().unwrap_or_else(default_dir);
+    let Some(dir) = settings.history_dir.clone().or_else(default_dir) else {
+        tracing::warn!(
+            "history disabled: neither HOME nor XDG_STATE_HOME is set (set history_dir in [settings])"
+        );
+        return None;
+    };
     let history = match History::open(&dir, settings.history_max_mb) {
         Ok(h) => std::sync::Arc::new(h),
         Err(e) => {
@@ -289,7 +300,7 @@ pub fn attach(
     let since = SystemTime::now() - PRELOAD;
     // Only the newest the store keeps, whatever the file's size.
     let mut earlier = std::collections::VecDeque::new();
-    for_each(&dir, |r| {
+    let read = for_each(&dir, |r| {
         if let Some(t) = r.to_transition().filter(|t| t.at >= since) {
             if earlier.len() == crate::store::TRANSITIONS_LEN {
                 earlier.pop_front();
@@ -297,6 +308,9 @@ pub fn attach(
             earlier.push_back(t);
         }
     });
+    if let Err(e) = read {
+        tracing::warn!(dir = %dir.display(), "earlier history not loaded: {e}");
+    }
     let earlier: Vec<Transition> = earlier.into();
     tracing::info!(dir = %dir.display(), loaded = earlier.len(), "history attached");
     store.preload_transitions(earlier);
@@ -343,7 +357,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         // A 64 KiB tmpfs: a real ENOSPC (tests run as root; CI too).
         let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
             .arg(&dir)
             .status()
             .is_ok_and(|s| s.success());
@@ -389,7 +403,7 @@ mod tests {
             t("bits", Status::Critical, 1_795_182_312).at
         );
         // A torn last line (the process died mid-write) is skipped, the rest kept.
-        let mut f = OpenOptions::new()
+        let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(dir.join(FILE))
             .unwrap();

@@ -13,6 +13,7 @@ pub mod isolated;
 pub mod openmetrics;
 pub mod output;
 pub mod plugin;
+pub mod private_file;
 pub mod protocol;
 pub mod report;
 pub mod rules;

@@ -2577,3 +2577,71 @@ fn events_streams_a_huge_history_in_bounded_memory() {
         300_000
     );
 }
+
+/// The files patchdeck writes for itself are never followed through a planted symlink, never
+/// kept in a folder others can write, and never defaulted to a relative or shared folder.
+#[test]
+fn history_and_log_refuse_symlinks_shared_folders_and_missing_homes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("private-files");
+    let cfg = write_config(&dir, "[[probe]]\nid = \"p\"\nplugin = \"mock\"\n");
+    // The dashboard's log through a planted symlink: refused before the screen, target intact.
+    let target = dir.join("precious");
+    std::fs::write(&target, "untouched\n").unwrap();
+    let link = dir.join("patchdeck.log");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = std::process::Command::new(patchdeck_bin())
+        .args(["--config", cfg.to_str().unwrap(), "--log-file"])
+        .arg(&link)
+        .env_remove("PATCHDECK_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        text(&o.stderr).contains("refused: log file")
+            && text(&o.stderr).contains("is a symbolic link"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched\n");
+
+    // No HOME and no XDG_STATE_HOME: no default log folder (never $TMPDIR or ./).
+    let o = std::process::Command::new(patchdeck_bin())
+        .args(["--config", cfg.to_str().unwrap()])
+        .env_remove("PATCHDECK_CONFIG")
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        text(&o.stderr).contains("HOME and XDG_STATE_HOME are unset; pass --log-file"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        !dir.join("patchdeck").exists(),
+        "nothing written under the working folder"
+    );
+
+    // events from a history folder others can write: refused, naming the folder.
+    let shared = dir.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("history.jsonl"), "").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let cfg2 = write_config(
+        &dir,
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n[[probe]]\nid = \"p\"\nplugin = \"mock\"\n",
+            shared.display()
+        ),
+    );
+    let o = run_patchdeck(&["events", "--config", cfg2.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stderr).contains("is writable by group or others (mode 0777)"),
+        "{}",
+        text(&o.stderr)
+    );
+}

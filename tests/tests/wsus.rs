@@ -320,12 +320,15 @@ async fn http_500_and_missing_virtual_directories() {
     );
 }
 
+/// `h` hours and a minute ago: the export's mtime (its "taken" time) comes from the kernel's
+/// coarse clock and can read a tick before `SystemTime::now()`, which at a second's turn made
+/// exactly `h` hours look like `h - 1`.
 fn hours_ago(h: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    patchdeck_sitesim::exports::timestamp(now - h * 3600)
+    patchdeck_sitesim::exports::timestamp(now - h * 3600 - 60)
 }
 
 /// (component, message id, hours ago)

@@ -452,7 +452,12 @@ pub fn events(
         Err(config::ConfigError::NotFound { .. }) => None,
         Err(e) => return Err(e.into()),
     }
-    .unwrap_or_else(history::default_dir);
+    .or_else(history::default_dir)
+    .ok_or_else(|| {
+        anyhow::anyhow!(
+            "no history folder: HOME and XDG_STATE_HOME are unset; set history_dir in [settings]"
+        )
+    })?;
     let cutoff = std::time::SystemTime::now()
         .checked_sub(since)
         .unwrap_or(std::time::UNIX_EPOCH);
@@ -470,7 +475,8 @@ pub fn events(
                 count += 1;
                 id_w = id_w.max(patchdeck_core::sanitize::line(&r.probe).len());
             }
-        });
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut failed: Option<std::io::Error> = None;
     let mut emit = |text: &str, out: &mut std::io::BufWriter<std::io::StdoutLock>| {
@@ -503,7 +509,8 @@ pub fn events(
                     &patchdeck_core::sanitize::json(format!("{sep}{indented}")),
                     &mut out,
                 );
-            });
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             emit(if first { "[]\n" } else { "\n]\n" }, &mut out);
         }
         ListFormat::Text => {
@@ -539,7 +546,8 @@ pub fn events(
                     line(&r.summary)
                 );
                 emit(&patchdeck_core::sanitize::text(&text), &mut out);
-            });
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
     if let Some(e) = failed {

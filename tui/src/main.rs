@@ -281,31 +281,27 @@ pub enum ListFormat {
     Json,
 }
 
-/// The dashboard's default log file: $XDG_STATE_HOME/patchdeck/patchdeck.log.
-fn default_log_file() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("patchdeck")
-        .join("patchdeck.log")
+/// The dashboard's default log file: $XDG_STATE_HOME/patchdeck/patchdeck.log, else
+/// ~/.local/state/patchdeck/patchdeck.log; none without either (never a relative or shared
+/// temporary folder).
+fn default_log_file() -> Option<PathBuf> {
+    patchdeck_core::history::default_dir().map(|d| d.join("patchdeck.log"))
 }
 
 fn init_logging(log_file: Option<&PathBuf>, tui: bool, serve: bool) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let default = default_log_file();
-    let log_file = log_file.or(tui.then_some(&default));
+    if tui && log_file.is_none() && default.is_none() {
+        anyhow::bail!(
+            "no folder for the dashboard's log: HOME and XDG_STATE_HOME are unset; pass --log-file"
+        );
+    }
+    let log_file = log_file.or(if tui { default.as_ref() } else { None });
     if let Some(path) = log_file {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
+        // Never through a planted symlink, never a file or folder others can write.
+        let file = patchdeck_core::private_file::open_append("log file", path)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_writer(std::sync::Mutex::new(sanitize::Writer(file)))
