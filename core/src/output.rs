@@ -97,6 +97,7 @@ pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
             out.push_str(&perf);
         }
         out.push('\n');
+        out.push_str(&nagios_items(rows));
         return out;
     }
     let worst = worst(rows.iter().map(|(_, r)| r));
@@ -148,6 +149,83 @@ pub fn nagios(rows: &[(ProbeMeta, CheckResult)]) -> String {
         }
         out.push_str(&no_pipe(&line));
         out.push('\n');
+    }
+    out.push_str(&nagios_items(rows));
+    out
+}
+
+/// Non-OK item lines in the long output at most, and their bytes (Nagios Core keeps 8 KiB of
+/// output by default; the headline and probe lines come first).
+const NAGIOS_MAX_ITEMS: usize = 50;
+const NAGIOS_ITEMS_BYTES: usize = 6 * 1024;
+/// Evidence and fix are cut to this many characters each on an item line.
+const NAGIOS_FIELD_CHARS: usize = 160;
+
+/// Every non-OK item of every probe (at any depth), worst first, one line each: status,
+/// probe, item, summary, evidence and fix. Fixing the first fault never hides the next: each
+/// one is named. Capped with "... and N more non-OK items".
+fn nagios_items(rows: &[(ProbeMeta, CheckResult)]) -> String {
+    fn walk<'a>(
+        probe: &'a str,
+        items: &'a [patchdeck_probe_api::Item],
+        out: &mut Vec<(&'a str, &'a patchdeck_probe_api::Item)>,
+    ) {
+        for i in items {
+            if i.status != Status::Ok {
+                out.push((probe, i));
+            }
+            walk(probe, &i.items, out);
+        }
+    }
+    let mut all = Vec::new();
+    for (m, r) in rows {
+        if let Some(rep) = &r.report {
+            walk(&m.id, &rep.items, &mut all);
+        }
+    }
+    // Worst first; within a status, probe and item order (a stable sort).
+    all.sort_by_key(|(_, i)| std::cmp::Reverse(i.status.severity()));
+    let cut = |s: &str| {
+        let s = one_line(s);
+        if s.chars().count() > NAGIOS_FIELD_CHARS {
+            format!(
+                "{}…",
+                s.chars().take(NAGIOS_FIELD_CHARS).collect::<String>()
+            )
+        } else {
+            s
+        }
+    };
+    let mut out = String::new();
+    let mut shown = 0;
+    for (probe, i) in &all {
+        let name = if i.title.is_empty() { &i.id } else { &i.title };
+        let mut line = format!(
+            "{} {} {}: {}",
+            i.status.label(),
+            one_line(probe),
+            one_line(name),
+            cut(&i.summary)
+        );
+        if let Some(e) = &i.evidence {
+            line.push_str(&format!("; evidence: {}", cut(e)));
+        }
+        if let Some(f) = &i.fix {
+            line.push_str(&format!("; fix: {}", cut(f)));
+        }
+        let line = no_pipe(&line);
+        if shown == NAGIOS_MAX_ITEMS || out.len() + line.len() + 1 > NAGIOS_ITEMS_BYTES {
+            break;
+        }
+        out.push_str(&line);
+        out.push('\n');
+        shown += 1;
+    }
+    if shown < all.len() {
+        out.push_str(&format!(
+            "... and {} more non-OK items\n",
+            all.len() - shown
+        ));
     }
     out
 }
@@ -461,6 +539,53 @@ mod tests {
         assert_eq!(
             nagios(&rows[1..2]),
             "bits-dps CRITICAL: 6/8 DPs BITS-ready | dps_ready=6;;;0;8\n"
+        );
+    }
+
+    /// DP04 and DP06 both CRITICAL: both are paged, with --probe too, so fixing DP04 never
+    /// hides DP06.
+    #[test]
+    fn nagios_long_output_names_every_non_ok_item_worst_first() {
+        use patchdeck_probe_api::Item;
+        let mut bits = row("bits-dps", Status::Critical, "7/9 DPs BITS-ready", vec![]);
+        let rep = bits.1.report.as_mut().unwrap();
+        rep.items = vec![
+            Item::new("DP01", "DP01", Status::Ok, "ready"),
+            Item::new("DP04", "DP04", Status::Critical, "200 instead of 206")
+                .with_evidence("GET with Range: bytes=0-99 -> 200 | no Content-Range")
+                .with_fix("Enable Range on DP04's IIS."),
+            Item::new("DP06", "DP06", Status::Critical, "no WebDAV")
+                .with_fix("Install WebDAV on DP06."),
+            Item::new("DP07", "DP07", Status::Warning, "slow"),
+        ];
+        let lines = |out: &str| out.lines().map(str::to_owned).collect::<Vec<_>>();
+        let single = nagios(std::slice::from_ref(&bits));
+        assert_eq!(
+            lines(&single)[1..],
+            [
+                "CRITICAL bits-dps DP04: 200 instead of 206; evidence: GET with Range: bytes=0-99 -> 200 / no Content-Range; fix: Enable Range on DP04's IIS.",
+                "CRITICAL bits-dps DP06: no WebDAV; fix: Install WebDAV on DP06.",
+                "WARNING bits-dps DP07: slow",
+            ]
+        );
+        assert_eq!(single.matches('|').count(), 0, "{single}");
+        let many = nagios(&[row("wsus", Status::Ok, "fine", vec![]), bits.clone()]);
+        assert!(
+            many.contains("\nCRITICAL bits-dps DP06: no WebDAV; fix: Install WebDAV on DP06.\n"),
+            "{many}"
+        );
+        // Past 50 items: capped, with the count of the rest.
+        let rep = bits.1.report.as_mut().unwrap();
+        rep.items = (0..80)
+            .map(|i| Item::new(format!("DP{i}"), "", Status::Critical, "down"))
+            .collect();
+        let out = nagios(std::slice::from_ref(&bits));
+        assert!(out.ends_with("... and 30 more non-OK items\n"), "{out}");
+        assert_eq!(
+            out.lines()
+                .filter(|l| l.starts_with("CRITICAL bits-dps DP"))
+                .count(),
+            50
         );
     }
 

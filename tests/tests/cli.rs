@@ -156,6 +156,8 @@ fn text_json_and_nagios_formats() {
             "UNKNOWN broken: report is not valid UTF-8 (invalid byte at offset 0)",
             "WARNING wsus-sup01: WSUS 3.0 SP1 / SP2 needed (fix: Version: Install WSUS 3.0 SP2.)",
             "OK dp: 8/8 DPs BITS-ready",
+            // Then every non-OK item, with its evidence and fix.
+            "WARNING wsus-sup01 Version: WSUS 3.0 SP1; evidence: ProtocolVersion 3.1; fix: Install WSUS 3.0 SP2.",
         ]
     );
     // One probe: the single-probe line shape.
@@ -170,7 +172,8 @@ fn text_json_and_nagios_formats() {
     assert_eq!(code, 1);
     assert_eq!(
         out,
-        "wsus-sup01 WARNING: WSUS 3.0 SP1 / SP2 needed | 'get config'=41.5ms;500;2000;0 protocol=3.1\n"
+        "wsus-sup01 WARNING: WSUS 3.0 SP1 / SP2 needed | 'get config'=41.5ms;500;2000;0 protocol=3.1\n\
+WARNING wsus-sup01 Version: WSUS 3.0 SP1; evidence: ProtocolVersion 3.1; fix: Install WSUS 3.0 SP2.\n"
     );
 
     let (code, out, _) = check(&[
@@ -1011,6 +1014,15 @@ define service {{
             .any(|l| l.starts_with("OK wsus-sup01: WSUS 3.0 SP2 (protocol 3.2)")),
         "{long:?}"
     );
+    // Every fault is paged, not only the first: DP04 (Range) and DP06 (WebDAV) each have a
+    // line with the fix.
+    for dp in ["DP04", "DP06"] {
+        assert!(
+            long.iter()
+                .any(|l| l.starts_with(&format!("CRITICAL bits-dps {dp}")) && l.contains("; fix: ")),
+            "{dp}: {long:?}"
+        );
+    }
     let perf = &fields["performance_data"];
     assert!(perf.contains("'bits-dps::dps_ready'=7;;;0;9"), "{perf}");
     assert!(perf.contains("'wsus-sup01::getconfig_latency'="), "{perf}");
@@ -2643,5 +2655,50 @@ fn history_and_log_refuse_symlinks_shared_folders_and_missing_homes() {
         text(&o.stderr).contains("is writable by group or others (mode 0777)"),
         "{}",
         text(&o.stderr)
+    );
+}
+
+/// `check -t` takes plain seconds like every Monitoring Plugin; 0 is a usage error that
+/// Nagios sees as one UNKNOWN line on stdout.
+#[test]
+fn check_timeout_takes_plain_seconds_and_refuses_zero() {
+    let dir = scratch("check-t");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"slow\"\nplugin = \"mock\"\ntimeout = \"30s\"\n[probe.config]\ndelay_ms = 30000\n",
+    );
+    let o = run_patchdeck(&[
+        "check",
+        "--config",
+        cfg.to_str().unwrap(),
+        "-f",
+        "nagios",
+        "-t",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("slow UNKNOWN"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(text(&o.stdout).contains("1s"), "{}", text(&o.stdout));
+    let o = run_patchdeck(&[
+        "check",
+        "--config",
+        cfg.to_str().unwrap(),
+        "-f",
+        "nagios",
+        "-t",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    let out = text(&o.stdout);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with(
+            "PATCHDECK UNKNOWN - bad arguments: invalid value '0' for '--timeout <SECONDS>'"
+        ),
+        "{out}"
     );
 }

@@ -148,13 +148,15 @@ enum Command {
         #[arg(long = "probe", short = 'p', value_name = "ID")]
         probes: Vec<String>,
         /// Output format. `nagios`: a Monitoring Plugins headline with every probe's
-        /// perfdata, one long-output line per probe, and every failure as one stdout line
-        /// with exit 3 (UNKNOWN).
+        /// perfdata, one long-output line per probe, then every non-OK item of every probe,
+        /// worst first, each with its probe, evidence and fix (at most 50, then "... and N
+        /// more"); a usage error or failure is one stdout line with exit 3 (UNKNOWN).
         #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
-        /// Limit for the whole run ("30s"), under Nagios's service check timeout: probes not
-        /// finished by then are UNKNOWN.
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        /// Limit for the whole run, in seconds like every Monitoring Plugin ("30"; "30s" and
+        /// "1m" work too), under Nagios's service check timeout: probes not finished by then
+        /// are UNKNOWN. 0 is refused.
+        #[arg(long, short = 't', value_name = "SECONDS", value_parser = parse_check_timeout)]
         timeout: Option<std::time::Duration>,
     },
     /// Open the dashboard on a simulated ConfigMgr 2007 site served on loopback (sitesim),
@@ -333,6 +335,21 @@ fn write_man_pages(out: &std::path::Path) -> anyhow::Result<()> {
         write(&name, sub.clone().name(leaked))?;
     }
     write("patchdeck", cmd)
+}
+
+/// `check -t`: plain seconds (the Monitoring Plugins convention) or a duration; never 0.
+fn parse_check_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse::<u64>()
+            .map(std::time::Duration::from_secs)
+            .map_err(|_| format!("{s:?} is too large"))?
+    } else {
+        patchdeck_core::duration::parse(s)?
+    };
+    if d.is_zero() {
+        return Err("a timeout of 0 would time out every probe: give seconds, e.g. 30".into());
+    }
+    Ok(d)
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
