@@ -9,6 +9,7 @@ use patchdeck_probe_api::Status;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -105,15 +106,78 @@ pub struct History {
     dir: PathBuf,
     max_bytes: u64,
     file: Mutex<Option<File>>,
+    /// `history.lock`, flock'ed exclusively while this writer lives: two writers on one
+    /// folder renamed each other's live file at every rotation and lost most records.
+    _lock: File,
+}
+
+/// The lock file next to the history; it holds the writer's pid.
+const LOCK_FILE: &str = "history.lock";
+
+/// Another process writes this history folder.
+#[derive(Debug)]
+pub struct Busy {
+    pub dir: PathBuf,
+    pub pid: Option<u32>,
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "history folder {} is in use by {} (one writer per history: a second would destroy it at rotation)",
+            self.dir.display(),
+            self.pid
+                .map_or("another process".to_owned(), |p| format!("pid {p}"))
+        )
+    }
+}
+
+/// Takes the folder's writer lock, or says who holds it.
+fn lock(dir: &Path) -> std::io::Result<File> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::io::AsRawFd;
+    let path = dir.join(LOCK_FILE);
+    let mut f = crate::private_file::open_append("history lock file", &path)?;
+    // SAFETY: flock on a descriptor we own, non-blocking.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            let pid = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| t.trim().parse().ok());
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                Busy {
+                    dir: dir.to_owned(),
+                    pid,
+                }
+                .to_string(),
+            ));
+        }
+        return Err(e);
+    }
+    f.set_len(0)?;
+    f.seek(SeekFrom::Start(0))?;
+    f.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+    Ok(f)
 }
 
 impl History {
     /// Opens (creating) `<dir>/history.jsonl` for appending.
+    /// Fails with `WouldBlock` (naming the holder's pid) when another process writes `dir`.
     pub fn open(dir: &Path, max_mb: u64) -> std::io::Result<History> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        crate::private_file::check_folder("history folder", dir)?;
         let h = History {
             dir: dir.to_owned(),
             max_bytes: max_mb.max(1) * 1024 * 1024,
             file: Mutex::new(None),
+            _lock: lock(dir)?,
         };
         let mut f = h.open_file()?;
         // A torn last line (the process died mid-write) is closed off, so the next line
@@ -280,6 +344,23 @@ pub const PRELOAD: Duration = Duration::from_secs(7 * 86_400);
 /// Opens the history for a config's settings, loads its recent transitions into `store`
 /// (marked as before this start) and records new ones. A history that cannot be opened is
 /// logged and skipped: monitoring goes on without it.
+/// [`attach`] for `serve`, the one writer: a history folder another process writes is an
+/// error naming its pid, not a warning.
+pub fn attach_exclusive(
+    store: &Store,
+    settings: &crate::config::Settings,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    if let Some(dir) = settings.history_dir.clone().or_else(default_dir)
+        && dir.is_dir()
+        // Probe the lock without keeping it: attach takes it for real.
+        && let Err(e) = lock(&dir).map(drop)
+        && e.kind() == std::io::ErrorKind::WouldBlock
+    {
+        return Err(e.to_string());
+    }
+    Ok(attach(store, settings))
+}
+
 pub fn attach(
     store: &Store,
     settings: &crate::config::Settings,
@@ -335,6 +416,22 @@ mod tests {
 
     /// A 1 MB summary (from a plugin) was written as a 1 MB line the reader then skipped as
     /// torn: the history clips what it stores, so every line it writes it reads back.
+    #[test]
+    fn a_second_writer_is_refused_naming_the_first() {
+        let dir = std::env::temp_dir().join(format!("pd-history-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = History::open(&dir, 1).unwrap();
+        let e = History::open(&dir, 1).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(
+            e.to_string()
+                .contains(&format!("is in use by pid {}", std::process::id())),
+            "{e}"
+        );
+        drop(first);
+        History::open(&dir, 1).expect("free again once the first writer is gone");
+    }
+
     #[test]
     fn a_huge_summary_is_clipped_and_read_back() {
         let dir = std::env::temp_dir().join(format!("pd-history-big-{}", std::process::id()));
@@ -412,12 +509,14 @@ mod tests {
         drop(f);
         assert_eq!(read(&dir).len(), 1);
         // Reopened after the crash: the next line is whole, not glued to the torn one.
+        drop(h);
         let h = History::open(&dir, 1).unwrap();
         h.append(&t("msi", Status::Warning, 1_795_182_350)).unwrap();
         let recs = read(&dir);
         assert_eq!(recs.len(), 2, "{recs:?}");
         assert_eq!(recs[1].probe, "msi");
         // Fill past 1 MiB: the file rotates to .1 and both are read, oldest first.
+        drop(h);
         let h = History::open(&dir, 1).unwrap();
         for i in 0..10_000 {
             h.append(&t("wua", Status::Warning, 1_795_182_400 + i))

@@ -2702,3 +2702,41 @@ fn check_timeout_takes_plain_seconds_and_refuses_zero() {
         "{out}"
     );
 }
+
+/// Two writers on one history folder renamed each other's live file at every rotation (one
+/// writer kept 182 records in 30 s, two kept 13 each): a second serve is refused, naming the
+/// first's pid.
+#[test]
+fn a_second_serve_on_one_history_is_refused_naming_the_first() {
+    let dir = scratch("serve-lock");
+    let hist = dir.join("hist");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[settings]\nhistory_dir = \"{}\"\n[[probe]]\nid = \"p\"\nplugin = \"mock\"\n",
+            hist.display()
+        ),
+    );
+    let first = serve(&cfg);
+    let port = closed_port();
+    let o = std::process::Command::new(patchdeck_bin())
+        .args(["serve", "--config", cfg.to_str().unwrap(), "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("PATCHDECK_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "history folder {} is in use by pid {}",
+            hist.display(),
+            first.child.id()
+        )),
+        "{err}"
+    );
+    drop(first);
+    // Once the first is gone, the folder is free again.
+    let again = serve(&cfg);
+    drop(again);
+}

@@ -98,7 +98,14 @@ pub async fn run(
     }
     let engine = build_engine(opts).await?;
     let store = Store::new(engine.metas());
-    let recorder = patchdeck_core::history::attach(&store, &engine.config.settings);
+    let recorder = match patchdeck_core::history::attach_exclusive(&store, &engine.config.settings)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = engine.shutdown().await;
+            anyhow::bail!("{e}; stop it first, or give this config another history_dir");
+        }
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
