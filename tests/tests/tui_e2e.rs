@@ -536,3 +536,32 @@ fn an_unterminated_escape_sequence_never_swallows_q_or_ctrl_c() {
         }
     }
 }
+
+/// `/DP07` finds the item, not only probes named so: its probe stays, the others go, and the
+/// problems list shows the item.
+#[test]
+fn the_filter_finds_an_item_and_shows_where_it_is() {
+    let dir = scratch("tui-e2e-filter");
+    let cfg = config(&dir);
+    let cmd = format!(
+        "{} --config {} --log-file {}",
+        patchdeck_bin().display(),
+        cfg.display(),
+        dir.join("l.log").display()
+    );
+    let t = Tmux::start("filter", &dir, &cmd);
+    t.wait_for("the first results", |s| {
+        s.contains("mock ok (run 1)") && s.contains("DP07.corp: 200 instead of 206")
+    });
+    t.keys(&["/"]);
+    t.run(&["send-keys", "-l", "dp07"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("only bits-dps left, with DP07 in the problems", |s| {
+        s.contains("bits-dps")
+            && !s.contains("wsus-sup01")
+            && s.contains("DP07.corp: 200 instead of 206")
+    });
+    assert!(!s.contains("crashy"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+}

@@ -242,10 +242,12 @@ impl Model {
                     return true;
                 }
                 let p = &self.data.probes[i];
-                let status = p.status().map_or("pending", Status::as_str);
-                p.meta.id.to_lowercase().contains(&needle)
-                    || p.meta.kind.to_lowercase().contains(&needle)
-                    || status.contains(&needle)
+                // The probe itself, or any item in its report (`/DP04` finds the DP).
+                probe_matches(p, &needle)
+                    || p.latest
+                        .as_ref()
+                        .and_then(|r| r.report.as_ref())
+                        .is_some_and(|r| r.items.iter().any(|it| item_matches(it, &needle)))
             })
             .collect();
         if self.sort_severity {
@@ -310,6 +312,26 @@ impl Model {
             if let Some(report) = &latest.report {
                 problem_items(&p.meta.id, &report.items, "", "", since, &mut out);
             }
+            // Shown because of an item only: keep the problems that are that item (or under
+            // it), so the list says where the match is.
+            let needle = self.filter.to_lowercase();
+            if !needle.is_empty() && !probe_matches(p, &needle) {
+                let mut i = before;
+                while i < out.len() {
+                    let q = &out[i];
+                    let hit = q.path.to_lowercase().contains(&needle)
+                        || q.title.to_lowercase().contains(&needle)
+                        || q.summary.to_lowercase().contains(&needle);
+                    if hit {
+                        i += 1;
+                    } else {
+                        out.remove(i);
+                    }
+                }
+                if out.len() == before {
+                    continue;
+                }
+            }
             if out.len() == before {
                 out.push(Problem {
                     probe: &p.meta.id,
@@ -365,6 +387,28 @@ impl TreeRow<'_> {
             || self.item.evidence.is_some()
             || self.item.fix.is_some()
     }
+}
+
+/// The filter (lower case) matches the probe's id, kind or status.
+fn probe_matches(p: &ProbeRow, needle: &str) -> bool {
+    let status = p.status().map_or("pending", Status::as_str);
+    p.meta.id.to_lowercase().contains(needle)
+        || p.meta.kind.to_lowercase().contains(needle)
+        || status.contains(needle)
+}
+
+/// The filter (lower case) matches the item's id, title, summary or evidence, or a child's.
+fn item_matches(item: &Item, needle: &str) -> bool {
+    [
+        Some(item.id.as_str()),
+        Some(item.title.as_str()),
+        Some(item.summary.as_str()),
+        item.evidence.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|t| t.to_lowercase().contains(needle))
+        || item.items.iter().any(|c| item_matches(c, needle))
 }
 
 fn problem_items<'a>(

@@ -215,7 +215,9 @@ fn filter_edits_applies_keeps_and_clears() {
         "Esc while editing clears"
     );
     ch(&mut m, '/');
-    ch(&mut m, 'x');
+    for c in "zqz".chars() {
+        ch(&mut m, c);
+    }
     press(&mut m, KeyCode::Enter);
     assert!(m.visible().is_empty());
     press(&mut m, KeyCode::Esc);
@@ -224,6 +226,34 @@ fn filter_edits_applies_keeps_and_clears() {
         "Esc on the overview clears a kept filter"
     );
     assert_eq!(m.visible().len(), 5);
+}
+
+/// `/DP07` finds the DP, not only probes named so: its probe is shown and the problems list
+/// keeps that item, so the operator sees where it is.
+#[test]
+fn the_filter_finds_items_and_shows_where_they_are() {
+    let mut m = model(120, 40);
+    ch(&mut m, '/');
+    for c in "dp07".chars() {
+        ch(&mut m, c);
+    }
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.visible(), [1], "bits-dps holds DP07");
+    let problems = m.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].probe, "bits-dps");
+    assert!(problems[0].title.contains("DP07"), "{problems:?}");
+    // An item that is fine still finds its probe, with no problem row for it.
+    ch(&mut m, '/');
+    for _ in 0..4 {
+        press(&mut m, KeyCode::Backspace);
+    }
+    for c in "DP01.corp".chars() {
+        ch(&mut m, c);
+    }
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.visible(), [1]);
+    assert!(m.problems().is_empty());
 }
 
 #[test]

@@ -19,7 +19,7 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         let msg = if m.filter.is_empty() {
             "no probes configured"
         } else {
-            "no probe matches the filter (Esc clears it)"
+            "nothing matches the filter: probes, items, evidence (Esc clears it)"
         };
         f.render_widget(
             Paragraph::new(Line::from(msg).centered()),
