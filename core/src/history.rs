@@ -51,8 +51,9 @@ impl Record {
         let ms =
             t.at.duration_since(UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        // Always three fraction digits: "13:45:12.290Z" beside "13:45:12.867Z", never ".29Z".
         let at = jiff::Timestamp::from_millisecond(ms)
-            .map(|ts| ts.to_string())
+            .map(|ts| ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
             .unwrap_or_default();
         // Every line the history writes it must be able to read back (lines over MAX_LINE
         // are skipped as torn): the texts are clipped well under it.
@@ -417,6 +418,20 @@ mod tests {
     /// A 1 MB summary (from a plugin) was written as a 1 MB line the reader then skipped as
     /// torn: the history clips what it stores, so every line it writes it reads back.
     #[test]
+    fn record_times_always_have_three_fraction_digits() {
+        let at = |ms: u64| {
+            Record::from_transition(&Transition {
+                at: UNIX_EPOCH + Duration::from_millis(ms),
+                ..t("p", Status::Ok, 0)
+            })
+            .at
+        };
+        assert_eq!(at(1_795_182_312_290), "2026-11-20T13:45:12.290Z");
+        assert_eq!(at(1_795_182_312_867), "2026-11-20T13:45:12.867Z");
+        assert_eq!(at(1_795_182_312_000), "2026-11-20T13:45:12.000Z");
+    }
+
+    #[test]
     fn a_second_writer_is_refused_naming_the_first() {
         let dir = std::env::temp_dir().join(format!("pd-history-lock-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -494,7 +509,7 @@ mod tests {
             .unwrap();
         let recs = read(&dir);
         assert_eq!(recs.len(), 1);
-        assert_eq!(recs[0].at, "2026-11-20T13:45:12Z");
+        assert_eq!(recs[0].at, "2026-11-20T13:45:12.000Z");
         assert_eq!(
             recs[0].to_transition().unwrap().at,
             t("bits", Status::Critical, 1_795_182_312).at
@@ -530,6 +545,6 @@ mod tests {
             all.windows(2).all(|w| w[0].time() <= w[1].time()),
             "oldest first"
         );
-        assert_eq!(all.last().unwrap().at, "2026-11-20T16:33:19Z");
+        assert_eq!(all.last().unwrap().at, "2026-11-20T16:33:19.000Z");
     }
 }
