@@ -77,7 +77,10 @@ fn value(v: f64) -> String {
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
-        format!("{v}")
+        // 12 significant digits: more than any probe measures, without the noise of arithmetic
+        // (0.007, never 0.006999999999999999).
+        let rounded: f64 = format!("{v:.11e}").parse().unwrap_or(v);
+        format!("{rounded}")
     }
 }
 
@@ -176,6 +179,27 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
         .iter()
         .map(|p| labels(&[("probe", &p.meta.id), ("kind", &p.meta.kind)]))
         .collect();
+    // Which patchdeck answers (an info metric: OpenMetrics `info`, Prometheus text a gauge).
+    let version = labels(&[("version", env!("CARGO_PKG_VERSION"))]);
+    match fmt {
+        Format::OpenMetrics => {
+            f.header(
+                "patchdeck_build",
+                "info",
+                None,
+                "The patchdeck that serves these metrics.",
+            );
+        }
+        Format::Prometheus => {
+            f.header(
+                "patchdeck_build_info",
+                "gauge",
+                None,
+                "The patchdeck that serves these metrics (always 1).",
+            );
+        }
+    }
+    f.sample("patchdeck_build_info", &version, 1.0);
     f.header(
         "patchdeck_probe_status",
         "gauge",
@@ -279,6 +303,38 @@ pub fn render(st: &State, fmt: Format, max_items: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn build_info_in_both_formats() {
+        let st = State::default();
+        let v = env!("CARGO_PKG_VERSION");
+        let om = render(&st, Format::OpenMetrics, 50);
+        assert!(om.contains("# TYPE patchdeck_build info\n"), "{om}");
+        assert!(
+            om.contains(&format!("patchdeck_build_info{{version=\"{v}\"}} 1\n")),
+            "{om}"
+        );
+        let prom = render(&st, Format::Prometheus, 50);
+        assert!(
+            prom.contains("# TYPE patchdeck_build_info gauge\n"),
+            "{prom}"
+        );
+        assert!(
+            prom.contains(&format!("patchdeck_build_info{{version=\"{v}\"}} 1\n")),
+            "{prom}"
+        );
+    }
+
+    #[test]
+    fn values_carry_no_float_noise() {
+        assert_eq!(value(0.007), "0.007");
+        assert_eq!(value(7.0 / 1000.0 + 0.1 - 0.1), "0.007");
+        assert_eq!(value(0.1 + 0.2), "0.3");
+        assert_eq!(value(41.5), "41.5");
+        assert_eq!(value(1e-9), "0.000000001");
+        assert_eq!(value(12.0), "12");
+    }
+
     use super::*;
     use crate::config::Isolation;
     use crate::store::{CheckResult, ProbeMeta, Store};
