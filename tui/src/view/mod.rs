@@ -183,30 +183,45 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
             b.label.to_owned()
         }
     };
-    let quit = bindings.iter().position(|b| b.action == keys::Action::Quit);
-    let quit_w = quit.map_or(0, |q| {
-        format!("{} {}  ", label(bindings[q]), bindings[q].short)
-            .chars()
-            .count()
-    });
+    // What a key does now: "p resume" while paused, never "p pause".
+    let short = |b: &keys::Binding| -> &'static str {
+        if b.action == keys::Action::TogglePause && m.data.paused {
+            "resume"
+        } else {
+            b.short
+        }
+    };
+    // "? help" and "q quit" always fit: the other hints give way to them from the right.
+    let kept: Vec<usize> = bindings
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b.action, keys::Action::Help | keys::Action::Quit))
+        .map(|(i, _)| i)
+        .collect();
+    let kept_w: usize = kept
+        .iter()
+        .map(|&i| {
+            format!("{} {}  ", label(bindings[i]), short(bindings[i]))
+                .chars()
+                .count()
+        })
+        .sum();
     let mut shown: Vec<&keys::Binding> = Vec::new();
     for (i, b) in bindings.iter().enumerate() {
-        if Some(i) == quit {
+        if kept.contains(&i) {
             continue;
         }
-        let w = format!("{} {}  ", label(b), b.short).chars().count();
-        if width + w + quit_w > usize::from(area.width) {
+        let w = format!("{} {}  ", label(b), short(b)).chars().count();
+        if width + w + kept_w > usize::from(area.width) {
             break;
         }
         width += w;
         shown.push(b);
     }
-    if let Some(q) = quit {
-        shown.push(bindings[q]);
-    }
+    shown.extend(kept.iter().map(|&i| bindings[i]));
     for b in shown {
         spans.push(Span::styled(label(b), theme::heading(look)));
-        spans.push(Span::raw(format!(" {}  ", b.short)));
+        spans.push(Span::raw(format!(" {}  ", short(b))));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -83,7 +83,11 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
         let hint = if focused {
             "Enter opens · ↑ back to the probes"
         } else {
-            "Tab or ↓ to select"
+            if m.look.ascii {
+                "Tab or Down to select"
+            } else {
+                "Tab or ↓ to select"
+            }
         };
         format!(
             " {} problem{}, worst first · {hint} ",
