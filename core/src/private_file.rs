@@ -138,6 +138,57 @@ pub fn open_read(what: &str, path: &Path) -> io::Result<Option<File>> {
     Ok(Some(f))
 }
 
+/// A log file that rotates itself: past `max_bytes`, `name` becomes `name.1` (replacing the
+/// previous one) and a fresh file is opened, with [`open_append`]'s rules. At most twice
+/// `max_bytes` on disk, whatever a flood writes.
+#[derive(Debug)]
+pub struct RotatingFile {
+    what: &'static str,
+    path: std::path::PathBuf,
+    file: File,
+    size: u64,
+    max_bytes: u64,
+}
+
+impl RotatingFile {
+    pub fn open(what: &'static str, path: &Path, max_bytes: u64) -> io::Result<RotatingFile> {
+        let file = open_append(what, path)?;
+        let size = file.metadata()?.len();
+        Ok(RotatingFile {
+            what,
+            path: path.to_owned(),
+            file,
+            size,
+            max_bytes: max_bytes.max(4096),
+        })
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        let mut old = self.path.clone().into_os_string();
+        old.push(".1");
+        std::fs::rename(&self.path, &old)?;
+        self.file = open_append(self.what, &self.path)?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl io::Write for RotatingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.size > 0 && self.size + buf.len() as u64 > self.max_bytes {
+            // A failed rotation keeps writing to the current file rather than losing lines.
+            let _ = self.rotate();
+        }
+        let n = self.file.write(buf)?;
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +199,24 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::DirBuilder::new().mode(0o700).create(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn a_log_flood_rotates_and_stays_bounded() {
+        use std::io::Write;
+        let d = scratch("rotate");
+        let p = d.join("patchdeck.log");
+        let mut f = RotatingFile::open("log file", &p, 64 * 1024).unwrap();
+        let line = [b'x'; 99];
+        for _ in 0..10_000 {
+            f.write_all(&line).unwrap();
+            f.write_all(b"\n").unwrap();
+        }
+        let cur = std::fs::metadata(&p).unwrap().len();
+        let old = std::fs::metadata(d.join("patchdeck.log.1")).unwrap().len();
+        assert!(cur <= 64 * 1024 && old <= 64 * 1024, "{cur} {old}");
+        assert!(cur > 0 && old > 60 * 1024, "{cur} {old}");
+        assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
     }
 
     #[test]

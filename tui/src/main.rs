@@ -107,7 +107,8 @@ struct Cli {
 
     /// Write logs to this file (filter with RUST_LOG, default "info"). The dashboard always
     /// logs to a file ($XDG_STATE_HOME/patchdeck/patchdeck.log by default), never to the
-    /// screen; `check` and `plugins` log to stderr only when RUST_LOG is set.
+    /// screen; `check` and `plugins` log to stderr only when RUST_LOG is set. The file is
+    /// created 0600, never through a symlink, and rotates at 10 MiB to FILE.1.
     #[arg(long, global = true, value_name = "FILE")]
     log_file: Option<PathBuf>,
 
@@ -290,6 +291,9 @@ fn default_log_file() -> Option<PathBuf> {
     patchdeck_core::history::default_dir().map(|d| d.join("patchdeck.log"))
 }
 
+/// The dashboard's (and `--log-file`'s) log rotates past this to `<file>.1`.
+const LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+
 fn init_logging(log_file: Option<&PathBuf>, tui: bool, serve: bool) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -302,8 +306,10 @@ fn init_logging(log_file: Option<&PathBuf>, tui: bool, serve: bool) -> anyhow::R
     let log_file = log_file.or(if tui { default.as_ref() } else { None });
     if let Some(path) = log_file {
         // Never through a planted symlink, never a file or folder others can write.
-        let file = patchdeck_core::private_file::open_append("log file", path)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Rotated at 10 MiB to `.1`: a log flood never fills the disk.
+        let file =
+            patchdeck_core::private_file::RotatingFile::open("log file", path, LOG_MAX_BYTES)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_writer(std::sync::Mutex::new(sanitize::Writer(file)))
