@@ -21,5 +21,6 @@ pub mod runner;
 pub mod sanitize;
 pub mod scheduler;
 pub mod store;
+pub mod types;
 
 pub use patchdeck_probe_api::{Report, Status};

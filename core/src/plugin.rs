@@ -7,7 +7,6 @@
 
 use patchdeck_probe_api::RuleInfo;
 use patchdeck_probe_api::abi::*;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char, c_void};
 use std::path::{Path, PathBuf};
@@ -15,19 +14,7 @@ use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// What a valid descriptor says about its plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PluginInfo {
-    pub kind: String,
-    pub version: String,
-    pub abi_major: u16,
-    pub abi_minor: u16,
-    pub description: String,
-    pub config_schema: Option<String>,
-    /// The rule index (ABI 1.1, `rules_json`); empty for plugins that publish none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<RuleInfo>,
-}
+pub use crate::types::PluginInfo;
 
 /// Why a library is not a usable plugin. Each case has its own message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -431,7 +418,7 @@ impl LoadedPlugin {
         &self,
         host: *const PdHostApi,
         config_json: &str,
-    ) -> Result<InstancePtr, crate::runner::RunError> {
+    ) -> Result<InstancePtr, crate::types::RunError> {
         let create = self.descriptor.create.expect("validated non-null");
         let mut out: *mut c_void = std::ptr::null_mut();
         let mut err = PdOwnedBytes::EMPTY;
@@ -441,10 +428,10 @@ impl LoadedPlugin {
         let bytes = unsafe { err.take() };
         match code {
             PD_OK => Ok(InstancePtr(out)),
-            PD_PANIC => Err(crate::runner::RunError::CreatePanicked(
+            PD_PANIC => Err(crate::types::RunError::CreatePanicked(
                 crate::report::message(&bytes, "no message"),
             )),
-            _ => Err(crate::runner::RunError::Rejected(crate::report::message(
+            _ => Err(crate::types::RunError::Rejected(crate::report::message(
                 &bytes,
                 "no message",
             ))),
@@ -461,7 +448,7 @@ impl LoadedPlugin {
         instance: InstancePtr,
         timeout: Duration,
         cancel: &AtomicU32,
-    ) -> Result<String, crate::runner::RunError> {
+    ) -> Result<String, crate::types::RunError> {
         let check = self.descriptor.check.expect("validated non-null");
         let deadline = SystemTime::now() + timeout;
         let call = PdCallCtx {

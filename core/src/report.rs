@@ -4,7 +4,7 @@
 //! return code, the size cap and UTF-8 (so only valid text ever crosses the pipe), and
 //! [`parse`] checks JSON and the schema.
 
-use crate::runner::RunError;
+use crate::types::RunError;
 use patchdeck_probe_api::Report;
 use patchdeck_probe_api::abi::{PD_CANCELLED, PD_ERROR, PD_OK, PD_PANIC};
 

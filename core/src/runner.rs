@@ -1,7 +1,7 @@
 //! What the scheduler needs from a runner, whichever process the plugin lives in.
 
 use crate::config::Isolation;
-use crate::plugin::PluginInfo;
+use crate::types::PluginInfo;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,44 +10,7 @@ use std::time::Duration;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Why a create or check produced no report: every failure through the runners, the
-/// probe-host protocol and the engine is one of these, so each has one message and one
-/// place. All of them make the probe UNKNOWN with this text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunError {
-    /// `create` returned PD_ERROR: the plugin refused its config.
-    #[error("plugin rejected its config: {0}")]
-    Rejected(String),
-    #[error("plugin panicked in create: {0}")]
-    CreatePanicked(String),
-    /// `check` returned PD_ERROR.
-    #[error("probe failed: {0}")]
-    Failed(String),
-    #[error("probe panicked: {0}")]
-    Panicked(String),
-    #[error("probe cancelled the check")]
-    Cancelled,
-    #[error("probe returned an unknown code {0} (expected 0, -1, -2 or -3)")]
-    UnknownCode(i32),
-    #[error("report too large: {bytes} bytes, over the {limit} limit")]
-    TooLarge { bytes: usize, limit: String },
-    #[error("report is not valid UTF-8 (invalid byte at offset {0})")]
-    BadUtf8(usize),
-    /// The engine gave up waiting (`what` is "" for check, "create " for create).
-    #[error("{what}timed out after {after}")]
-    TimedOut { what: String, after: String },
-    /// The probe-host child died, vanished or is waiting out its restart backoff.
-    #[error("{0}")]
-    HostDied(String),
-    /// The probe-host child could not be started or spoke out of turn.
-    #[error("{0}")]
-    Protocol(String),
-    /// The instance cannot take the call (busy with an abandoned call, destroyed, its
-    /// worker gone).
-    #[error("{0}")]
-    Unavailable(String),
-}
+pub use crate::types::RunError;
 
 /// One call of `check`.
 #[derive(Debug, Clone)]
