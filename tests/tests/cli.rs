@@ -2494,6 +2494,12 @@ fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
             s
         })
         .collect();
+    // The cap holds serve's descriptors well inside its 400-file limit.
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    eprintln!("serve holds {fds} descriptors with 450 slowloris sockets queued");
+    assert!(fds <= 256 + 100, "{fds} descriptors");
     wait_until("/healthz answers past 450 slowloris sockets", || {
         http_get(&format!("{base}/healthz"), None).is_some_and(|(c, _, _)| c == 200)
     });
