@@ -287,6 +287,10 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
         // cells every second, which costs bytes over SSH and draws the eye for nothing.
         // To the minute (with the date when a day or more away): the exact second is in the
         // details, and a pane whose text changes on every run of a 5 s probe is noise.
+        // Under a minute apart, "next 09:12" would only repeat the clock: say how often.
+        Some(_) if p.meta.interval < std::time::Duration::from_secs(60) => {
+            parts.push(format!("every {} s", p.meta.interval.as_secs().max(1)))
+        }
         Some(t) => parts.push(format!(
             "next {}",
             super::when_minutes(t, m.now, m.utc_offset)
