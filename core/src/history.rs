@@ -140,14 +140,26 @@ fn lock(dir: &Path) -> std::io::Result<File> {
     use std::os::unix::io::AsRawFd;
     let path = dir.join(LOCK_FILE);
     let mut f = crate::private_file::open_append("history lock file", &path)?;
-    // SAFETY: flock on a descriptor we own, non-blocking.
-    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if r != 0 {
+    let mut waited = 0;
+    loop {
+        // SAFETY: flock on a descriptor we own, non-blocking.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            break;
+        }
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            let pid = std::fs::read_to_string(&path)
+            let pid: Option<u32> = std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|t| t.trim().parse().ok());
+            // Held under our own pid: an earlier writer of this process just closed it, and a
+            // child forked meanwhile (a probe host, a test's helper) still shares the lock
+            // until its exec closes it. That lasts moments; nothing signals it, so look again.
+            if pid == Some(std::process::id()) && waited < 100 {
+                waited += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
             return Err(std::io::Error::new(
                 std::io::ErrorKind::WouldBlock,
                 Busy {
