@@ -82,6 +82,14 @@ pub struct Sync {
     pub sites: BTreeSet<String>,
 }
 
+/// When an export was taken: the manifest's time, else the file's mtime (Unix seconds).
+fn taken(csv: &Path) -> Option<i64> {
+    patchdeck_kit::exports::entry(csv)
+        .map(|e| e.taken)
+        .or_else(|| std::fs::metadata(csv).and_then(|m| m.modified()).ok())
+        .map(patchdeck_kit::time::unix)
+}
+
 pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {
     let mut s = Sync::default();
     inventory::read(
@@ -114,10 +122,7 @@ pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    s.taken = patchdeck_kit::exports::entry(csv)
-        .map(|e| e.taken)
-        .or_else(|| std::fs::metadata(csv).and_then(|m| m.modified()).ok())
-        .map(patchdeck_kit::time::unix);
+    s.taken = taken(csv);
     Ok(s)
 }
 
@@ -260,10 +265,7 @@ pub fn components(
         },
     )
     .map_err(|e| e.to_string())?;
-    let taken = patchdeck_kit::exports::entry(csv)
-        .map(|e| e.taken)
-        .or_else(|| std::fs::metadata(csv).and_then(|m| m.modified()).ok())
-        .map(patchdeck_kit::time::unix);
+    let taken = taken(csv);
     let since = taken.unwrap_or(i64::MAX).saturating_sub(window);
     let mut counts: BTreeMap<String, ComponentCounts> = watched
         .iter()

@@ -54,10 +54,10 @@ pub fn sup_ports(s: &SupPorts, services: &str, services_ok: bool, wsus_at: &[&st
     let (id, title) = ("sup-ports", "SUP settings vs the WSUS web site");
     let (settings, gc, plain) = match s {
         SupPorts::Failed(e) => {
-            return patchdeck_kit::report::explain(
-                item(id, title, Status::Unknown, e),
-                &r::EXPORT,
-                e.clone(),
+            return unreadable_export(
+                id,
+                title,
+                e,
                 "Fix the SUP properties export named here (README, Site-database exports).",
             );
         }
@@ -253,10 +253,10 @@ pub fn sync_cause(
     }
     let f = match failure {
         Err(e) => {
-            return Some(patchdeck_kit::report::explain(
-                item(id, title, Status::Unknown, e),
-                &r::EXPORT,
-                e.clone(),
+            return Some(unreadable_export(
+                id,
+                title,
+                e,
                 "Fix the sync failures export named here (README, Site-database exports).",
             ));
         }
@@ -332,10 +332,10 @@ pub fn components(
     let (id, title) = ("components", "Component status");
     let c = match c {
         Err(e) => {
-            return patchdeck_kit::report::explain(
-                item(id, title, Status::Unknown, e),
-                &r::EXPORT,
-                e.clone(),
+            return unreadable_export(
+                id,
+                title,
+                e,
                 "Fix the component messages export named here (README, Site-database exports).",
             );
         }
@@ -675,10 +675,10 @@ pub fn sync(
     let s = match s {
         Ok(s) => s,
         Err(e) => {
-            return patchdeck_kit::report::explain(
-                item(id, title, Status::Unknown, e),
-                &r::EXPORT,
-                e.clone(),
+            return unreadable_export(
+                id,
+                title,
+                e,
                 "Fix the status-message export named here (README, Site-database exports: the SQL lists the columns).",
             );
         }
@@ -813,18 +813,36 @@ fn sync_verdict(
     }
 }
 
-/// The status-message export is older than `max_export_age`: too old to judge the sync.
-pub fn stale_export(path: &str, age_h: u64, max_h: u64) -> Item {
+/// An export that cannot be read: UNKNOWN with the reader's error (file, line, column).
+fn unreadable_export(id: &str, title: &str, error: &str, fix: &str) -> Item {
+    patchdeck_kit::report::explain(
+        item(id, title, Status::Unknown, error),
+        &r::EXPORT,
+        error,
+        fix,
+    )
+}
+
+/// An export older than `max_export_age_hours`: too old to judge the item `id`. `export`
+/// names it ("status-message"), `subject` says what cannot be judged ("a sync").
+pub fn stale_export(
+    (id, title, export, subject): (&str, &str, &str, &str),
+    path: &str,
+    age_h: u64,
+    max_h: u64,
+) -> Item {
     patchdeck_kit::report::explain(
         item(
-            "sync",
-            "SUP synchronisation",
+            id,
+            title,
             Status::Unknown,
-            format!("cannot judge: the status-message export is {age_h} h old (over {max_h} h)"),
+            format!("cannot judge: the {export} export is {age_h} h old (over {max_h} h)"),
         ),
         &r::EXPORT,
         format!("{path}: written {age_h} h ago"),
-        "Check the job that writes this export (README, Site-database exports): a sync cannot be judged from messages older than the export.",
+        format!(
+            "Check the job that writes this export (README, Site-database exports): {subject} cannot be judged from messages older than the export."
+        ),
     )
 }
 
@@ -868,10 +886,10 @@ pub fn console(c: &Console, server_pv: Option<&str>) -> Item {
             );
         }
         Console::Failed { server: _, error } => {
-            return patchdeck_kit::report::explain(
-                item(id, title, Status::Unknown, error),
-                &r::EXPORT,
-                error.clone(),
+            return unreadable_export(
+                id,
+                title,
+                error,
                 "Fix the programs export named here (README, Site-database exports).",
             );
         }

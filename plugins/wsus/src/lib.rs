@@ -317,6 +317,23 @@ impl ConfigProbe for Wsus {
 }
 
 impl Wsus {
+    /// Ages are judged at the export's time; an export older than max_export_age_hours says
+    /// nothing: the item (id, title, export name, subject) is UNKNOWN instead.
+    fn stale(
+        &self,
+        what: (&str, &str, &str, &str),
+        path: Option<&std::path::Path>,
+        taken: i64,
+        now: i64,
+    ) -> Option<patchdeck_probe_api::Item> {
+        let max = self.config.max_export_age_hours;
+        let age_h = u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0);
+        (age_h > max).then(|| {
+            let path = path.map(|p| p.display().to_string()).unwrap_or_default();
+            judge::stale_export(what, &path, age_h, max)
+        })
+    }
+
     fn report(&self, f: &gather::Facts, now: i64, rules: &Overrides) -> Report {
         let c = &self.config;
         let needs = SiteNeeds {
@@ -351,14 +368,13 @@ impl Wsus {
         if let Some(s) = &f.sync {
             // Ages are judged at the export's time; an export too old says nothing.
             let taken = s.as_ref().ok().and_then(|s| s.taken).unwrap_or(now);
-            let age_h = u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0);
-            let path = c
-                .status_messages_csv
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            if s.is_ok() && age_h > c.max_export_age_hours {
-                items.push(judge::stale_export(&path, age_h, c.max_export_age_hours));
+            if let Some(stale) = s.as_ref().ok().and(self.stale(
+                ("sync", "SUP synchronisation", "status-message", "a sync"),
+                c.status_messages_csv.as_deref(),
+                taken,
+                now,
+            )) {
+                items.push(stale);
             } else {
                 items.push(judge::sync(s, &self.sync, c.site_code.as_deref(), taken));
                 if let (Ok(s), Some(failure)) = (s, &f.sync_failure)
@@ -373,17 +389,18 @@ impl Wsus {
         }
         if let Some(k) = &f.components {
             let taken = k.as_ref().ok().and_then(|k| k.taken).unwrap_or(now);
-            let age_h = u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0);
-            if k.is_ok() && age_h > c.max_export_age_hours {
-                let path = c
-                    .component_messages_csv
-                    .as_deref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                let mut it = judge::stale_export(&path, age_h, c.max_export_age_hours);
-                it.id = "components".into();
-                it.title = "Component status".into();
-                items.push(it);
+            if let Some(stale) = k.as_ref().ok().and(self.stale(
+                (
+                    "components",
+                    "Component status",
+                    "component messages",
+                    "component status",
+                ),
+                c.component_messages_csv.as_deref(),
+                taken,
+                now,
+            )) {
+                items.push(stale);
             } else {
                 items.push(judge::components(
                     k,
