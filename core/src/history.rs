@@ -354,41 +354,44 @@ pub fn spawn_recorder(
 /// How far back the dashboard and `serve` load the history at start.
 pub const PRELOAD: Duration = Duration::from_secs(7 * 86_400);
 
-/// Opens the history for a config's settings, loads its recent transitions into `store`
-/// (marked as before this start) and records new ones. A history that cannot be opened is
-/// logged and skipped: monitoring goes on without it.
 /// [`attach`] for `serve`, the one writer: a history folder another process writes is an
 /// error naming its pid, not a warning.
 pub fn attach_exclusive(
     store: &Store,
     settings: &crate::config::Settings,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
-    if let Some(dir) = settings.history_dir.clone().or_else(default_dir)
-        && dir.is_dir()
-        // Probe the lock without keeping it: attach takes it for real.
-        && let Err(e) = lock(&dir).map(drop)
-        && e.kind() == std::io::ErrorKind::WouldBlock
-    {
-        return Err(e.to_string());
-    }
-    Ok(attach(store, settings))
+    attach_inner(store, settings, true)
 }
 
+/// Opens the history for a config's settings, loads its recent transitions into `store`
+/// (marked as before this start) and records new ones. A history that cannot be opened
+/// (another process's lock included) is logged and skipped: monitoring goes on without it.
 pub fn attach(
     store: &Store,
     settings: &crate::config::Settings,
 ) -> Option<tokio::task::JoinHandle<()>> {
+    attach_inner(store, settings, false).unwrap_or_default()
+}
+
+fn attach_inner(
+    store: &Store,
+    settings: &crate::config::Settings,
+    exclusive: bool,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
     let Some(dir) = settings.history_dir.clone().or_else(default_dir) else {
         tracing::warn!(
             "history disabled: neither HOME nor XDG_STATE_HOME is set (set history_dir in [settings])"
         );
-        return None;
+        return Ok(None);
     };
     let history = match History::open(&dir, settings.history_max_mb) {
         Ok(h) => std::sync::Arc::new(h),
+        Err(e) if exclusive && e.kind() == std::io::ErrorKind::WouldBlock => {
+            return Err(e.to_string());
+        }
         Err(e) => {
             tracing::warn!(dir = %dir.display(), "history disabled: {e}");
-            return None;
+            return Ok(None);
         }
     };
     let since = SystemTime::now() - PRELOAD;
@@ -408,7 +411,7 @@ pub fn attach(
     let earlier: Vec<Transition> = earlier.into();
     tracing::info!(dir = %dir.display(), loaded = earlier.len(), "history attached");
     store.preload_transitions(earlier);
-    Some(spawn_recorder(store, history))
+    Ok(Some(spawn_recorder(store, history)))
 }
 
 #[cfg(test)]
