@@ -119,6 +119,22 @@ struct Lib {
     display_status: DisplayStatus,
 }
 
+impl Lib {
+    /// Copies a buffer the library filled (empty when it has none) and releases it.
+    fn take(&self, buf: &mut Buffer) -> Vec<u8> {
+        if buf.value.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: the library returned `length` readable bytes at `value`.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(buf.value.cast::<u8>(), buf.length) }.to_vec();
+        let mut minor = 0;
+        // SAFETY: the buffer came from the library and is released once.
+        unsafe { (self.release_buffer)(&mut minor, buf) };
+        bytes
+    }
+}
+
 /// The library's file name on Debian (package libgssapi-krb5-2).
 pub const LIBRARY: &str = "libgssapi_krb5.so.2";
 
@@ -225,16 +241,10 @@ fn status_text(l: &Lib, major: u32, minor: u32, mech: Option<Mech>) -> String {
             if r != GSS_S_COMPLETE {
                 break;
             }
-            if !buf.value.is_null() {
-                // SAFETY: the library returned `length` readable bytes at `value`.
-                let bytes =
-                    unsafe { std::slice::from_raw_parts(buf.value.cast::<u8>(), buf.length) };
-                let text = String::from_utf8_lossy(bytes).trim().to_owned();
-                if !text.is_empty() && !parts.contains(&text) {
-                    parts.push(text);
-                }
-                // SAFETY: the buffer came from the library.
-                unsafe { (l.release_buffer)(&mut min, &mut buf) };
+            let bytes = l.take(&mut buf);
+            let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+            if !text.is_empty() && !parts.contains(&text) {
+                parts.push(text);
             }
             if ctx == 0 {
                 break;
@@ -492,17 +502,7 @@ impl Context {
                 ptr::null_mut(),
             )
         };
-        let token = if out.value.is_null() {
-            Vec::new()
-        } else {
-            // SAFETY: the library returned `length` readable bytes at `value`.
-            let t =
-                unsafe { std::slice::from_raw_parts(out.value.cast::<u8>(), out.length) }.to_vec();
-            let mut m2 = 0;
-            // SAFETY: the buffer came from the library.
-            unsafe { (l.release_buffer)(&mut m2, &mut out) };
-            t
-        };
+        let token = l.take(&mut out);
         match major {
             GSS_S_COMPLETE => {
                 self.complete = true;
@@ -647,17 +647,7 @@ impl AcceptContext {
                 ptr::null_mut(),
             )
         };
-        let token = if out.value.is_null() {
-            Vec::new()
-        } else {
-            // SAFETY: the library returned `length` readable bytes at `value`.
-            let t =
-                unsafe { std::slice::from_raw_parts(out.value.cast::<u8>(), out.length) }.to_vec();
-            let mut m2 = 0;
-            // SAFETY: the buffer came from the library.
-            unsafe { (l.release_buffer)(&mut m2, &mut out) };
-            t
-        };
+        let token = l.take(&mut out);
         match major {
             GSS_S_COMPLETE => Ok((token, true)),
             GSS_S_CONTINUE_NEEDED => Ok((token, false)),
