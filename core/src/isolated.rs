@@ -152,11 +152,6 @@ pub struct IsolatedPlugin {
 }
 
 impl IsolatedPlugin {
-    /// A child for one probe.
-    pub fn new(plugin_path: &Path, host_exe: &Path, info: PluginInfo) -> IsolatedPlugin {
-        IsolatedPlugin::with_sharing(plugin_path, host_exe, info, false)
-    }
-
     /// `shared_child`: one child serves every probe bound to this value (shared-process).
     pub fn with_sharing(
         plugin_path: &Path,

@@ -4,8 +4,8 @@
 //! plugin, and get the exact status and reason.
 
 use patchdeck_core::engine::Engine;
-use patchdeck_core::isolated::{CANCEL_GRACE, restart_backoff};
 use patchdeck_core::store::CheckResult;
+use patchdeck_core::{CANCEL_GRACE, restart_backoff};
 use patchdeck_probe_api::Status;
 use patchdeck_tests::*;
 

@@ -307,9 +307,8 @@ fn init_logging(log_file: Option<&PathBuf>, tui: bool, serve: bool) -> anyhow::R
     if let Some(path) = log_file {
         // Never through a planted symlink, never a file or folder others can write.
         // Rotated at 10 MiB to `.1`: a log flood never fills the disk.
-        let file =
-            patchdeck_core::private_file::RotatingFile::open("log file", path, LOG_MAX_BYTES)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let file = patchdeck_core::RotatingFile::open("log file", path, LOG_MAX_BYTES)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_writer(std::sync::Mutex::new(sanitize::Writer(file)))
