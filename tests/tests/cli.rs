@@ -2519,6 +2519,115 @@ fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
     );
 }
 
+/// Scrapers never decide a verdict: with a ~5 MB state and 40 clients fetching it back to
+/// back, a 1 s probe with a 2 s timeout runs ten times and never times out (rendering once
+/// ran per request on the threads that drive the probes, and probes recorded false UNKNOWNs).
+#[test]
+fn forty_scrapers_of_a_large_state_never_make_a_probe_time_out() {
+    let dir = scratch("serve-scraped");
+    let filler = "x".repeat(4000);
+    let items: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                "{{ id = \"i{i}\", title = \"item {i}\", status = \"ok\", summary = \"{filler}\" }}"
+            )
+        })
+        .collect();
+    let mut cfg = String::from("[settings]\ninterval = \"1h\"\n");
+    for p in 0..6 {
+        cfg.push_str(&format!(
+            "\n[[probe]]\nid = \"big{p}\"\nplugin = \"mock\"\n[probe.config]\nitems = [{}]\n",
+            items.join(", ")
+        ));
+    }
+    cfg.push_str(
+        "\n[[probe]]\nid = \"tick\"\nplugin = \"mock\"\ninterval = \"1s\"\ntimeout = \"2s\"\n",
+    );
+    let cfg = write_config(&dir, &cfg);
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = std::process::Command::new(patchdeck_bin())
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("PATCHDECK_CONFIG")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _serve = Serve {
+        child,
+        base: base.clone(),
+    };
+    let state = || {
+        http_get(&format!("{base}/api/v1/state"), None)
+            .and_then(|(_, _, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+    };
+    let tick_runs = |d: &serde_json::Value| -> u64 {
+        d["probes"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["id"] == "tick"))
+            .and_then(|p| p["latest"]["summary"].as_str())
+            .and_then(|s| {
+                s.strip_prefix("mock ok (run ")?
+                    .strip_suffix(')')?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    wait_until("every probe reported", || {
+        state().is_some_and(|d| {
+            d["probes"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().all(|p| !p["latest"].is_null()))
+        })
+    });
+    let start = state().map_or(0, |d| tick_runs(&d));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let scrapes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let scrapers: Vec<_> = (0..40)
+        .map(|_| {
+            let (done, scrapes, url) = (
+                done.clone(),
+                scrapes.clone(),
+                format!("{base}/api/v1/state"),
+            );
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    if http_get(&url, None).is_some_and(|(_, _, b)| b.len() > 4_000_000) {
+                        scrapes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut last = serde_json::Value::Null;
+    wait_until("the 1 s probe ran ten times under load", || {
+        state().is_some_and(|d| {
+            let ok = tick_runs(&d) >= start + 10;
+            last = d;
+            ok
+        })
+    });
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in scrapers {
+        s.join().unwrap();
+    }
+    eprintln!(
+        "{} full scrapes of a ~5 MB state while the probe ran ten times",
+        scrapes.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert!(scrapes.load(std::sync::atomic::Ordering::Relaxed) >= 40);
+    let bad: Vec<&serde_json::Value> = last["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["probe"] == "tick" && t["to"] != "ok")
+        .collect();
+    assert!(bad.is_empty(), "scrape load changed a verdict: {bad:?}");
+}
+
 /// `events` on a huge history: 300,000 records and a 200 MB line with no line feed. The
 /// whole file once went into memory (and the overlong line into a buffer of its own); now it
 /// is streamed: the peak stays small and both sides of the overlong line are read.
