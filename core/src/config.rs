@@ -20,7 +20,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a probe's plugin is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Isolation {
     /// In a `patchdeck-probe-host` child process (default): a crash or hang kills only it.
     Process,
@@ -59,10 +60,63 @@ pub struct Settings {
     pub plugin_dirs: Vec<PathBuf>,
     pub interval: Duration,
     pub timeout: Duration,
-    /// Where transitions are appended (JSON lines); `None`: $XDG_STATE_HOME/patchdeck.
+    /// Where transitions are appended (JSON lines). By default a folder of this config's own
+    /// under [`state_dir`] ([`default_history_dir`]): two configs never mix their events.
+    /// `None` only when there is no state folder (neither HOME nor XDG_STATE_HOME).
     pub history_dir: Option<PathBuf>,
+    /// `serve`'s Unix socket, where dashboards attach: `socket` in `[settings]`, else
+    /// `serve.sock` in the history folder.
+    pub socket: Option<PathBuf>,
     /// Rotate the history file past this many MiB (the previous file is kept as `.1`).
     pub history_max_mb: u64,
+}
+
+/// The folder for state (history, the dashboard's log): `$XDG_STATE_HOME/patchdeck`, else
+/// `~/.local/state/patchdeck`; `None` when neither is set or it would be relative (never `./`
+/// or a shared temporary folder).
+pub fn state_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })
+        .filter(|p| p.is_absolute())
+        .map(|p| p.join("patchdeck"))
+}
+
+/// A config's own history folder under [`state_dir`]: `<file stem>-<hash of its absolute
+/// path>` (`patchdeck-5f1c09a2`), so two configs with one name in different folders differ.
+pub fn default_history_dir(config: &Path) -> Option<PathBuf> {
+    let abs = std::fs::canonicalize(config).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(config))
+            .unwrap_or_else(|_| config.to_owned())
+    });
+    // FNV-1a, 32 bits: stable across builds and platforms (std's hasher is not).
+    let hash = abs
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+    let stem: String = config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(40)
+        .collect();
+    let stem = if stem.is_empty() {
+        "config".into()
+    } else {
+        stem
+    };
+    state_dir().map(|d| d.join(format!("{stem}-{hash:08x}")))
 }
 
 /// Default [`Settings::history_max_mb`].
@@ -220,6 +274,7 @@ struct RawSettings {
     timeout: Option<Spanned<String>>,
     history_dir: Option<String>,
     history_max_mb: Option<Spanned<u64>>,
+    socket: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,9 +328,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         history_dir: raw_settings
             .history_dir
             .as_deref()
-            .map(|d| resolve_path(&base_dir, d)),
+            .map(|d| resolve_path(&base_dir, d))
+            .or_else(|| default_history_dir(path)),
+        socket: None,
         history_max_mb: DEFAULT_HISTORY_MAX_MB,
     };
+    settings.socket = raw_settings
+        .socket
+        .as_deref()
+        .map(|d| resolve_path(&base_dir, d))
+        .or_else(|| settings.history_dir.as_ref().map(|d| d.join("serve.sock")));
     let mut field_problem =
         |probe: Option<&str>, field: &str, span_start: usize, message: String| {
             problems.push(Problem {

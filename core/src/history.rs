@@ -86,19 +86,10 @@ impl Record {
     }
 }
 
-/// The default folder: `$XDG_STATE_HOME/patchdeck`, else `~/.local/state/patchdeck`; `None`
-/// when neither is set (never a relative or shared temporary folder).
+/// The state folder ([`crate::config::state_dir`]); a config's history is in a folder of its
+/// own below it ([`crate::config::default_history_dir`]).
 pub fn default_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".local/state"))
-        })
-        .filter(|p| p.is_absolute())
-        .map(|p| p.join("patchdeck"))
+    crate::config::state_dir()
 }
 
 /// An open history file.
