@@ -74,11 +74,28 @@ impl std::fmt::Debug for Scheduler {
 impl Scheduler {
     /// Starts one task per probe; each runs at once, then on its timer.
     pub fn start(probes: &[Arc<Probe>], store: Store) -> Scheduler {
+        Scheduler::start_keeping(probes, store, &Default::default())
+    }
+
+    /// [`Scheduler::start`] after a config reload: the probes in `keep` (unchanged) first run
+    /// when the store says their next run is due, not at once: a reload does not poll the
+    /// whole site again.
+    pub fn start_keeping(
+        probes: &[Arc<Probe>],
+        store: Store,
+        keep: &std::collections::HashSet<String>,
+    ) -> Scheduler {
         let (paused, _) = watch::channel(false);
         let (shutdown, _) = watch::channel(false);
         let mut tasks = Vec::new();
         let mut handles = Vec::new();
         for probe in probes {
+            let first_at = keep
+                .contains(&probe.meta.id)
+                .then(|| store.read().probe(&probe.meta.id).and_then(|p| p.next_run))
+                .flatten()
+                .map(|at| Instant::now() + at.duration_since(SystemTime::now()).unwrap_or_default())
+                .unwrap_or_else(Instant::now);
             let (run_now, run_now_rx) = watch::channel(0u64);
             tasks.push(ProbeTask {
                 id: probe.meta.id.clone(),
@@ -91,6 +108,7 @@ impl Scheduler {
                 paused.subscribe(),
                 shutdown.subscribe(),
                 Jitter::new(seed_for(&probe.meta.id)),
+                first_at,
             )));
         }
         Scheduler {
@@ -147,9 +165,10 @@ async fn probe_loop(
     mut paused: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
     mut jitter: Jitter,
+    first_at: Instant,
 ) {
     let id = probe.meta.id.clone();
-    let mut next_at = Instant::now();
+    let mut next_at = first_at;
     let mut unknowns = 0u32;
     loop {
         let is_paused = *paused.borrow_and_update();

@@ -16,7 +16,7 @@ pub const HISTORY_LEN: usize = 240;
 pub const TRANSITIONS_LEN: usize = 1000;
 
 /// The outcome of one run of one probe.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CheckResult {
     pub status: Status,
     /// The report's summary, or the UNKNOWN reason.
@@ -44,37 +44,49 @@ impl CheckResult {
     /// Replaces every registered secret ([`crate::sanitize::register_secrets`]) in all the
     /// text of the result: summary, error, and every string of the report.
     pub fn redact_secrets(&mut self) {
-        use crate::sanitize::redact_in_place as r;
-        fn item(i: &mut patchdeck_probe_api::Item) {
+        self.for_each_text(&mut crate::sanitize::redact_in_place);
+    }
+
+    /// Calls `f` on every string of the result: summary, error, and every string of the
+    /// report (redaction; a viewer's sanitising of a state it received).
+    pub fn for_each_text(&mut self, f: &mut dyn FnMut(&mut String)) {
+        fn item(i: &mut patchdeck_probe_api::Item, f: &mut dyn FnMut(&mut String)) {
             for s in [&mut i.id, &mut i.title, &mut i.summary] {
-                r(s);
+                f(s);
             }
             for s in [&mut i.evidence, &mut i.fix].into_iter().flatten() {
-                r(s);
+                f(s);
             }
-            details(&mut i.details);
+            for s in [&mut i.rule].into_iter().flatten() {
+                f(s);
+            }
+            details(&mut i.details, f);
             for m in &mut i.metrics {
-                r(&mut m.label);
+                f(&mut m.label);
             }
-            i.items.iter_mut().for_each(item);
+            for c in &mut i.items {
+                item(c, f);
+            }
         }
-        fn details(ds: &mut [patchdeck_probe_api::Detail]) {
+        fn details(ds: &mut [patchdeck_probe_api::Detail], f: &mut dyn FnMut(&mut String)) {
             for d in ds {
-                r(&mut d.label);
-                r(&mut d.value);
+                f(&mut d.label);
+                f(&mut d.value);
             }
         }
-        r(&mut self.summary);
+        f(&mut self.summary);
         if let Some(e) = &mut self.error {
-            r(e);
+            f(e);
         }
         if let Some(rep) = &mut self.report {
-            r(&mut rep.summary);
-            details(&mut rep.details);
+            f(&mut rep.summary);
+            details(&mut rep.details, f);
             for m in &mut rep.metrics {
-                r(&mut m.label);
+                f(&mut m.label);
             }
-            rep.items.iter_mut().for_each(item);
+            for i in &mut rep.items {
+                item(i, f);
+            }
         }
     }
 
@@ -121,7 +133,7 @@ impl CheckResult {
 }
 
 /// A compact history entry.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryEntry {
     pub status: Status,
     pub started_at: SystemTime,
@@ -130,7 +142,7 @@ pub struct HistoryEntry {
 
 /// A change of a probe's status, or of its cause at the same (non-OK) status. `from` is
 /// `None` for a probe's first result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Transition {
     pub at: SystemTime,
     pub probe: String,
@@ -144,7 +156,7 @@ pub struct Transition {
 }
 
 /// What a probe is, for displays.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProbeMeta {
     pub id: String,
     pub kind: String,
@@ -155,7 +167,7 @@ pub struct ProbeMeta {
 }
 
 /// Everything known about one probe.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProbeState {
     pub meta: ProbeMeta,
     pub latest: Option<Arc<CheckResult>>,
@@ -187,10 +199,12 @@ impl ProbeState {
     }
 }
 
-/// A snapshot-able view of the store.
-#[derive(Debug, Default)]
+/// A snapshot-able view of the store. Serialised whole for `serve`'s viewers (the dashboards
+/// attached to it), who [`Store::replace`] their copy with it.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub probes: Vec<ProbeState>,
+    #[serde(skip)]
     index: HashMap<String, usize>,
     pub transitions: VecDeque<Transition>,
     /// Bumped whenever `transitions` changes.
@@ -199,6 +213,31 @@ pub struct State {
 }
 
 impl State {
+    /// Makes every string of a state received from elsewhere (a viewer's copy of `serve`'s)
+    /// safe for a terminal, as the core's own report parsing does.
+    pub fn sanitize(&mut self) {
+        let mut clean = |s: &mut String| {
+            if let std::borrow::Cow::Owned(c) = crate::sanitize::text(s) {
+                *s = c;
+            }
+        };
+        for p in &mut self.probes {
+            for s in [&mut p.meta.id, &mut p.meta.kind, &mut p.meta.plugin_version] {
+                clean(s);
+            }
+            if let Some(r) = &mut p.latest {
+                Arc::make_mut(r).for_each_text(&mut clean);
+            }
+        }
+        for t in &mut self.transitions {
+            clean(&mut t.probe);
+            clean(&mut t.summary);
+            if let Some(c) = &mut t.cause {
+                clean(c);
+            }
+        }
+    }
+
     pub fn probe(&self, id: &str) -> Option<&ProbeState> {
         self.index.get(id).map(|&i| &self.probes[i])
     }
@@ -212,6 +251,21 @@ impl State {
             }
         }
         c
+    }
+}
+
+/// A probe not run yet.
+fn fresh(meta: ProbeMeta) -> ProbeState {
+    ProbeState {
+        meta,
+        latest: None,
+        history: VecDeque::with_capacity(16),
+        running: false,
+        running_since: None,
+        next_run: None,
+        consecutive_unknown: 0,
+        transitions_total: 0,
+        revision: 0,
     }
 }
 
@@ -249,17 +303,7 @@ impl Store {
         let mut state = State::default();
         for meta in probes {
             state.index.insert(meta.id.clone(), state.probes.len());
-            state.probes.push(ProbeState {
-                meta,
-                latest: None,
-                history: VecDeque::with_capacity(16),
-                running: false,
-                running_since: None,
-                next_run: None,
-                consecutive_unknown: 0,
-                transitions_total: 0,
-                revision: 0,
-            });
+            state.probes.push(fresh(meta));
         }
         Store {
             inner: Arc::new(Inner {
@@ -297,6 +341,48 @@ impl Store {
     fn emit(&self, e: StoreEvent) {
         // No subscriber is fine.
         let _ = self.inner.events.send(e);
+    }
+
+    /// A config reload: the probes are now `probes`, in that order. Those whose ids are in
+    /// `keep` (unchanged by the reload) keep their results, history and next run; the others
+    /// start pending. Transitions stay (what happened before the reload happened).
+    pub fn set_probes(
+        &self,
+        probes: impl IntoIterator<Item = ProbeMeta>,
+        keep: &std::collections::HashSet<String>,
+    ) {
+        self.write(|st| {
+            let mut old: HashMap<String, ProbeState> = st
+                .probes
+                .drain(..)
+                .map(|p| (p.meta.id.clone(), p))
+                .collect();
+            st.index.clear();
+            for meta in probes {
+                let state = match old.remove(&meta.id) {
+                    Some(mut p) if keep.contains(&meta.id) => {
+                        p.meta = meta;
+                        p.revision += 1;
+                        p
+                    }
+                    _ => fresh(meta),
+                };
+                st.index.insert(state.meta.id.clone(), st.probes.len());
+                st.probes.push(state);
+            }
+        });
+    }
+
+    /// Replaces the whole state with one received from elsewhere (a viewer's copy of `serve`'s
+    /// store). Subscribers see one change; no events are emitted (the collector recorded them).
+    pub fn replace(&self, mut state: State) {
+        state.index = state
+            .probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.meta.id.clone(), i))
+            .collect();
+        self.write(|st| *st = state);
     }
 
     pub fn mark_running(&self, id: &str) {
@@ -442,6 +528,57 @@ mod tests {
             started_at: SystemTime::UNIX_EPOCH,
             duration: Duration::from_millis(3),
         }
+    }
+
+    /// A reload keeps what an unchanged probe knows, starts a changed one over, drops a
+    /// removed one and adds a new one, in the new order.
+    #[test]
+    fn set_probes_keeps_unchanged_probes_and_starts_the_rest_over() {
+        let store = Store::new([meta("keep"), meta("changed"), meta("gone")]);
+        for id in ["keep", "changed", "gone"] {
+            store.record(id, result(Status::Critical), Some(SystemTime::UNIX_EPOCH));
+        }
+        let transitions = store.read().transitions.len();
+        let keep = ["keep".to_owned()].into_iter().collect();
+        store.set_probes([meta("new"), meta("keep"), meta("changed")], &keep);
+        let st = store.read();
+        let ids: Vec<&str> = st.probes.iter().map(|p| p.meta.id.as_str()).collect();
+        assert_eq!(ids, ["new", "keep", "changed"]);
+        assert_eq!(st.probe("keep").unwrap().status(), Some(Status::Critical));
+        assert_eq!(
+            st.probe("keep").unwrap().next_run,
+            Some(SystemTime::UNIX_EPOCH)
+        );
+        assert_eq!(st.probe("changed").unwrap().status(), None);
+        assert!(st.probe("gone").is_none());
+        assert_eq!(st.transitions.len(), transitions);
+    }
+
+    /// A state received from serve goes through JSON and is made terminal-safe whole.
+    #[test]
+    fn a_received_state_round_trips_and_is_sanitised() {
+        let store = Store::new([meta("a")]);
+        let mut r = result(Status::Critical);
+        r.summary = "evil \u{1b}]52;c;AAAA\u{7} \u{202e}text".into();
+        store.record("a", r, None);
+        let json = serde_json::to_string(&*store.read()).unwrap();
+        let mut st: State = serde_json::from_str(&json).unwrap();
+        st.sanitize();
+        let viewer = Store::new([]);
+        viewer.replace(st);
+        let v = viewer.read();
+        let summary = &v.probe("a").unwrap().latest.as_ref().unwrap().summary;
+        assert!(
+            !summary.chars().any(crate::sanitize::is_hostile),
+            "{summary:?}"
+        );
+        assert!(
+            !v.transitions[0]
+                .summary
+                .chars()
+                .any(crate::sanitize::is_hostile)
+        );
+        assert_eq!(v.probe("a").unwrap().status(), Some(Status::Critical));
     }
 
     #[test]
