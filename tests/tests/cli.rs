@@ -1321,6 +1321,131 @@ fn serve_exposes_metrics_promtool_accepts_state_and_health() {
     assert_eq!(http_get(&format!("{}/nope", s.base), None).unwrap().0, 404);
 }
 
+/// SIGHUP reloads the config: a good one replaces the probes (the unchanged one keeps its
+/// result and its timer, a changed one and a new one run, a removed one goes); a bad one
+/// keeps the running config and /healthz says why, naming the line; a good one after it
+/// clears that.
+#[test]
+fn sighup_reloads_a_good_config_and_keeps_running_on_a_bad_one() {
+    let dir = scratch("serve-hup");
+    let probe = |id: &str, status: &str| {
+        format!(
+            "\n[[probe]]\nid = \"{id}\"\nplugin = \"mock\"\n[probe.config]\nstatus = \"{status}\"\n"
+        )
+    };
+    let head = "[settings]\ninterval = \"1h\"\n";
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "{head}{}{}{}",
+            probe("keep", "ok"),
+            probe("gone", "ok"),
+            probe("changed", "ok")
+        ),
+    );
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = std::process::Command::new(patchdeck_bin())
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("PATCHDECK_CONFIG")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let _serve = Serve {
+        child,
+        base: base.clone(),
+    };
+    let state = || {
+        http_get(&format!("{base}/api/v1/state"), None)
+            .and_then(|(_, _, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+    };
+    let probe_of = |d: &serde_json::Value, id: &str| {
+        d["probes"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["id"] == id).cloned())
+    };
+    let all_ran = |d: &serde_json::Value, ids: &[&str]| {
+        d["probes"].as_array().is_some_and(|ps| {
+            ps.len() == ids.len()
+                && ids.iter().all(|id| {
+                    ps.iter()
+                        .any(|p| p["id"] == *id && !p["latest"].is_null() && p["running"] == false)
+                })
+        })
+    };
+    wait_until("the first round", || {
+        state().is_some_and(|d| all_ran(&d, &["keep", "gone", "changed"]))
+    });
+    let before = probe_of(&state().unwrap(), "keep").unwrap();
+    let healthz = || http_get(&format!("{base}/healthz"), None).map(|(c, _, b)| (c, b));
+    let hup = || {
+        // SAFETY: kill(2) on the serve this test started.
+        unsafe { libc::kill(pid, libc::SIGHUP) };
+    };
+
+    // A good config: keep unchanged, gone removed, changed changed, new added.
+    std::fs::write(
+        &cfg,
+        format!(
+            "{head}{}{}{}",
+            probe("keep", "ok"),
+            probe("changed", "critical"),
+            probe("new", "warning")
+        ),
+    )
+    .unwrap();
+    hup();
+    wait_until("the reloaded probes ran", || {
+        state().is_some_and(|d| {
+            all_ran(&d, &["keep", "changed", "new"])
+                && probe_of(&d, "changed").is_some_and(|p| p["latest"]["status"] == "critical")
+        })
+    });
+    let d = state().unwrap();
+    let after = probe_of(&d, "keep").unwrap();
+    assert_eq!(
+        after["latest"]["started_at"], before["latest"]["started_at"],
+        "the unchanged probe ran again"
+    );
+    let drift = (after["next_run"].as_f64().unwrap() - before["next_run"].as_f64().unwrap()).abs();
+    assert!(
+        drift < 1.0,
+        "the unchanged probe's timer moved by {drift} s"
+    );
+    assert_eq!(probe_of(&d, "new").unwrap()["latest"]["status"], "warning");
+    assert!(probe_of(&d, "gone").is_none());
+    assert_eq!(healthz(), Some((200, "ok\n".to_owned())));
+
+    // A bad config: refused, the running one stays, /healthz says why with the line.
+    std::fs::write(
+        &cfg,
+        format!("[settings]\ninterval = \"soon\"\n{}", probe("keep", "ok")),
+    )
+    .unwrap();
+    hup();
+    wait_until("/healthz says the reload was refused", || {
+        healthz().is_some_and(|(c, b)| c == 200 && b.contains("config reload refused"))
+    });
+    let (_, body) = healthz().unwrap();
+    assert!(
+        body.contains("patchdeck.toml:2") && body.contains("settings.interval"),
+        "{body}"
+    );
+    assert!(all_ran(&state().unwrap(), &["keep", "changed", "new"]));
+
+    // Fixed: reloaded, and /healthz is plain again.
+    std::fs::write(&cfg, format!("{head}{}", probe("keep", "ok"))).unwrap();
+    hup();
+    wait_until("the fixed config is running", || {
+        state().is_some_and(|d| all_ran(&d, &["keep"]))
+    });
+    assert_eq!(healthz(), Some((200, "ok\n".to_owned())));
+}
+
 #[test]
 fn serve_refuses_a_non_loopback_address_without_allow_remote_and_stops_cleanly_on_sigterm() {
     let dir = scratch("serve-term");

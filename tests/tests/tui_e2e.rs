@@ -565,3 +565,153 @@ fn the_filter_finds_an_item_and_shows_where_it_is() {
     t.keys(&["q"]);
     assert_eq!(t.wait_dead(), "0");
 }
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One collector, many viewers: two dashboards started on the config `serve` runs attach to
+/// it (the header says so), show the same results, and poll nothing themselves: the
+/// simulated site sees serve's round only. `R` in one dashboard makes serve run every probe
+/// once, and both dashboards show the new run; the history holds exactly serve's transitions.
+#[test]
+fn two_dashboards_attach_to_one_serve_and_the_site_sees_one_poll() {
+    use patchdeck_sitesim::{Scenario, Site};
+    let site = Site::start(Scenario::default_site());
+    let dir = scratch("attach");
+    let mut text = site.config_toml("1h");
+    text.push_str(
+        "\n[[probe]]\nid = \"tick\"\nplugin = \"mock\"\n[probe.config]\nsequence = [\"ok\", \"critical\"]\nitems = [{ id = \"t1\", title = \"T1\", status = \"ok\", summary = \"fine\" }]\n",
+    );
+    let cfg = write_config(&dir, &text);
+    let state = dir.join("state");
+    let port = free_port();
+    let _serve = Group::spawn(
+        Command::new(patchdeck_bin())
+            .args(["serve", "--config", cfg.to_str().unwrap()])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("PATCHDECK_CONFIG")
+            .env("XDG_STATE_HOME", &state)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    // serve's first round, every probe answered.
+    let probes = text.matches("[[probe]]").count();
+    let api = || -> Option<serde_json::Value> {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/api/v1/state")])
+            .output()
+            .ok()?;
+        serde_json::from_slice(&out.stdout).ok()
+    };
+    let runs_done = |d: &serde_json::Value, n: usize| {
+        d["probes"].as_array().is_some_and(|ps| {
+            ps.len() == probes
+                && ps.iter().all(|p| {
+                    p["running"] == false
+                        && p["latest"]["started_at"].as_f64().is_some()
+                        && p["history_len"].as_u64().is_none_or(|h| h as usize >= n)
+                })
+        })
+    };
+    let limit = Instant::now() + Duration::from_secs(60);
+    while !api().is_some_and(|d| runs_done(&d, 1)) {
+        assert!(Instant::now() < limit, "serve's first round never finished");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let first_round = site.requests();
+    assert!(first_round > 0, "serve polled the site");
+    let serve_pid = _serve.0.id();
+
+    let dashboard = |name: &str| {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let cmd = format!(
+            "XDG_STATE_HOME={} {} --config {} --log-file {}",
+            state.display(),
+            patchdeck_bin().display(),
+            cfg.display(),
+            d.join("l.log").display()
+        );
+        Tmux::start(name, &d, &cmd)
+    };
+    let a = dashboard("viewer-a");
+    let b = dashboard("viewer-b");
+    // At 100 columns the header has room for the short form only.
+    let live = format!("· serve {serve_pid} ");
+    for t in [&a, &b] {
+        t.wait_for("the dashboard attached to serve", |s| {
+            s.lines().next().is_some_and(|h| h.contains(&live)) && s.contains("mock ok (run 1)")
+        });
+    }
+    assert_eq!(
+        site.requests(),
+        first_round,
+        "an attached dashboard polled the site itself"
+    );
+
+    // `R` in one dashboard: serve runs every probe once; both dashboards show it.
+    a.keys(&["R"]);
+    for t in [&a, &b] {
+        t.wait_for("serve's second run of tick", |s| {
+            s.contains("mock critical (run 2)")
+        });
+    }
+    let limit = Instant::now() + Duration::from_secs(60);
+    while !api().is_some_and(|d| {
+        d["probes"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().all(|p| p["running"] == false))
+    }) {
+        assert!(
+            Instant::now() < limit,
+            "serve's second round never finished"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second_round = site.requests() - first_round;
+    eprintln!("site requests: first round {first_round}, after R {second_round}");
+    assert!(
+        second_round <= first_round,
+        "R made {second_round} requests where one round makes {first_round}: someone else polled"
+    );
+
+    // History: one writer, every transition serve recorded is in the file once.
+    let d = api().unwrap();
+    let transitions = d["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["before_this_start"] == false)
+        .count();
+    let hist = std::fs::read_dir(state.join("patchdeck"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("history.jsonl"))
+        .find(|p| p.exists())
+        .expect("serve's history in the config's own folder");
+    let records = std::fs::read_to_string(&hist).unwrap().lines().count();
+    assert_eq!(records, transitions, "{}", hist.display());
+
+    // A refused reload reaches the dashboards' headers.
+    std::fs::write(&cfg, format!("[settings]\ninterval = \"soon\"\n{text}")).unwrap();
+    // SAFETY: kill(2) on the serve this test started.
+    unsafe { libc::kill(serve_pid as i32, libc::SIGHUP) };
+    for t in [&a, &b] {
+        t.wait_for("the refused reload in the header", |s| {
+            s.lines()
+                .next()
+                .is_some_and(|h| h.contains("serve: reload refused"))
+        });
+    }
+
+    for t in [&a, &b] {
+        t.keys(&["q"]);
+        assert_eq!(t.wait_dead(), "0");
+    }
+}

@@ -1,7 +1,7 @@
 //! The live dashboard: terminal set-up and restore, the event sources, and the loop that
 //! feeds `update` and draws with `view` only when something visible changed.
 
-use crate::model::{Command, Look, Model, Msg, Snapshot, update};
+use crate::model::{Command, Look, Model, Msg, Snapshot, Source, update};
 use anyhow::Context;
 use patchdeck_core::engine::Engine;
 use patchdeck_core::scheduler::Scheduler;
@@ -265,27 +265,92 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
     });
 }
 
-/// Runs the dashboard until quit or a signal; the terminal is restored on every path.
+/// Who runs the probes the dashboard shows, and so who gets its `r`, `R` and `p`.
+enum Control<'a> {
+    /// This process's own engine (no serve runs for the config).
+    Own(&'a Engine),
+    /// A `serve` the dashboard is attached to.
+    Attached(&'a crate::attach::Attached),
+}
+
+/// Runs the dashboard on its own engine until quit or a signal; the terminal is restored on
+/// every path.
 pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let look = look(
-        opts,
-        std::env::var("TERM").ok().as_deref(),
-        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-    );
     let store = Store::new(engine.metas());
     // Transitions survive: what happened overnight is in the events view at start.
     let _recorder = patchdeck_core::history::attach(&store, &engine.config.settings);
     setup_terminal(opts.mouse)?;
-    let result = run_inner(&engine, &store, look, started).await;
+    let site = engine.config.settings.site.clone();
+    let result = run_inner(
+        Control::Own(&engine),
+        &store,
+        site,
+        None,
+        look_for(opts),
+        started,
+    )
+    .await;
     restore_terminal();
     let _ = tokio::time::timeout(Duration::from_secs(3), engine.shutdown()).await;
     result
 }
 
+/// Runs the dashboard attached to the `serve` at `socket`: it shows serve's results and sends
+/// it the dashboard's actions; nothing here polls the site or writes history.
+pub async fn run_attached(
+    socket: &std::path::Path,
+    site: Option<String>,
+    opts: TuiOptions,
+) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let (links_tx, links) = mpsc::unbounded_channel();
+    let attached = crate::attach::attach(socket, links_tx).await?;
+    tracing::info!(socket = %socket.display(), pid = attached.hello.pid, "attached to serve");
+    setup_terminal(opts.mouse)?;
+    let store = attached.store.clone();
+    let result = run_inner(
+        Control::Attached(&attached),
+        &store,
+        site,
+        Some(links),
+        look_for(opts),
+        started,
+    )
+    .await;
+    restore_terminal();
+    result
+}
+
+/// "live from serve (pid 4242, since 13:05)", short "serve 4242": the header's word on
+/// where results come from.
+fn live_from(hello: &crate::attach::Hello) -> Source {
+    let local = (hello.since as i64 + utc_offset()).rem_euclid(86_400);
+    Source {
+        long: format!(
+            "live from serve (pid {}, since {:02}:{:02})",
+            hello.pid,
+            local / 3600,
+            local / 60 % 60
+        ),
+        short: format!("serve {}", hello.pid),
+        alarm: false,
+    }
+}
+
+fn look_for(opts: TuiOptions) -> Look {
+    look(
+        opts,
+        std::env::var("TERM").ok().as_deref(),
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    )
+}
+
 async fn run_inner(
-    engine: &Engine,
+    control: Control<'_>,
     store: &Store,
+    site: Option<String>,
+    links: Option<mpsc::UnboundedReceiver<crate::attach::Link>>,
     look: Look,
     started: Instant,
 ) -> anyhow::Result<u8> {
@@ -297,13 +362,16 @@ async fn run_inner(
     let mut terminal = Terminal::new(CrosstermBackend::new(writer))?;
     let size = terminal.size()?;
     let mut model = Model::new(
-        engine.config.settings.site.clone(),
+        site,
         Snapshot::from_state(&store.read()),
         SystemTime::now(),
         (size.width, size.height),
         look,
     );
     model.utc_offset = utc_offset();
+    if let Control::Attached(a) = &control {
+        model.source = Some(live_from(&a.hello));
+    }
     // The last frame sent, to skip sending an identical one.
     let mut last: Option<ratatui::buffer::Buffer> = None;
     draw(&mut terminal, &mut model, &mut last)?;
@@ -323,7 +391,40 @@ async fn run_inner(
     spawn_signals(tx.clone())?;
     spawn_store_watch(store.clone(), tx.clone());
     spawn_clock(tx.clone());
-    let scheduler = Scheduler::start(&engine.probes, store.clone());
+    if let Some(mut links) = links {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            use crate::attach::Link;
+            while let Some(l) = links.recv().await {
+                tracing::info!(?l, "serve link");
+                let clean = |s: String| patchdeck_core::sanitize::line(&s).into_owned();
+                let source = match l {
+                    Link::Live(h) => live_from(&h),
+                    Link::Lost(why) => Source {
+                        long: clean(format!("serve lost ({why}); attaching again")),
+                        short: "serve lost".into(),
+                        alarm: true,
+                    },
+                    Link::Notice(n) => Source {
+                        short: if n.contains("reload refused") {
+                            "serve: reload refused".into()
+                        } else {
+                            "serve: notice (see log)".into()
+                        },
+                        long: clean(format!("serve: {n}")),
+                        alarm: true,
+                    },
+                };
+                if tx.send(Msg::Source(Some(source))).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let scheduler = match &control {
+        Control::Own(engine) => Some(Scheduler::start(&engine.probes, store.clone())),
+        Control::Attached(_) => None,
+    };
 
     let mut draws = 0u64;
     while let Some(msg) = rx.recv().await {
@@ -343,12 +444,20 @@ async fn run_inner(
             model.utc_offset = utc_offset();
         }
         for c in commands {
-            match c {
-                Command::RunNow(id) => {
-                    scheduler.run_now(&id);
-                }
-                Command::RunAll => scheduler.run_all_now(),
-                Command::SetPaused(p) => scheduler.set_paused(p),
+            match (&scheduler, &control) {
+                (Some(scheduler), _) => match c {
+                    Command::RunNow(id) => {
+                        scheduler.run_now(&id);
+                    }
+                    Command::RunAll => scheduler.run_all_now(),
+                    Command::SetPaused(p) => scheduler.set_paused(p),
+                },
+                (None, Control::Attached(a)) => a.act(match c {
+                    Command::RunNow(id) => crate::attach::Action::Run(id),
+                    Command::RunAll => crate::attach::Action::RunAll(true),
+                    Command::SetPaused(p) => crate::attach::Action::Pause(p),
+                }),
+                (None, Control::Own(_)) => {}
             }
         }
         if model.quit {
@@ -367,7 +476,9 @@ async fn run_inner(
         "terminal output"
     );
     drop(rx);
-    let _ = tokio::time::timeout(Duration::from_secs(3), scheduler.shutdown()).await;
+    if let Some(scheduler) = scheduler {
+        let _ = tokio::time::timeout(Duration::from_secs(3), scheduler.shutdown()).await;
+    }
     Ok(0)
 }
 

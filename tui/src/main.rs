@@ -4,6 +4,7 @@
 //! `patchdeck-core`; the headless commands are in `headless.rs`.
 
 mod app;
+mod attach;
 mod demo;
 mod drill_layout;
 #[cfg(test)]
@@ -124,6 +125,13 @@ struct Cli {
     #[arg(long)]
     ascii: bool,
 
+    /// Dashboard: attach to the `patchdeck serve` listening on this Unix socket (an error if
+    /// none answers). Without it the dashboard attaches by itself to the serve of its config
+    /// (the socket in [settings], else serve.sock in the config's history folder) and runs
+    /// its own probes only when no serve runs for the config.
+    #[arg(long, value_name = "SOCKET")]
+    connect: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -204,10 +212,14 @@ enum Command {
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
-    /// Run every probe on its timer without a screen and serve /metrics (OpenMetrics, for
-    /// Prometheus), /api/v1/state (JSON) and /healthz; append transitions to the history.
-    /// Logs to stderr (the journal under systemd). Stops on SIGTERM or SIGINT. No
-    /// authentication: keep it on loopback or behind a reverse proxy.
+    /// The one collector for a config: run every probe on its timer without a screen, append
+    /// transitions to the history (one writer: a second serve is refused), serve /metrics
+    /// (OpenMetrics, for Prometheus), /api/v1/state (JSON) and /healthz, and let dashboards
+    /// attach on a Unix socket (`socket` in [settings], else serve.sock in the history
+    /// folder; 0660). SIGHUP reloads the config (a bad one is refused and the old one keeps
+    /// running; /healthz says why). Logs to stderr (the journal under systemd). Stops on
+    /// SIGTERM or SIGINT. No authentication on HTTP: keep it on loopback or behind a reverse
+    /// proxy.
     Serve {
         /// Address to listen on.
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9469")]
@@ -239,7 +251,7 @@ enum Command {
     },
     /// Print the persisted transition history (what the dashboard's `e` shows, across
     /// restarts): every status change and every change of cause, oldest first. Read from the
-    /// config's history_dir, else $XDG_STATE_HOME/patchdeck/history.jsonl.
+    /// config's history_dir (by default $XDG_STATE_HOME/patchdeck/<config>-<hash>/).
     Events {
         /// Only events newer than this ("24h", "7d").
         #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "24h")]
@@ -427,6 +439,27 @@ fn main() -> ExitCode {
                 demo::run(&opts, scenario.as_deref(), chaos, tui).await
             }
             None => {
+                let tui = app::TuiOptions {
+                    mouse: cli.mouse,
+                    no_color: cli.no_color,
+                    ascii: cli.ascii,
+                };
+                if let Some(socket) = &cli.connect {
+                    let site = patchdeck_core::config::locate(opts.config.as_deref())
+                        .ok()
+                        .and_then(|p| patchdeck_core::config::load(&p).ok())
+                        .and_then(|c| c.settings.site);
+                    return app::run_attached(socket, site, tui).await;
+                }
+                // A serve running for this config: attach to it rather than poll the site a
+                // second time and fight over its history.
+                if let Ok(path) = patchdeck_core::config::locate(opts.config.as_deref())
+                    && let Ok(config) = patchdeck_core::config::load(&path)
+                    && let Some(socket) = &config.settings.socket
+                    && std::os::unix::net::UnixStream::connect(socket).is_ok()
+                {
+                    return app::run_attached(socket, config.settings.site, tui).await;
+                }
                 // Config and plugin errors are printed here, before the alternate screen.
                 let t = std::time::Instant::now();
                 let engine = headless::build_engine(&opts).await?;
@@ -434,11 +467,6 @@ fn main() -> ExitCode {
                     ms = t.elapsed().as_secs_f64() * 1000.0,
                     "config loaded and plugins bound"
                 );
-                let tui = app::TuiOptions {
-                    mouse: cli.mouse,
-                    no_color: cli.no_color,
-                    ascii: cli.ascii,
-                };
                 app::run(engine, tui).await
             }
         }

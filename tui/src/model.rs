@@ -138,6 +138,9 @@ pub struct Drill {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub site: Option<String>,
+    /// Where the results come from when not from this process's own engine: "live from serve
+    /// (pid 4242, since 13:05)", or why serve is not heard from. Shown in the header.
+    pub source: Option<Source>,
     pub data: Snapshot,
     pub now: SystemTime,
     /// Terminal size (columns, rows).
@@ -180,6 +183,8 @@ pub enum Msg {
     Tick(SystemTime),
     /// SIGTERM, SIGHUP, SIGINT.
     Terminate,
+    /// Where the results come from changed (attached to serve, lost it, a notice from it).
+    Source(Option<Source>),
     /// The terminal's input ended (EOF, EIO: the SSH connection dropped).
     InputClosed,
     /// A left click at a cell (with --mouse); `double` when the app saw a second click on
@@ -189,6 +194,17 @@ pub enum Msg {
         y: u16,
         double: bool,
     },
+}
+
+/// Where the results come from, in words for the header: the long form when it fits, else
+/// the short one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub long: String,
+    pub short: String,
+    /// Something is wrong with serve (a reload refused, serve lost): kept in a narrow header
+    /// before the site name, in the warning colour.
+    pub alarm: bool,
 }
 
 /// What `update` asks the app to do.
@@ -210,6 +226,7 @@ impl Model {
         let selected = data.probes.first().map(|p| p.meta.id.clone());
         Model {
             site,
+            source: None,
             data,
             now,
             size,
@@ -491,6 +508,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 clamp_drill(m);
                 m.dirty = true;
             }
+            vec![]
+        }
+        Msg::Source(source) => {
+            m.dirty |= m.source != source;
+            m.source = source;
             vec![]
         }
         Msg::Tick(now) => {

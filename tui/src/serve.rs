@@ -38,19 +38,20 @@ struct Rendered {
     state: axum::body::Bytes,
     openmetrics: axum::body::Bytes,
     prometheus: axum::body::Bytes,
+    /// The line attached dashboards receive ([`crate::attach`]).
+    viewers: axum::body::Bytes,
 }
 
 #[derive(Clone)]
 struct App {
-    rendered: std::sync::Arc<std::sync::RwLock<std::sync::Arc<Rendered>>>,
+    rendered: tokio::sync::watch::Receiver<std::sync::Arc<Rendered>>,
+    /// Why the last config reload was refused (shown by /healthz), if it was.
+    notice: tokio::sync::watch::Receiver<Option<String>>,
 }
 
 impl App {
     fn current(&self) -> std::sync::Arc<Rendered> {
-        self.rendered
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.rendered.borrow().clone()
     }
 }
 
@@ -60,19 +61,26 @@ fn render(store: &Store, max_items: usize) -> Rendered {
         state: state_json(&st).into(),
         openmetrics: openmetrics::render(&st, Format::OpenMetrics, max_items).into(),
         prometheus: openmetrics::render(&st, Format::Prometheus, max_items).into(),
+        viewers: crate::attach::state_line(&st).into(),
     }
 }
 
 /// Renders the bodies now and after every change, on a blocking thread (never on the
 /// runtime's workers, which drive the probes); changes during a render coalesce.
-async fn keep_rendered(store: Store, max_items: usize, app: App) {
+async fn keep_rendered(
+    store: Store,
+    max_items: usize,
+    out: tokio::sync::watch::Sender<std::sync::Arc<Rendered>>,
+    viewers: tokio::sync::watch::Sender<axum::body::Bytes>,
+) {
     let mut changes = store.subscribe();
     loop {
         let s = store.clone();
         let Ok(r) = tokio::task::spawn_blocking(move || render(&s, max_items)).await else {
             return;
         };
-        *app.rendered.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(r);
+        viewers.send_replace(r.viewers.clone());
+        out.send_replace(std::sync::Arc::new(r));
         if changes.changed().await.is_err() {
             return;
         }
@@ -110,26 +118,86 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr()?;
-    let scheduler = Scheduler::start(&engine.probes, store.clone());
-    let app = App {
-        rendered: Default::default(),
+    let socket_path = engine.config.settings.socket.clone();
+    let socket = match &socket_path {
+        Some(p) => Some(crate::attach::bind(p)?),
+        None => {
+            tracing::warn!(
+                "no socket for dashboards: neither HOME nor XDG_STATE_HOME is set (set socket in [settings])"
+            );
+            None
+        }
     };
-    *app.rendered.write().unwrap_or_else(|e| e.into_inner()) =
-        std::sync::Arc::new(render(&store, max_items));
-    let renderer = tokio::spawn(keep_rendered(store.clone(), max_items, app.clone()));
+    let scheduler = Scheduler::start(&engine.probes, store.clone());
+    let first = render(&store, max_items);
+    let (viewers_tx, viewers_rx) = tokio::sync::watch::channel(first.viewers.clone());
+    let (rendered_tx, rendered_rx) = tokio::sync::watch::channel(std::sync::Arc::new(first));
+    let (notices_tx, notices_rx) = tokio::sync::watch::channel(None);
+    let app = App {
+        rendered: rendered_rx,
+        notice: notices_rx.clone(),
+    };
+    let renderer = tokio::spawn(keep_rendered(
+        store.clone(),
+        max_items,
+        rendered_tx,
+        viewers_tx,
+    ));
+    let (actions_tx, actions_rx) = tokio::sync::mpsc::unbounded_channel();
+    let since = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let viewers = socket.map(|listener| {
+        tokio::spawn(crate::attach::serve_viewers(
+            listener,
+            crate::attach::Served {
+                hello: crate::attach::Hello {
+                    pid: std::process::id(),
+                    since,
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    config: engine.config.path.display().to_string(),
+                },
+                state: viewers_rx,
+                notices: notices_rx,
+                actions: actions_tx,
+            },
+        ))
+    });
+    let probes = engine.probes.len();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let control = tokio::spawn(control(
+        Control {
+            opts: opts.clone(),
+            engine,
+            scheduler,
+            store: store.clone(),
+            notices: notices_tx,
+        },
+        actions_rx,
+        stop_rx,
+    ));
     let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/state", get(state))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .with_state(app);
-    tracing::info!(listen = %bound, probes = engine.probes.len(), "serving");
+    tracing::info!(listen = %bound, probes, "serving");
     // A line on stderr for whoever started it (systemd's journal, a test waiting for it).
     eprintln!("patchdeck serve: listening on http://{bound}");
     accept_loop(listener, router).await;
     renderer.abort();
+    if let Some(v) = viewers {
+        v.abort();
+    }
+    if let Some(p) = &socket_path {
+        let _ = std::fs::remove_file(p);
+    }
     tracing::info!("shutting down");
-    let _ = tokio::time::timeout(Duration::from_secs(5), scheduler.shutdown()).await;
-    let _ = tokio::time::timeout(Duration::from_secs(5), engine.shutdown()).await;
+    stop_tx.send_replace(true);
+    if let Ok(c) = control.await {
+        let _ = tokio::time::timeout(Duration::from_secs(5), c.scheduler.shutdown()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), c.engine.shutdown()).await;
+    }
     drop(store);
     if let Some(r) = recorder {
         r.abort();
@@ -190,6 +258,132 @@ async fn accept_loop(listener: tokio::net::TcpListener, router: Router) {
         while connections.try_join_next().is_some() {}
     }
     connections.abort_all();
+}
+
+/// "ok", and why the last config reload was refused if it was: serve is healthy, running the
+/// config it had.
+async fn healthz(AxState(app): AxState<App>) -> String {
+    match app.notice.borrow().as_deref() {
+        Some(n) => format!("ok\n{}\n", patchdeck_core::sanitize::text(n)),
+        None => "ok\n".to_owned(),
+    }
+}
+
+/// What the control task owns: the engine and its scheduler, replaced by a reload.
+struct Control {
+    opts: Options,
+    engine: patchdeck_core::engine::Engine,
+    scheduler: Scheduler,
+    store: Store,
+    notices: tokio::sync::watch::Sender<Option<String>>,
+}
+
+/// Carries out the dashboards' actions and SIGHUP's reloads until `stop`; returns what it
+/// owns for shutting down.
+async fn control(
+    mut c: Control,
+    mut actions: tokio::sync::mpsc::UnboundedReceiver<crate::attach::Action>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Control {
+    use crate::attach::Action;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).ok();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return c,
+            a = actions.recv() => match a {
+                Some(a) => {
+                    tracing::info!(?a, "action from a dashboard");
+                    match a {
+                        Action::Run(id) => {
+                            c.scheduler.run_now(&id);
+                        }
+                        Action::RunAll(_) => c.scheduler.run_all_now(),
+                        Action::Pause(p) => c.scheduler.set_paused(p),
+                    }
+                }
+                // No socket: only signals and the stop remain.
+                None => actions = tokio::sync::mpsc::unbounded_channel().1,
+            },
+            Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => None } } => {
+                c = reload(c).await;
+            }
+        }
+    }
+}
+
+/// SIGHUP: the config is loaded and its plugins bound (as `config check` does) before anything
+/// changes. A bad config keeps the running one and says why (log, /healthz, dashboards'
+/// headers). A good one replaces the probes: unchanged ones keep their results and timers,
+/// changed and new ones run at once, removed ones go.
+async fn reload(mut c: Control) -> Control {
+    tracing::info!(config = %c.engine.config.path.display(), "SIGHUP: reloading the config");
+    let new = match build_engine(&c.opts).await {
+        Ok(e) => e,
+        Err(e) => {
+            let at = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+            let why =
+                format!("config reload refused at {at}, still running the previous config: {e:#}");
+            tracing::error!("{why}");
+            c.notices.send_replace(Some(why));
+            return c;
+        }
+    };
+    let old = &c.engine.config;
+    let same = |p: &patchdeck_core::config::ProbeConfig| {
+        old.probes.iter().any(|o| {
+            o.id == p.id
+                && o.plugin == p.plugin
+                && o.interval == p.interval
+                && o.timeout == p.timeout
+                && o.isolation == p.isolation
+                && o.config == p.config
+                && o.rules == p.rules
+        })
+    };
+    let keep: std::collections::HashSet<String> = new
+        .config
+        .probes
+        .iter()
+        .filter(|p| same(p))
+        .map(|p| p.id.clone())
+        .collect();
+    for (what, a, b) in [
+        (
+            "history_dir",
+            format!("{:?}", old.settings.history_dir),
+            format!("{:?}", new.config.settings.history_dir),
+        ),
+        (
+            "socket",
+            format!("{:?}", old.settings.socket),
+            format!("{:?}", new.config.settings.socket),
+        ),
+    ] {
+        if a != b {
+            tracing::warn!("{what} changed: it takes effect when serve restarts");
+        }
+    }
+    let paused = c.scheduler.is_paused();
+    let old_scheduler = std::mem::replace(
+        &mut c.scheduler,
+        Scheduler::start_keeping(&[], c.store.clone(), &keep),
+    );
+    old_scheduler.shutdown().await;
+    c.store.set_probes(new.metas(), &keep);
+    c.scheduler = Scheduler::start_keeping(&new.probes, c.store.clone(), &keep);
+    if paused {
+        c.scheduler.set_paused(true);
+    }
+    let old_engine = std::mem::replace(&mut c.engine, new);
+    old_engine.shutdown().await;
+    tracing::info!(
+        probes = c.engine.probes.len(),
+        unchanged = keep.len(),
+        "config reloaded"
+    );
+    c.notices.send_replace(None);
+    c
 }
 
 async fn shutdown_signal() {

@@ -427,3 +427,48 @@ fn hostile_text_from_a_plugin_never_reaches_the_screen_raw() {
         }
     }
 }
+
+/// Attached to serve, the header says so: in full where there is room, "serve PID" where the
+/// counts need the space, and not at all before the counts would be cut.
+#[test]
+fn an_attached_dashboard_says_where_its_results_come_from_at_three_widths() {
+    let source = crate::model::Source {
+        long: "live from serve (pid 4242, since 13:05)".into(),
+        short: "serve 4242".into(),
+        alarm: false,
+    };
+    let header = |w: u16| {
+        let mut m = model(w, 24);
+        update(&mut m, Msg::Source(Some(source.clone())));
+        render(&m).lines().next().unwrap().to_owned()
+    };
+    let wide = header(200);
+    assert!(
+        wide.contains("live from serve (pid 4242, since 13:05)"),
+        "{wide}"
+    );
+    let mid = header(125);
+    assert!(
+        mid.contains("serve 4242") && !mid.contains("live from"),
+        "{mid}"
+    );
+    let narrow = header(80);
+    assert!(!narrow.contains("serve"), "{narrow}");
+    // The counts are whole at every width.
+    for h in [&wide, &mid, &narrow] {
+        assert!(h.contains("critical"), "{h}");
+    }
+    // An alarm about serve stays at the site name's cost.
+    let mut m = model(110, 24);
+    let alarm = crate::model::Source {
+        long: "serve: config reload refused at 2026-11-30T13:38:28Z: patchdeck.toml:2".into(),
+        short: "serve: reload refused".into(),
+        alarm: true,
+    };
+    update(&mut m, Msg::Source(Some(alarm)));
+    let h = render(&m).lines().next().unwrap().to_owned();
+    assert!(
+        h.contains("serve: reload refused") && !h.contains("Contoso"),
+        "{h}"
+    );
+}

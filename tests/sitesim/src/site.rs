@@ -15,6 +15,8 @@ pub struct Running<T> {
     pub name: String,
     pub base: String,
     pub spec: Arc<RwLock<T>>,
+    /// Requests this server has answered: how often the site is polled.
+    pub requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub struct Site {
@@ -363,16 +365,21 @@ fn start<T: Clone + Send + Sync + 'static>(
     answer: fn(&T, &Request) -> Vec<u8>,
 ) -> Running<T> {
     let spec = Arc::new(RwLock::new(spec));
+    let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let base = if down {
         format!("http://127.0.0.1:{}", closed_port())
     } else {
-        let s = spec.clone();
-        serve(move |req| answer(&read(&s), req))
+        let (s, n) = (spec.clone(), requests.clone());
+        serve(move |req| {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            answer(&read(&s), req)
+        })
     };
     Running {
         name: name.to_owned(),
         base,
         spec,
+        requests,
     }
 }
 
@@ -408,14 +415,17 @@ impl Site {
             .map(|d| match &login {
                 Some((_, acceptor)) if d.login && !d.anonymous && !d.down => {
                     let spec = Arc::new(RwLock::new(d.clone()));
-                    let (s, a) = (spec.clone(), acceptor.clone());
+                    let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                    let (s, a, n) = (spec.clone(), acceptor.clone(), requests.clone());
                     let base = crate::http::serve_stateful(move |req, state: &mut Login| {
+                        n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         dp_login_answer(&read(&s), &a, req, state)
                     });
                     Running {
                         name: d.name.clone(),
                         base,
                         spec,
+                        requests,
                     }
                 }
                 _ => start(&d.name, d.clone(), d.down, dp_answer),
@@ -433,6 +443,19 @@ impl Site {
             reporting_points,
             secrets: login.map(|(dir, _)| dir),
         }
+    }
+
+    /// Requests the site's servers have answered so far (every WSUS, DP and reporting point).
+    pub fn requests(&self) -> u64 {
+        let n =
+            |r: &Arc<std::sync::atomic::AtomicU64>| r.load(std::sync::atomic::Ordering::Relaxed);
+        self.wsus.iter().map(|r| n(&r.requests)).sum::<u64>()
+            + self.dps.iter().map(|r| n(&r.requests)).sum::<u64>()
+            + self
+                .reporting_points
+                .iter()
+                .map(|r| n(&r.requests))
+                .sum::<u64>()
     }
 
     /// The content URL the bits probe checks on a DP.

@@ -93,13 +93,25 @@ fn ascii_fold(buf: &mut ratatui::buffer::Buffer) {
 
 fn header(m: &Model, f: &mut Frame, area: Rect) {
     let look = m.look;
-    let mut spans = vec![Span::styled(" patchdeck", theme::heading(look))];
-    if let Some(site) = &m.site {
-        spans.push(Span::raw(format!(
-            " {} {site}",
-            if look.ascii { "-" } else { "·" }
-        )));
-    }
+    let dot = if look.ascii { "-" } else { "·" };
+    let site = m
+        .site
+        .as_ref()
+        .map(|site| Span::raw(format!(" {dot} {site}")));
+    // An alarm about serve (a reload refused) stays in a narrow header at the site name's
+    // cost; "live from serve" gives way to it.
+    let (source_long, source_short, source_style) = match &m.source {
+        Some(s) => (
+            Some(format!(" {dot} {}", s.long)),
+            Some(format!(" {dot} {}", s.short)),
+            if s.alarm {
+                theme::style(Some(Status::Warning), look)
+            } else {
+                theme::dim(look)
+            },
+        ),
+        None => (None, None, theme::dim(look)),
+    };
     let mut counts = [0usize; 5];
     for p in &m.data.probes {
         counts[p.status().map_or(4, |s| s.code() as usize)] += 1;
@@ -136,12 +148,39 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
     right.push(Span::raw(clock_minutes(m.now, m.utc_offset)));
     right.push(Span::raw(" "));
     let right_width: usize = right.iter().map(Span::width).sum();
-    let left_width: usize = spans.iter().map(Span::width).sum();
-    let gap = usize::from(area.width).saturating_sub(left_width + right_width);
-    if gap == 0 {
-        // Narrow: drop the site name before the counts.
-        spans.truncate(1);
-    }
+    // Narrow: the short word on where results come from, then without it (or, for an alarm,
+    // without the site name), before the counts are cut.
+    let fits = |spans: &[Span]| {
+        let left: usize = spans.iter().map(Span::width).sum();
+        usize::from(area.width) > left + right_width
+    };
+    let site_span_ref = &site;
+    let with = |site: bool, source: Option<&String>| {
+        let mut v = vec![Span::styled(" patchdeck", theme::heading(look))];
+        if site && let Some(s) = site_span_ref {
+            v.push(s.clone());
+        }
+        if let Some(s) = source {
+            v.push(Span::styled(s.clone(), source_style));
+        }
+        v
+    };
+    let alarm = m.source.as_ref().is_some_and(|s| s.alarm);
+    let candidates = [
+        with(true, source_long.as_ref()),
+        with(true, source_short.as_ref()),
+        if alarm {
+            with(false, source_short.as_ref())
+        } else {
+            with(true, None)
+        },
+        with(false, None),
+    ];
+    let mut spans = candidates
+        .iter()
+        .find(|c| fits(c))
+        .cloned()
+        .unwrap_or_else(|| with(false, None));
     let left_width: usize = spans.iter().map(Span::width).sum();
     spans.push(Span::raw(
         " ".repeat(
