@@ -1446,6 +1446,177 @@ fn sighup_reloads_a_good_config_and_keeps_running_on_a_bad_one() {
     assert_eq!(healthz(), Some((200, "ok\n".to_owned())));
 }
 
+/// Headless chromium, in a process group of its own killed on drop, with a private
+/// profile; returns its stdout once it exits (bounded: 90 s).
+fn chromium(dir: &Path, args: &[&str]) -> String {
+    use std::io::Read;
+    let mut g = Group::spawn(
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-crash-reporter",
+                "--disable-breakpad",
+                "--no-first-run",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.join("chromium").display()
+            ))
+            .args(args)
+            .env("HOME", dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null()),
+    );
+    let mut out = g.0.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while g.0.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "chromium {args:?} never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(g);
+    reader.join().unwrap()
+}
+
+/// The web page at `GET /`, read by a real browser: the CRITICAL probe's problem with what was
+/// seen and its fix (the address a link), hostile item text shown as text, the page's own
+/// script running under its Content-Security-Policy, a screenshot; and the change stream
+/// sends an event (with an id) when the state changes.
+#[test]
+fn the_web_page_in_a_real_browser_shows_problems_and_fixes_and_escapes_hostile_text() {
+    let dir = scratch("serve-web");
+    let cfg = write_config(
+        &dir,
+        r#"[settings]
+site = "ABC <i>site</i>"
+interval = "1h"
+
+[[probe]]
+id = "bits-dps"
+plugin = "mock"
+[probe.config]
+status = "critical"
+summary = "7/8 DPs BITS-ready"
+items = [{ id = "dp04", title = "DP04 <img src=x onerror=alert(1)>", status = "critical", summary = "ignores Range <script>document.title='pwned'</script>", evidence = "GET Range bytes=0-1023 -> 200", fix = "Make IIS honour Range: https://example.invalid/bits-range." }]
+
+[[probe]]
+id = "tick"
+plugin = "mock"
+interval = "1s"
+"#,
+    );
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = std::process::Command::new(patchdeck_bin())
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("PATCHDECK_CONFIG")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _serve = Serve {
+        child,
+        base: base.clone(),
+    };
+    wait_until("the page shows the problem", || {
+        http_get(&format!("{base}/"), None).is_some_and(|(c, t, b)| {
+            c == 200 && t.starts_with("text/html") && b.contains("ignores Range")
+        })
+    });
+
+    let dom = chromium(&dir, &["--dump-dom", &format!("{base}/")]);
+    assert!(dom.contains("<main>"), "{dom}");
+    // The problem: status, probe, item, what was seen, the fix with its address a link.
+    assert!(
+        dom.contains(r#"<td class="s critical">critical</td><td><b>bits-dps</b>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("Seen: GET Range bytes=0-1023 -&gt; 200"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"Fix: Make IIS honour Range: <a href="https://example.invalid/bits-range" rel="noreferrer">"#),
+        "{dom}"
+    );
+    // Hostile text is text: no element came of it, and the title is the page's own.
+    assert!(
+        dom.contains("DP04 &lt;img src=x onerror=alert(1)&gt;"),
+        "{dom}"
+    );
+    assert!(!dom.contains("<img"), "{dom}");
+    assert!(
+        !dom.contains("pwned</title>") && !dom.contains("<title>pwned"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<title>patchdeck · ABC &lt;i&gt;site&lt;/i&gt;</title>"),
+        "{dom}"
+    );
+    // The page's own script ran (allowed by the policy that forbids any other).
+    assert!(dom.contains(r#"data-live="yes""#), "{dom}");
+
+    let png = dir.join("page.png");
+    chromium(
+        &dir,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1200,900",
+            &format!("{base}/"),
+        ],
+    );
+    let shot = std::fs::read(&png).expect("chromium wrote a screenshot");
+    assert!(
+        shot.starts_with(b"\x89PNG") && shot.len() > 10_000,
+        "{} bytes",
+        shot.len()
+    );
+
+    // Headers: the policy, no sniffing, no caching.
+    let head = std::process::Command::new("curl")
+        .args(["-sI", &format!("{base}/")])
+        .output()
+        .unwrap();
+    let head = text(&head.stdout).to_ascii_lowercase();
+    assert!(
+        head.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{head}"
+    );
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+
+    // The change stream: an event with an id when the 1 s probe changes the state.
+    use std::io::{BufRead, Write};
+    let mut sock = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        sock,
+        "GET /api/v1/changes HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut lines = std::io::BufReader::new(sock).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let ids: Vec<u64> = lines
+        .map_while(Result::ok)
+        .filter_map(|l| l.strip_prefix("id: ").and_then(|v| v.trim().parse().ok()))
+        .take(2)
+        .collect();
+    assert_eq!(ids.len(), 2, "two change events");
+    assert!(ids[1] > ids[0], "{ids:?}");
+}
+
 #[test]
 fn serve_refuses_a_non_loopback_address_without_allow_remote_and_stops_cleanly_on_sigterm() {
     let dir = scratch("serve-term");

@@ -21,6 +21,7 @@ mod update_tests;
 mod view;
 #[cfg(test)]
 mod view_tests;
+mod web;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use patchdeck_core::sanitize;

@@ -40,6 +40,10 @@ struct Rendered {
     prometheus: axum::body::Bytes,
     /// The line attached dashboards receive ([`crate::attach`]).
     viewers: axum::body::Bytes,
+    /// The web page ([`crate::web`]).
+    page: axum::body::Bytes,
+    /// Counts renders: the change stream's event id.
+    generation: u64,
 }
 
 #[derive(Clone)]
@@ -55,9 +59,11 @@ impl App {
     }
 }
 
-fn render(store: &Store, max_items: usize) -> Rendered {
+fn render(store: &Store, max_items: usize, site: Option<&str>, generation: u64) -> Rendered {
     let st = store.read();
     Rendered {
+        page: crate::web::page(&st, site, std::time::SystemTime::now()).into(),
+        generation,
         state: state_json(&st).into(),
         openmetrics: openmetrics::render(&st, Format::OpenMetrics, max_items).into(),
         prometheus: openmetrics::render(&st, Format::Prometheus, max_items).into(),
@@ -70,13 +76,19 @@ fn render(store: &Store, max_items: usize) -> Rendered {
 async fn keep_rendered(
     store: Store,
     max_items: usize,
+    site: Option<String>,
     out: tokio::sync::watch::Sender<std::sync::Arc<Rendered>>,
     viewers: tokio::sync::watch::Sender<axum::body::Bytes>,
 ) {
     let mut changes = store.subscribe();
+    let mut generation = 1;
     loop {
-        let s = store.clone();
-        let Ok(r) = tokio::task::spawn_blocking(move || render(&s, max_items)).await else {
+        generation += 1;
+        let (s, site) = (store.clone(), site.clone());
+        let Ok(r) =
+            tokio::task::spawn_blocking(move || render(&s, max_items, site.as_deref(), generation))
+                .await
+        else {
             return;
         };
         viewers.send_replace(r.viewers.clone());
@@ -129,7 +141,8 @@ pub async fn run(
         }
     };
     let scheduler = Scheduler::start(&engine.probes, store.clone());
-    let first = render(&store, max_items);
+    let site = engine.config.settings.site.clone();
+    let first = render(&store, max_items, site.as_deref(), 1);
     let (viewers_tx, viewers_rx) = tokio::sync::watch::channel(first.viewers.clone());
     let (rendered_tx, rendered_rx) = tokio::sync::watch::channel(std::sync::Arc::new(first));
     let (notices_tx, notices_rx) = tokio::sync::watch::channel(None);
@@ -140,6 +153,7 @@ pub async fn run(
     let renderer = tokio::spawn(keep_rendered(
         store.clone(),
         max_items,
+        site,
         rendered_tx,
         viewers_tx,
     ));
@@ -177,6 +191,16 @@ pub async fn run(
         stop_rx,
     ));
     let router = Router::new()
+        .route("/", get(page))
+        .route(
+            "/app.js",
+            get(|| async { static_file("text/javascript; charset=utf-8", crate::web::SCRIPT) }),
+        )
+        .route(
+            "/app.css",
+            get(|| async { static_file("text/css; charset=utf-8", crate::web::STYLE) }),
+        )
+        .route("/api/v1/changes", get(changes))
         .route("/metrics", get(metrics))
         .route("/api/v1/state", get(state))
         .route("/healthz", get(healthz))
@@ -258,6 +282,61 @@ async fn accept_loop(listener: tokio::net::TcpListener, router: Router) {
         while connections.try_join_next().is_some() {}
     }
     connections.abort_all();
+}
+
+/// Headers every page and file of the web page carries.
+fn page_headers(content_type: &'static str) -> [(axum::http::HeaderName, &'static str); 5] {
+    [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_SECURITY_POLICY, crate::web::CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ]
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    (page_headers(content_type), body).into_response()
+}
+
+/// `GET /`: the web page of the moment (rendered once per change).
+async fn page(AxState(app): AxState<App>) -> Response {
+    (
+        page_headers("text/html; charset=utf-8"),
+        app.current().page.clone(),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/changes`: a server-sent event (id = the render's number) whenever the state
+/// changed; at once when the client's Last-Event-ID is not the current one (it reconnected
+/// after a change, or this is its first time).
+async fn changes(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let last: Option<u64> = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut rx = app.rendered.clone();
+    let current = rx.borrow_and_update().generation;
+    let first = (last.is_some() && last != Some(current)).then_some(current);
+    let stream = futures_util::stream::unfold((rx, first), |(mut rx, first)| async move {
+        let generation = match first {
+            Some(g) => g,
+            None => {
+                rx.changed().await.ok()?;
+                rx.borrow_and_update().generation
+            }
+        };
+        let event = Event::default()
+            .id(generation.to_string())
+            .data("changed")
+            .retry(Duration::from_secs(2));
+        Some((Ok::<_, std::convert::Infallible>(event), (rx, None)))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// "ok", and why the last config reload was refused if it was: serve is healthy, running the
