@@ -14,5 +14,5 @@ pub mod report;
 pub mod rules;
 pub mod sdk;
 
-pub use report::{Detail, Item, Metric, Report, Status};
+pub use report::{Detail, Item, Metric, MetricType, Report, Status};
 pub use rules::{Overrides, Rule, RuleInfo};

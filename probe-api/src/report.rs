@@ -17,7 +17,11 @@
 //! predates 1.1 ignores them; a plugin that predates 1.1 simply leaves them out.
 //!
 //! Schema 1.2 (additive) gives items an optional `rule`: the id of the rule that judged them
-//! (see [`crate::rules`]).
+//! (see [`crate::rules`]), and metrics an optional `type` (`gauge`, the default, or `counter`)
+//! and `labels`: what varies by a server (`{"sup": "sup01.corp.example:8530"}`) is a label,
+//! never part of the metric's name. A metric's Prometheus family is
+//! `patchdeck_<plugin kind>_<label>_<unit>` (`patchdeck_bits_dps_ready`,
+//! `patchdeck_sup_capacity_load_ratio{sup="..."}`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -147,8 +151,9 @@ pub struct Detail {
 }
 
 /// A measured number. `warn`/`crit` are Nagios ranges (`10`, `10:`, `~:10`, `@10:20`) so that
-/// the nagios output is lossless.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// the nagios output is lossless. `label` is the metric's name (letters, digits, `_`), the
+/// same for every server it is measured on; `labels` say which server.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Metric {
     pub label: String,
     pub value: f64,
@@ -163,6 +168,43 @@ pub struct Metric {
     pub min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// Schema 1.2: `gauge` (default) or `counter` (only ever grows).
+    #[serde(default, rename = "type", skip_serializing_if = "MetricType::is_gauge")]
+    pub kind: MetricType,
+    /// Schema 1.2: what this value is of (`sup` = "sup01.corp.example:8530").
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// Schema 1.2: how a metric behaves over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricType {
+    #[default]
+    Gauge,
+    Counter,
+}
+
+impl MetricType {
+    pub fn is_gauge(&self) -> bool {
+        *self == MetricType::Gauge
+    }
+}
+
+impl Metric {
+    /// The Nagios perfdata label: the name, then the label values (`load_sup01_corp_example_8530`),
+    /// so that one name measured on several servers gives distinct perfdata.
+    pub fn perf_label(&self) -> String {
+        let mut l = self.label.clone();
+        for v in self.labels.values() {
+            l.push('_');
+            l.extend(
+                v.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+            );
+        }
+        l
+    }
 }
 
 /// A node of the drill-down tree, with its own status, details, metrics and children.

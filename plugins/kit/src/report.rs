@@ -81,6 +81,7 @@ pub fn metric(label: &str, value: f64, uom: &str) -> MetricBuilder {
         crit: None,
         min: Some(0.0),
         max: None,
+        ..Default::default()
     })
 }
 
@@ -105,6 +106,16 @@ impl MetricBuilder {
     }
     pub fn no_min(mut self) -> Self {
         self.0.min = None;
+        self
+    }
+    /// What the value is of (`sup` = "sup01.corp.example:8530"): a label, not part of the name.
+    pub fn of(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.0.labels.insert(key.to_owned(), value.into());
+        self
+    }
+    /// A count that only grows.
+    pub fn counter(mut self) -> Self {
+        self.0.kind = patchdeck_probe_api::MetricType::Counter;
         self
     }
     pub fn done(self) -> Metric {

@@ -23,6 +23,7 @@ pub fn latency_metric(label: &str, ms: f64, warn_ms: u64, crit_ms: u64) -> Metri
         crit: Some(crit_ms.to_string()),
         min: Some(0.0),
         max: None,
+        ..Default::default()
     }
 }
 

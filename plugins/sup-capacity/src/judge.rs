@@ -404,23 +404,15 @@ pub fn short(url: &str) -> String {
     )
 }
 
-/// The load metric of one SUP.
+/// The load metric of one SUP: `load`, labelled with the SUP (Nagios perfdata still names it
+/// `load_sup01_corp_example_8530`).
 pub fn load_metric(sup: &Sup, load: f64, warn: f64) -> Metric {
     let key = location_key(&sup.url);
-    metric(
-        &format!(
-            "load_{}",
-            key.split("//")
-                .nth(1)
-                .unwrap_or(&key)
-                .replace([':', '/', '.'], "_")
-        ),
-        load,
-        "%",
-    )
-    .warn(warn)
-    .crit(100)
-    .done()
+    metric("load", load, "%")
+        .of("sup", key.split("//").nth(1).unwrap_or(&key))
+        .warn(warn)
+        .crit(100)
+        .done()
 }
 
 #[cfg(test)]
