@@ -258,9 +258,9 @@ fn perfdata_block(rows: &[(ProbeMeta, CheckResult)], prefixed: bool) -> String {
                 continue;
             }
             let base = if prefixed {
-                format!("{}::{}", m.id, metric.label)
+                format!("{}::{}", m.id, metric.perf_label())
             } else {
-                metric.label.clone()
+                metric.perf_label()
             };
             let mut label = base.clone();
             let mut n = 2;
@@ -432,6 +432,7 @@ mod tests {
             crit: Some("2000".into()),
             min: Some(0.0),
             max: None,
+            ..Default::default()
         }
     }
 
@@ -498,6 +499,7 @@ mod tests {
             crit: None,
             min: Some(0.0),
             max: Some(8.0),
+            ..Default::default()
         };
         let rows = vec![
             row(
@@ -599,6 +601,7 @@ mod tests {
             crit: Some("@90:100".into()),
             min: Some(0.0),
             max: None,
+            ..Default::default()
         };
         assert_eq!(valid_metric(&good), Ok(()));
         for bad in [
@@ -665,6 +668,7 @@ mod tests {
             crit: None,
             min: None,
             max: None,
+            ..Default::default()
         };
         assert_eq!(perfdata(&bare), "n=5");
         let gap = Metric {

@@ -216,6 +216,7 @@ fn metrics_1000_probes_50_items(bencher: divan::Bencher) {
                 crit: None,
                 min: None,
                 max: None,
+                ..Default::default()
             })
             .collect();
         store.record(

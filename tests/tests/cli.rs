@@ -1291,10 +1291,34 @@ fn serve_exposes_metrics_promtool_accepts_state_and_health() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    // Each report metric a family of its own, no catch-all; why a probe is not OK; the site;
+    // the process.
+    assert!(!plain.contains("patchdeck_metric{"), "{plain}");
     assert!(
-        plain.contains("patchdeck_metric{probe=\"bits-dps\",name=\"dps_ready\",unit=\"\"} 7"),
+        plain.contains(
+            "# TYPE patchdeck_bitsdps_ready gauge\npatchdeck_bitsdps_ready{probe=\"bits-dps\"} 7\n"
+        ),
         "{plain}"
     );
+    assert!(
+        plain.contains("patchdeck_wsus_getconfig_latency_seconds{probe=\"wsus-sup01\"} "),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("patchdeck_probe_cause_info{probe=\"bits-dps\",kind=\"bits\",status=\"critical\",item=\"DP04\","),
+        "{plain}"
+    );
+    assert!(plain.contains("patchdeck_site_info{site=\""), "{plain}");
+    assert!(
+        plain.contains("\nprocess_resident_memory_bytes "),
+        "{plain}"
+    );
+    assert!(om.contains("# TYPE patchdeck_probe_cause info\n"), "{om}");
+    assert!(
+        om.contains("# UNIT patchdeck_wsus_getconfig_latency_seconds seconds\n"),
+        "{om}"
+    );
+    assert_eq!(om.matches("# EOF").count(), 1);
     assert!(
         plain.contains(
             "patchdeck_item_status{probe=\"bits-dps\",item=\"DP04\",status=\"critical\"} 1"
@@ -1812,6 +1836,26 @@ fn a_real_prometheus_scrapes_serve_and_its_api_returns_the_series() {
             })
         },
     );
+    // The new families, read back from Prometheus: a report metric, the cause, the process.
+    for (query, want) in [
+        ("patchdeck_bitsdps_ready", "bits-dps"),
+        (
+            "patchdeck_probe_cause_info%7Bitem%3D%22DP04%22%7D",
+            "bits-dps",
+        ),
+        ("process_resident_memory_bytes", ""),
+    ] {
+        let url = format!("http://127.0.0.1:{prom_port}/api/v1/query?query={query}");
+        wait_until(&format!("Prometheus returns {query}"), || {
+            http_get(&url, None).is_some_and(|(_, _, b)| {
+                serde_json::from_str::<serde_json::Value>(&b).is_ok_and(|doc| {
+                    doc["data"]["result"].as_array().is_some_and(|r| {
+                        !r.is_empty() && (want.is_empty() || r[0]["metric"]["probe"] == want)
+                    })
+                })
+            })
+        });
+    }
     // The scrape itself was healthy (OpenMetrics parsed, no errors).
     let up = http_get(
         &format!("http://127.0.0.1:{prom_port}/api/v1/query?query=up"),

@@ -111,6 +111,7 @@ fn base_snapshot() -> Snapshot {
             crit: Some("2000".into()),
             min: Some(0.0),
             max: None,
+            ..Default::default()
         }],
         items: vec![],
     };

@@ -65,8 +65,10 @@ fn render(store: &Store, max_items: usize, site: Option<&str>, generation: u64) 
         page: crate::web::page(&st, site, std::time::SystemTime::now()).into(),
         generation,
         state: state_json(&st).into(),
-        openmetrics: openmetrics::render(&st, Format::OpenMetrics, max_items).into(),
-        prometheus: openmetrics::render(&st, Format::Prometheus, max_items).into(),
+        openmetrics: openmetrics::render_with(&st, Format::OpenMetrics, max_items, site, false)
+            .into(),
+        prometheus: openmetrics::render_with(&st, Format::Prometheus, max_items, site, false)
+            .into(),
         viewers: crate::attach::state_line(&st).into(),
     }
 }
@@ -488,7 +490,18 @@ async fn metrics(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
         Format::OpenMetrics => r.openmetrics.clone(),
         Format::Prometheus => r.prometheus.clone(),
     };
-    ([(header::CONTENT_TYPE, fmt.content_type())], body).into_response()
+    // The shared body, then this process's own numbers read now (never a copy of the body).
+    let mut tail = openmetrics::process_metrics(fmt);
+    if fmt == Format::OpenMetrics {
+        tail.push_str("# EOF\n");
+    }
+    let chunks = [body, axum::body::Bytes::from(tail)];
+    let stream = futures_util::stream::iter(chunks.map(Ok::<_, std::convert::Infallible>));
+    (
+        [(header::CONTENT_TYPE, fmt.content_type())],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 async fn state(AxState(app): AxState<App>) -> Response {
