@@ -821,6 +821,16 @@ fn nagios_failures_are_one_stdout_line_and_exit_3() {
     let (code, out, _) = check(&["--config", cfg, "--format", "nagios", "--timeout", "soon"]);
     assert_eq!(code, 3);
     one_line(&out);
+    // -c and -w are thresholds in the Monitoring Plugins guidelines: patchdeck uses neither
+    // for anything else (a Nagios admin's habitual `-w 80 -c 90` is refused, not misread).
+    for short in ["-c", "-w"] {
+        let (code, out, _) = check(&[short, cfg, "--format", "nagios"]);
+        assert_eq!(code, 3, "{short}");
+        assert!(
+            out.contains(&format!("bad arguments: unexpected argument '{short}'")),
+            "{out}"
+        );
+    }
     // Outside nagios, usage errors also exit 3 and print on stderr only.
     let (code, out, err) = check(&["--frobnicate"]);
     assert_eq!((code, out.as_str()), (3, ""));

@@ -96,7 +96,7 @@ patchdeck check --config examples/patchdeck.toml\n  patchdeck check --probe wsus
 struct Cli {
     /// Config file (TOML). See examples/site.toml (installed:
     /// /usr/share/patchdeck/examples/site.toml).
-    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Also search this folder for plugins (repeatable).
