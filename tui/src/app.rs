@@ -1,7 +1,8 @@
 //! The live dashboard: terminal set-up and restore, the event sources, and the loop that
 //! feeds `update` and draws with `view` only when something visible changed.
 
-use crate::model::{Command, Look, Model, Msg, Snapshot, Source, update};
+use crate::model::{Command, Look, Model, Msg, Snapshot, Source};
+use crate::update::update;
 use anyhow::Context;
 use patchdeck_core::engine::Engine;
 use patchdeck_core::scheduler::Scheduler;

@@ -4,7 +4,8 @@
 //! the last error in full; `J` shows the raw JSON report.
 
 use crate::model::{Model, ProbeRow};
-use crate::view::{ago, clock, short_duration, theme};
+use crate::text::{ago, clock, short_duration};
+use crate::theme;
 use patchdeck_probe_api::{Detail, Metric, Status};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -15,11 +16,11 @@ pub fn line_count(m: &Model) -> (usize, Option<usize>) {
     (lines.len(), cursor)
 }
 
-fn label(text: &str, look: crate::model::Look) -> Span<'static> {
+fn label(text: &str, look: crate::theme::Look) -> Span<'static> {
     Span::styled(format!("{text:<11}"), theme::heading(look))
 }
 
-fn status_spans(status: Option<Status>, look: crate::model::Look) -> Span<'static> {
+fn status_spans(status: Option<Status>, look: crate::theme::Look) -> Span<'static> {
     Span::styled(
         format!("{} {}", theme::symbol(status, look), theme::word(status)),
         theme::style(status, look),
@@ -194,7 +195,7 @@ fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
             out.push(Line::from(vec![
                 Span::raw(format!(
                     "  {}  ",
-                    crate::view::stamp(t.at, m.now, m.utc_offset)
+                    crate::text::stamp(t.at, m.now, m.utc_offset)
                 )),
                 status_spans(t.from, look),
                 Span::raw(if look.ascii { " -> " } else { " → " }),
@@ -263,7 +264,7 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
         match p.next_run {
             Some(t) => format!(
                 "{} (in {})",
-                crate::view::when(t, m.now, m.utc_offset),
+                crate::text::when(t, m.now, m.utc_offset),
                 short_duration(t.duration_since(m.now).unwrap_or_default())
             ),
             None => "-".to_owned(),
@@ -277,7 +278,7 @@ fn overview(m: &Model, p: &ProbeRow, out: &mut Vec<Line<'static>>) {
 fn evidence_and_fix(
     item: &patchdeck_probe_api::Item,
     indent: usize,
-    look: crate::model::Look,
+    look: crate::theme::Look,
     out: &mut Vec<Line<'static>>,
 ) {
     let pad = "  ".repeat(indent);
@@ -304,7 +305,7 @@ fn evidence_and_fix(
 fn details(
     details: &[Detail],
     indent: usize,
-    look: crate::model::Look,
+    look: crate::theme::Look,
     out: &mut Vec<Line<'static>>,
 ) {
     let w = details
@@ -330,7 +331,7 @@ fn details(
 fn metrics(
     metrics: &[Metric],
     indent: usize,
-    _look: crate::model::Look,
+    _look: crate::theme::Look,
     out: &mut Vec<Line<'static>>,
 ) {
     let w = metrics
@@ -365,7 +366,7 @@ fn metrics(
 /// not redraw on every run's jitter, so the trend lives here.
 fn latency_line(
     history: &std::collections::VecDeque<patchdeck_core::store::HistoryEntry>,
-    look: crate::model::Look,
+    look: crate::theme::Look,
 ) -> String {
     let ms: Vec<u128> = history
         .iter()

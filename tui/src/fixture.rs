@@ -1,7 +1,8 @@
 //! A deterministic model for `update` and `view` tests: fixed clock, mixed statuses, a
 //! nested items tree, transitions.
 
-use crate::model::{Look, Model, ProbeRow, Snapshot, update};
+use crate::model::{Look, Model, ProbeRow, Snapshot};
+use crate::update::update;
 use patchdeck_core::config::Isolation;
 use patchdeck_core::store::{CheckResult, HistoryEntry, ProbeMeta, Transition};
 use patchdeck_probe_api::{Detail, Item, Metric, Report, Status};

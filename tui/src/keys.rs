@@ -275,7 +275,7 @@ pub const HELP_KEY_W: usize = 10;
 /// The help screen's lines for `screen` at `width` columns: (key label or "", text), each
 /// binding's text wrapped under its own column. `update` scrolls by these, `view` draws them.
 pub fn help_rows(screen: Screen, width: u16, ascii: bool) -> Vec<(String, String)> {
-    let look = crate::model::Look {
+    let look = crate::theme::Look {
         color: false,
         ascii,
     };
@@ -283,7 +283,7 @@ pub fn help_rows(screen: Screen, width: u16, ascii: bool) -> Vec<(String, String
     let mut out = Vec::new();
     for b in for_screen(screen) {
         let label = if ascii {
-            crate::view::ascii_key(b.label)
+            crate::text::ascii_key(b.label)
         } else {
             b.label.to_owned()
         };

@@ -16,6 +16,8 @@ mod layout;
 mod model;
 mod serve;
 mod text;
+mod theme;
+mod update;
 #[cfg(test)]
 mod update_tests;
 mod view;

@@ -1,7 +1,8 @@
 //! `update`: every key on every screen changes the model as expected.
 
 use crate::fixture::{model, snapshot, t0};
-use crate::model::{Command, Focus, Model, Msg, Screen, Snapshot, update};
+use crate::model::{Command, Focus, Model, Msg, Screen, Snapshot};
+use crate::update::update;
 use patchdeck_probe_api::Status;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::sync::Arc;

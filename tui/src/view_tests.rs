@@ -2,7 +2,8 @@
 //! Review changes with `cargo insta review`; CI (CI=true) fails on any difference.
 
 use crate::fixture::model;
-use crate::model::{Look, Model, Msg, update};
+use crate::model::{Look, Model, Msg};
+use crate::update::update;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -216,10 +217,10 @@ fn a_next_run_more_than_a_day_away_shows_its_date() {
     let now = UNIX_EPOCH + Duration::from_secs(1_795_182_312); // 2026-11-20 13:45:12 UTC
     let soon = now + Duration::from_secs(3600);
     let week = now + Duration::from_secs(7 * 86_400);
-    assert_eq!(crate::view::when(soon, now, 0), "14:45:12");
-    assert_eq!(crate::view::when(week, now, 0), "2026-11-27 13:45:12");
+    assert_eq!(crate::text::when(soon, now, 0), "14:45:12");
+    assert_eq!(crate::text::when(week, now, 0), "2026-11-27 13:45:12");
     assert_eq!(
-        crate::view::when(week, now, 3600),
+        crate::text::when(week, now, 3600),
         "2026-11-27 14:45:12",
         "local time"
     );

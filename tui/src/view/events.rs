@@ -2,8 +2,8 @@
 //! newest first; those loaded from the history of an earlier run come after a
 //! "before this start" line, with their date when older than a day.
 
-use super::theme;
 use crate::model::Model;
+use crate::theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -55,7 +55,7 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
                 ));
             }
         }
-        let at = super::stamp(t.at, m.now, m.utc_offset);
+        let at = crate::text::stamp(t.at, m.now, m.utc_offset);
         let cause = match (&t.cause, t.from == Some(t.to)) {
             (Some(c), true) => format!("  cause now {c}:"),
             (Some(c), false) => format!("  [{c}]"),
@@ -68,9 +68,9 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
             lead.chars().count() + 2 * 11 + arrow.chars().count() + cause.chars().count() + 2;
         let room = usize::from(area.width).saturating_sub(used);
         let mut parts = if room >= 20 {
-            super::wrap(&t.summary, room, 3, look)
+            crate::text::wrap(&t.summary, room, 3, look)
         } else {
-            super::wrap(
+            crate::text::wrap(
                 &t.summary,
                 usize::from(area.width).saturating_sub(4),
                 3,

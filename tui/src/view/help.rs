@@ -1,9 +1,9 @@
 //! Help: every key of the screen it was opened from, generated from the key table that
 //! handles input.
 
-use super::theme;
 use crate::keys;
 use crate::model::{Model, Screen};
+use crate::theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -29,7 +29,7 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         ]));
     }
     lines.push(Line::from(""));
-    for part in super::wrap(
+    for part in crate::text::wrap(
         "Status: symbol + word, never colour alone. UNKNOWN = the probe could not decide.",
         usize::from(area.width),
         usize::MAX,

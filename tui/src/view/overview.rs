@@ -1,9 +1,10 @@
 //! The overview: a grid of panes that reflows with the terminal, or one line per probe when
 //! the terminal is narrow.
 
-use super::{ago, fit, theme};
 use crate::layout;
 use crate::model::{Focus, Model, ProbeRow, Problem, Target};
+use crate::text::{ago, fit};
+use crate::theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -126,9 +127,9 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
     let whole: usize = problems
         .iter()
         .map(|p| {
-            1 + p
-                .fix
-                .map_or(0, |f| super::wrap(f, fix_room, usize::MAX, look).len())
+            1 + p.fix.map_or(0, |f| {
+                crate::text::wrap(f, fix_room, usize::MAX, look).len()
+            })
         })
         .sum();
     let fix_lines = if whole <= usize::from(inner.height) {
@@ -174,7 +175,7 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
         if two && let Some(fix) = p.fix {
             let label = "fix: ";
             let room = width.saturating_sub(used + label.len());
-            for (k, part) in super::wrap(fix, room, fix_lines, look)
+            for (k, part) in crate::text::wrap(fix, room, fix_lines, look)
                 .into_iter()
                 .enumerate()
             {
@@ -242,7 +243,7 @@ fn calm_line(m: &Model) -> String {
     if let Some(t) = m.data.transitions.last() {
         s.push_str(&format!(
             " · last change {} {} {} -> {}",
-            super::clock_minutes(t.at, m.utc_offset),
+            crate::text::clock_minutes(t.at, m.utc_offset),
             t.probe,
             theme::word(t.from),
             theme::word(Some(t.to))
@@ -258,7 +259,7 @@ fn summary_lines(m: &Model, p: &ProbeRow, width: usize) -> usize {
         .latest
         .as_ref()
         .map_or("waiting for the first result", |r| r.summary.as_str());
-    super::wrap(summary, width, usize::MAX, m.look).len()
+    crate::text::wrap(summary, width, usize::MAX, m.look).len()
 }
 
 /// The second line of a pane or the end of a list row: age, duration, next run.
@@ -266,7 +267,7 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
     let mut parts = Vec::new();
     let slow = p.slow_run(m.now);
     if let Some(d) = slow {
-        parts.push(format!("running… {}", super::short_duration(d)));
+        parts.push(format!("running… {}", crate::text::short_duration(d)));
     }
     match &p.latest {
         Some(r) => {
@@ -293,7 +294,7 @@ fn timing(m: &Model, p: &ProbeRow) -> String {
         }
         Some(t) => parts.push(format!(
             "next {}",
-            super::when_minutes(t, m.now, m.utc_offset)
+            crate::text::when_minutes(t, m.now, m.utc_offset)
         )),
         _ => {}
     }
@@ -420,7 +421,7 @@ fn pane(m: &Model, f: &mut Frame, rect: Rect, p: &ProbeRow, selected: bool) {
     // Summary lines: what the pane has beyond timing and strip (at least one). No latency
     // sparkline here: its jitter would redraw the pane on every run (it is in the details).
     let summary_rows = usize::from(inner.height.saturating_sub(2).max(1));
-    let mut lines: Vec<Line> = super::wrap(summary, width, summary_rows, look)
+    let mut lines: Vec<Line> = crate::text::wrap(summary, width, summary_rows, look)
         .into_iter()
         .map(Line::from)
         .collect();

@@ -1,7 +1,13 @@
 //! Symbols and colours. Status is never colour alone: a symbol and a word go with it, and
 //! every symbol has an ASCII fallback for `TERM=vt100`, `TERM=linux` and `--ascii`.
 
-use crate::model::Look;
+/// How to draw: decided once at start from flags and $TERM / $NO_COLOR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    pub ascii: bool,
+}
+
 use patchdeck_probe_api::Status;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
