@@ -103,12 +103,17 @@ pub fn when_minutes(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
     s[..s.len() - 3].to_owned()
 }
 
-/// A past time: the time of day within a day of `now`, else with its date (an event from the
-/// history of an earlier run).
+/// A past time: the time of day when it is today (local), else with its date: 23:50 seen at
+/// 01:00 is yesterday's, and says so.
 pub fn stamp(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
-    match now.duration_since(t) {
-        Ok(d) if d > Duration::from_secs(86_400) => when(t, UNIX_EPOCH, utc_offset),
-        _ => clock(t, utc_offset),
+    let day = |x: SystemTime| {
+        (x.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64) + utc_offset)
+            .div_euclid(86_400)
+    };
+    if day(t) == day(now) {
+        clock(t, utc_offset)
+    } else {
+        when(t, UNIX_EPOCH, utc_offset)
     }
 }
 

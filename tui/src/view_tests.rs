@@ -226,6 +226,20 @@ fn a_next_run_more_than_a_day_away_shows_its_date() {
     );
 }
 
+/// An event from yesterday shows its date even when it is less than a day old (23:50 seen
+/// at 01:00); today's show the time alone.
+#[test]
+fn events_from_another_day_show_their_date() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let now = UNIX_EPOCH + Duration::from_secs(1_795_136_400); // 2026-11-20 01:00:00 UTC
+    let yesterday = now - Duration::from_secs(70 * 60); // 23:50 the day before
+    let today = now - Duration::from_secs(30 * 60);
+    assert_eq!(crate::text::stamp(yesterday, now, 0), "2026-11-19 23:50:00");
+    assert_eq!(crate::text::stamp(today, now, 0), "00:30:00");
+    // Local time decides what "today" is.
+    assert_eq!(crate::text::stamp(yesterday, now, 3600), "00:50:00");
+}
+
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
 
 #[test]
