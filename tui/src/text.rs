@@ -107,7 +107,9 @@ pub fn when_minutes(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
 /// 01:00 is yesterday's, and says so.
 pub fn stamp(t: SystemTime, now: SystemTime, utc_offset: i64) -> String {
     let day = |x: SystemTime| {
-        (x.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64) + utc_offset)
+        (x.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+            + utc_offset)
             .div_euclid(86_400)
     };
     if day(t) == day(now) {

@@ -235,11 +235,13 @@ fn problems_action(m: &mut Model, action: Action, len: usize, visible: &[usize])
         Action::PageDown => m.problem = (i + page).min(len - 1),
         Action::Home => m.problem = 0,
         Action::End => m.problem = len - 1,
-        Action::Enter => {
+        // Right opens, as it expands an item in the drill; Left goes back up to the probes.
+        Action::Enter | Action::Right => {
             let p = &m.problems()[i];
             let (probe, path) = (p.probe.to_owned(), p.path.clone());
             open_problem(m, probe, &path);
         }
+        Action::Left => m.focus = Focus::Probes,
         Action::RunSelected => return vec![Command::RunNow(m.problems()[i].probe.to_owned())],
         _ => {}
     }

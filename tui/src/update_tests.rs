@@ -594,3 +594,19 @@ fn a_new_snapshot_shares_every_probe_that_did_not_change() {
     assert_eq!(fourth.transitions.len(), 1);
     assert!(Arc::ptr_eq(&third.probes[1], &fourth.probes[1]));
 }
+
+/// In the problems list → opens the problem (as it expands an item in the drill) and ← goes
+/// back to the probes; one focus at a time.
+#[test]
+fn left_and_right_in_the_problems_list_go_back_and_open() {
+    let mut m = model(120, 40);
+    press(&mut m, KeyCode::End);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.focus, Focus::Problems);
+    press(&mut m, KeyCode::Left);
+    assert_eq!(m.focus, Focus::Probes);
+    press(&mut m, KeyCode::End);
+    press(&mut m, KeyCode::Down);
+    press(&mut m, KeyCode::Right);
+    assert_eq!(m.screen, Screen::Drill);
+}

@@ -487,3 +487,27 @@ fn an_attached_dashboard_says_where_its_results_come_from_at_three_widths() {
         "{h}"
     );
 }
+
+/// One focus, drawn one way: while the problems list has it, no pane is double-bordered and
+/// no probe row is marked; the list's row is.
+#[test]
+fn focus_in_the_problems_list_is_the_only_focus_drawn_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), w, h);
+        let before = render(&m);
+        assert!(
+            before.contains('╔') || before.lines().any(|l| l.starts_with("\">")),
+            "{w}x{h}: a probe has the focus first:\n{before}"
+        );
+        keys(&mut m, &[KeyCode::End, KeyCode::Down]);
+        let screen = render(&m);
+        assert!(!screen.contains('╔'), "{w}x{h}:\n{screen}");
+        let marked: Vec<&str> = screen.lines().filter(|l| l.starts_with("\">")).collect();
+        assert_eq!(marked.len(), 1, "{w}x{h}:\n{screen}");
+        assert!(
+            marked[0].contains("CRITICAL bits-dps"),
+            "{w}x{h}: {marked:?}"
+        );
+        insta::assert_snapshot!(format!("problems_focused_{w}x{h}"), screen);
+    }
+}

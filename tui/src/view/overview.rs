@@ -82,7 +82,11 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
         calm_line(m)
     } else {
         let hint = if focused {
-            "Enter opens · ↑ back to the probes"
+            if m.look.ascii {
+                "Enter or Right opens · Left back to the probes"
+            } else {
+                "Enter or → opens · ← back to the probes"
+            }
         } else {
             if m.look.ascii {
                 "Tab or Down to select"
@@ -341,7 +345,14 @@ fn grid(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
             width: w,
             height: pane_h,
         };
-        pane(m, f, rect, &m.data.probes[i], slot == selected);
+        // One focus, drawn one way: no double border while the problems list has it.
+        pane(
+            m,
+            f,
+            rect,
+            &m.data.probes[i],
+            slot == selected && m.focus == Focus::Probes,
+        );
         m.hits
             .borrow_mut()
             .push((rect, Target::Probe(m.data.probes[i].meta.id.clone())));
@@ -479,7 +490,8 @@ fn list(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
             .as_ref()
             .map(|r| ago(m.now, r.started_at + r.duration))
             .unwrap_or_else(|| "pending".into());
-        let marker = if pos == selected { ">" } else { " " };
+        let here = pos == selected && m.focus == Focus::Probes;
+        let marker = if here { ">" } else { " " };
         let head = format!(
             "{marker}{} {:<8} ",
             theme::symbol(status, look),
@@ -495,7 +507,7 @@ fn list(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
         let summary_w = usize::from(area.width).saturating_sub(used);
         let summary = p.latest.as_ref().map_or("", |r| r.summary.as_str());
         let summary = format!("{:<summary_w$}", fit(summary, summary_w, look));
-        let row_style = if pos == selected {
+        let row_style = if here {
             theme::selected(look)
         } else {
             ratatui::style::Style::new()
