@@ -104,6 +104,9 @@ pub struct Problem<'a> {
     pub fix: Option<&'a str>,
     /// When the probe last changed status or cause (None: not since start).
     pub since: Option<SystemTime>,
+    /// The titles of the other items of this probe with the same status and the same fix:
+    /// one cause, one row ("2 items"). Enter opens the first.
+    pub also: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -350,6 +353,7 @@ impl Model {
                     summary: &latest.summary,
                     fix: None,
                     since,
+                    also: vec![],
                 });
             }
         }
@@ -360,7 +364,23 @@ impl Model {
                 p.since.unwrap_or(std::time::UNIX_EPOCH),
             )
         });
-        out
+        // One cause, one row: items of one probe with the same status and the same fix join
+        // the first of them (a stopped WsusPool fails four checks with one fix).
+        let mut grouped: Vec<Problem> = Vec::with_capacity(out.len());
+        for p in out {
+            let same = grouped.iter_mut().find(|g| {
+                g.probe == p.probe && g.status == p.status && g.fix.is_some() && g.fix == p.fix
+            });
+            match same {
+                Some(g) => g.also.push(if p.title.is_empty() {
+                    p.summary.to_owned()
+                } else {
+                    p.title
+                }),
+                None => grouped.push(p),
+            }
+        }
+        grouped
     }
 
     /// The items tree rows of the drilled probe.
@@ -447,6 +467,7 @@ fn problem_items<'a>(
                 summary: &item.summary,
                 fix: item.fix.as_deref(),
                 since,
+                also: vec![],
             });
         }
     }

@@ -23,6 +23,12 @@ pub fn wrap(s: &str, width: usize, max_lines: usize, look: crate::theme::Look) -
             continue;
         }
         if !cur.is_empty() {
+            if lines.len() + 1 >= max_lines {
+                // This line is the last allowed: it takes everything left, cut.
+                let rest: Vec<&str> = [cur.as_str(), w].into_iter().chain(words).collect();
+                lines.push(fit(&rest.join(" "), width, look));
+                return lines;
+            }
             lines.push(std::mem::take(&mut cur));
         }
         if lines.len() + 1 >= max_lines {
@@ -139,5 +145,26 @@ pub fn ago(now: SystemTime, then: SystemTime) -> String {
         60..=3599 => format!("{} min ago", s / 60),
         3600..=86_399 => format!("{} h ago", s / 3600),
         _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOOK: crate::theme::Look = crate::theme::Look {
+        color: false,
+        ascii: false,
+    };
+
+    #[test]
+    fn wrap_keeps_to_its_line_count() {
+        let s = "one two three four five six seven";
+        assert_eq!(wrap(s, 10, 1, LOOK), ["one two t…"]);
+        assert_eq!(wrap(s, 10, 2, LOOK), ["one two", "three fou…"]);
+        assert_eq!(wrap(s, 10, 9, LOOK).len(), 4);
+        for n in 1..5 {
+            assert!(wrap(s, 10, n, LOOK).len() <= n, "{n}");
+        }
     }
 }

@@ -610,3 +610,27 @@ fn left_and_right_in_the_problems_list_go_back_and_open() {
     press(&mut m, KeyCode::Right);
     assert_eq!(m.screen, Screen::Drill);
 }
+
+/// Items of one probe with one status and one fix are one problem ("+1", "also: ..."), and
+/// Enter on it opens the first of them.
+#[test]
+fn problems_that_share_a_fix_are_one_row() {
+    let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), 120, 40);
+    let problems = m.problems();
+    let wua: Vec<_> = problems
+        .iter()
+        .filter(|p| p.probe == "wua-clients")
+        .collect();
+    assert_eq!(wua.len(), 1, "{problems:#?}");
+    assert_eq!(wua[0].also, ["WUA 7.0.6000.381"]);
+    let n = problems.len();
+    let path = wua[0].path.clone();
+    press(&mut m, KeyCode::End);
+    press(&mut m, KeyCode::Down);
+    for _ in 1..n {
+        press(&mut m, KeyCode::Down);
+    }
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.drill.probe, "wua-clients");
+    assert_eq!(m.drill_rows()[m.drill.cursor].path, path);
+}

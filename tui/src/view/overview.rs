@@ -131,15 +131,33 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
     let whole: usize = problems
         .iter()
         .map(|p| {
-            1 + p.fix.map_or(0, |f| {
-                crate::text::wrap(f, fix_room, usize::MAX, look).len()
-            })
+            1 + usize::from(!p.also.is_empty())
+                + p.fix.map_or(0, |f| {
+                    crate::text::wrap(f, fix_room, usize::MAX, look).len()
+                })
         })
         .sum();
-    let fix_lines = if whole <= usize::from(inner.height) {
-        usize::MAX
+    // Rows left free after one fix line each go to the fixes, worst problem first: the rows
+    // of the screen are there to be used.
+    let fix_lines: Vec<usize> = if whole <= usize::from(inner.height) {
+        vec![usize::MAX; problems.len()]
     } else {
-        1
+        let base: usize = problems
+            .iter()
+            .map(|p| 1 + usize::from(!p.also.is_empty()) + usize::from(p.fix.is_some()))
+            .sum();
+        let mut spare = usize::from(inner.height).saturating_sub(base);
+        problems
+            .iter()
+            .map(|p| {
+                let full = p.fix.map_or(0, |f| {
+                    crate::text::wrap(f, fix_room, usize::MAX, look).len()
+                });
+                let extra = full.saturating_sub(1).min(spare);
+                spare -= extra;
+                1 + extra
+            })
+            .collect()
     };
     let mut lines: Vec<(usize, Line)> = Vec::new();
     for (n, p) in problems.iter().enumerate() {
@@ -156,16 +174,21 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
             theme::word(Some(p.status))
         );
         let id = format!("{:<id_w$} ", fit(p.probe, id_w, look));
-        let what = if two {
-            Some(p.summary)
+        // What is wrong first, always; on one line the fix follows it.
+        let more = if p.also.is_empty() {
+            String::new()
         } else {
-            p.fix.or(Some(p.summary))
+            format!(" +{}", p.also.len())
         };
-        let text = match (p.title.is_empty(), what) {
-            (true, Some(w)) => w.to_owned(),
-            (false, Some(w)) => format!("{}: {w}", p.title),
-            (_, None) => p.title.clone(),
+        let mut text = if p.title.is_empty() {
+            p.summary.to_owned()
+        } else {
+            format!("{}{more}: {}", p.title, p.summary)
         };
+        if !two && let Some(fix) = p.fix {
+            text.push_str(" · fix: ");
+            text.push_str(fix);
+        }
         let used = head.chars().count() + id.chars().count();
         let rest = width.saturating_sub(used);
         lines.push((
@@ -176,10 +199,23 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
                 Span::styled(format!("{:<rest$}", fit(&text, rest, look)), row),
             ]),
         ));
+        if two && !p.also.is_empty() {
+            let label = "also: ";
+            let room = width.saturating_sub(used + label.len());
+            let also = format!("{} (same fix)", p.also.join(", "));
+            lines.push((
+                n,
+                Line::from(vec![
+                    Span::raw(" ".repeat(used)),
+                    Span::styled(label, theme::dim(look)),
+                    Span::styled(fit(&also, room, look), theme::dim(look)),
+                ]),
+            ));
+        }
         if two && let Some(fix) = p.fix {
             let label = "fix: ";
             let room = width.saturating_sub(used + label.len());
-            for (k, part) in crate::text::wrap(fix, room, fix_lines, look)
+            for (k, part) in crate::text::wrap(fix, room, fix_lines[n], look)
                 .into_iter()
                 .enumerate()
             {
