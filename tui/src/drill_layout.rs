@@ -10,10 +10,40 @@ use patchdeck_probe_api::{Detail, Metric, Status};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-/// Total body lines and the line of the tree cursor (for scrolling in `update`).
-pub fn line_count(m: &Model) -> (usize, Option<usize>) {
+/// Total body lines and the lines of the tree cursor's item: its own line to the last line of
+/// its evidence, fix and details when expanded (for scrolling in `update`: the opened item's
+/// text must be on screen, not below the fold).
+pub fn line_count(m: &Model) -> (usize, Option<(usize, usize)>) {
     let (lines, cursor) = lines(m);
     (lines.len(), cursor)
+}
+
+/// "bits-dps › DP04.corp.example › Ranged GET": where the drill's cursor is, for the row that
+/// stays at the top while the rest scrolls.
+pub fn breadcrumb(m: &Model) -> String {
+    let mut parts = vec![m.drill.probe.clone()];
+    if !m.drill.json {
+        let rows = m.drill_rows();
+        if let Some(row) = rows.get(m.drill.cursor) {
+            // The cursor's ancestors are the rows before it with a smaller depth.
+            let mut chain = vec![row];
+            let mut depth = row.depth;
+            for r in rows[..m.drill.cursor].iter().rev() {
+                if r.depth < depth {
+                    chain.push(r);
+                    depth = r.depth;
+                }
+            }
+            for r in chain.into_iter().rev() {
+                parts.push(if r.item.title.is_empty() {
+                    r.item.id.clone()
+                } else {
+                    r.item.title.clone()
+                });
+            }
+        }
+    }
+    parts.join(if m.look.ascii { " > " } else { " › " })
 }
 
 fn label(text: &str, look: crate::theme::Look) -> Span<'static> {
@@ -29,34 +59,59 @@ fn status_spans(status: Option<Status>, look: crate::theme::Look) -> Span<'stati
 
 /// The drill-down's lines, wrapped to the terminal width (long reasons and URLs must be
 /// readable in full), and the line the tree cursor is on.
-pub fn lines(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
+pub fn lines(m: &Model) -> (Vec<Line<'static>>, Option<(usize, usize)>) {
     let (raw, cursor) = unwrapped(m);
     let width = usize::from(m.size.0).max(20);
     let mut out = Vec::with_capacity(raw.len());
-    let mut new_cursor = None;
+    let (mut start, mut end) = (None, None);
     for (i, line) in raw.into_iter().enumerate() {
-        if Some(i) == cursor {
-            new_cursor = Some(out.len());
+        if cursor.is_some_and(|(a, _)| a == i) {
+            start = Some(out.len());
         }
         out.extend(wrap(line, width));
+        if cursor.is_some_and(|(_, b)| b == i) {
+            end = Some(out.len() - 1);
+        }
     }
-    (out, new_cursor)
+    (out, start.map(|a| (a, end.unwrap_or(a))))
 }
 
-/// Word-wraps a styled line; continuation rows are indented by four spaces.
+/// Where a wrapped line's continuation rows start: under the text, past the line's indent and
+/// its label ("    Fix:  make IIS…" continues under "make", "Summary    6/9…" under "6/9").
+fn hang(line: &Line) -> usize {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let lead = text.chars().take_while(|c| *c == ' ').count();
+    let rest = &text[lead..];
+    if let Some(first) = line.spans.first()
+        && first.content.chars().count() == 11
+        && first.content.ends_with(' ')
+    {
+        return 11;
+    }
+    match rest.split_once(' ') {
+        Some((word, after)) if word.ends_with(':') && word.chars().count() <= 12 => {
+            lead + word.chars().count() + 1 + after.chars().take_while(|c| *c == ' ').count()
+        }
+        _ => lead + 4,
+    }
+}
+
+/// Word-wraps a styled line; continuation rows start under the text ([`hang`]).
 fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     if line.width() <= width {
         return vec![line];
     }
+    let indent = hang(&line).min(width / 2).max(1);
+    let pad = " ".repeat(indent);
     let mut rows: Vec<Vec<Span<'static>>> = vec![vec![]];
     let mut used = 0usize;
     for span in line.spans {
         let style = span.style;
         for word in span.content.split_inclusive(' ') {
             let w = word.chars().count();
-            if used + w > width && used > 4 {
-                rows.push(vec![Span::raw("    ")]);
-                used = 4;
+            if used + w > width && used > indent {
+                rows.push(vec![Span::raw(pad.clone())]);
+                used = indent;
             }
             // A single word longer than a row is cut by characters.
             let mut rest: String = word.to_owned();
@@ -67,8 +122,8 @@ fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
                 rows.last_mut()
                     .expect("a row")
                     .push(Span::styled(head, style));
-                rows.push(vec![Span::raw("    ")]);
-                used = 4;
+                rows.push(vec![Span::raw(pad.clone())]);
+                used = indent;
             }
             used += rest.chars().count();
             rows.last_mut()
@@ -79,7 +134,7 @@ fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     rows.into_iter().map(Line::from).collect()
 }
 
-fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
+fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<(usize, usize)>) {
     let look = m.look;
     let Some(p) = m.probe(&m.drill.probe) else {
         return (
@@ -156,7 +211,7 @@ fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
                 Style::new()
             };
             if is_cursor {
-                cursor_line = Some(out.len());
+                cursor_line = Some((out.len(), out.len()));
             }
             out.push(Line::from(vec![
                 Span::raw(if is_cursor {
@@ -177,6 +232,9 @@ fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<usize>) {
                 evidence_and_fix(item, row.depth + 3, look, &mut out);
                 details(&item.details, row.depth + 3, look, &mut out);
                 metrics(&item.metrics, row.depth + 3, look, &mut out);
+            }
+            if is_cursor {
+                cursor_line = cursor_line.map(|(a, _): (usize, usize)| (a, out.len() - 1));
             }
         }
     }

@@ -29,3 +29,8 @@ pub fn grid_columns(width: u16, n: usize) -> usize {
 pub fn body_height((_, h): (u16, u16)) -> usize {
     usize::from(h.saturating_sub(2))
 }
+
+/// Rows of the drill's scrolling part: the body less the breadcrumb row at its top.
+pub fn drill_height(size: (u16, u16)) -> usize {
+    body_height(size).saturating_sub(1)
+}

@@ -290,7 +290,7 @@ fn drill_action(m: &mut Model, action: Action) -> Vec<Command> {
     }
     let rows = m.drill_rows();
     let tree_mode = !m.drill.json && !rows.is_empty();
-    let page = layout::body_height(m.size).max(1);
+    let page = layout::drill_height(m.size).max(1);
     match action {
         Action::Back => {
             m.screen = Screen::Overview;
@@ -350,14 +350,16 @@ fn clamp_drill(m: &mut Model) {
     }
     let rows = m.drill_rows().len();
     m.drill.cursor = m.drill.cursor.min(rows.saturating_sub(1));
-    let (lines, cursor_line) = drill_layout::line_count(m);
-    let height = layout::body_height(m.size).max(1);
+    let (lines, cursor) = drill_layout::line_count(m);
+    let height = layout::drill_height(m.size).max(1);
     let max_scroll = lines.saturating_sub(height);
-    if let Some(c) = cursor_line.filter(|_| !m.drill.json) {
+    if let Some((c, end)) = cursor.filter(|_| !m.drill.json) {
+        // The cursor's line, and its evidence and fix below it as far as they fit.
+        let end = end.min(c + height - 1);
         if c < m.drill.scroll {
             m.drill.scroll = c;
-        } else if c >= m.drill.scroll + height {
-            m.drill.scroll = c + 1 - height;
+        } else if end >= m.drill.scroll + height {
+            m.drill.scroll = end + 1 - height;
         }
     }
     m.drill.scroll = m.drill.scroll.min(max_scroll);

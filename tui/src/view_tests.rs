@@ -511,3 +511,32 @@ fn focus_in_the_problems_list_is_the_only_focus_drawn_at_three_sizes() {
         insta::assert_snapshot!(format!("problems_focused_{w}x{h}"), screen);
     }
 }
+
+/// Enter on any problem, at every size: the breadcrumb names the probe and the item at the
+/// top, and the item's "Seen:" and "Fix:" are on screen (not below the fold).
+#[test]
+fn every_problem_opens_with_its_fix_in_view_and_a_breadcrumb() {
+    for (w, h) in SIZES {
+        let base = crate::fixture::model_of(crate::fixture::demo_snapshot(), w, h);
+        let n = base.problems().len();
+        for k in 0..n {
+            let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), w, h);
+            let p = m.problems()[k].clone();
+            let (probe, title) = (p.probe.to_owned(), p.title.clone());
+            let has_fix = p.fix.is_some();
+            keys(&mut m, &[KeyCode::End, KeyCode::Down]);
+            for _ in 0..k {
+                keys(&mut m, &[KeyCode::Down]);
+            }
+            keys(&mut m, &[KeyCode::Enter]);
+            let screen = render(&m);
+            let crumb = screen.lines().nth(1).unwrap();
+            assert!(crumb.contains(&probe), "{w}x{h} #{k}: {crumb}");
+            let last = title.rsplit(" › ").next().unwrap();
+            assert!(crumb.contains(last), "{w}x{h} #{k}: {crumb} lacks {last}");
+            if has_fix {
+                assert!(screen.contains("Fix:"), "{w}x{h} #{k}:\n{screen}");
+            }
+        }
+    }
+}

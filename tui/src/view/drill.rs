@@ -8,6 +8,24 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 pub fn render(m: &Model, f: &mut Frame, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    // The breadcrumb stays while the rest scrolls: which probe and item this is.
+    let crumb = crate::text::fit(
+        &crate::drill_layout::breadcrumb(m),
+        usize::from(area.width),
+        m.look,
+    );
+    f.render_widget(
+        Paragraph::new(Line::styled(crumb, crate::theme::dim(m.look))),
+        Rect { height: 1, ..area },
+    );
+    let area = Rect {
+        y: area.y + 1,
+        height: area.height - 1,
+        ..area
+    };
     let (lines, _) = lines(m);
     let scroll = m
         .drill
