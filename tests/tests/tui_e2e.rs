@@ -16,6 +16,11 @@ impl Tmux {
     /// Starts `cmd` (a shell command line) in a 100x30 tmux pane. A wrapper records the
     /// exit status in a file: tmux 3.3 does not always report it for a dead pane.
     fn start(name: &str, dir: &Path, cmd: &str) -> Tmux {
+        Tmux::start_sized(name, dir, cmd, (100, 30))
+    }
+
+    /// [`Tmux::start`] in a pane of `size` (columns, rows).
+    fn start_sized(name: &str, dir: &Path, cmd: &str, size: (u16, u16)) -> Tmux {
         let socket = format!("pd-{name}-{}", std::process::id());
         // remain-on-exit keeps the pane after patchdeck exits, to check that the alternate
         // screen was left.
@@ -44,9 +49,9 @@ impl Tmux {
             "new-session",
             "-d",
             "-x",
-            "100",
+            &size.0.to_string(),
             "-y",
-            "30",
+            &size.1.to_string(),
             &format!("sh {}", wrapper.display()),
         ]);
         t
@@ -714,4 +719,44 @@ fn two_dashboards_attach_to_one_serve_and_the_site_sees_one_poll() {
         t.keys(&["q"]);
         assert_eq!(t.wait_dead(), "0");
     }
+}
+
+/// At 80x24, as an operator over a small SSH window: the problems list shows each problem
+/// once (the two WUA versions with one fix are one row), and Enter on a problem opens the
+/// drill with the breadcrumb at the top and the item's fix on screen.
+#[test]
+fn at_80x24_enter_on_a_problem_shows_its_fix_under_a_breadcrumb() {
+    let dir = scratch("tui-e2e-80x24");
+    let cmd = format!(
+        "{} demo --log-file {}",
+        patchdeck_bin().display(),
+        dir.join("l.log").display()
+    );
+    let t = Tmux::start_sized("small", &dir, &cmd, (80, 24));
+    let s = t.wait_for("the demo's problems", |s| {
+        s.contains("problems, worst first") && s.contains("also: ")
+    });
+    // The agent versions below a line share one fix: one row each, "+N", the rest on "also:".
+    let wua_rows: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains("WARNING") && l.contains("wua-clients") && l.contains(": "))
+        .filter(|l| !l.contains("30,000 clients"))
+        .collect();
+    assert!(!wua_rows.is_empty(), "{s}");
+    assert!(
+        wua_rows.iter().all(|l| l.contains(" +")),
+        "one row for one cause:\n{s}"
+    );
+    assert!(s.contains("also: WUA versions › WUA "), "{s}");
+    // The first problem: DP04, which ignores Range.
+    t.keys(&["End", "Down", "Enter"]);
+    let s = t.wait_for("the drill with the breadcrumb", |s| {
+        s.lines()
+            .nth(1)
+            .is_some_and(|l| l.trim_end() == "bits-dps › DP04")
+    });
+    assert!(s.contains("Seen: GET http://127.0.0.1:"), "{s}");
+    assert!(s.contains("Fix:  BITS resumes with byte ranges"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
 }
