@@ -109,7 +109,20 @@ fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
         let style = span.style;
         for word in span.content.split_inclusive(' ') {
             let w = word.chars().count();
-            if used + w > width && used > indent {
+            let url = word.starts_with("http://") || word.starts_with("https://");
+            let bare = word.trim_end().chars().count();
+            if url && used + bare > width && bare > width - indent && bare <= width {
+                // A URL kept whole, so it can be copied or clicked: on a row of its own from
+                // the first column when it would not fit under the text.
+                let mut row = vec![Span::styled(word.trim_end().to_owned(), style)];
+                used = bare;
+                if w > bare && used < width {
+                    row.push(Span::raw(" "));
+                    used += 1;
+                }
+                rows.push(row);
+                continue;
+            } else if used + w > width && used > indent {
                 rows.push(vec![Span::raw(pad.clone())]);
                 used = indent;
             }

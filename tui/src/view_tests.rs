@@ -540,3 +540,28 @@ fn every_problem_opens_with_its_fix_in_view_and_a_breadcrumb() {
         }
     }
 }
+
+/// A URL in the drill is never broken mid-token when it fits the width: under its text when
+/// there is room, else on a row of its own from the first column.
+#[test]
+fn urls_in_the_drill_stay_whole() {
+    let url = "https://learn.microsoft.com/en-us/windows/win32/bits/bits-return-values";
+    let mut snap = crate::fixture::demo_snapshot();
+    let bits = snap
+        .probes
+        .iter_mut()
+        .find(|p| p.meta.id == "bits-dps")
+        .unwrap();
+    let p = std::sync::Arc::make_mut(bits);
+    let r = std::sync::Arc::make_mut(p.latest.as_mut().unwrap());
+    let item = &mut r.report.as_mut().unwrap().items[1];
+    item.fix = Some(format!(
+        "Make IIS honour Range; see BITS Return Values: {url}."
+    ));
+    for (w, h) in SIZES {
+        let mut m = crate::fixture::model_of(snap.clone(), w, h);
+        keys(&mut m, &[KeyCode::End, KeyCode::Down, KeyCode::Enter]);
+        let screen = render(&m);
+        assert!(screen.contains(url), "{w}x{h}:\n{screen}");
+    }
+}
