@@ -469,9 +469,9 @@ fn an_attached_dashboard_says_where_its_results_come_from_at_three_widths() {
     );
     let narrow = header(80);
     assert!(!narrow.contains("serve"), "{narrow}");
-    // The counts are whole at every width.
+    // The counts are whole at every width (in words or short).
     for h in [&wide, &mid, &narrow] {
-        assert!(h.contains("critical"), "{h}");
+        assert!(h.contains("1 crit"), "{h}");
     }
     // An alarm about serve stays at the site name's cost.
     let mut m = model(110, 24);
@@ -564,4 +564,20 @@ fn urls_in_the_drill_stay_whole() {
         let screen = render(&m);
         assert!(screen.contains(url), "{w}x{h}:\n{screen}");
     }
+}
+
+/// The site's name stays in an 80-column header: the counts get short ("▲ 1 warn", zeros
+/// left out) before the name goes.
+#[test]
+fn the_site_name_stays_at_80_columns() {
+    let m = crate::fixture::model_of(crate::fixture::demo_snapshot(), 80, 24);
+    let h = render(&m).lines().next().unwrap().to_owned();
+    assert!(h.contains("ABC - Contoso primary site"), "{h}");
+    assert!(h.contains("✖ 1 crit") && !h.contains("0 unkn"), "{h}");
+    let m = crate::fixture::model_of(crate::fixture::demo_snapshot(), 120, 40);
+    let h = render(&m).lines().next().unwrap().to_owned();
+    assert!(
+        h.contains("ABC - Contoso primary site") && h.contains("? 0 unknown"),
+        "{h}"
+    );
 }

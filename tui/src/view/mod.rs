@@ -116,44 +116,52 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
     for p in &m.data.probes {
         counts[p.status().map_or(4, |s| s.code() as usize)] += 1;
     }
-    let mut right: Vec<Span> = Vec::new();
-    for (i, status) in [
-        Some(Status::Ok),
-        Some(Status::Warning),
-        Some(Status::Critical),
-        Some(Status::Unknown),
-        None,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if counts[i] == 0 && status.is_none() {
-            continue;
+    // The counts in words, or when that leaves no room for the site, short: "✔ 4 ok  ▲ 1 warn
+    // ✖ 1 crit" (zero counts left out).
+    let right_of = |short: bool| {
+        let mut right: Vec<Span> = Vec::new();
+        for (i, status) in [
+            Some(Status::Ok),
+            Some(Status::Warning),
+            Some(Status::Critical),
+            Some(Status::Unknown),
+            None,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if counts[i] == 0 && (status.is_none() || (short && i > 0)) {
+                continue;
+            }
+            let word = theme::word(status).to_lowercase();
+            let word = if short {
+                match status {
+                    Some(Status::Warning) => "warn".to_owned(),
+                    Some(Status::Critical) => "crit".to_owned(),
+                    Some(Status::Unknown) => "unkn".to_owned(),
+                    _ => word,
+                }
+            } else {
+                word
+            };
+            right.push(Span::styled(
+                format!("{} {} {word}", theme::symbol(status, look), counts[i]),
+                theme::style(status, look),
+            ));
+            right.push(Span::raw(if short { " " } else { "  " }));
         }
-        right.push(Span::styled(
-            format!(
-                "{} {} {}",
-                theme::symbol(status, look),
-                counts[i],
-                theme::word(status).to_lowercase()
-            ),
-            theme::style(status, look),
-        ));
-        right.push(Span::raw("  "));
-    }
-    if m.data.paused {
-        right.push(Span::styled("[PAUSED]", theme::selected(look)));
-        right.push(Span::raw("  "));
-    }
-    right.push(Span::raw(clock_minutes(m.now, m.utc_offset)));
-    right.push(Span::raw(" "));
-    let right_width: usize = right.iter().map(Span::width).sum();
-    // Narrow: the short word on where results come from, then without it (or, for an alarm,
-    // without the site name), before the counts are cut.
-    let fits = |spans: &[Span]| {
-        let left: usize = spans.iter().map(Span::width).sum();
-        usize::from(area.width) > left + right_width
+        if m.data.paused {
+            right.push(Span::styled("[PAUSED]", theme::selected(look)));
+            right.push(Span::raw(if short { " " } else { "  " }));
+        }
+        right.push(Span::raw(clock_minutes(m.now, m.utc_offset)));
+        right.push(Span::raw(" "));
+        right
     };
+    let (full, short) = (right_of(false), right_of(true));
+    let width_of = |v: &[Span]| -> usize { v.iter().map(Span::width).sum() };
+    let fits =
+        |left: &[Span], right: &[Span]| usize::from(area.width) > width_of(left) + width_of(right);
     let site_span_ref = &site;
     let with = |site: bool, source: Option<&String>| {
         let mut v = vec![Span::styled(" patchdeck", theme::heading(look))];
@@ -166,21 +174,30 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
         v
     };
     let alarm = m.source.as_ref().is_some_and(|s| s.alarm);
+    // Narrowing, in order: the short word on where results come from, short counts (the site
+    // name matters more than the words "ok" and "unknown"), then without the source (or, for
+    // an alarm, without the site name), then the name alone.
     let candidates = [
-        with(true, source_long.as_ref()),
-        with(true, source_short.as_ref()),
-        if alarm {
-            with(false, source_short.as_ref())
-        } else {
-            with(true, None)
-        },
-        with(false, None),
+        (with(true, source_long.as_ref()), &full),
+        (with(true, source_short.as_ref()), &full),
+        (with(true, source_short.as_ref()), &short),
+        (
+            if alarm {
+                with(false, source_short.as_ref())
+            } else {
+                with(true, None)
+            },
+            &short,
+        ),
+        (with(false, None), &full),
+        (with(false, None), &short),
     ];
-    let mut spans = candidates
+    let (mut spans, right) = candidates
         .iter()
-        .find(|c| fits(c))
-        .cloned()
-        .unwrap_or_else(|| with(false, None));
+        .find(|(l, r)| fits(l, r))
+        .map(|(l, r)| (l.clone(), (*r).clone()))
+        .unwrap_or_else(|| (with(false, None), short.clone()));
+    let right_width = width_of(&right);
     let left_width: usize = spans.iter().map(Span::width).sum();
     spans.push(Span::raw(
         " ".repeat(
