@@ -3205,3 +3205,53 @@ fn a_second_serve_on_one_history_is_refused_naming_the_first() {
     let again = serve(&cfg);
     drop(again);
 }
+
+/// Options work before or after the command, and each command's help shows only what
+/// applies to it: `demo --mouse` parses, `--config` works on either side of `check`, and
+/// neither `completions -h` offers `--config` nor `check -h` offers `--mouse`.
+#[test]
+fn options_work_on_either_side_of_the_command_and_help_shows_what_applies() {
+    let dir = scratch("cli-options");
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"m\"\nplugin = \"mock\"\n[probe.config]\nstatus = \"warning\"\n",
+    );
+    let cfg = cfg.to_str().unwrap();
+    let after = run_patchdeck(&["check", "--config", cfg]);
+    let before = run_patchdeck(&["--config", cfg, "check"]);
+    assert_eq!(after.status.code(), Some(1), "{}", text(&after.stderr));
+    assert_eq!(before.status.code(), Some(1), "{}", text(&before.stderr));
+    assert_eq!(text(&after.stdout), text(&before.stdout));
+    // After the command wins.
+    let both = run_patchdeck(&["--config", "/nonexistent.toml", "check", "--config", cfg]);
+    assert_eq!(both.status.code(), Some(1), "{}", text(&both.stderr));
+
+    // demo takes the display options after it (a missing scenario is the error, not --mouse).
+    let demo = run_patchdeck(&[
+        "demo",
+        "--mouse",
+        "--ascii",
+        "--no-color",
+        "--scenario",
+        "/nonexistent-scenario.toml",
+    ]);
+    assert_eq!(demo.status.code(), Some(3));
+    let err = text(&demo.stderr);
+    assert!(err.contains("/nonexistent-scenario.toml"), "{err}");
+    assert!(!err.contains("unexpected argument"), "{err}");
+
+    let help = |args: &[&str]| text(&run_patchdeck(args).stdout);
+    let completions = help(&["completions", "-h"]);
+    assert!(!completions.contains("--config"), "{completions}");
+    assert!(!completions.contains("--plugin-dir"), "{completions}");
+    let check = help(&["check", "-h"]);
+    assert!(
+        check.contains("--config") && !check.contains("--mouse"),
+        "{check}"
+    );
+    let demo = help(&["demo", "-h"]);
+    assert!(
+        demo.contains("--mouse") && !demo.contains("--config"),
+        "{demo}"
+    );
+}

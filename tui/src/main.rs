@@ -96,26 +96,74 @@ binary, else next to it.",
 patchdeck check --config examples/patchdeck.toml\n  patchdeck check --probe wsus-sup01 --format nagios\n  patchdeck plugins"
 )]
 struct Cli {
+    #[command(flatten)]
+    site: SiteOpts,
+
+    #[command(flatten)]
+    log: LogOpts,
+
+    #[command(flatten)]
+    display: DisplayOpts,
+
+    /// Dashboard: attach to the `patchdeck serve` listening on this Unix socket (an error if
+    /// none answers). Without it the dashboard attaches by itself to the serve of its config
+    /// (the socket in [settings], else serve.sock in the config's history folder) and runs
+    /// its own probes only when no serve runs for the config.
+    #[arg(long, value_name = "SOCKET")]
+    connect: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Which site: the config and where its plugins are. Accepted before or after the command
+/// (`patchdeck --config F check` and `patchdeck check --config F`), shown only by the commands
+/// that use them.
+#[derive(clap::Args, Debug, Clone, Default)]
+struct SiteOpts {
     /// Config file (TOML). See examples/site.toml (installed:
     /// /usr/share/patchdeck/examples/site.toml).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Also search this folder for plugins (repeatable).
-    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    #[arg(long = "plugin-dir", value_name = "DIR")]
     plugin_dirs: Vec<PathBuf>,
 
     /// Load plugin files even if group/other-writable or owned by another user.
-    #[arg(long, global = true)]
+    #[arg(long)]
     allow_insecure_plugins: bool,
+}
 
+impl SiteOpts {
+    /// This command's options over those given before it.
+    fn over(&self, before: &SiteOpts) -> SiteOpts {
+        SiteOpts {
+            config: self.config.clone().or_else(|| before.config.clone()),
+            plugin_dirs: before
+                .plugin_dirs
+                .iter()
+                .chain(&self.plugin_dirs)
+                .cloned()
+                .collect(),
+            allow_insecure_plugins: self.allow_insecure_plugins || before.allow_insecure_plugins,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+struct LogOpts {
     /// Write logs to this file (filter with RUST_LOG, default "info"). The dashboard always
     /// logs to a file ($XDG_STATE_HOME/patchdeck/patchdeck.log by default), never to the
     /// screen; `check` and `plugins` log to stderr only when RUST_LOG is set. The file is
     /// created 0600, never through a symlink, and rotates at 10 MiB to FILE.1.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     log_file: Option<PathBuf>,
+}
 
+/// How the dashboard draws (the dashboard and `demo`).
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+struct DisplayOpts {
     /// Dashboard: capture the mouse (off by default so text can be selected over SSH).
     #[arg(long)]
     mouse: bool,
@@ -127,16 +175,6 @@ struct Cli {
     /// Dashboard: ASCII symbols and borders only (automatic for TERM=linux/vt100/dumb).
     #[arg(long)]
     ascii: bool,
-
-    /// Dashboard: attach to the `patchdeck serve` listening on this Unix socket (an error if
-    /// none answers). Without it the dashboard attaches by itself to the serve of its config
-    /// (the socket in [settings], else serve.sock in the config's history folder) and runs
-    /// its own probes only when no serve runs for the config.
-    #[arg(long, value_name = "SOCKET")]
-    connect: Option<PathBuf>,
-
-    #[command(subcommand)]
-    command: Option<Command>,
 }
 
 /// `--max-items`: a number from 0 to 10,000 (a billion would be a 600 GB allocation).
@@ -170,6 +208,10 @@ enum Command {
         /// are UNKNOWN. 0 is refused.
         #[arg(long, short = 't', value_name = "SECONDS", value_parser = parse_check_timeout)]
         timeout: Option<std::time::Duration>,
+        #[command(flatten)]
+        site: SiteOpts,
+        #[command(flatten)]
+        log: LogOpts,
     },
     /// Open the dashboard on a simulated ConfigMgr 2007 site served on loopback (sitesim),
     /// judged by all six real probes: wsus (WSUS 3.0, sync, admin console), bits
@@ -185,6 +227,10 @@ enum Command {
         /// changes show.
         #[arg(long)]
         chaos: bool,
+        #[command(flatten)]
+        log: LogOpts,
+        #[command(flatten)]
+        display: DisplayOpts,
     },
     /// List plugin files found: kind, version, ABI version, description, and any problem
     /// (refused permissions, invalid descriptor, duplicate kind).
@@ -192,6 +238,10 @@ enum Command {
         /// Output format.
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        #[command(flatten)]
+        site: SiteOpts,
+        #[command(flatten)]
+        log: LogOpts,
     },
     /// List the site-database exports the configured probes read (every `*_csv` key): file,
     /// probe, rows and the time the export was taken (from the export kit's manifest,
@@ -202,6 +252,10 @@ enum Command {
         /// Output format.
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        #[command(flatten)]
+        site: SiteOpts,
+        #[command(flatten)]
+        log: LogOpts,
     },
     /// List every rule the probes judge by: id, default severity (the worst it gives), the
     /// page it rests on, the fix, and "assumption" where no page gives the number. Override a
@@ -214,6 +268,10 @@ enum Command {
         /// Output format.
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        #[command(flatten)]
+        site: SiteOpts,
+        #[command(flatten)]
+        log: LogOpts,
     },
     /// The one collector for a config: run every probe on its timer without a screen, append
     /// transitions to the history (one writer: a second serve is refused), serve /metrics
@@ -234,6 +292,10 @@ enum Command {
         /// (0 to 10000).
         #[arg(long, value_name = "N", default_value_t = 50, value_parser = parse_max_items)]
         max_items: usize,
+        #[command(flatten)]
+        site: SiteOpts,
+        #[command(flatten)]
+        log: LogOpts,
     },
     /// Validate the config without running any probe (like `nginx -t`).
     Config {
@@ -265,7 +327,30 @@ enum Command {
         /// Output format.
         #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        #[command(flatten)]
+        site: SiteOpts,
+        #[command(flatten)]
+        log: LogOpts,
     },
+}
+
+impl Command {
+    /// The site, log and display options given after this command, where it takes them.
+    fn options(&self) -> (Option<&SiteOpts>, Option<&LogOpts>, Option<DisplayOpts>) {
+        match self {
+            Command::Check { site, log, .. }
+            | Command::Plugins { site, log, .. }
+            | Command::Exports { site, log, .. }
+            | Command::Rules { site, log, .. }
+            | Command::Serve { site, log, .. }
+            | Command::Events { site, log, .. }
+            | Command::Config {
+                action: ConfigAction::Check { site, log, .. },
+            } => (Some(site), Some(log), None),
+            Command::Demo { log, display, .. } => (None, Some(log), Some(*display)),
+            Command::Completions { .. } | Command::Man { .. } => (None, None, None),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -280,6 +365,10 @@ enum ConfigAction {
         /// Skip the file checks (a config written before the exports exist).
         #[arg(long)]
         offline: bool,
+        #[command(flatten)]
+        site: SiteOpts,
+        #[command(flatten)]
+        log: LogOpts,
     },
 }
 
@@ -383,7 +472,26 @@ fn main() -> ExitCode {
     };
     let dashboard = matches!(cli.command, None | Some(Command::Demo { .. }));
     let serving = matches!(cli.command, Some(Command::Serve { .. }));
-    if let Err(e) = init_logging(cli.log_file.as_ref(), dashboard, serving) {
+    // Options given after the command win over those before it.
+    let (site, log, display) = match &cli.command {
+        Some(c) => c.options(),
+        None => (None, None, None),
+    };
+    let site = site.map_or_else(|| cli.site.clone(), |s| s.over(&cli.site));
+    let log_file = log
+        .and_then(|l| l.log_file.clone())
+        .or_else(|| cli.log.log_file.clone());
+    let display = display.map_or(cli.display, |d| DisplayOpts {
+        mouse: d.mouse || cli.display.mouse,
+        no_color: d.no_color || cli.display.no_color,
+        ascii: d.ascii || cli.display.ascii,
+    });
+    let tui = app::TuiOptions {
+        mouse: display.mouse,
+        no_color: display.no_color,
+        ascii: display.ascii,
+    };
+    if let Err(e) = init_logging(log_file.as_ref(), dashboard, serving) {
         eprintln!("patchdeck: {}", sanitize::text(&format!("{e:#}")));
         return ExitCode::from(EXIT_UNKNOWN);
     }
@@ -398,9 +506,9 @@ fn main() -> ExitCode {
         }
     };
     let opts = headless::Options {
-        config: cli.config.clone(),
-        plugin_dirs: cli.plugin_dirs.clone(),
-        allow_insecure_plugins: cli.allow_insecure_plugins,
+        config: site.config.clone(),
+        plugin_dirs: site.plugin_dirs.clone(),
+        allow_insecure_plugins: site.allow_insecure_plugins,
     };
     let code = runtime.block_on(async {
         match cli.command {
@@ -408,19 +516,21 @@ fn main() -> ExitCode {
                 probes,
                 format,
                 timeout,
+                ..
             }) => headless::check(&opts, &probes, format, timeout).await,
-            Some(Command::Plugins { format }) => headless::plugins(&opts, format).await,
-            Some(Command::Exports { format }) => headless::exports(&opts, format),
-            Some(Command::Rules { kind, format }) => {
+            Some(Command::Plugins { format, .. }) => headless::plugins(&opts, format).await,
+            Some(Command::Exports { format, .. }) => headless::exports(&opts, format),
+            Some(Command::Rules { kind, format, .. }) => {
                 headless::rules(&opts, kind.as_deref(), format).await
             }
             Some(Command::Serve {
                 listen,
                 allow_remote,
                 max_items,
+                ..
             }) => serve::run(&opts, listen, allow_remote, max_items).await,
             Some(Command::Config {
-                action: ConfigAction::Check { offline },
+                action: ConfigAction::Check { offline, .. },
             }) => headless::config_check(&opts, offline).await,
             Some(Command::Completions { shell }) => {
                 let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -432,21 +542,12 @@ fn main() -> ExitCode {
                 since,
                 probes,
                 format,
+                ..
             }) => headless::events(&opts, since, &probes, format),
-            Some(Command::Demo { scenario, chaos }) => {
-                let tui = app::TuiOptions {
-                    mouse: cli.mouse,
-                    no_color: cli.no_color,
-                    ascii: cli.ascii,
-                };
-                demo::run(&opts, scenario.as_deref(), chaos, tui).await
-            }
+            Some(Command::Demo {
+                scenario, chaos, ..
+            }) => demo::run(&opts, scenario.as_deref(), chaos, tui).await,
             None => {
-                let tui = app::TuiOptions {
-                    mouse: cli.mouse,
-                    no_color: cli.no_color,
-                    ascii: cli.ascii,
-                };
                 if let Some(socket) = &cli.connect {
                     let site = patchdeck_core::config::locate(opts.config.as_deref())
                         .ok()
