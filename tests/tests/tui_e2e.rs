@@ -760,3 +760,58 @@ fn at_80x24_enter_on_a_problem_shows_its_fix_under_a_breadcrumb() {
     t.keys(&["q"]);
     assert_eq!(t.wait_dead(), "0");
 }
+
+/// `y` on an item sends it to the clipboard with OSC 52 (tmux with set-clipboard on turns it
+/// into a paste buffer: the real terminal side), `w` writes it to a file and the footer says
+/// where.
+#[test]
+fn y_copies_an_item_with_osc_52_and_w_writes_it_to_a_file() {
+    let dir = scratch("tui-e2e-copy");
+    let cfg = config(&dir);
+    let state = dir.join("state");
+    let cmd = format!(
+        "XDG_STATE_HOME={} {} --config {} --log-file {}",
+        state.display(),
+        patchdeck_bin().display(),
+        cfg.display(),
+        dir.join("l.log").display()
+    );
+    let t = Tmux::start("copy", &dir, &cmd);
+    t.run(&["set", "-s", "set-clipboard", "on"]);
+    t.wait_for("the first results", |s| {
+        s.contains("DP07.corp: 200 instead of 206")
+    });
+    t.keys(&["End", "Down", "Enter"]);
+    t.wait_for("the drill", |s| {
+        s.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("bits-dps › DP07"))
+    });
+    t.keys(&["y"]);
+    t.wait_for("the copy said", |s| s.contains("copied 1 line"));
+    let buffer = t.run(&["show-buffer"]);
+    assert!(
+        buffer.starts_with("CRITICAL DP07.corp — 200 instead of 206"),
+        "{buffer:?}"
+    );
+    t.keys(&["w"]);
+    let s = t.wait_for("the file said", |s| s.contains("written to "));
+    let items = state.join("patchdeck/items");
+    let files: Vec<_> = std::fs::read_dir(&items).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1);
+    let path = files[0].path();
+    let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(name.starts_with("bits-dps-dp07-"), "{name}");
+    // The footer names the file (the folder may be cut at this width).
+    let footer = s.lines().rev().find(|l| l.contains("written to ")).unwrap();
+    assert!(
+        footer.contains(&name) || footer.contains(&name[..20]),
+        "{footer}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), buffer);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+}

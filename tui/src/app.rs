@@ -445,6 +445,42 @@ async fn run_inner(
             model.utc_offset = utc_offset();
         }
         for c in commands {
+            let c = match c {
+                Command::Copy(text) => {
+                    let said = copy_to_clipboard(terminal.backend_mut(), &text);
+                    let _ = tx.send(Msg::Said(said));
+                    continue;
+                }
+                Command::Write { name, text } => {
+                    let said = match write_item(&name, &text) {
+                        Ok(path) => {
+                            tracing::info!(path = %path.display(), "item written");
+                            // The file's name first: a long folder is what gets cut.
+                            let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
+                            let dir = path.parent().map(|d| {
+                                let d = d.display().to_string();
+                                match std::env::var("HOME") {
+                                    Ok(h) if !h.is_empty() && d.starts_with(&h) => {
+                                        format!("~{}", &d[h.len()..])
+                                    }
+                                    _ => d,
+                                }
+                            });
+                            format!(
+                                "written to {} in {}",
+                                file.unwrap_or_default(),
+                                dir.unwrap_or_default()
+                            )
+                        }
+                        Err(e) => format!("not written: {e}"),
+                    };
+                    let _ = tx.send(Msg::Said(
+                        patchdeck_core::sanitize::line(&said).into_owned(),
+                    ));
+                    continue;
+                }
+                c => c,
+            };
             match (&scheduler, &control) {
                 (Some(scheduler), _) => match c {
                     Command::RunNow(id) => {
@@ -452,11 +488,13 @@ async fn run_inner(
                     }
                     Command::RunAll => scheduler.run_all_now(),
                     Command::SetPaused(p) => scheduler.set_paused(p),
+                    Command::Copy(_) | Command::Write { .. } => {}
                 },
                 (None, Control::Attached(a)) => a.act(match c {
                     Command::RunNow(id) => crate::attach::Action::Run(id),
                     Command::RunAll => crate::attach::Action::RunAll(true),
                     Command::SetPaused(p) => crate::attach::Action::Pause(p),
+                    Command::Copy(_) | Command::Write { .. } => continue,
                 }),
                 (None, Control::Own(_)) => {}
             }
@@ -481,6 +519,84 @@ async fn run_inner(
         let _ = tokio::time::timeout(Duration::from_secs(3), scheduler.shutdown()).await;
     }
     Ok(0)
+}
+
+/// Text the clipboard takes at most through OSC 52 (terminals cap it; `w` has no limit).
+const MAX_COPY_BYTES: usize = 64 * 1024;
+
+/// Puts `text` on the terminal's clipboard with OSC 52 (xterm, tmux with set-clipboard, kitty,
+/// iTerm2, Windows Terminal; over SSH too). Returns what to say in the footer.
+fn copy_to_clipboard<W: Write>(out: &mut W, text: &str) -> String {
+    let lines = text.lines().count();
+    if text.len() > MAX_COPY_BYTES {
+        return format!(
+            "{lines} lines, too many for the clipboard ({} KB): w writes them to a file",
+            text.len() / 1024
+        );
+    }
+    let seq = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
+    match out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => format!(
+            "copied {lines} line{} (OSC 52; if your terminal does not allow it, w writes a file)",
+            if lines == 1 { "" } else { "s" }
+        ),
+        Err(e) => format!("not copied: {e}"),
+    }
+}
+
+/// Standard base64 (RFC 4648) with padding.
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Writes an item's text to `<state>/patchdeck/items/<name>-<time>.txt` (folder 0700, file
+/// 0600, created new: never over an existing file or through a symlink) and returns the path.
+fn write_item(name: &str, text: &str) -> anyhow::Result<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = patchdeck_core::config::state_dir()
+        .ok_or_else(|| anyhow::anyhow!("neither HOME nor XDG_STATE_HOME is set"))?
+        .join("items");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S");
+    let path = dir.join(format!("{safe}-{stamp}.txt"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(text.as_bytes())?;
+    Ok(path)
 }
 
 /// Draws a frame unless it would be identical to the last one drawn; returns whether it
@@ -527,6 +643,33 @@ mod tests {
             no_color,
             ascii,
         }
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), coded, "{plain}");
+        }
+    }
+
+    #[test]
+    fn the_clipboard_gets_osc_52_and_a_huge_list_is_refused() {
+        let mut out = Vec::new();
+        let said = copy_to_clipboard(&mut out, "a\nb\n");
+        assert_eq!(out, b"\x1b]52;c;YQpiCg==\x07");
+        assert!(said.starts_with("copied 2 lines"), "{said}");
+        let mut out = Vec::new();
+        let said = copy_to_clipboard(&mut out, &"host\n".repeat(20_000));
+        assert!(out.is_empty());
+        assert!(said.contains("w writes them to a file"), "{said}");
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub enum Action {
     Events,
     Help,
     ToggleJson,
+    /// Copy the drill's item (its text and its list) to the clipboard (OSC 52).
+    Copy,
+    /// Write the drill's item to a file and say where.
+    Write,
     Quit,
 }
 
@@ -222,6 +226,22 @@ pub static BINDINGS: &[Binding] = &[
         help: "toggle the raw JSON report",
         screens: &[Drill],
         action: Action::ToggleJson,
+    },
+    Binding {
+        keys: &[k('y')],
+        label: "y",
+        short: "",
+        help: "details: copy the item and everything listed under it to the clipboard (OSC 52, where the terminal allows)",
+        screens: &[Drill],
+        action: Action::Copy,
+    },
+    Binding {
+        keys: &[k('w')],
+        label: "w",
+        short: "",
+        help: "details: write the item and everything listed under it to a file (the footer says where)",
+        screens: &[Drill],
+        action: Action::Write,
     },
     Binding {
         keys: &[k('e')],

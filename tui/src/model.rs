@@ -136,6 +136,8 @@ pub struct Model {
     /// Where the results come from when not from this process's own engine: "live from serve
     /// (pid 4242, since 13:05)", or why serve is not heard from. Shown in the header.
     pub source: Option<Source>,
+    /// What the last command did, shown in the footer until the next key.
+    pub said: Option<String>,
     pub data: Snapshot,
     pub now: SystemTime,
     /// Terminal size (columns, rows).
@@ -180,6 +182,9 @@ pub enum Msg {
     Terminate,
     /// Where the results come from changed (attached to serve, lost it, a notice from it).
     Source(Option<Source>),
+    /// A line for the footer until the next key: what a command did ("copied 512 lines",
+    /// "written to ~/…/DP04.txt").
+    Said(String),
     /// The terminal's input ended (EOF, EIO: the SSH connection dropped).
     InputClosed,
     /// A left click at a cell (with --mouse); `double` when the app saw a second click on
@@ -189,6 +194,39 @@ pub enum Msg {
         y: u16,
         double: bool,
     },
+}
+
+/// An item as plain text for `y` and `w`: its title, status and summary, what was seen, the
+/// fix, its details, metrics and every item under it (one per line, indented): a list of 500
+/// host names taken away whole.
+pub fn item_text(item: &Item) -> String {
+    fn walk(i: &Item, depth: usize, out: &mut String) {
+        let pad = "  ".repeat(depth);
+        let title = if i.title.is_empty() { &i.id } else { &i.title };
+        out.push_str(&format!("{pad}{} {title}", i.status.label()));
+        if !i.summary.is_empty() {
+            out.push_str(&format!(" — {}", i.summary));
+        }
+        out.push('\n');
+        if let Some(e) = &i.evidence {
+            out.push_str(&format!("{pad}  Seen: {e}\n"));
+        }
+        if let Some(f) = &i.fix {
+            out.push_str(&format!("{pad}  Fix: {f}\n"));
+        }
+        for d in &i.details {
+            out.push_str(&format!("{pad}  {}: {}\n", d.label, d.value));
+        }
+        for m in &i.metrics {
+            out.push_str(&format!("{pad}  {}: {}{}\n", m.label, m.value, m.uom));
+        }
+        for c in &i.items {
+            walk(c, depth + 1, out);
+        }
+    }
+    let mut out = String::new();
+    walk(item, 0, &mut out);
+    out
 }
 
 /// Where the results come from, in words for the header: the long form when it fits, else
@@ -208,6 +246,13 @@ pub enum Command {
     RunNow(String),
     RunAll,
     SetPaused(bool),
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
+    /// Write this text to a file named after `name`; the app says where.
+    Write {
+        name: String,
+        text: String,
+    },
 }
 
 impl Model {
@@ -222,6 +267,7 @@ impl Model {
         Model {
             site,
             source: None,
+            said: None,
             data,
             now,
             size,

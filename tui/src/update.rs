@@ -36,6 +36,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             vec![]
         }
+        Msg::Said(text) => {
+            m.said = Some(text);
+            m.dirty = true;
+            vec![]
+        }
         Msg::Source(source) => {
             m.dirty |= m.source != source;
             m.source = source;
@@ -101,6 +106,8 @@ fn key(m: &mut Model, ev: KeyEvent) -> Vec<Command> {
         return vec![];
     };
     m.dirty = true;
+    // What the last command did stays until the next key.
+    m.said = None;
     match m.screen {
         Screen::Overview => overview_action(m, action),
         Screen::Drill => drill_action(m, action),
@@ -297,6 +304,16 @@ fn drill_action(m: &mut Model, action: Action) -> Vec<Command> {
             return vec![];
         }
         Action::RunSelected => return vec![Command::RunNow(m.drill.probe.clone())],
+        Action::Copy | Action::Write if tree_mode => {
+            let row = &rows[m.drill.cursor.min(rows.len() - 1)];
+            let text = crate::model::item_text(row.item);
+            let name = format!("{}-{}", m.drill.probe, row.item.id);
+            return vec![if action == Action::Copy {
+                Command::Copy(text)
+            } else {
+                Command::Write { name, text }
+            }];
+        }
         Action::ToggleJson => {
             m.drill.json = !m.drill.json;
             m.drill.scroll = 0;

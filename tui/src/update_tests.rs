@@ -637,3 +637,49 @@ fn problems_that_share_a_fix_are_one_row() {
     assert_eq!(m.drill.probe, "wua-clients");
     assert_eq!(m.drill_rows()[m.drill.cursor].path, path);
 }
+
+/// `y` and `w` on an item in the drill take the item and everything under it away: its
+/// text, what was seen, the fix and each child on a line.
+#[test]
+fn y_and_w_take_the_item_and_its_list_away() {
+    let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), 120, 40);
+    keys_to_first_problem(&mut m);
+    let c = ch(&mut m, 'y');
+    let [Command::Copy(text)] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert!(
+        text.contains("Fix: BITS resumes with byte ranges"),
+        "{text}"
+    );
+    let c = ch(&mut m, 'w');
+    let [Command::Write { name, text: t }] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert!(name.starts_with("bits-dps-"), "{name}");
+    assert_eq!(t, text);
+    // What the app says stays until the next key.
+    update(&mut m, Msg::Said("written to /x/y.txt".into()));
+    assert_eq!(m.said.as_deref(), Some("written to /x/y.txt"));
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.said, None);
+}
+
+fn keys_to_first_problem(m: &mut Model) {
+    press(m, KeyCode::End);
+    press(m, KeyCode::Down);
+    press(m, KeyCode::Enter);
+    assert_eq!(m.screen, Screen::Drill);
+}
+
+#[test]
+fn item_text_lists_every_child() {
+    use patchdeck_probe_api::Item;
+    let mut parent = Item::new("dp04", "DP04", Status::Critical, "2 of 500 hosts");
+    parent.items = (0..500)
+        .map(|i| Item::new(format!("h{i}"), format!("host{i}.corp"), Status::Ok, ""))
+        .collect();
+    let text = crate::model::item_text(&parent);
+    assert_eq!(text.lines().count(), 501);
+    assert!(text.lines().nth(500).unwrap().contains("host499.corp"));
+}

@@ -221,6 +221,17 @@ fn footer(m: &Model, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(line), area);
         return;
     }
+    if let Some(said) = &m.said {
+        let line = Line::from(vec![
+            Span::raw(" "),
+            Span::styled(
+                crate::text::fit(said, usize::from(area.width).saturating_sub(2), look),
+                theme::heading(look),
+            ),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let mut spans = vec![Span::raw(" ")];
     let mut width = 1usize;
     if !m.filter.is_empty() && m.screen == Screen::Overview {
