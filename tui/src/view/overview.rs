@@ -497,12 +497,18 @@ fn list(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
         .max()
         .unwrap_or(0)
         .min(24);
-    let kind_w = visible
-        .iter()
-        .map(|&i| m.data.probes[i].meta.kind.len())
-        .max()
-        .unwrap_or(0)
-        .min(16);
+    // Narrow: no kind column (it mostly repeats the id: "wsus-sup01 wsus"); the summary, what
+    // is wrong, gets the room.
+    let kind_w = if area.width < 100 {
+        0
+    } else {
+        visible
+            .iter()
+            .map(|&i| m.data.probes[i].meta.kind.len())
+            .max()
+            .unwrap_or(0)
+            .min(16)
+    };
     let mut lines = Vec::new();
     for (row, (pos, &i)) in visible
         .iter()
@@ -534,7 +540,11 @@ fn list(m: &Model, f: &mut Frame, area: Rect, visible: &[usize], selected: usize
             theme::word(status)
         );
         let id = format!("{:<id_w$} ", fit(&p.meta.id, id_w, look));
-        let kind = format!("{:<kind_w$} ", p.meta.kind);
+        let kind = if kind_w == 0 {
+            String::new()
+        } else {
+            format!("{:<kind_w$} ", fit(&p.meta.kind, kind_w, look))
+        };
         let used = head.chars().count()
             + id.chars().count()
             + kind.chars().count()
