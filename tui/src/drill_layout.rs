@@ -61,6 +61,10 @@ fn status_spans(status: Option<Status>, look: crate::theme::Look) -> Span<'stati
 /// readable in full), and the line the tree cursor is on.
 pub fn lines(m: &Model) -> (Vec<Line<'static>>, Option<(usize, usize)>) {
     let (raw, cursor) = unwrapped(m);
+    if m.drill.json {
+        // Not wrapped: a JSON line stays one line, to scroll sideways and paste whole.
+        return (raw, None);
+    }
     let width = usize::from(m.size.0).max(20);
     let mut out = Vec::with_capacity(raw.len());
     let (mut start, mut end) = (None, None);

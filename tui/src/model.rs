@@ -128,6 +128,8 @@ pub struct Drill {
     /// First body line shown.
     pub scroll: usize,
     pub json: bool,
+    /// First column shown of the JSON view (not wrapped, so that it pastes as JSON).
+    pub hscroll: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]

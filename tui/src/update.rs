@@ -317,6 +317,7 @@ fn drill_action(m: &mut Model, action: Action) -> Vec<Command> {
         Action::ToggleJson => {
             m.drill.json = !m.drill.json;
             m.drill.scroll = 0;
+            m.drill.hscroll = 0;
         }
         Action::Up if tree_mode => m.drill.cursor = m.drill.cursor.saturating_sub(1),
         Action::Down if tree_mode => m.drill.cursor = (m.drill.cursor + 1).min(rows.len() - 1),
@@ -347,6 +348,18 @@ fn drill_action(m: &mut Model, action: Action) -> Vec<Command> {
                     m.drill.cursor = i;
                 }
             }
+        }
+        // JSON: sideways by 8 columns, as far as the longest line.
+        Action::Left => m.drill.hscroll = m.drill.hscroll.saturating_sub(8),
+        Action::Right => {
+            let widest = crate::drill_layout::lines(m)
+                .0
+                .iter()
+                .map(|l| l.width())
+                .max()
+                .unwrap_or(0);
+            let max = widest.saturating_sub(usize::from(m.size.0));
+            m.drill.hscroll = (m.drill.hscroll + 8).min(max);
         }
         Action::Up => m.drill.scroll = m.drill.scroll.saturating_sub(1),
         Action::Down => m.drill.scroll += 1,

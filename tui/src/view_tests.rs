@@ -581,3 +581,44 @@ fn the_site_name_stays_at_80_columns() {
         "{h}"
     );
 }
+
+/// The JSON view does not wrap: a long string stays on its line (it pastes as JSON), and →
+/// scrolls sideways to the rest of it.
+#[test]
+fn the_json_view_scrolls_sideways_instead_of_wrapping() {
+    let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), 80, 24);
+    keys(&mut m, &[KeyCode::End, KeyCode::Down, KeyCode::Enter]);
+    keys(&mut m, &chars("J"));
+    let (lines, _) = crate::drill_layout::lines(&m);
+    let report = m
+        .probe("bits-dps")
+        .and_then(|p| p.latest.as_ref())
+        .and_then(|r| r.report.as_ref())
+        .unwrap();
+    let pretty = serde_json::to_string_pretty(report).unwrap();
+    assert_eq!(
+        lines.len(),
+        pretty.lines().count(),
+        "one screen line per JSON line"
+    );
+    let long = pretty
+        .lines()
+        .max_by_key(|l| l.chars().count())
+        .filter(|l| l.chars().count() > 100)
+        .expect("a line longer than the screen");
+    let n = long.chars().count();
+    let tail: String = long.chars().skip(n - 15).collect();
+    assert!(!render(&m).contains(&tail));
+    // Scroll down to the long line, then right until its tail shows.
+    for _ in 0..pretty.lines().count() {
+        if render(&m).contains(&long.chars().take(30).collect::<String>()) {
+            break;
+        }
+        keys(&mut m, &[KeyCode::Down]);
+    }
+    for _ in 0..20 {
+        keys(&mut m, &[KeyCode::Right]);
+    }
+    let screen = render(&m);
+    assert!(screen.contains(&tail), "{screen}");
+}

@@ -36,5 +36,10 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         .skip(scroll)
         .take(usize::from(area.height))
         .collect();
-    f.render_widget(Paragraph::new(shown), area);
+    let hscroll = if m.drill.json {
+        u16::try_from(m.drill.hscroll).unwrap_or(u16::MAX)
+    } else {
+        0
+    };
+    f.render_widget(Paragraph::new(shown).scroll((0, hscroll)), area);
 }
