@@ -3225,7 +3225,7 @@ fn options_work_on_either_side_of_the_command_and_help_shows_what_applies() {
     let verdict = |o: &std::process::Output| {
         text(&o.stdout)
             .lines()
-            .map(|l| l.split(" · ").next().unwrap_or("").to_owned())
+            .map(|l| l.split("  [").next().unwrap_or("").to_owned())
             .collect::<Vec<_>>()
     };
     assert_eq!(verdict(&after), verdict(&before));
