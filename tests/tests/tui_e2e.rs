@@ -656,6 +656,17 @@ fn two_dashboards_attach_to_one_serve_and_the_site_sees_one_poll() {
     };
     let a = dashboard("viewer-a");
     let b = dashboard("viewer-b");
+    // A third, read-only over serve's HTTP port (--connect URL).
+    let c = {
+        let d = dir.join("viewer-c");
+        std::fs::create_dir_all(&d).unwrap();
+        let cmd = format!(
+            "{} --connect http://127.0.0.1:{port} --log-file {}",
+            patchdeck_bin().display(),
+            d.join("l.log").display()
+        );
+        Tmux::start("viewer-c", &d, &cmd)
+    };
     // At 100 columns the header has room for the short form only.
     let live = format!("· serve {serve_pid} ");
     for t in [&a, &b] {
@@ -663,15 +674,23 @@ fn two_dashboards_attach_to_one_serve_and_the_site_sees_one_poll() {
             s.lines().next().is_some_and(|h| h.contains(&live)) && s.contains("mock ok (run 1)")
         });
     }
+    c.wait_for("the HTTP viewer attached", |s| {
+        s.lines().next().is_some_and(|h| h.contains(&live)) && s.contains("mock ok (run 1)")
+    });
     assert_eq!(
         site.requests(),
         first_round,
         "an attached dashboard polled the site itself"
     );
+    // The HTTP viewer is read-only and says so.
+    c.keys(&["R"]);
+    c.wait_for("read-only said", |s| {
+        s.contains("read-only: attached over HTTP")
+    });
 
     // `R` in one dashboard: serve runs every probe once; both dashboards show it.
     a.keys(&["R"]);
-    for t in [&a, &b] {
+    for t in [&a, &b, &c] {
         t.wait_for("serve's second run of tick", |s| {
             s.contains("mock critical (run 2)")
         });
@@ -724,7 +743,7 @@ fn two_dashboards_attach_to_one_serve_and_the_site_sees_one_poll() {
         });
     }
 
-    for t in [&a, &b] {
+    for t in [&a, &b, &c] {
         t.keys(&["q"]);
         assert_eq!(t.wait_dead(), "0");
     }

@@ -300,14 +300,23 @@ pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
 /// Runs the dashboard attached to the `serve` at `socket`: it shows serve's results and sends
 /// it the dashboard's actions; nothing here polls the site or writes history.
 pub async fn run_attached(
-    socket: &std::path::Path,
+    target: &str,
     site: Option<String>,
     opts: TuiOptions,
 ) -> anyhow::Result<u8> {
     let started = Instant::now();
     let (links_tx, links) = mpsc::unbounded_channel();
-    let attached = crate::attach::attach(socket, links_tx).await?;
-    tracing::info!(socket = %socket.display(), pid = attached.hello.pid, "attached to serve");
+    let attached = if target.starts_with("http://") || target.starts_with("https://") {
+        crate::attach::attach_url(target, links_tx).await?
+    } else {
+        crate::attach::attach(std::path::Path::new(target), links_tx).await?
+    };
+    tracing::info!(
+        target,
+        pid = attached.hello.pid,
+        read_only = attached.read_only,
+        "attached to serve"
+    );
     setup_terminal(opts.mouse)?;
     let store = attached.store.clone();
     let result = run_inner(
@@ -329,10 +338,15 @@ fn live_from(hello: &crate::attach::Hello) -> Source {
     let local = (hello.since as i64 + utc_offset()).rem_euclid(86_400);
     Source {
         long: format!(
-            "live from serve (pid {}, since {:02}:{:02})",
+            "live from serve (pid {}, since {:02}:{:02}){}",
             hello.pid,
             local / 3600,
-            local / 60 % 60
+            local / 60 % 60,
+            if hello.config.starts_with("http") {
+                ", read-only"
+            } else {
+                ""
+            }
         ),
         short: format!("serve {}", hello.pid),
         alarm: false,
@@ -490,6 +504,12 @@ async fn run_inner(
                     Command::SetPaused(p) => scheduler.set_paused(p),
                     Command::Copy(_) | Command::Write { .. } => {}
                 },
+                (None, Control::Attached(a)) if a.read_only => {
+                    let _ = tx.send(Msg::Said(
+                        "read-only: attached over HTTP, r, R and p need serve's socket (--connect SOCKET)"
+                            .into(),
+                    ));
+                }
                 (None, Control::Attached(a)) => a.act(match c {
                     Command::RunNow(id) => crate::attach::Action::Run(id),
                     Command::RunAll => crate::attach::Action::RunAll(true),

@@ -224,6 +224,121 @@ pub struct Attached {
     pub hello: Hello,
     pub store: Store,
     actions: tokio::sync::mpsc::UnboundedSender<Action>,
+    /// Attached over HTTP (`--connect URL`): serve's TCP port takes no actions.
+    pub read_only: bool,
+}
+
+/// How often a read-only HTTP viewer asks for a change (a 304 when there is none).
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// One poll of `GET <url>/api/v1/viewer`: `Ok(None)` when nothing changed since `etag`.
+fn fetch(url: &str, etag: &str) -> anyhow::Result<Option<(Hello, State, String)>> {
+    let http = patchdeck_kit::http::Http::new(
+        std::time::SystemTime::now() + Duration::from_secs(30),
+        false,
+        None,
+    );
+    let headers: Vec<(&str, &str)> = if etag.is_empty() {
+        vec![]
+    } else {
+        vec![("If-None-Match", etag)]
+    };
+    let r = http
+        .request(
+            "GET",
+            &format!("{}/api/v1/viewer", url.trim_end_matches('/')),
+            &headers,
+            None,
+            MAX_STATE_LINE as usize,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match r.status {
+        304 => return Ok(None),
+        200 => {}
+        s => anyhow::bail!("HTTP {s} (is this a patchdeck serve?)"),
+    }
+    if r.truncated {
+        anyhow::bail!("the state is larger than {MAX_STATE_LINE} bytes");
+    }
+    let num = |h: &str| r.header(h).and_then(|v| v.trim().parse::<u64>().ok());
+    let hello = Hello {
+        pid: num("x-patchdeck-pid").unwrap_or(0) as u32,
+        since: num("x-patchdeck-since").unwrap_or(0),
+        version: String::new(),
+        config: url.to_owned(),
+    };
+    let etag = r.header("etag").unwrap_or("").to_owned();
+    let ToViewer::State(mut st) = serde_json::from_slice::<ToViewer>(&r.body)? else {
+        anyhow::bail!("the answer is not a state");
+    };
+    st.sanitize();
+    Ok(Some((hello, *st, etag)))
+}
+
+/// Attaches read-only to the serve at `url` (its loopback HTTP port, or a reverse proxy in
+/// front of it): the state is polled every [`POLL`] with its ETag (304 while nothing
+/// changed); `r`, `R` and `p` need the socket and are refused.
+pub async fn attach_url(
+    url: &str,
+    links: tokio::sync::mpsc::UnboundedSender<Link>,
+) -> anyhow::Result<Attached> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        anyhow::bail!("--connect {url}: give a Unix socket's path or an http:// or https:// URL");
+    }
+    let u = url.to_owned();
+    let first = tokio::task::spawn_blocking(move || fetch(&u, ""))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot attach to serve at {url}: {e:#}"))?;
+    let Some((hello, state, mut etag)) = first else {
+        anyhow::bail!("cannot attach to serve at {url}: it answered 304 to a first request");
+    };
+    let store = Store::new([]);
+    store.replace(state);
+    let (actions, _) = tokio::sync::mpsc::unbounded_channel();
+    let attached = Attached {
+        hello: hello.clone(),
+        store: store.clone(),
+        actions,
+        read_only: true,
+    };
+    let url = url.to_owned();
+    std::thread::Builder::new()
+        .name("viewer-poll".into())
+        .spawn(move || {
+            let mut lost = false;
+            let mut pid = hello.pid;
+            while !links.is_closed() {
+                std::thread::sleep(POLL);
+                match fetch(&url, &etag) {
+                    Ok(Some((h, st, tag))) => {
+                        store.replace(st);
+                        etag = tag;
+                        if lost || h.pid != pid {
+                            pid = h.pid;
+                            let _ = links.send(Link::Live(h));
+                        }
+                        lost = false;
+                    }
+                    Ok(None) => {
+                        if lost {
+                            lost = false;
+                            let _ = links.send(Link::Live(Hello {
+                                pid,
+                                ..hello.clone()
+                            }));
+                        }
+                    }
+                    Err(e) => {
+                        if !lost {
+                            let _ = links.send(Link::Lost(format!("{e:#}")));
+                        }
+                        lost = true;
+                        etag.clear();
+                    }
+                }
+            }
+        })?;
+    Ok(attached)
 }
 
 /// What a viewer learns while attached, for the dashboard's header.
@@ -292,6 +407,7 @@ pub async fn attach(
         hello: hello.clone(),
         store: store.clone(),
         actions,
+        read_only: false,
     };
     let path = path.to_owned();
     tokio::spawn(async move {

@@ -105,12 +105,13 @@ struct Cli {
     #[command(flatten)]
     display: DisplayOpts,
 
-    /// Dashboard: attach to the `patchdeck serve` listening on this Unix socket (an error if
-    /// none answers). Without it the dashboard attaches by itself to the serve of its config
-    /// (the socket in [settings], else serve.sock in the config's history folder) and runs
-    /// its own probes only when no serve runs for the config.
-    #[arg(long, value_name = "SOCKET")]
-    connect: Option<PathBuf>,
+    /// Dashboard: attach to a running `patchdeck serve`: its Unix socket (SOCKET: results and
+    /// the keys r, R, p) or its HTTP address (URL, e.g. http://127.0.0.1:9469: read-only,
+    /// polled every second). An error if none answers. Without it the dashboard attaches by
+    /// itself to the serve of its config (the socket in [settings], else serve.sock in the
+    /// config's history folder) and runs its own probes only when no serve runs for it.
+    #[arg(long, value_name = "SOCKET|URL")]
+    connect: Option<String>,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -562,7 +563,12 @@ fn main() -> ExitCode {
                     && let Some(socket) = &config.settings.socket
                     && std::os::unix::net::UnixStream::connect(socket).is_ok()
                 {
-                    return app::run_attached(socket, config.settings.site, tui).await;
+                    return app::run_attached(
+                        &socket.display().to_string(),
+                        config.settings.site,
+                        tui,
+                    )
+                    .await;
                 }
                 // Config and plugin errors are printed here, before the alternate screen.
                 let t = std::time::Instant::now();

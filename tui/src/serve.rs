@@ -51,6 +51,9 @@ struct App {
     rendered: tokio::sync::watch::Receiver<std::sync::Arc<Rendered>>,
     /// Why the last config reload was refused (shown by /healthz), if it was.
     notice: tokio::sync::watch::Receiver<Option<String>>,
+    /// This serve's pid and start (seconds since the epoch), for read-only HTTP viewers.
+    pid: u32,
+    since: u64,
 }
 
 impl App {
@@ -148,9 +151,14 @@ pub async fn run(
     let (viewers_tx, viewers_rx) = tokio::sync::watch::channel(first.viewers.clone());
     let (rendered_tx, rendered_rx) = tokio::sync::watch::channel(std::sync::Arc::new(first));
     let (notices_tx, notices_rx) = tokio::sync::watch::channel(None);
+    let since = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let app = App {
         rendered: rendered_rx,
         notice: notices_rx.clone(),
+        pid: std::process::id(),
+        since,
     };
     let renderer = tokio::spawn(keep_rendered(
         store.clone(),
@@ -160,9 +168,6 @@ pub async fn run(
         viewers_tx,
     ));
     let (actions_tx, actions_rx) = tokio::sync::mpsc::unbounded_channel();
-    let since = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let viewers = socket.map(|listener| {
         tokio::spawn(crate::attach::serve_viewers(
             listener,
@@ -205,6 +210,7 @@ pub async fn run(
         .route("/api/v1/changes", get(changes))
         .route("/metrics", get(metrics))
         .route("/api/v1/state", get(state))
+        .route("/api/v1/viewer", get(viewer))
         .route("/healthz", get(healthz))
         .with_state(app);
     tracing::info!(listen = %bound, probes, "serving");
@@ -500,6 +506,38 @@ async fn metrics(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
     (
         [(header::CONTENT_TYPE, fmt.content_type())],
         axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/viewer`: the state as attached dashboards receive it (`patchdeck --connect
+/// URL`, read-only), with this serve's pid and start in headers; `If-None-Match` with the
+/// current ETag (the change's number) gets 304, so polling costs nothing between changes.
+async fn viewer(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
+    let r = app.current();
+    let etag = format!("\"{}\"", r.generation);
+    let hdrs = [
+        (header::ETAG, etag.clone()),
+        (
+            header::HeaderName::from_static("x-patchdeck-pid"),
+            app.pid.to_string(),
+        ),
+        (
+            header::HeaderName::from_static("x-patchdeck-since"),
+            app.since.to_string(),
+        ),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return (StatusCode::NOT_MODIFIED, hdrs).into_response();
+    }
+    (
+        hdrs,
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        r.viewers.clone(),
     )
         .into_response()
 }
