@@ -622,3 +622,18 @@ fn the_json_view_scrolls_sideways_instead_of_wrapping() {
     let screen = render(&m);
     assert!(screen.contains(&tail), "{screen}");
 }
+
+/// At 200x60 the status strip uses the pane's width (60 results in a 64-column pane), not
+/// 20 of its columns.
+#[test]
+fn wide_panes_show_a_long_status_strip() {
+    use patchdeck_core::store::HistoryEntry;
+    let mut snap = crate::fixture::demo_snapshot();
+    let p = std::sync::Arc::make_mut(&mut snap.probes[0]);
+    let first = p.history[0];
+    p.history = (0..60).map(|_| HistoryEntry { ..first }).collect();
+    let m = crate::fixture::model_of(snap, 200, 60);
+    let screen = render(&m);
+    let strip = "✔".repeat(60);
+    assert!(screen.contains(&strip), "{screen}");
+}

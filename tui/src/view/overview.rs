@@ -10,8 +10,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// Results shown in a pane's status strip.
-const STRIP: usize = 20;
+/// Results shown in a pane's status strip at most: the pane's width (a wide pane shows the
+/// last hour of a one-minute probe), up to what a snapshot keeps.
+const STRIP: usize = crate::model::SNAPSHOT_HISTORY;
 
 pub fn render(m: &Model, f: &mut Frame, area: Rect) {
     m.hits.borrow_mut().clear();
