@@ -849,3 +849,31 @@ fn y_copies_an_item_with_osc_52_and_w_writes_it_to_a_file() {
     t.keys(&["q"]);
     assert_eq!(t.wait_dead(), "0");
 }
+
+/// One focus, drawn one way, in a real terminal: with the problems list focused no pane has
+/// the double border; ← goes back to the panes and the border returns.
+#[test]
+fn one_focus_at_a_time_and_left_goes_back_to_the_panes() {
+    let dir = scratch("tui-e2e-focus");
+    let cfg = config(&dir);
+    let cmd = format!(
+        "{} --config {} --log-file {}",
+        patchdeck_bin().display(),
+        cfg.display(),
+        dir.join("l.log").display()
+    );
+    let t = Tmux::start("focus", &dir, &cmd);
+    t.wait_for("the panes, the first one focused", |s| {
+        s.contains("DP07.corp: 200 instead of 206") && s.contains('╔')
+    });
+    t.keys(&["End", "Down"]);
+    t.wait_for("the problems list focused, no pane double-bordered", |s| {
+        !s.contains('╔') && s.lines().any(|l| l.starts_with(">✖ CRITICAL bits-dps"))
+    });
+    t.keys(&["Left"]);
+    t.wait_for("back on the panes", |s| {
+        s.contains('╔') && !s.lines().any(|l| l.starts_with('>'))
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+}
