@@ -877,3 +877,60 @@ fn one_focus_at_a_time_and_left_goes_back_to_the_panes() {
     t.keys(&["q"]);
     assert_eq!(t.wait_dead(), "0");
 }
+
+/// A serve runs for the config but its socket is not this user's to open (the packaged
+/// /run/patchdeck/serve.sock for someone outside the patchdeck group): the dashboard says so
+/// in its header and its log, and runs its own probes.
+#[test]
+fn a_socket_that_refuses_the_user_is_said_not_ignored() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("tui-e2e-refused");
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = run.join("serve.sock");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[settings]\nsocket = \"{}\"\ninterval = \"1h\"\n\n[[probe]]\nid = \"m\"\nplugin = \"mock\"\n",
+            socket.display()
+        ),
+    );
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let port = free_port();
+    let _serve = Group::spawn(
+        Command::new(patchdeck_bin())
+            .args(["serve", "--config", cfg.to_str().unwrap()])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("PATCHDECK_CONFIG")
+            .env("XDG_STATE_HOME", dir.join("root-state"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    let limit = Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(Instant::now() < limit, "serve made no socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The dashboard as nobody, who may not open the root-owned 0660 socket.
+    let home = dir.join("nobody");
+    std::fs::create_dir_all(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let cmd = format!(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups env HOME={h} XDG_STATE_HOME={h}/state {} --config {} --log-file {h}/l.log",
+        patchdeck_bin().display(),
+        cfg.display(),
+        h = home.display()
+    );
+    let t = Tmux::start("refused", &dir, &cmd);
+    t.wait_for("its own probes, and why", |s| {
+        s.contains("mock ok (run 1)")
+            && s.lines().next().is_some_and(|h| {
+                h.contains("serve's socket refused this user") || h.contains("socket refused")
+            })
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.wait_dead(), "0");
+    let log = std::fs::read_to_string(home.join("l.log")).unwrap();
+    assert!(log.contains("its socket refuses this user"), "{log}");
+}

@@ -277,6 +277,12 @@ enum Control<'a> {
 /// Runs the dashboard on its own engine until quit or a signal; the terminal is restored on
 /// every path.
 pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
+    run_own(engine, opts, None).await
+}
+
+/// [`run`], with a word for the header from the start (why it runs its own probes although a
+/// serve runs for the config).
+pub async fn run_own(engine: Engine, opts: TuiOptions, note: Option<Source>) -> anyhow::Result<u8> {
     let started = Instant::now();
     let store = Store::new(engine.metas());
     // Transitions survive: what happened overnight is in the events view at start.
@@ -290,6 +296,7 @@ pub async fn run(engine: Engine, opts: TuiOptions) -> anyhow::Result<u8> {
         None,
         look_for(opts),
         started,
+        note,
     )
     .await;
     restore_terminal();
@@ -326,6 +333,7 @@ pub async fn run_attached(
         Some(links),
         look_for(opts),
         started,
+        None,
     )
     .await;
     restore_terminal();
@@ -368,6 +376,7 @@ async fn run_inner(
     links: Option<mpsc::UnboundedReceiver<crate::attach::Link>>,
     look: Look,
     started: Instant,
+    note: Option<Source>,
 ) -> anyhow::Result<u8> {
     let bytes = Arc::new(AtomicU64::new(0));
     let writer = Counting {
@@ -386,6 +395,9 @@ async fn run_inner(
     model.utc_offset = utc_offset();
     if let Control::Attached(a) = &control {
         model.source = Some(live_from(&a.hello));
+    }
+    if note.is_some() {
+        model.source = note;
     }
     // The last frame sent, to skip sending an identical one.
     let mut last: Option<ratatui::buffer::Buffer> = None;

@@ -558,17 +558,36 @@ fn main() -> ExitCode {
                 }
                 // A serve running for this config: attach to it rather than poll the site a
                 // second time and fight over its history.
+                let mut note = None;
                 if let Ok(path) = patchdeck_core::config::locate(opts.config.as_deref())
                     && let Ok(config) = patchdeck_core::config::load(&path)
                     && let Some(socket) = &config.settings.socket
-                    && std::os::unix::net::UnixStream::connect(socket).is_ok()
                 {
-                    return app::run_attached(
-                        &socket.display().to_string(),
-                        config.settings.site,
-                        tui,
-                    )
-                    .await;
+                    match std::os::unix::net::UnixStream::connect(socket) {
+                        Ok(_) => {
+                            return app::run_attached(
+                                &socket.display().to_string(),
+                                config.settings.site,
+                                tui,
+                            )
+                            .await;
+                        }
+                        // A serve runs, but its socket is not ours to open: say so rather
+                        // than poll the site beside it without a word.
+                        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                            tracing::warn!(
+                                socket = %socket.display(),
+                                "a serve runs for this config but its socket refuses this user: join its group (adduser $USER patchdeck) or use --connect URL; running this dashboard's own probes"
+                            );
+                            note = Some(model::Source {
+                                long: "own probes: serve's socket refused this user (see log)"
+                                    .into(),
+                                short: "socket refused".into(),
+                                alarm: true,
+                            });
+                        }
+                        Err(_) => {}
+                    }
                 }
                 // Config and plugin errors are printed here, before the alternate screen.
                 let t = std::time::Instant::now();
@@ -577,7 +596,7 @@ fn main() -> ExitCode {
                     ms = t.elapsed().as_secs_f64() * 1000.0,
                     "config loaded and plugins bound"
                 );
-                app::run(engine, tui).await
+                app::run_own(engine, tui, note).await
             }
         }
     });
