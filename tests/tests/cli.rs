@@ -1521,6 +1521,215 @@ fn chromium(dir: &Path, args: &[&str]) -> String {
     reader.join().unwrap()
 }
 
+/// A minimal WebSocket client for the DevTools protocol (text frames, client-masked): enough
+/// to ask a real browser what its page shows now.
+struct Devtools {
+    sock: std::net::TcpStream,
+    next: u64,
+}
+
+impl Devtools {
+    fn connect(ws_url: &str) -> Devtools {
+        use std::io::{Read, Write};
+        let rest = ws_url.strip_prefix("ws://").unwrap();
+        let (hostport, path) = rest.split_once('/').unwrap();
+        let mut sock = std::net::TcpStream::connect(hostport).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            sock,
+            "GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: cGF0Y2hkZWNrLXRlc3Qta2V5IQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            sock.read_exact(&mut b).unwrap();
+            head.push(b[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        Devtools { sock, next: 1 }
+    }
+
+    /// Evaluates `expr` in the page; its value as JSON.
+    fn eval(&mut self, expr: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let id = self.next;
+        self.next += 1;
+        let msg = serde_json::json!({
+            "id": id,
+            "method": "Runtime.evaluate",
+            "params": { "expression": expr, "returnByValue": true }
+        })
+        .to_string();
+        let mut frame = vec![0x81u8];
+        let n = msg.len();
+        if n < 126 {
+            frame.push(0x80 | n as u8);
+        } else {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        // A zero mask: masked as the protocol asks, bytes unchanged.
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+        frame.extend_from_slice(msg.as_bytes());
+        self.sock.write_all(&frame).unwrap();
+        loop {
+            let mut h = [0u8; 2];
+            self.sock.read_exact(&mut h).unwrap();
+            let len = match h[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    self.sock.read_exact(&mut l).unwrap();
+                    u64::from(u16::from_be_bytes(l))
+                }
+                127 => {
+                    let mut l = [0u8; 8];
+                    self.sock.read_exact(&mut l).unwrap();
+                    u64::from_be_bytes(l)
+                }
+                l => u64::from(l),
+            };
+            assert!(len < 16 << 20, "frame of {len} bytes");
+            let mut payload = vec![0u8; len as usize];
+            self.sock.read_exact(&mut payload).unwrap();
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&payload) else {
+                continue;
+            };
+            if v["id"] == id {
+                return v["result"]["result"]["value"].clone();
+            }
+        }
+    }
+}
+
+/// The web page updates itself in a real browser: chromium (headless, driven over its
+/// DevTools socket) keeps the page open while a 1 s probe runs; the page's script swaps in
+/// the new page on each change event and the probe's run number shown goes up, no reload.
+#[test]
+fn the_web_page_updates_itself_in_a_real_browser() {
+    use std::io::BufRead;
+    let dir = scratch("serve-web-live");
+    let cfg = write_config(
+        &dir,
+        "[settings]\ninterval = \"1h\"\n\n[[probe]]\nid = \"tick\"\nplugin = \"mock\"\ninterval = \"1s\"\n",
+    );
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = std::process::Command::new(patchdeck_bin())
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("PATCHDECK_CONFIG")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _serve = Serve {
+        child,
+        base: base.clone(),
+    };
+    wait_until("the page shows the probe", || {
+        http_get(&format!("{base}/"), None).is_some_and(|(_, _, b)| b.contains("mock ok (run"))
+    });
+    let mut browser = Group::spawn(
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-crash-reporter",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.join("chromium").display()
+            ))
+            .arg(format!("{base}/"))
+            .env("HOME", &dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    );
+    // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/..." on stderr.
+    let stderr = browser.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(at) = line.find("ws://") {
+                let _ = tx.send(line[at..].trim().to_owned());
+            }
+        }
+    });
+    let browser_ws = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("chromium's DevTools address");
+    let devtools = browser_ws
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut page_ws = String::new();
+    wait_until("chromium lists the page", || {
+        // curl: chromium's DevTools server keeps the connection open after its answer.
+        let list = std::process::Command::new("curl")
+            .args([
+                "-sf",
+                "--max-time",
+                "10",
+                &format!("http://{devtools}/json/list"),
+            ])
+            .output()
+            .ok()
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok());
+        if let Some(url) = list.as_ref().and_then(|l| {
+            l.as_array()?
+                .iter()
+                .find(|t| {
+                    t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.starts_with(&base))
+                })
+                .and_then(|t| t["webSocketDebuggerUrl"].as_str().map(str::to_owned))
+        }) {
+            page_ws = url;
+        }
+        !page_ws.is_empty()
+    });
+    let mut page = Devtools::connect(&page_ws);
+    let run = |page: &mut Devtools| -> u64 {
+        page.eval("(document.querySelector('tr.probe') || {textContent: ''}).textContent")
+            .as_str()
+            .and_then(|t| t.split("(run ").nth(1))
+            .and_then(|t| t.split(')').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    wait_until("the page loaded with its script", || {
+        page.eval("document.documentElement.dataset.live || ''") == "yes" || run(&mut page) > 0
+    });
+    let first = run(&mut page);
+    wait_until(
+        "the page swapped itself twice and shows a later run",
+        || {
+            let swaps: u64 = page
+                .eval("document.documentElement.dataset.swaps || '0'")
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            swaps >= 2 && run(&mut page) > first
+        },
+    );
+    // And never reloaded: the same document all along (a reload would reset the counter).
+    assert_eq!(
+        page.eval("performance.getEntriesByType('navigation').length"),
+        1
+    );
+}
+
 /// The web page at `GET /`, read by a real browser: the CRITICAL probe's problem with what was
 /// seen and its fix (the address a link), hostile item text shown as text, the page's own
 /// script running under its Content-Security-Policy, a screenshot; and the change stream

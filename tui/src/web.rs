@@ -35,7 +35,9 @@ pub const SCRIPT: &str = r#"// patchdeck: swap in a fresh page when serve says s
       .then(function (html) {
         var next = new DOMParser().parseFromString(html, "text/html").querySelector("main");
         if (next) document.querySelector("main").replaceWith(next);
-        document.documentElement.dataset.live = "yes";
+        var root = document.documentElement;
+        root.dataset.live = "yes";
+        root.dataset.swaps = String(Number(root.dataset.swaps || "0") + 1);
       })
       .finally(function () { busy = false; });
   };
