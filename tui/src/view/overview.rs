@@ -244,6 +244,17 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
     } else {
         0
     };
+    // Rows the problems leave free (a tall terminal) show the latest events: what changed
+    // overnight, without opening the events screen.
+    let free = height.saturating_sub(lines.len());
+    if free >= 5 && !m.data.transitions.is_empty() {
+        let events = Rect {
+            y: inner.y + (height - free) as u16 + 1,
+            height: (free - 1) as u16,
+            ..inner
+        };
+        recent_events(m, f, events);
+    }
     let mut hits = m.hits.borrow_mut();
     let shown: Vec<Line> = lines
         .into_iter()
@@ -264,6 +275,58 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
         })
         .collect();
     f.render_widget(Paragraph::new(shown), inner);
+}
+
+/// The latest transitions, newest first, one line each, under a dim rule: "e" has them all.
+fn recent_events(m: &Model, f: &mut Frame, area: Rect) {
+    let look = m.look;
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme::dim(look))
+        .title(Span::styled(
+            " recent events · e for all ",
+            theme::dim(look),
+        ));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let id_w = m
+        .data
+        .transitions
+        .iter()
+        .map(|t| t.probe.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(20);
+    let arrow = if look.ascii { " -> " } else { " → " };
+    let lines: Vec<Line> = m
+        .data
+        .transitions
+        .iter()
+        .rev()
+        .take(usize::from(inner.height))
+        .map(|t| {
+            let lead = format!(
+                " {}  {:<id_w$}  ",
+                crate::text::stamp(t.at, m.now, m.utc_offset),
+                fit(&t.probe, id_w, look)
+            );
+            let from = t.from.map_or("new", |s| theme::word(Some(s)));
+            let change = format!("{from}{arrow}{}", theme::word(Some(t.to)));
+            let used = lead.chars().count() + change.chars().count() + 2;
+            let what = match &t.cause {
+                Some(c) => format!("{c}: {}", t.summary),
+                None => t.summary.clone(),
+            };
+            Line::from(vec![
+                Span::styled(lead, theme::dim(look)),
+                Span::styled(change, theme::style(Some(t.to), look)),
+                Span::raw("  "),
+                Span::raw(fit(&what, width.saturating_sub(used), look)),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 /// "all 6 probes OK · last change 03:12 bits-dps CRITICAL -> OK", or what is still pending.
