@@ -247,7 +247,17 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
     // Rows the problems leave free (a tall terminal) show the latest events: what changed
     // overnight, without opening the events screen.
     let free = height.saturating_sub(lines.len());
-    if free >= 5 && !m.data.transitions.is_empty() {
+    let visible_ids: std::collections::HashSet<&str> = m
+        .visible()
+        .into_iter()
+        .map(|i| m.data.probes[i].meta.id.as_str())
+        .collect();
+    if free >= 5
+        && m.data
+            .transitions
+            .iter()
+            .any(|t| visible_ids.contains(t.probe.as_str()))
+    {
         let events = Rect {
             y: inner.y + (height - free) as u16 + 1,
             height: (free - 1) as u16,
@@ -299,11 +309,18 @@ fn recent_events(m: &Model, f: &mut Frame, area: Rect) {
         .unwrap_or(0)
         .min(20);
     let arrow = if look.ascii { " -> " } else { " → " };
+    // The filter holds here too: only the events of the probes shown.
+    let shown: std::collections::HashSet<&str> = m
+        .visible()
+        .into_iter()
+        .map(|i| m.data.probes[i].meta.id.as_str())
+        .collect();
     let lines: Vec<Line> = m
         .data
         .transitions
         .iter()
         .rev()
+        .filter(|t| shown.contains(t.probe.as_str()))
         .take(usize::from(inner.height))
         .map(|t| {
             let lead = format!(
