@@ -2209,6 +2209,51 @@ fn version_completions_and_man_pages() {
             );
         }
     }
+    // --probe completes the config's probe ids (bash: the --config on the line; fish: the
+    // config patchdeck finds), not file names.
+    let cfg = write_config(
+        &dir,
+        "[[probe]]\nid = \"wsus-sup01\"\nplugin = \"mock\"\n\n[[probe]]\nid = \"bits-dps\"\nplugin = \"mock\"\n",
+    );
+    let path = format!(
+        "{}:{}",
+        patchdeck_bin().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let bash = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(patchdeck check --config {} --probe ''); COMP_CWORD=5; _patchdeck patchdeck '' --probe; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            dir.join("patchdeck.bash").display(),
+            cfg.display()
+        ))
+        .env("PATH", &path)
+        .env_remove("PATCHDECK_CONFIG")
+        .output()
+        .unwrap();
+    let got = text(&bash.stdout);
+    assert_eq!(
+        got.lines().collect::<Vec<_>>(),
+        ["wsus-sup01", "bits-dps"],
+        "bash: {got}{}",
+        text(&bash.stderr)
+    );
+    let fish = std::process::Command::new("fish")
+        .arg("-c")
+        .arg(format!(
+            "source {}; complete -C 'patchdeck check --probe '",
+            dir.join("patchdeck.fish").display()
+        ))
+        .env("PATH", &path)
+        .env("PATCHDECK_CONFIG", &cfg)
+        .output()
+        .unwrap();
+    let got = text(&fish.stdout);
+    assert!(
+        got.contains("wsus-sup01") && got.contains("bits-dps"),
+        "fish: {got}{}",
+        text(&fish.stderr)
+    );
     let man = dir.join("man");
     assert!(
         run_patchdeck(&["man", "--out", man.to_str().unwrap()])

@@ -308,6 +308,13 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// The config's probe ids, one per line (for the shell completions of --probe; silent when
+    /// there is no config).
+    #[command(hide = true, name = "probe-ids")]
+    ProbeIds {
+        #[command(flatten)]
+        site: SiteOpts,
+    },
     /// Write the man pages (patchdeck.1 and one per command) into a folder.
     #[command(hide = true)]
     Man {
@@ -349,6 +356,7 @@ impl Command {
                 action: ConfigAction::Check { site, log, .. },
             } => (Some(site), Some(log), None),
             Command::Demo { log, display, .. } => (None, Some(log), Some(*display)),
+            Command::ProbeIds { site } => (Some(site), None, None),
             Command::Completions { .. } | Command::Man { .. } => (None, None, None),
         }
     }
@@ -462,6 +470,81 @@ fn parse_check_timeout(s: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// The generated completion script, with `--probe`/`-p` completing the config's probe ids
+/// (`patchdeck probe-ids`, given the `--config` on the command line in bash) instead of file
+/// names. clap_complete has no hook for values known only at run time.
+fn complete_probe_ids(shell: clap_complete::Shell, script: &str) -> String {
+    use clap_complete::Shell;
+    match shell {
+        Shell::Bash => {
+            let helper = r#"__patchdeck_probe_ids() {
+    local i cfg=()
+    for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+        [[ ${COMP_WORDS[i]} == --config ]] && cfg=(--config "${COMP_WORDS[i+1]}")
+    done
+    patchdeck probe-ids "${cfg[@]}" 2>/dev/null
+}
+"#;
+            let mut out = String::from(helper);
+            let mut lines = script.lines().peekable();
+            while let Some(line) = lines.next() {
+                out.push_str(line);
+                out.push('\n');
+                let t = line.trim();
+                if (t == "--probe)" || t == "-p)")
+                    && lines
+                        .peek()
+                        .is_some_and(|n| n.trim() == r#"COMPREPLY=($(compgen -f "${cur}"))"#)
+                {
+                    let next = lines.next().unwrap_or_default();
+                    let indent = &next[..next.len() - next.trim_start().len()];
+                    out.push_str(indent);
+                    out.push_str(
+                        r#"COMPREPLY=($(compgen -W "$(__patchdeck_probe_ids)" -- "${cur}"))"#,
+                    );
+                    out.push('\n');
+                }
+            }
+            out
+        }
+        Shell::Zsh => {
+            let helper = "\n_patchdeck_probe_ids() {\n    local -a ids\n    ids=(${(f)\"$(patchdeck probe-ids 2>/dev/null)\"})\n    compadd -a ids\n}\n";
+            let script = script
+                .lines()
+                .map(|l| {
+                    if l.contains("probe=[") || l.contains("-p+[") {
+                        l.replace(":ID:_default'", ":ID:_patchdeck_probe_ids'")
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            match script.split_once('\n') {
+                Some((first, rest)) if first.starts_with("#compdef") => {
+                    format!("{first}\n{helper}{rest}\n")
+                }
+                _ => format!("{script}\n"),
+            }
+        }
+        Shell::Fish => {
+            script
+                .lines()
+                .map(|l| {
+                    if l.contains(" -l probe ") && l.ends_with(" -r") {
+                        format!("{l} -f -a \"(patchdeck probe-ids 2>/dev/null)\"")
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        }
+        _ => script.to_owned(),
+    }
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     patchdeck_core::duration::parse(s)
 }
@@ -535,7 +618,20 @@ fn main() -> ExitCode {
             }) => headless::config_check(&opts, offline).await,
             Some(Command::Completions { shell }) => {
                 let mut cmd = <Cli as clap::CommandFactory>::command();
-                clap_complete::generate(shell, &mut cmd, "patchdeck", &mut std::io::stdout());
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut cmd, "patchdeck", &mut script);
+                let script = complete_probe_ids(shell, &String::from_utf8_lossy(&script));
+                print!("{script}");
+                Ok(0)
+            }
+            Some(Command::ProbeIds { .. }) => {
+                if let Ok(path) = patchdeck_core::config::locate(opts.config.as_deref())
+                    && let Ok(config) = patchdeck_core::config::load(&path)
+                {
+                    for p in &config.probes {
+                        println!("{}", p.id);
+                    }
+                }
                 Ok(0)
             }
             Some(Command::Man { out }) => write_man_pages(&out).map(|()| 0),
