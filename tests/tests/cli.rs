@@ -1184,20 +1184,27 @@ impl Drop for Serve {
 
 /// Starts `patchdeck serve` on a free loopback port and waits (bounded) for /healthz.
 fn serve(cfg: &Path) -> Serve {
+    serve_in(cfg, None)
+}
+
+/// [`serve`] with `$XDG_STATE_HOME` (its history and socket) in `state`.
+fn serve_in(cfg: &Path, state: Option<&Path>) -> Serve {
     let port = closed_port();
-    let child = std::process::Command::new(patchdeck_bin())
-        .args([
-            "serve",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env_remove("PATCHDECK_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut cmd = std::process::Command::new(patchdeck_bin());
+    cmd.args([
+        "serve",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .env_remove("PATCHDECK_CONFIG")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    if let Some(state) = state {
+        cmd.env("XDG_STATE_HOME", state);
+    }
+    let child = cmd.spawn().unwrap();
     let s = Serve {
         child,
         base: format!("http://127.0.0.1:{port}"),
@@ -1377,22 +1384,8 @@ fn sighup_reloads_a_good_config_and_keeps_running_on_a_bad_one() {
             probe("changed", "ok")
         ),
     );
-    let port = closed_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = std::process::Command::new(patchdeck_bin())
-        .args(["serve", "--config", cfg.to_str().unwrap()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("PATCHDECK_CONFIG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as i32;
-    let _serve = Serve {
-        child,
-        base: base.clone(),
-    };
+    let serve = serve_in(&cfg, Some(&dir.join("state")));
+    let (base, pid) = (serve.base.clone(), serve.child.id() as i32);
     let state = || {
         http_get(&format!("{base}/api/v1/state"), None)
             .and_then(|(_, _, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
@@ -1615,21 +1608,8 @@ fn the_web_page_updates_itself_in_a_real_browser() {
         &dir,
         "[settings]\ninterval = \"1h\"\n\n[[probe]]\nid = \"tick\"\nplugin = \"mock\"\ninterval = \"1s\"\n",
     );
-    let port = closed_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = std::process::Command::new(patchdeck_bin())
-        .args(["serve", "--config", cfg.to_str().unwrap()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("PATCHDECK_CONFIG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _serve = Serve {
-        child,
-        base: base.clone(),
-    };
+    let serve = serve_in(&cfg, Some(&dir.join("state")));
+    let base = serve.base.clone();
     wait_until("the page shows the probe", || {
         http_get(&format!("{base}/"), None).is_some_and(|(_, _, b)| b.contains("mock ok (run"))
     });
@@ -1757,21 +1737,8 @@ plugin = "mock"
 interval = "1s"
 "#,
     );
-    let port = closed_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = std::process::Command::new(patchdeck_bin())
-        .args(["serve", "--config", cfg.to_str().unwrap()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("PATCHDECK_CONFIG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _serve = Serve {
-        child,
-        base: base.clone(),
-    };
+    let serve = serve_in(&cfg, Some(&dir.join("state")));
+    let base = serve.base.clone();
     wait_until("the page shows the problem", || {
         http_get(&format!("{base}/"), None).is_some_and(|(c, t, b)| {
             c == 200 && t.starts_with("text/html") && b.contains("ignores Range")
@@ -1840,7 +1807,7 @@ interval = "1s"
 
     // The change stream: an event with an id when the 1 s probe changes the state.
     use std::io::{BufRead, Write};
-    let mut sock = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    let mut sock = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
     sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
     write!(
@@ -3006,14 +2973,8 @@ fn rss_bytes(pid: u32) -> u64 {
     kb * 1024
 }
 
-/// Anyone who can reach the port: slow readers of a ~5 MB state must not pin a copy each,
-/// and slowloris sockets past the file limit must not stop /healthz: the header timeout
-/// closes them and a connection cap keeps serve inside its file limit.
-#[test]
-fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
-    use std::io::{Read, Write};
-    let dir = scratch("serve-hostile");
-    // Six probes with ~800 KB reports each: a state of ~5 MB.
+/// A config of six probes with ~800 KB reports each (an hour apart): a state of ~5 MB.
+fn big_state_config() -> String {
     let filler = "x".repeat(4000);
     let items: Vec<String> = (0..200)
         .map(|i| {
@@ -3029,6 +2990,17 @@ fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
             items.join(", ")
         ));
     }
+    cfg
+}
+
+/// Anyone who can reach the port: slow readers of a ~5 MB state must not pin a copy each,
+/// and slowloris sockets past the file limit must not stop /healthz: the header timeout
+/// closes them and a connection cap keeps serve inside its file limit.
+#[test]
+fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
+    use std::io::{Read, Write};
+    let dir = scratch("serve-hostile");
+    let cfg = big_state_config();
     let cfg = write_config(&dir, &cfg);
     let port = closed_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -3129,40 +3101,13 @@ fn serve_holds_slow_readers_and_slowloris_inside_a_400_file_limit() {
 #[test]
 fn forty_scrapers_of_a_large_state_never_make_a_probe_time_out() {
     let dir = scratch("serve-scraped");
-    let filler = "x".repeat(4000);
-    let items: Vec<String> = (0..200)
-        .map(|i| {
-            format!(
-                "{{ id = \"i{i}\", title = \"item {i}\", status = \"ok\", summary = \"{filler}\" }}"
-            )
-        })
-        .collect();
-    let mut cfg = String::from("[settings]\ninterval = \"1h\"\n");
-    for p in 0..6 {
-        cfg.push_str(&format!(
-            "\n[[probe]]\nid = \"big{p}\"\nplugin = \"mock\"\n[probe.config]\nitems = [{}]\n",
-            items.join(", ")
-        ));
-    }
+    let mut cfg = big_state_config();
     cfg.push_str(
         "\n[[probe]]\nid = \"tick\"\nplugin = \"mock\"\ninterval = \"1s\"\ntimeout = \"2s\"\n",
     );
     let cfg = write_config(&dir, &cfg);
-    let port = closed_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = std::process::Command::new(patchdeck_bin())
-        .args(["serve", "--config", cfg.to_str().unwrap()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("PATCHDECK_CONFIG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _serve = Serve {
-        child,
-        base: base.clone(),
-    };
+    let serve = serve_in(&cfg, Some(&dir.join("state")));
+    let base = serve.base.clone();
     let state = || {
         http_get(&format!("{base}/api/v1/state"), None)
             .and_then(|(_, _, b)| serde_json::from_str::<serde_json::Value>(&b).ok())

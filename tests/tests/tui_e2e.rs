@@ -188,12 +188,7 @@ fn pid_alive(pid: &str) -> bool {
 fn dashboard_shows_probes_drills_down_filters_runs_and_quits() {
     let dir = scratch("tui-e2e");
     let cfg = config(&dir);
-    let cmd = format!(
-        "{} --config {} --log-file {}",
-        patchdeck_bin().display(),
-        cfg.display(),
-        dir.join("patchdeck.log").display()
-    );
+    let cmd = dashboard_cmd(&cfg, &dir.join("patchdeck.log"));
     let t = Tmux::start("main", &dir, &cmd);
     let s = t.wait_for("three results", |s| {
         s.contains("mock ok (run 1)") && s.contains("probe host died: SIGSEGV")
@@ -262,12 +257,7 @@ fn sighup_and_sigterm_end_the_dashboard_and_restore_the_terminal() {
     for signal in ["-HUP", "-TERM"] {
         let dir = scratch("tui-e2e-signal");
         let cfg = config(&dir);
-        let cmd = format!(
-            "{} --config {} --log-file {}",
-            patchdeck_bin().display(),
-            cfg.display(),
-            dir.join("l.log").display()
-        );
+        let cmd = dashboard_cmd(&cfg, &dir.join("l.log"));
         let t = Tmux::start("sig", &dir, &cmd);
         t.wait_for("the first results", |s| s.contains("mock ok (run 1)"));
         let bytes = dir.join("bytes");
@@ -556,12 +546,7 @@ fn an_unterminated_escape_sequence_never_swallows_q_or_ctrl_c() {
 fn the_filter_finds_an_item_and_shows_where_it_is() {
     let dir = scratch("tui-e2e-filter");
     let cfg = config(&dir);
-    let cmd = format!(
-        "{} --config {} --log-file {}",
-        patchdeck_bin().display(),
-        cfg.display(),
-        dir.join("l.log").display()
-    );
+    let cmd = dashboard_cmd(&cfg, &dir.join("l.log"));
     let t = Tmux::start("filter", &dir, &cmd);
     t.wait_for("the first results", |s| {
         s.contains("mock ok (run 1)") && s.contains("DP07.corp: 200 instead of 206")
@@ -578,6 +563,30 @@ fn the_filter_finds_an_item_and_shows_where_it_is() {
     });
     t.keys(&["q"]);
     assert_eq!(t.wait_dead(), "0");
+}
+
+/// The shell command line of the dashboard on `cfg`, logging to `log`.
+fn dashboard_cmd(cfg: &Path, log: &Path) -> String {
+    format!(
+        "{} --config {} --log-file {}",
+        patchdeck_bin().display(),
+        cfg.display(),
+        log.display()
+    )
+}
+
+/// `patchdeck serve` for `cfg` on a loopback `port`, its state (history, socket) in `state`,
+/// in a process group of its own killed when the value is dropped.
+fn serve(cfg: &Path, state: &Path, port: u16) -> Group {
+    Group::spawn(
+        Command::new(patchdeck_bin())
+            .args(["serve", "--config", cfg.to_str().unwrap()])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("PATCHDECK_CONFIG")
+            .env("XDG_STATE_HOME", state)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )
 }
 
 /// A free loopback port (bound, then released).
@@ -605,15 +614,7 @@ fn two_dashboards_attach_to_one_serve_and_the_site_sees_one_poll() {
     let cfg = write_config(&dir, &text);
     let state = dir.join("state");
     let port = free_port();
-    let _serve = Group::spawn(
-        Command::new(patchdeck_bin())
-            .args(["serve", "--config", cfg.to_str().unwrap()])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("PATCHDECK_CONFIG")
-            .env("XDG_STATE_HOME", &state)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    );
+    let _serve = serve(&cfg, &state, port);
     // serve's first round, every probe answered.
     let probes = text.matches("[[probe]]").count();
     let api = || -> Option<serde_json::Value> {
@@ -856,12 +857,7 @@ fn y_copies_an_item_with_osc_52_and_w_writes_it_to_a_file() {
 fn one_focus_at_a_time_and_left_goes_back_to_the_panes() {
     let dir = scratch("tui-e2e-focus");
     let cfg = config(&dir);
-    let cmd = format!(
-        "{} --config {} --log-file {}",
-        patchdeck_bin().display(),
-        cfg.display(),
-        dir.join("l.log").display()
-    );
+    let cmd = dashboard_cmd(&cfg, &dir.join("l.log"));
     let t = Tmux::start("focus", &dir, &cmd);
     t.wait_for("the panes, the first one focused", |s| {
         s.contains("DP07.corp: 200 instead of 206") && s.contains('╔')
@@ -897,16 +893,7 @@ fn a_socket_that_refuses_the_user_is_said_not_ignored() {
         ),
     );
     std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let port = free_port();
-    let _serve = Group::spawn(
-        Command::new(patchdeck_bin())
-            .args(["serve", "--config", cfg.to_str().unwrap()])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("PATCHDECK_CONFIG")
-            .env("XDG_STATE_HOME", dir.join("root-state"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    );
+    let _serve = serve(&cfg, &dir.join("root-state"), free_port());
     let limit = Instant::now() + Duration::from_secs(30);
     while !socket.exists() {
         assert!(Instant::now() < limit, "serve made no socket");
