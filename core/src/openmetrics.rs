@@ -273,11 +273,21 @@ fn lint_safe(name: &str) -> String {
     out.join("_")
 }
 
+/// Where a report metric goes: its family, the name of its samples, its unit, whether it
+/// counts, and the factor to its base unit.
+struct MetricFamily {
+    family: String,
+    sample: String,
+    unit: &'static str,
+    counter: bool,
+    factor: f64,
+}
+
 /// The family of a report metric: `patchdeck_<kind>_<label>_<unit>`, e.g.
 /// `patchdeck_sup_capacity_load_ratio`; a `_percent`/`_ms` at the end of the label gives way
-/// to the base unit. Returns (family, sample name, unit, counter).
-fn family_of(kind: &str, m: &Metric) -> (String, String, &'static str, bool) {
-    let (unit, _) = base_unit(&m.uom);
+/// to the base unit.
+fn family_of(kind: &str, m: &Metric) -> MetricFamily {
+    let (unit, factor) = base_unit(&m.uom);
     let counter = m.kind == MetricType::Counter || unit == "total";
     let mut label = name_part(&m.label);
     for suffix in ["_percent", "_pct", "_ms", "_seconds", "_bytes", "_ratio"] {
@@ -299,15 +309,22 @@ fn family_of(kind: &str, m: &Metric) -> (String, String, &'static str, bool) {
     } else {
         family.clone()
     };
-    (family, sample, unit, counter)
+    MetricFamily {
+        family,
+        sample,
+        unit,
+        counter,
+        factor,
+    }
 }
 
 /// Each report metric as a family of its own, in base units, labelled with its probe and
 /// whatever it is of (`sup`). A name that would collide with another type, and a repeated
 /// label set, are left out: no duplicate series whatever plugins send.
 fn report_metrics(f: &mut Family, st: &State) {
-    type Fam = (bool, &'static str, String, Vec<(String, f64)>);
-    let mut families: std::collections::BTreeMap<String, Fam> = Default::default();
+    // Per family: how it was first declared, its help, and its (labels, value) samples.
+    type Declared = (MetricFamily, String, Vec<(String, f64)>);
+    let mut families: std::collections::BTreeMap<String, Declared> = Default::default();
     let mut seen = std::collections::HashSet::new();
     for p in &st.probes {
         let Some(rep) = p.latest.as_ref().and_then(|r| r.report.as_ref()) else {
@@ -319,8 +336,8 @@ fn report_metrics(f: &mut Family, st: &State) {
             .filter(|m| m.value.is_finite())
             .take(MAX_METRICS_PER_PROBE)
         {
-            let (family, sample, unit, counter) = family_of(&p.meta.kind, m);
-            if family.ends_with('_') || family.len() > 120 {
+            let fam = family_of(&p.meta.kind, m);
+            if fam.family.ends_with('_') || fam.family.len() > 120 {
                 continue;
             }
             let mut pairs: Vec<(&str, &str)> = vec![("probe", &p.meta.id)];
@@ -332,47 +349,39 @@ fn report_metrics(f: &mut Family, st: &State) {
                     .map(|(k, v)| (k.as_str(), clip(v, 200))),
             );
             let l = labels(&pairs);
-            if !seen.insert(format!("{sample}{{{l}}}")) {
+            if !seen.insert(format!("{}{{{l}}}", fam.sample)) {
                 continue;
             }
-            let (_, factor) = base_unit(&m.uom);
-            let entry = families.entry(family).or_insert_with(|| {
-                (
-                    counter,
-                    unit,
-                    format!(
-                        "Report metric {} of {} probes{}.",
-                        name_part(&m.label),
-                        name_part(&p.meta.kind),
-                        if unit.is_empty() {
-                            String::new()
-                        } else {
-                            format!(", in {unit}")
-                        }
-                    ),
-                    Vec::new(),
-                )
+            let value = m.value * fam.factor;
+            let counter = fam.counter;
+            let entry = families.entry(fam.family.clone()).or_insert_with(|| {
+                let help = format!(
+                    "Report metric {} of {} probes{}.",
+                    name_part(&m.label),
+                    name_part(&p.meta.kind),
+                    if fam.unit.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", in {}", fam.unit)
+                    }
+                );
+                (fam, help, Vec::new())
             });
-            if entry.0 != counter {
+            if entry.0.counter != counter {
                 continue;
             }
-            entry.3.push((l, m.value * factor));
+            entry.2.push((l, value));
         }
     }
-    for (family, (counter, unit, help, samples)) in families {
+    for (fam, help, samples) in families.into_values() {
         f.header(
-            &family,
-            if counter { "counter" } else { "gauge" },
-            (!unit.is_empty()).then_some(unit),
+            &fam.family,
+            if fam.counter { "counter" } else { "gauge" },
+            (!fam.unit.is_empty()).then_some(fam.unit),
             &help,
         );
-        let sample = if counter {
-            format!("{family}_total")
-        } else {
-            family
-        };
         for (l, v) in samples {
-            f.sample(&sample, &l, v);
+            f.sample(&fam.sample, &l, v);
         }
     }
 }
@@ -911,7 +920,7 @@ mod tests {
         assert_eq!(lint_safe("patchdeck_x_age_hours"), "patchdeck_x_agehours");
         assert_eq!(lint_safe("patchdeck_x_ms_kb_y"), "patchdeck_x_mskb_y");
         assert_eq!(
-            family_of("bits", &patchdeck_kit_free::m("dps_ready", 1.0, "", &[])).0,
+            family_of("bits", &patchdeck_kit_free::m("dps_ready", 1.0, "", &[])).family,
             "patchdeck_bitsdps_ready"
         );
     }

@@ -58,9 +58,7 @@ pub fn state_line(st: &State) -> Vec<u8> {
     struct Msg<'a> {
         state: &'a State,
     }
-    let mut v = serde_json::to_vec(&Msg { state: st }).unwrap_or_default();
-    v.push(b'\n');
-    v
+    line(&Msg { state: st })
 }
 
 fn line<T: Serialize>(msg: &T) -> Vec<u8> {

@@ -258,16 +258,10 @@ pub async fn rules(opts: &Options, kind: Option<&str>, format: ListFormat) -> an
                 }
             }
             s.push_str("Override per probe in the config: [probe.rules] \"<id>\" = \"off\" | \"warning\" | \"critical\" | \"unknown\"\n");
-            patchdeck_core::sanitize::text(&s).into_owned()
+            s
         }
     };
-    let out = match format {
-        ListFormat::Json => patchdeck_core::sanitize::json(out),
-        ListFormat::Text => out,
-    };
-    std::io::stdout()
-        .write_all(out.as_bytes())
-        .context("cannot write to stdout")?;
+    print_listing(format, out)?;
     Ok(0)
 }
 
@@ -348,16 +342,10 @@ pub fn exports(opts: &Options, format: ListFormat) -> anyhow::Result<u8> {
             if rows.is_empty() {
                 s.push_str("no probe of this config reads an export\n");
             }
-            patchdeck_core::sanitize::text(&s).into_owned()
+            s
         }
     };
-    let out = match format {
-        ListFormat::Json => patchdeck_core::sanitize::json(out),
-        ListFormat::Text => out,
-    };
-    std::io::stdout()
-        .write_all(out.as_bytes())
-        .context("cannot write to stdout")?;
+    print_listing(format, out)?;
     Ok(u8::from(bad))
 }
 
@@ -428,14 +416,20 @@ fn plugins_listing(
         }
     };
     // Paths, descriptions and load errors (dlerror) come from files and plugins.
+    print_listing(format, out)?;
+    Ok(0)
+}
+
+/// Prints a listing (`plugins`, `rules`, `exports`) made terminal-safe for its format: its
+/// texts come from plugins, files and exports.
+fn print_listing(format: ListFormat, out: String) -> anyhow::Result<()> {
     let out = match format {
         ListFormat::Json => patchdeck_core::sanitize::json(out),
         ListFormat::Text => patchdeck_core::sanitize::text(&out).into_owned(),
     };
     std::io::stdout()
         .write_all(out.as_bytes())
-        .context("cannot write to stdout")?;
-    Ok(0)
+        .context("cannot write to stdout")
 }
 
 /// `patchdeck events`: the persisted transitions, oldest first.
