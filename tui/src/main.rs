@@ -645,18 +645,19 @@ fn main() -> ExitCode {
                 scenario, chaos, ..
             }) => demo::run(&opts, scenario.as_deref(), chaos, tui).await,
             None => {
+                // The config, if it loads, says the site's name and where serve's socket is;
+                // if it does not, build_engine below says why.
+                let config = patchdeck_core::config::locate(opts.config.as_deref())
+                    .ok()
+                    .and_then(|p| patchdeck_core::config::load(&p).ok());
                 if let Some(socket) = &cli.connect {
-                    let site = patchdeck_core::config::locate(opts.config.as_deref())
-                        .ok()
-                        .and_then(|p| patchdeck_core::config::load(&p).ok())
-                        .and_then(|c| c.settings.site);
+                    let site = config.and_then(|c| c.settings.site);
                     return app::run_attached(socket, site, tui).await;
                 }
                 // A serve running for this config: attach to it rather than poll the site a
                 // second time and fight over its history.
                 let mut note = None;
-                if let Ok(path) = patchdeck_core::config::locate(opts.config.as_deref())
-                    && let Ok(config) = patchdeck_core::config::load(&path)
+                if let Some(config) = config
                     && let Some(socket) = &config.settings.socket
                 {
                     match std::os::unix::net::UnixStream::connect(socket) {

@@ -69,11 +69,11 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
         height: area.height.saturating_sub(probes_h),
         ..area
     };
-    problems_list(m, f, rest, &problems);
+    problems_list(m, f, rest, &problems, &visible);
 }
 
 /// The overview's lower part: every problem, worst first; or one calm line when there is none.
-fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
+fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem], visible: &[usize]) {
     if area.height == 0 {
         return;
     }
@@ -247,10 +247,10 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
     // Rows the problems leave free (a tall terminal) show the latest events: what changed
     // overnight, without opening the events screen.
     let free = height.saturating_sub(lines.len());
-    let visible_ids: std::collections::HashSet<&str> = m
-        .visible()
-        .into_iter()
-        .map(|i| m.data.probes[i].meta.id.as_str())
+    // The filter holds there too: only the events of the probes shown.
+    let visible_ids: std::collections::HashSet<&str> = visible
+        .iter()
+        .map(|&i| m.data.probes[i].meta.id.as_str())
         .collect();
     if free >= 5
         && m.data
@@ -263,7 +263,7 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
             height: (free - 1) as u16,
             ..inner
         };
-        recent_events(m, f, events);
+        recent_events(m, f, events, &visible_ids);
     }
     let mut hits = m.hits.borrow_mut();
     let shown: Vec<Line> = lines
@@ -288,7 +288,7 @@ fn problems_list(m: &Model, f: &mut Frame, area: Rect, problems: &[Problem]) {
 }
 
 /// The latest transitions, newest first, one line each, under a dim rule: "e" has them all.
-fn recent_events(m: &Model, f: &mut Frame, area: Rect) {
+fn recent_events(m: &Model, f: &mut Frame, area: Rect, shown: &std::collections::HashSet<&str>) {
     let look = m.look;
     let block = Block::new()
         .borders(Borders::TOP)
@@ -309,12 +309,6 @@ fn recent_events(m: &Model, f: &mut Frame, area: Rect) {
         .unwrap_or(0)
         .min(20);
     let arrow = if look.ascii { " -> " } else { " → " };
-    // The filter holds here too: only the events of the probes shown.
-    let shown: std::collections::HashSet<&str> = m
-        .visible()
-        .into_iter()
-        .map(|i| m.data.probes[i].meta.id.as_str())
-        .collect();
     let lines: Vec<Line> = m
         .data
         .transitions
