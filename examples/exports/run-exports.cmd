@@ -23,7 +23,7 @@ set "KIT=%~dp0"
 set "KITVERSION=1"
 set "MANIFEST=%OUT%\exports.csv.tmp"
 > "%MANIFEST%" echo File,Rows,TakenUtc,SiteCode,KitVersion
-for %%E in (scan_status msi_files clients status_messages site_server_programs sup_properties sync_failures component_messages) do (
+for %%E in (scan_status msi_files clients status_messages site_server_programs sup_properties sync_failures component_messages component_summary) do (
   rem The time the query starts, from the database server's clock, in UTC.
   for /f "usebackq delims=" %%T in (`sqlcmd -S "%SERVER%" -d "%DB%" -E -h -1 -W -Q "SET NOCOUNT ON; SELECT CONVERT(varchar(19), GETUTCDATE(), 120)"`) do set "TAKEN=%%T"
   rem -u: UTF-16 (names with any characters survive); -W -s",": trimmed, comma separated.

@@ -1118,3 +1118,169 @@ async fn component_status_counts_errors_and_warnings_like_the_console() {
         it.summary
     );
 }
+
+/// component_summary.sql's rows: (site, machine, component, Status, State, Errors, Warnings).
+type SummaryRow<'a> = (&'a str, &'a str, &'a str, i64, i64, i64, i64);
+
+async fn summary_item(rows: &[SummaryRow<'_>], messages: &[ComponentMessage<'_>]) -> Item {
+    let dir = scratch("wsus-summary");
+    let mut text = "SiteCode,MachineName,ComponentName,Status,State,Errors,Warnings\r\n".to_owned();
+    for (site, machine, name, status, state, errors, warnings) in rows {
+        text.push_str(&format!(
+            "{site},{machine},{name},{status},{state},{errors},{warnings}\r\n"
+        ));
+    }
+    let csv = dir.join("component_summary.csv");
+    std::fs::write(&csv, text).unwrap();
+    let mut extra = format!(
+        "component_summary_csv = \"{}\"\nsite_code = \"ABC\"\n",
+        csv.display()
+    );
+    if !messages.is_empty() {
+        let m = component_messages(&dir, messages);
+        extra.push_str(&format!("component_messages_csv = \"{}\"\n", m.display()));
+    }
+    let r = run_with(sim(|_| {}), Some(sim(|_| {})), &extra).await;
+    r.item("components")
+}
+
+/// With the console's own summary (SMS_ComponentSummarizer since 12:00 AM), the colour is the
+/// console's: the site's thresholds decide, not patchdeck's reading of the counts.
+#[tokio::test]
+async fn component_status_is_the_consoles_own_colour() {
+    let sync = "SMS_WSUS_SYNC_MANAGER";
+    let config = "SMS_WSUS_CONFIGURATION_MANAGER";
+    let control = "SMS_WSUS_CONTROL_MANAGER";
+    // A default site at work: errors under its thresholds leave every icon green — OK, not
+    // an alarm, whatever the count.
+    let green: &[SummaryRow] = &[
+        ("ABC", "SITE01", sync, 0, 1, 2, 0),
+        ("ABC", "SITE01", config, 0, 1, 0, 7),
+        ("ABC", "SUP01", control, 0, 1, 0, 0),
+        // Another site's red sync manager and a component not watched: neither counts.
+        ("CHD", "CHILD01", sync, 2, 1, 9, 0),
+        ("ABC", "SITE01", "SMS_MP_CONTROL_MANAGER", 2, 1, 40, 0),
+    ];
+    let it = summary_item(green, &[]).await;
+    assert_eq!(
+        (it.status, it.summary.as_str()),
+        (Status::Ok, "3 components green in the console"),
+        "{it:?}"
+    );
+    let child = |it: &Item, id: &str| it.items.iter().find(|i| i.id == id).cloned().unwrap();
+    assert_eq!(
+        child(&it, sync).summary,
+        "green in the console: 2 errors, 0 warnings since 12:00 AM"
+    );
+
+    // Yellow is a warning, red critical; the newest error's text comes from the messages.
+    let rows: &[SummaryRow] = &[
+        ("ABC", "SITE01", sync, 2, 1, 5, 0),
+        ("ABC", "SITE01", config, 1, 1, 0, 12),
+        ("ABC", "SUP01", control, 0, 0, 0, 0),
+    ];
+    let messages: &[ComponentMessage] = &[(
+        sync,
+        "ABC",
+        ERROR,
+        6703,
+        2,
+        1,
+        &["WSUS Synchronization failed.", "Message: an error."],
+    )];
+    let it = summary_item(rows, messages).await;
+    assert_eq!(it.status, Status::Critical, "{it:?}");
+    assert_eq!(
+        it.summary,
+        "SMS_WSUS_CONFIGURATION_MANAGER, SMS_WSUS_SYNC_MANAGER: not green in the console"
+    );
+    let s = child(&it, sync);
+    assert_eq!(
+        (s.status, s.summary.as_str()),
+        (
+            Status::Critical,
+            "red in the console: 5 errors, 0 warnings since 12:00 AM; newest error 6703 2 h ago: WSUS Synchronization failed. · Message: an error."
+        )
+    );
+    assert_eq!(s.rule.as_deref(), Some("wsus.component-console"));
+    assert_eq!(
+        s.evidence.as_deref(),
+        Some(
+            "SMS_ComponentSummarizer on SITE01: Status 2 (red), 5 errors, 0 warnings since 12:00 AM"
+        )
+    );
+    assert!(
+        s.fix
+            .unwrap()
+            .contains("Component Status › SMS_WSUS_SYNC_MANAGER")
+    );
+    assert_eq!(child(&it, config).status, Status::Warning);
+    // A stopped component is shown, not judged: its icon is the console's verdict.
+    let c = child(&it, control);
+    assert_eq!(
+        (c.status, c.summary.as_str()),
+        (
+            Status::Ok,
+            "green in the console: 0 errors, 0 warnings since 12:00 AM; stopped on SUP01"
+        )
+    );
+
+    // A component on two computers shows each colour; the worst decides.
+    let it = summary_item(
+        &[
+            ("ABC", "SITE01", sync, 0, 1, 0, 0),
+            ("ABC", "SITE01", config, 0, 1, 0, 0),
+            ("ABC", "SUP01", control, 0, 1, 0, 0),
+            ("ABC", "SUP02", control, 1, 1, 0, 3),
+        ],
+        &[],
+    )
+    .await;
+    let c = child(&it, control);
+    assert_eq!(
+        (c.status, c.summary.as_str()),
+        (
+            Status::Warning,
+            "green on SUP01, yellow on SUP02 in the console: 0 errors, 3 warnings since 12:00 AM"
+        )
+    );
+
+    // No row for a watched component, or a Status the docs do not list: UNKNOWN, never OK.
+    let it = summary_item(
+        &[
+            ("ABC", "SITE01", sync, 7, 1, 0, 0),
+            ("ABC", "SITE01", config, 0, 1, 0, 0),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(it.status, Status::Unknown, "{it:?}");
+    let c = child(&it, control);
+    assert_eq!(
+        (c.status, c.summary.as_str()),
+        (
+            Status::Unknown,
+            "no row of site ABC in the component summary"
+        )
+    );
+    assert_eq!(c.rule.as_deref(), Some("wsus.export"));
+    let s = child(&it, sync);
+    assert_eq!(s.status, Status::Unknown);
+    assert!(
+        s.evidence
+            .as_deref()
+            .unwrap()
+            .contains("Status 7 (not a documented Status"),
+        "{s:?}"
+    );
+
+    // A count that is not a number names the file, line and column.
+    let it = summary_item(&[("ABC", "SITE01", sync, 0, 1, -1, 0)], &[]).await;
+    assert_eq!(it.status, Status::Unknown);
+    assert!(
+        it.summary
+            .ends_with("component_summary.csv:2: column `Errors`: a count below zero"),
+        "{}",
+        it.summary
+    );
+}

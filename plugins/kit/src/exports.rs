@@ -106,8 +106,27 @@ pub const COMPONENT_MESSAGES: ExportSpec = ExportSpec {
     ],
 };
 
+/// The console's own component status: SMS_ComponentSummarizer (v_ComponentSummarizer) for the
+/// tally interval "Since 12:00AM", whose `Status` is the colour of the component's icon in the
+/// console, judged with the site's own thresholds and threshold period.
+pub const COMPONENT_SUMMARY: ExportSpec = ExportSpec {
+    file: "component_summary.csv",
+    sql: "component_summary.sql",
+    config_key: "component_summary_csv",
+    probes: &["wsus"],
+    columns: &[
+        "SiteCode",
+        "MachineName",
+        "ComponentName",
+        "Status",
+        "State",
+        "Errors",
+        "Warnings",
+    ],
+};
+
 /// Every export of the kit.
-pub const ALL: [ExportSpec; 8] = [
+pub const ALL: [ExportSpec; 9] = [
     SCAN_STATUS,
     MSI_FILES,
     CLIENTS,
@@ -116,6 +135,7 @@ pub const ALL: [ExportSpec; 8] = [
     SUP_PROPERTIES,
     SYNC_FAILURES,
     COMPONENT_MESSAGES,
+    COMPONENT_SUMMARY,
 ];
 
 /// The manifest's file name, next to the exports.

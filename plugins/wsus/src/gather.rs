@@ -291,6 +291,73 @@ pub fn components(
     Ok(Components { taken, counts })
 }
 
+/// One component on one computer, as the console's component summary has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub machine: String,
+    /// SMS_ComponentSummarizer.Status: 0 green, 1 yellow, 2 red.
+    pub status: i64,
+    /// SMS_ComponentSummarizer.State: 0 stopped, 1 started, 2 paused, 3 installing,
+    /// 4 re-installing, 5 de-installing.
+    pub state: i64,
+    pub errors: u64,
+    pub warnings: u64,
+}
+
+/// The component summary export: the watched components' rows of the watched site.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// When the export was taken (manifest, else mtime).
+    pub taken: Option<i64>,
+    /// Per watched component (its name as configured), a row per computer; none: no row.
+    pub rows: BTreeMap<String, Vec<SummaryRow>>,
+}
+
+/// Rows kept per component (one per computer it runs on).
+const MAX_SUMMARY_ROWS: usize = 64;
+
+pub fn summary(csv: &Path, site_code: Option<&str>, watched: &[String]) -> Result<Summary, String> {
+    let mut rows: BTreeMap<String, Vec<SummaryRow>> =
+        watched.iter().map(|c| (c.clone(), Vec::new())).collect();
+    inventory::read(
+        csv,
+        patchdeck_kit::exports::COMPONENT_SUMMARY.columns,
+        |row| {
+            if let Some(want) = site_code
+                && !row.get(0).unwrap_or("").eq_ignore_ascii_case(want)
+            {
+                return Ok(());
+            }
+            let Some(name) = watched
+                .iter()
+                .find(|c| row.get(2).is_some_and(|r| r.eq_ignore_ascii_case(c)))
+            else {
+                return Ok(());
+            };
+            let count = |i: usize| {
+                u64::try_from(row.id(i)?).map_err(|_| row.error(i, "a count below zero"))
+            };
+            let r = SummaryRow {
+                machine: row.get(1).unwrap_or("").to_owned(),
+                status: row.id(3)?,
+                state: row.id(4)?,
+                errors: count(5)?,
+                warnings: count(6)?,
+            };
+            let kept = rows.get_mut(name).expect("watched");
+            if kept.len() < MAX_SUMMARY_ROWS {
+                kept.push(r);
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Summary {
+        taken: taken(csv),
+        rows,
+    })
+}
+
 /// The WSUS 3.0 Administration Console on the site server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Console {
@@ -498,6 +565,7 @@ pub struct Facts {
     pub sup_ports: Option<SupPorts>,
     pub sync_failure: Option<Result<Option<SyncFailure>, String>>,
     pub components: Option<Result<Components, String>>,
+    pub summary: Option<Result<Summary, String>>,
 }
 
 /// Where to look.
@@ -515,6 +583,8 @@ pub struct Targets<'a> {
     pub sync_failures: Option<(&'a Path, Option<&'a str>)>,
     /// The component messages export, the site code, the components and the window (s).
     pub components: Option<(&'a Path, Option<&'a str>, &'a [String], i64)>,
+    /// The component summary export, the site code and the components.
+    pub summary: Option<(&'a Path, Option<&'a str>, &'a [String])>,
 }
 
 pub fn gather(http: &Http, t: &Targets) -> Facts {
@@ -541,5 +611,8 @@ pub fn gather(http: &Http, t: &Targets) -> Facts {
         components: t
             .components
             .map(|(csv, site, watched, window)| components(csv, site, watched, window)),
+        summary: t
+            .summary
+            .map(|(csv, site, watched)| summary(csv, site, watched)),
     }
 }

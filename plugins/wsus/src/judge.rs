@@ -1,6 +1,8 @@
 //! Facts in, items out: the wsus verdicts, pure and table-tested.
 
-use crate::gather::{Components, Console, Facts, Get, SelfUpdate, SupPorts, Sync, SyncFailure};
+use crate::gather::{
+    Components, Console, Facts, Get, SelfUpdate, Summary, SummaryRow, SupPorts, Sync, SyncFailure,
+};
 use crate::rules as r;
 use patchdeck_kit::report::{detail, item};
 use patchdeck_kit::threshold;
@@ -403,6 +405,176 @@ pub fn components(
         )
     } else {
         format!("{}: errors or warnings over the line", bad.join(", "))
+    };
+    let mut it = item(id, title, status, summary);
+    it.items = children;
+    it
+}
+
+/// "SMS_ComponentSummarizer Server WMI Class" (ConfigMgr 2007 SDK): `Status` is the health
+/// (colour) of the component's icon in the console, `Errors`/`Warnings` the counts over the
+/// tally interval. The values 0 GREEN, 1 YELLOW, 2 RED and the states 0 STOPPED .. 5
+/// DE_INSTALLING are the SMS reference's (Table B.75, "Summarizer — Component",
+/// library.thedatadungeon.com/msdn-2000-04/bores/html/smc_ab094.content.htm).
+pub const COMPONENT_SUMMARIZER_DOC: &str = "https://learn.microsoft.com/en-us/previous-versions/system-center/developer/cc144830(v=msdn.10)";
+
+/// The console's colour for a SMS_ComponentSummarizer.Status value.
+fn colour(status: i64) -> (Status, &'static str) {
+    match status {
+        0 => (Status::Ok, "green"),
+        1 => (Status::Warning, "yellow"),
+        2 => (Status::Critical, "red"),
+        _ => (
+            Status::Unknown,
+            "not a documented Status (0 green, 1 yellow, 2 red)",
+        ),
+    }
+}
+
+/// SMS_ComponentSummarizer.State's names.
+fn state_name(state: i64) -> String {
+    match state {
+        0 => "stopped".into(),
+        1 => "started".into(),
+        2 => "paused".into(),
+        3 => "installing".into(),
+        4 => "re-installing".into(),
+        5 => "de-installing".into(),
+        n => format!("state {n}"),
+    }
+}
+
+/// One component as the console colours it: the worst Status of its rows (a row per
+/// computer), the counts since 12:00 AM, and the newest error from the messages export.
+fn console_component(
+    name: &str,
+    rows: &[SummaryRow],
+    newest: Option<&(i64, i64, String)>,
+    site: Option<&str>,
+    taken: i64,
+) -> Item {
+    if rows.is_empty() {
+        let at = site.map(|s| format!(" of site {s}")).unwrap_or_default();
+        return patchdeck_kit::report::explain(
+            item(
+                name,
+                name,
+                Status::Unknown,
+                format!("no row{at} in the component summary"),
+            ),
+            &r::EXPORT,
+            format!("component_summary_csv has no {name} row{at} for the interval Since 12:00AM"),
+            "Check the name in `components` against the console's Component Status list, and that component_summary.sql ran against this site's database.",
+        );
+    }
+    let status = rows
+        .iter()
+        .fold(Status::Ok, |w, r| w.worst(colour(r.status).0));
+    let errors: u64 = rows.iter().map(|r| r.errors).sum();
+    let warnings: u64 = rows.iter().map(|r| r.warnings).sum();
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let colours: Vec<&str> = rows.iter().map(|r| colour(r.status).1).collect();
+    let shown = if colours.iter().all(|c| *c == colours[0]) {
+        colours[0].to_owned()
+    } else {
+        rows.iter()
+            .map(|r| format!("{} on {}", colour(r.status).1, r.machine))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut summary = format!(
+        "{shown} in the console: {errors} error{}, {warnings} warning{} since 12:00 AM",
+        plural(errors),
+        plural(warnings)
+    );
+    for r in rows.iter().filter(|r| r.state != 1) {
+        summary.push_str(&format!("; {} on {}", state_name(r.state), r.machine));
+    }
+    if let Some((t, mid, text)) = newest {
+        summary.push_str(&format!("; newest error {mid} {}", ago(*t, taken)));
+        if !text.is_empty() {
+            summary.push_str(&format!(": {text}"));
+        }
+    }
+    let mut it = item(name, name, status, summary.clone());
+    if status != Status::Ok {
+        let evidence = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "SMS_ComponentSummarizer on {}: Status {} ({}), {} errors, {} warnings since 12:00 AM",
+                    r.machine,
+                    r.status,
+                    colour(r.status).1,
+                    r.errors,
+                    r.warnings
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let fix = format!(
+            "In the ConfigMgr console open System Status › Site Status › {} › Component Status › {name}, read its error messages (Show Messages) and its log on the site server; the colour comes from the site's Component Status thresholds and its counts reset with the threshold period.",
+            site.unwrap_or("the site")
+        );
+        it = patchdeck_kit::report::explain(it, &r::COMPONENT_CONSOLE, evidence, fix);
+    }
+    it
+}
+
+/// Component status from the console's own summary (`component_summary_csv`): each watched
+/// component's colour with the site's thresholds, as an operator sees it in the console.
+pub fn components_from_summary(
+    s: &Result<Summary, String>,
+    messages: Option<&Result<Components, String>>,
+    site: Option<&str>,
+    taken: i64,
+) -> Item {
+    let (id, title) = ("components", "Component status");
+    let s = match s {
+        Err(e) => {
+            return unreadable_export(
+                id,
+                title,
+                e,
+                "Fix the component summary export named here (README, Site-database exports).",
+            );
+        }
+        Ok(s) => s,
+    };
+    let newest = messages.and_then(|m| m.as_ref().ok());
+    let mut children: Vec<Item> = s
+        .rows
+        .iter()
+        .map(|(name, rows)| {
+            let latest = newest
+                .and_then(|m| m.counts.get(name))
+                .and_then(|c| c.latest_error.as_ref());
+            console_component(name, rows, latest, site, taken)
+        })
+        .collect();
+    if let Some(Err(e)) = messages {
+        // The colours stand; the newest errors' texts are missing: say so, never hide it.
+        children.push(unreadable_export(
+            "messages",
+            "Newest error texts",
+            e,
+            "Fix the component messages export named here (README, Site-database exports).",
+        ));
+    }
+    let bad: Vec<&str> = children
+        .iter()
+        .filter(|i| i.status != Status::Ok)
+        .map(|i| i.id.as_str())
+        .collect();
+    let status = children.iter().fold(Status::Ok, |w, i| w.worst(i.status));
+    let summary = if bad.is_empty() {
+        format!(
+            "{} component{} green in the console",
+            children.len(),
+            if children.len() == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("{}: not green in the console", bad.join(", "))
     };
     let mut it = item(id, title, status, summary);
     it.items = children;

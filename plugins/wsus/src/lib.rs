@@ -79,6 +79,10 @@ pub struct Config {
     /// Export of error and warning status messages (`component_messages.sql`): component
     /// status as the console shows it.
     pub component_messages_csv: Option<PathBuf>,
+    /// Export of the console's component summary (`component_summary.sql`,
+    /// SMS_ComponentSummarizer since 12:00 AM): each component's colour in the console, with
+    /// the site's own thresholds. With it the messages export only adds the newest error's text.
+    pub component_summary_csv: Option<PathBuf>,
     /// The components shown; default: the three SMS_WSUS_* components.
     #[serde(default = "wsus_components")]
     pub components: Vec<String>,
@@ -140,6 +144,10 @@ impl ConfigProbe for Wsus {
             }
             if let Some(p) = &config.component_messages_csv {
                 let spec = patchdeck_kit::exports::COMPONENT_MESSAGES;
+                check_file(p, spec.columns, spec.config_key, age)?;
+            }
+            if let Some(p) = &config.component_summary_csv {
+                let spec = patchdeck_kit::exports::COMPONENT_SUMMARY;
                 check_file(p, spec.columns, spec.config_key, age)?;
             }
             if let Some(p) = &config.sync_failures_csv {
@@ -219,6 +227,7 @@ impl ConfigProbe for Wsus {
             && config.status_messages_csv.is_none()
             && config.sup_properties_csv.is_none()
             && config.component_messages_csv.is_none()
+            && config.component_summary_csv.is_none()
         {
             return Err(
                 "field `site_code` needs `status_messages_csv` or `sup_properties_csv` (it filters those exports)".into(),
@@ -251,6 +260,9 @@ impl ConfigProbe for Wsus {
                     ));
                 }
             }
+        }
+        if config.component_thresholds.is_some() && config.component_summary_csv.is_some() {
+            return Err("field `component_thresholds` is not used with `component_summary_csv`: the console's summary is already judged with the site's own thresholds (remove one)".into());
         }
         if config.components.is_empty() {
             return Err("field `components`: name at least one component".into());
@@ -290,6 +302,10 @@ impl ConfigProbe for Wsus {
                     self.component_window,
                 )
             }),
+            summary: c
+                .component_summary_csv
+                .as_deref()
+                .map(|p| (p, c.site_code.as_deref(), c.components.as_slice())),
             sync_failures: c
                 .sync_failures_csv
                 .as_deref()
@@ -387,7 +403,29 @@ impl Wsus {
         if let Some(con) = &f.console {
             items.push(judge::console(con, pv.as_deref()));
         }
-        if let Some(k) = &f.components {
+        if let Some(s) = &f.summary {
+            let taken = s.as_ref().ok().and_then(|s| s.taken).unwrap_or(now);
+            if let Some(stale) = s.as_ref().ok().and(self.stale(
+                (
+                    "components",
+                    "Component status",
+                    "component summary",
+                    "component status",
+                ),
+                c.component_summary_csv.as_deref(),
+                taken,
+                now,
+            )) {
+                items.push(stale);
+            } else {
+                items.push(judge::components_from_summary(
+                    s,
+                    f.components.as_ref(),
+                    c.site_code.as_deref(),
+                    taken,
+                ));
+            }
+        } else if let Some(k) = &f.components {
             let taken = k.as_ref().ok().and_then(|k| k.taken).unwrap_or(now);
             if let Some(stale) = k.as_ref().ok().and(self.stale(
                 (
@@ -441,7 +479,7 @@ patchdeck_probe_api::export_probe!(
     kind: "wsus",
     version: env!("CARGO_PKG_VERSION"),
     description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console, SUP port settings",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"sup_properties_csv":{"type":"string"},"sup_server":{"type":"string"},"sync_failures_csv":{"type":"string"},"component_messages_csv":{"type":"string"},"components":{"type":"array"},"component_window":{"type":"string"},"component_thresholds":{"type":"object","properties":{"errors":{"type":"array"},"warnings":{"type":"array"}},"additionalProperties":false},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"sup_properties_csv":{"type":"string"},"sup_server":{"type":"string"},"sync_failures_csv":{"type":"string"},"component_messages_csv":{"type":"string"},"component_summary_csv":{"type":"string"},"components":{"type":"array"},"component_window":{"type":"string"},"component_thresholds":{"type":"object","properties":{"errors":{"type":"array"},"warnings":{"type":"array"}},"additionalProperties":false},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]
@@ -486,6 +524,18 @@ mod tests {
         assert_eq!(
             e,
             "field `component_thresholds.errors`: [5, 2] must be [warning at, critical at] with 0 < warning <= critical"
+        );
+        // The console's summary is already judged with the site's thresholds: both is a
+        // contradiction, refused rather than one silently ignored.
+        let e = <Wsus as Probe>::create(
+            serde_json::json!({"url": "http://sup01:8530", "component_summary_csv": "/x.csv", "component_thresholds": {"errors": [1, 2], "warnings": [10, 50]}}),
+            &Host::detached(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.starts_with("field `component_thresholds` is not used with `component_summary_csv`"),
+            "{e}"
         );
         assert_eq!(w.selfupdate_80, "http://sup01:80/selfupdate/wuident.cab");
     }

@@ -1,8 +1,8 @@
 //! The wsus probe's rule index: every judgement it makes, its default severity, its page.
 
 use crate::judge::{
-    COMPONENT_STATUS_DOC, SELFUPDATE_DOC, SUP_SSL_DOC, SYNC_DOC, SYNC_SCHEDULE_DOC,
-    SYNC_TROUBLE_DOC, WSUS_PORTS_DOC,
+    COMPONENT_STATUS_DOC, COMPONENT_SUMMARIZER_DOC, SELFUPDATE_DOC, SUP_SSL_DOC, SYNC_DOC,
+    SYNC_SCHEDULE_DOC, SYNC_TROUBLE_DOC, WSUS_PORTS_DOC,
 };
 use patchdeck_kit::wsus::{self, SU_PREREQS};
 use patchdeck_probe_api::{Rule, Status};
@@ -209,6 +209,15 @@ pub const COMPONENT_ERRORS: Rule = Rule {
     fix: "Set component_thresholds to the site's Component Status Summarizer thresholds.",
     assumption: true,
 };
+pub const COMPONENT_CONSOLE: Rule = Rule {
+    id: "wsus.component-console",
+    severity: Status::Critical,
+    title: "The console's colour for a component (component_summary_csv): yellow is a warning, red critical",
+    source: "SMS_ComponentSummarizer Server WMI Class (ConfigMgr 2007 SDK): Status is the health (colour) of the component's icon in the console, 0 green, 1 yellow, 2 red; counts over the tally interval Since 12:00AM (About Configuration Manager Tally Intervals)",
+    url: COMPONENT_SUMMARIZER_DOC,
+    fix: "Open the component in the console's Component Status, read its error messages and its log on the site server.",
+    assumption: false,
+};
 pub const RULES: &[Rule] = &[
     wsus::RULE_REACHABLE,
     wsus::RULE_NOT_CHECKED,
@@ -239,4 +248,5 @@ pub const RULES: &[Rule] = &[
     CAUSE_UNKNOWN,
     COMPONENT_STATUS,
     COMPONENT_ERRORS,
+    COMPONENT_CONSOLE,
 ];

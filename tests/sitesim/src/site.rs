@@ -534,6 +534,29 @@ SMS_WSUS_CONFIGURATION_MANAGER,{site},-2147483648,6610,{t3},7002,NULL,NULL\r\n",
                 )
                 .as_bytes(),
             )?;
+            // The console's component summary since 12:00 AM (SMS_ComponentSummarizer, tally
+            // interval 0001128000100008: cc144830, cc144112), counted from the messages above
+            // with the site server's clock at UTC: a row per component and computer it runs
+            // on (WSUS Control Manager on the SUP), the child site's rows too (its sync
+            // manager red with its failure), and a component patchdeck does not watch.
+            let midnight = now - now.rem_euclid(86_400);
+            let today = |h: i64| u32::from(now - h * 3600 >= midnight);
+            let summary = dir.join("component_summary.csv");
+            let (child_errors, warnings) = (today(1), today(3));
+            crate::exports::write_like_the_runner(
+                &summary,
+                format!(
+                    "SiteCode,MachineName,ComponentName,Status,State,Errors,Warnings\r\n\
+{site},SITE01,SMS_WSUS_SYNC_MANAGER,0,1,0,0\r\n\
+{site},SITE01,SMS_WSUS_CONFIGURATION_MANAGER,0,1,0,{warnings}\r\n\
+{site},SUP01,SMS_WSUS_CONTROL_MANAGER,0,1,0,0\r\n\
+{site},SITE01,SMS_SITE_COMPONENT_MANAGER,0,1,0,0\r\n\
+CHD,CHILD01,SMS_WSUS_SYNC_MANAGER,{},1,{child_errors},0\r\n",
+                    if child_errors > 0 { 2 } else { 0 },
+                    site = self.scenario.site
+                )
+                .as_bytes(),
+            )?;
             // The programs query lists every inventoried computer (DisplayName0 NULL when it
             // has no WSUS entry): the site server's console, and computers without one.
             let programs = dir.join("site_server_programs.csv");
@@ -542,10 +565,11 @@ SMS_WSUS_CONFIGURATION_MANAGER,{site},-2147483648,6610,{t3},7002,NULL,NULL\r\n",
                 b"Name0,DisplayName0,Version0\r\nSITE01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\nSQL01,NULL,NULL\r\nSUP01,Windows Server Update Services 3.0 SP2,3.2.7600.226\r\n",
             )?;
             let extra = format!(
-                "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"\ncomponent_messages_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n{sup_extra}",
+                "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"\ncomponent_messages_csv = \"{}\"\ncomponent_summary_csv = \"{}\"\nsite_code = \"{}\"\nsite_server_programs_csv = \"{}\"\nsite_server = \"SITE01\"\n{sup_extra}",
                 messages.display(),
                 failures.display(),
                 component.display(),
+                summary.display(),
                 self.scenario.site,
                 programs.display()
             );
@@ -605,6 +629,7 @@ SMS_WSUS_CONFIGURATION_MANAGER,{site},-2147483648,6610,{t3},7002,NULL,NULL\r\n",
                     ("sup_properties.csv", sup_rows, now),
                     ("sync_failures.csv", 3, now),
                     ("component_messages.csv", 2, now),
+                    ("component_summary.csv", 5, now),
                 ],
             )?;
             s.push_str(&format!(
