@@ -37,16 +37,6 @@ fn overview_narrow_list_80x24() {
 }
 
 #[test]
-fn overview_sorted_and_paused_120x40() {
-    let mut m = model(120, 40);
-    let mut snap = crate::fixture::snapshot();
-    snap.paused = true;
-    update(&mut m, Msg::Data(snap));
-    keys(&mut m, &chars("s"));
-    insta::assert_snapshot!(render(&m));
-}
-
-#[test]
 fn drill_with_nested_items_expanded_120x40() {
     let mut m = model(120, 40);
     keys(
@@ -101,10 +91,7 @@ fn drill_with_nested_items_80x24() {
 }
 
 #[test]
-fn drill_details_metrics_and_error_80x24() {
-    let mut m = model(80, 24);
-    keys(&mut m, &[KeyCode::Enter]);
-    insta::assert_snapshot!("drill_wsus_80x24", render(&m));
+fn drill_timed_out_80x24() {
     let mut m = model(80, 24);
     keys(
         &mut m,
@@ -114,16 +101,8 @@ fn drill_details_metrics_and_error_80x24() {
 }
 
 #[test]
-fn drill_raw_json_80x24() {
-    let mut m = model(80, 24);
-    keys(&mut m, &[KeyCode::Enter]);
-    keys(&mut m, &chars("J"));
-    insta::assert_snapshot!(render(&m));
-}
-
-#[test]
-fn events_120x40_and_80x24() {
-    for (w, h) in [(120, 40), (80, 24)] {
+fn events_at_three_sizes() {
+    for (w, h) in SIZES {
         let mut m = model(w, h);
         keys(&mut m, &chars("e"));
         insta::assert_snapshot!(format!("events_{w}x{h}"), render(&m));
@@ -131,8 +110,8 @@ fn events_120x40_and_80x24() {
 }
 
 #[test]
-fn help_120x40_and_80x24() {
-    for (w, h) in [(120, 40), (80, 24)] {
+fn help_at_three_sizes() {
+    for (w, h) in SIZES {
         let mut m = model(w, h);
         keys(&mut m, &chars("?"));
         insta::assert_snapshot!(format!("help_{w}x{h}"), render(&m));
@@ -165,8 +144,8 @@ fn tiny_terminals_say_so() {
 }
 
 #[test]
-fn ascii_without_colour_for_vt100_120x40_and_80x24() {
-    for (w, h) in [(120, 40), (80, 24)] {
+fn ascii_without_colour_for_vt100_at_three_sizes() {
+    for (w, h) in SIZES {
         let mut m = model(w, h);
         m.look = Look {
             color: false,
@@ -636,4 +615,68 @@ fn wide_panes_show_a_long_status_strip() {
     let screen = render(&m);
     let strip = "✔".repeat(60);
     assert!(screen.contains(&strip), "{screen}");
+}
+
+/// Issue 20, point 5: what state the dashboard is in shows — the sort and a pause — at every
+/// size.
+#[test]
+fn sort_and_pause_show_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = model(w, h);
+        let mut snap = crate::fixture::snapshot();
+        snap.paused = true;
+        update(&mut m, Msg::Data(snap));
+        keys(&mut m, &chars("s"));
+        let screen = render(&m);
+        assert!(screen.contains("PAUSED"), "{w}x{h}:\n{screen}");
+        let header = screen.lines().next().unwrap();
+        assert!(
+            header.contains("[worst first]") || header.contains("[sorted]"),
+            "{w}x{h}: the sort shows:\n{header}"
+        );
+        assert!(
+            !screen.contains("p pause"),
+            "{w}x{h}: paused says so:\n{screen}"
+        );
+        assert!(screen.contains("? help"), "{w}x{h}: help stays:\n{screen}");
+        insta::assert_snapshot!(format!("sorted_and_paused_{w}x{h}"), screen);
+    }
+}
+
+/// Issue 20, point 4: the filter finds an item (not only probes) and says where it is; the
+/// events screen follows the filter.
+#[test]
+fn the_filter_finds_an_item_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = crate::fixture::model_of(crate::fixture::demo_snapshot(), w, h);
+        keys(&mut m, &chars("/DP04"));
+        keys(&mut m, &[KeyCode::Enter]);
+        let screen = render(&m);
+        assert!(screen.contains("DP04"), "{w}x{h}:\n{screen}");
+        assert!(!screen.contains("no probe matches"), "{w}x{h}:\n{screen}");
+        insta::assert_snapshot!(format!("filter_item_{w}x{h}"), screen);
+        keys(&mut m, &chars("e"));
+        insta::assert_snapshot!(format!("events_filtered_{w}x{h}"), render(&m));
+    }
+}
+
+/// Issue 20, point 6: the drill's text (details, metrics, wrapped summaries) and the JSON
+/// view, which scrolls instead of wrapping, at every size.
+#[test]
+fn drill_text_and_json_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = model(w, h);
+        keys(&mut m, &[KeyCode::Enter]);
+        let screen = render(&m);
+        assert!(
+            screen
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.contains("›") || l.contains("wsus")),
+            "{w}x{h}: a breadcrumb:\n{screen}"
+        );
+        insta::assert_snapshot!(format!("drill_wsus_{w}x{h}"), screen);
+        keys(&mut m, &chars("J"));
+        insta::assert_snapshot!(format!("drill_raw_json_{w}x{h}"), render(&m));
+    }
 }

@@ -150,6 +150,14 @@ fn header(m: &Model, f: &mut Frame, area: Rect) {
             ));
             right.push(Span::raw(if short { " " } else { "  " }));
         }
+        if m.sort_severity {
+            // The order is not the config's: say so (s toggles it back).
+            right.push(Span::styled(
+                if short { "[sorted]" } else { "[worst first]" },
+                theme::dim(look),
+            ));
+            right.push(Span::raw(if short { " " } else { "  " }));
+        }
         if m.data.paused {
             right.push(Span::styled("[PAUSED]", theme::selected(look)));
             right.push(Span::raw(if short { " " } else { "  " }));
