@@ -921,3 +921,96 @@ fn a_socket_that_refuses_the_user_is_said_not_ignored() {
     let log = std::fs::read_to_string(home.join("l.log")).unwrap();
     assert!(log.contains("its socket refuses this user"), "{log}");
 }
+
+/// Reads `file` until `pred` holds on its bytes (tmux's pipe-pane writes them as they
+/// come), up to 10 s.
+fn wait_for_bytes(file: &Path, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let limit = Instant::now() + Duration::from_secs(10);
+    loop {
+        let b = String::from_utf8_lossy(&std::fs::read(file).unwrap_or_default()).into_owned();
+        if pred(&b) {
+            return b;
+        }
+        assert!(
+            Instant::now() < limit,
+            "timed out waiting for {what}: {b:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A URL on screen is an OSC 8 hyperlink: opened on its first character, closed on its last,
+/// the link being the text shown. What patchdeck writes is checked (tmux 3.3 records the
+/// stream but does not keep links); `--no-links` writes none.
+#[test]
+fn urls_on_screen_are_osc_8_hyperlinks_unless_turned_off() {
+    for off in [false, true] {
+        let dir = scratch(if off {
+            "tui-e2e-nolinks"
+        } else {
+            "tui-e2e-links"
+        });
+        let cmd = format!(
+            "{} demo{} --log-file {}",
+            patchdeck_bin().display(),
+            if off { " --no-links" } else { "" },
+            dir.join("l.log").display()
+        );
+        let t = Tmux::start_sized(if off { "nolinks" } else { "links" }, &dir, &cmd, (120, 40));
+        t.wait_for("the demo's problems", |s| {
+            s.contains("problems, worst first")
+        });
+        let stream = dir.join("stream");
+        t.record(&stream);
+        t.keys(&["End", "Down", "Enter"]);
+        let screen = t.wait_for("the drill with the DP's URL", |s| {
+            s.lines()
+                .nth(1)
+                .is_some_and(|l| l.trim_end() == "bits-dps › DP04")
+                && s.contains("http://127.0.0.1:")
+        });
+        if off {
+            t.keys(&["q"]);
+            assert_eq!(t.wait_dead(), "0");
+            let b = std::fs::read(&stream).unwrap();
+            assert!(
+                !b.windows(4).any(|w| w == b"\x1b]8;"),
+                "--no-links wrote a link"
+            );
+            continue;
+        }
+        // Every link written (the overview may redraw one of its own meanwhile): the URLs.
+        let urls = |b: &str| -> Vec<String> {
+            b.split("\x1b]8;;")
+                .skip(1)
+                .filter_map(|rest| rest.split_once("\x1b\\").map(|(u, _)| u.to_owned()))
+                .filter(|u| !u.is_empty())
+                .collect()
+        };
+        let b = wait_for_bytes(&stream, "a link to a URL of the drill", |b| {
+            urls(b).iter().any(|u| screen.contains(u.as_str()))
+        });
+        assert!(
+            urls(&b).iter().any(|u| u.starts_with("http://127.0.0.1:")),
+            "{b:?}"
+        );
+        // The text linked is the URL itself, closed right after it.
+        for url in urls(&b) {
+            assert!(
+                b.contains(&format!("\x1b]8;;{url}\x1b\\{url}\x1b]8;;\x1b\\")),
+                "{url}: {b:?}"
+            );
+        }
+        // Going back leaves no link open: every one opened is closed.
+        t.keys(&["Escape"]);
+        t.wait_for("the overview", |s| s.contains("problems, worst first"));
+        t.keys(&["q"]);
+        assert_eq!(t.wait_dead(), "0");
+        let b = String::from_utf8_lossy(&std::fs::read(&stream).unwrap()).into_owned();
+        assert_eq!(
+            b.matches("\x1b]8;;http").count(),
+            b.matches("\x1b]8;;\x1b\\").count(),
+            "{b:?}"
+        );
+    }
+}

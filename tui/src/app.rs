@@ -30,6 +30,7 @@ pub struct TuiOptions {
     pub mouse: bool,
     pub no_color: bool,
     pub ascii: bool,
+    pub no_links: bool,
 }
 
 /// Decides colour and symbols from flags and the environment: NO_COLOR and `--no-color`
@@ -294,7 +295,7 @@ pub async fn run_own(engine: Engine, opts: TuiOptions, note: Option<Source>) -> 
         &store,
         site,
         None,
-        look_for(opts),
+        opts,
         started,
         note,
     )
@@ -331,7 +332,7 @@ pub async fn run_attached(
         &store,
         site,
         Some(links),
-        look_for(opts),
+        opts,
         started,
         None,
     )
@@ -374,10 +375,14 @@ async fn run_inner(
     store: &Store,
     site: Option<String>,
     links: Option<mpsc::UnboundedReceiver<crate::attach::Link>>,
-    look: Look,
+    opts: TuiOptions,
     started: Instant,
     note: Option<Source>,
 ) -> anyhow::Result<u8> {
+    let look = look_for(opts);
+    // OSC 8 where the terminal can show more than ASCII (the Linux console and VT100s get
+    // ASCII and no links).
+    let hyperlinks = !opts.no_links && !look.ascii;
     let bytes = Arc::new(AtomicU64::new(0));
     let writer = Counting {
         inner: std::io::stdout(),
@@ -400,8 +405,8 @@ async fn run_inner(
         model.source = note;
     }
     // The last frame sent, to skip sending an identical one.
-    let mut last: Option<ratatui::buffer::Buffer> = None;
-    draw(&mut terminal, &mut model, &mut last)?;
+    let mut last: Option<Shown> = None;
+    draw(&mut terminal, &mut model, &mut last, hyperlinks)?;
     tracing::info!(
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "first frame drawn"
@@ -534,7 +539,7 @@ async fn run_inner(
         if model.quit {
             break;
         }
-        if model.dirty && now_please && draw(&mut terminal, &mut model, &mut last)? {
+        if model.dirty && now_please && draw(&mut terminal, &mut model, &mut last, hyperlinks)? {
             draws += 1;
         }
     }
@@ -615,36 +620,74 @@ fn write_item(name: &str, text: &str) -> anyhow::Result<std::path::PathBuf> {
     Ok(path)
 }
 
+/// The frame last sent and the hyperlinks written on it.
+struct Shown {
+    buffer: ratatui::buffer::Buffer,
+    links: Vec<crate::hyperlinks::Link>,
+}
+
 /// Draws a frame unless it would be identical to the last one drawn; returns whether it
 /// drew. (An unchanged frame still costs a cursor hide, colour resets and the sync
-/// brackets: bytes over SSH for nothing.)
+/// brackets: bytes over SSH for nothing.) With `hyperlinks`, the whole URLs on screen get
+/// OSC 8 links, written only when new or changed.
 fn draw<W: Write>(
     terminal: &mut Terminal<CrosstermBackend<W>>,
     model: &mut Model,
-    last: &mut Option<ratatui::buffer::Buffer>,
+    last: &mut Option<Shown>,
+    hyperlinks: bool,
 ) -> anyhow::Result<bool> {
+    use crate::hyperlinks as hl;
+    use ratatui::backend::Backend;
     model.dirty = false;
     let area = terminal.size()?;
     let area = ratatui::layout::Rect::new(0, 0, area.width, area.height);
     let mut scratch = Terminal::new(ratatui::backend::TestBackend::new(area.width, area.height))?;
     let frame = scratch.draw(|f| crate::view::view(model, f))?;
-    if last.as_ref() == Some(frame.buffer) {
+    if last.as_ref().map(|s| &s.buffer) == Some(frame.buffer) {
         return Ok(false);
     }
     let rendered = frame.buffer.clone();
+    let links = if hyperlinks {
+        hl::find(&rendered)
+    } else {
+        Vec::new()
+    };
+    let before: &[hl::Link] = last.as_ref().map_or(&[], |s| &s.links);
+    let mut sent = rendered.clone();
+    hl::hand_over(&mut sent, &links, before);
+    let write: Vec<(u16, u16, ratatui::buffer::Cell)> =
+        hl::to_write(&links, before, last.as_ref().map(|s| &s.buffer), &rendered)
+            .into_iter()
+            .flat_map(|l| hl::cells(l, &rendered))
+            .collect();
     // Synchronized output (DEC mode 2026): terminals that know it show the frame at once;
     // others ignore the sequence.
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    let mut resized = false;
     terminal.draw(|f| {
         // Send the frame already rendered; render again only if the terminal was resized
         // in between.
         if f.area() == rendered.area {
-            f.buffer_mut().clone_from(&rendered);
+            f.buffer_mut().clone_from(&sent);
         } else {
+            resized = true;
             crate::view::view(model, f);
         }
     })?;
-    *last = Some(rendered);
+    if resized {
+        // Drawn by ratatui alone, without links: the next frame writes them all.
+        *last = None;
+    } else {
+        if !write.is_empty() {
+            let backend = terminal.backend_mut();
+            backend.draw(write.iter().map(|(x, y, c)| (*x, *y, c)))?;
+            Backend::flush(backend)?;
+        }
+        *last = Some(Shown {
+            buffer: rendered,
+            links,
+        });
+    }
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(true)
 }
@@ -658,6 +701,7 @@ mod tests {
             mouse: false,
             no_color,
             ascii,
+            no_links: false,
         }
     }
 

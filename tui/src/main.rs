@@ -10,6 +10,7 @@ mod drill_layout;
 #[cfg(test)]
 mod fixture;
 mod headless;
+mod hyperlinks;
 mod input;
 mod keys;
 mod layout;
@@ -176,6 +177,10 @@ struct DisplayOpts {
     /// Dashboard: ASCII symbols and borders only (automatic for TERM=linux/vt100/dumb).
     #[arg(long)]
     ascii: bool,
+
+    /// Dashboard: no OSC 8 hyperlinks on URLs (they are off with ASCII, TERM=linux/vt100/dumb).
+    #[arg(long)]
+    no_links: bool,
 }
 
 /// `--max-items`: a number from 0 to 10,000 (a billion would be a 600 GB allocation).
@@ -569,11 +574,13 @@ fn main() -> ExitCode {
         mouse: d.mouse || cli.display.mouse,
         no_color: d.no_color || cli.display.no_color,
         ascii: d.ascii || cli.display.ascii,
+        no_links: d.no_links || cli.display.no_links,
     });
     let tui = app::TuiOptions {
         mouse: display.mouse,
         no_color: display.no_color,
         ascii: display.ascii,
+        no_links: display.no_links,
     };
     if let Err(e) = init_logging(log_file.as_ref(), dashboard, serving) {
         eprintln!("patchdeck: {}", sanitize::text(&format!("{e:#}")));
