@@ -31,7 +31,7 @@ impl Options {
     }
 }
 
-fn load_config(opts: &Options) -> anyhow::Result<Config> {
+pub fn load_config(opts: &Options) -> anyhow::Result<Config> {
     let path = config::locate(opts.config.as_deref())?;
     Ok(config::load(&path)?)
 }
@@ -50,9 +50,14 @@ fn no_probes_is_an_error(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the config and binds every probe (the dashboard's start-up).
+/// Loads the config and binds every probe (serve's start-up and reload).
 pub async fn build_engine(opts: &Options) -> anyhow::Result<Engine> {
-    let config = load_config(opts)?;
+    engine_from(load_config(opts)?, opts).await
+}
+
+/// Binds every probe of a config already loaded (the dashboard loads it once, to look for a
+/// serve first).
+pub async fn engine_from(config: Config, opts: &Options) -> anyhow::Result<Engine> {
     no_probes_is_an_error(&config)?;
     Ok(Engine::build(config, &opts.engine_options()).await?)
 }

@@ -653,12 +653,11 @@ fn main() -> ExitCode {
             }) => demo::run(&opts, scenario.as_deref(), chaos, tui).await,
             None => {
                 // The config, if it loads, says the site's name and where serve's socket is;
-                // if it does not, build_engine below says why.
-                let config = patchdeck_core::config::locate(opts.config.as_deref())
-                    .ok()
-                    .and_then(|p| patchdeck_core::config::load(&p).ok());
+                // if it does not, the error is printed below, before the alternate screen.
+                let loaded = headless::load_config(&opts);
+                let config = loaded.as_ref().ok();
                 if let Some(socket) = &cli.connect {
-                    let site = config.and_then(|c| c.settings.site);
+                    let site = config.and_then(|c| c.settings.site.clone());
                     return app::run_attached(socket, site, tui).await;
                 }
                 // A serve running for this config: attach to it rather than poll the site a
@@ -671,7 +670,7 @@ fn main() -> ExitCode {
                         Ok(_) => {
                             return app::run_attached(
                                 &socket.display().to_string(),
-                                config.settings.site,
+                                config.settings.site.clone(),
                                 tui,
                             )
                             .await;
@@ -695,7 +694,7 @@ fn main() -> ExitCode {
                 }
                 // Config and plugin errors are printed here, before the alternate screen.
                 let t = std::time::Instant::now();
-                let engine = headless::build_engine(&opts).await?;
+                let engine = headless::engine_from(loaded?, &opts).await?;
                 tracing::info!(
                     ms = t.elapsed().as_secs_f64() * 1000.0,
                     "config loaded and plugins bound"
