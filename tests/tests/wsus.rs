@@ -1284,3 +1284,41 @@ async fn component_status_is_the_consoles_own_colour() {
         it.summary
     );
 }
+
+/// A component summary too old to judge says nothing about today's colours: UNKNOWN naming
+/// the export and its age (the summary counts since midnight of the day it was taken).
+#[tokio::test]
+async fn a_stale_component_summary_is_unknown_not_green() {
+    let dir = scratch("wsus-stale-summary");
+    let csv = dir.join("component_summary.csv");
+    std::fs::write(
+        &csv,
+        "SiteCode,MachineName,ComponentName,Status,State,Errors,Warnings\r\nABC,SITE01,SMS_WSUS_SYNC_MANAGER,0,1,0,0\r\n",
+    )
+    .unwrap();
+    let ten_days = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(ten_days)
+        .unwrap();
+    let r = run_with(
+        sim(|_| {}),
+        Some(sim(|_| {})),
+        &format!(
+            "component_summary_csv = \"{}\"\nsite_code = \"ABC\"\ncomponents = [\"SMS_WSUS_SYNC_MANAGER\"]",
+            csv.display()
+        ),
+    )
+    .await;
+    let it = r.item("components");
+    assert_eq!(
+        (it.status, it.summary.as_str()),
+        (
+            Status::Unknown,
+            "cannot judge: the component summary export is 240 h old (over 26 h)"
+        )
+    );
+    assert_eq!(it.rule.as_deref(), Some("wsus.export"));
+}

@@ -391,22 +391,32 @@ pub fn components(
         }
         children.push(it);
     }
-    let bad: Vec<&str> = children
+    over(
+        children,
+        &format!("without errors in the last {window}"),
+        "errors or warnings over the line",
+    )
+}
+
+/// The component status item over its components: the worst of them; "N components
+/// {good}", or the ones that are not OK and `bad`.
+fn over(children: Vec<Item>, good: &str, bad: &str) -> Item {
+    let not_ok: Vec<&str> = children
         .iter()
         .filter(|i| i.status != Status::Ok)
         .map(|i| i.id.as_str())
         .collect();
     let status = children.iter().fold(Status::Ok, |w, i| w.worst(i.status));
-    let summary = if bad.is_empty() {
+    let summary = if not_ok.is_empty() {
         format!(
-            "{} component{} without errors in the last {window}",
+            "{} component{} {good}",
             children.len(),
             if children.len() == 1 { "" } else { "s" }
         )
     } else {
-        format!("{}: errors or warnings over the line", bad.join(", "))
+        format!("{}: {bad}", not_ok.join(", "))
     };
-    let mut it = item(id, title, status, summary);
+    let mut it = item("components", "Component status", status, summary);
     it.items = children;
     it
 }
@@ -561,24 +571,7 @@ pub fn components_from_summary(
             "Fix the component messages export named here (README, Site-database exports).",
         ));
     }
-    let bad: Vec<&str> = children
-        .iter()
-        .filter(|i| i.status != Status::Ok)
-        .map(|i| i.id.as_str())
-        .collect();
-    let status = children.iter().fold(Status::Ok, |w, i| w.worst(i.status));
-    let summary = if bad.is_empty() {
-        format!(
-            "{} component{} green in the console",
-            children.len(),
-            if children.len() == 1 { "" } else { "s" }
-        )
-    } else {
-        format!("{}: not green in the console", bad.join(", "))
-    };
-    let mut it = item(id, title, status, summary);
-    it.items = children;
-    it
+    over(children, "green in the console", "not green in the console")
 }
 
 fn with(it: Item, v: &Verdict) -> Item {

@@ -403,50 +403,44 @@ impl Wsus {
         if let Some(con) = &f.console {
             items.push(judge::console(con, pv.as_deref()));
         }
-        if let Some(s) = &f.summary {
-            let taken = s.as_ref().ok().and_then(|s| s.taken).unwrap_or(now);
-            if let Some(stale) = s.as_ref().ok().and(self.stale(
-                (
-                    "components",
-                    "Component status",
-                    "component summary",
-                    "component status",
-                ),
+        // Component status from the console's summary when given, else from the messages;
+        // either export too old says nothing.
+        let source = match (&f.summary, &f.components) {
+            (Some(s), _) => Some((
+                s.as_ref().ok().map(|s| s.taken),
+                "component summary",
                 c.component_summary_csv.as_deref(),
-                taken,
-                now,
-            )) {
-                items.push(stale);
-            } else {
-                items.push(judge::components_from_summary(
-                    s,
-                    f.components.as_ref(),
-                    c.site_code.as_deref(),
-                    taken,
-                ));
-            }
-        } else if let Some(k) = &f.components {
-            let taken = k.as_ref().ok().and_then(|k| k.taken).unwrap_or(now);
-            if let Some(stale) = k.as_ref().ok().and(self.stale(
-                (
-                    "components",
-                    "Component status",
-                    "component messages",
-                    "component status",
-                ),
+            )),
+            (None, Some(k)) => Some((
+                k.as_ref().ok().map(|k| k.taken),
+                "component messages",
                 c.component_messages_csv.as_deref(),
-                taken,
-                now,
-            )) {
-                items.push(stale);
-            } else {
-                items.push(judge::components(
+            )),
+            (None, None) => None,
+        };
+        if let Some((read, export, path)) = source {
+            let taken = read.flatten().unwrap_or(now);
+            let stale = read.and_then(|_| {
+                self.stale(
+                    ("components", "Component status", export, "component status"),
+                    path,
+                    taken,
+                    now,
+                )
+            });
+            items.push(match (stale, &f.summary, &f.components) {
+                (Some(stale), _, _) => stale,
+                (None, Some(s), k) => {
+                    judge::components_from_summary(s, k.as_ref(), c.site_code.as_deref(), taken)
+                }
+                (None, None, Some(k)) => judge::components(
                     k,
                     c.component_thresholds.as_ref(),
                     &c.component_window,
                     taken,
-                ));
-            }
+                ),
+                (None, None, None) => unreachable!("a source was found above"),
+            });
         }
         if let Some(sp) = &f.sup_ports {
             let services_ok = f.get_config.answer.as_ref().is_ok_and(|a| a.parsed.is_ok());
