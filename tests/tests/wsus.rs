@@ -609,19 +609,24 @@ async fn a_huge_fault_string_stays_a_critical_verdict_not_a_too_large_report() {
     assert!(serde_json::to_string(&rep).unwrap().len() < 64 * 1024);
 }
 
+/// Makes `file` look written ten days ago (an export job that stopped).
+fn ten_days_old(file: &std::path::Path) {
+    let ten_days = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(ten_days)
+        .unwrap();
+}
+
 /// An export too old to judge says nothing about the sync: UNKNOWN naming the export and
 /// its age, never "last sync N days ago". Ages are judged at the export's time otherwise.
 #[tokio::test]
 async fn a_stale_status_message_export_is_unknown_not_a_late_sync() {
     let dir = scratch("wsus-stale-export");
     let csv = status_messages(&dir, &[("SMS_WSUS_SYNC_MANAGER", 6702, 2)]);
-    let ten_days = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
-    std::fs::File::options()
-        .write(true)
-        .open(&csv)
-        .unwrap()
-        .set_modified(ten_days)
-        .unwrap();
+    ten_days_old(&csv);
     let r = run_with(
         sim(|_| {}),
         Some(sim(|_| {})),
@@ -1296,13 +1301,7 @@ async fn a_stale_component_summary_is_unknown_not_green() {
         "SiteCode,MachineName,ComponentName,Status,State,Errors,Warnings\r\nABC,SITE01,SMS_WSUS_SYNC_MANAGER,0,1,0,0\r\n",
     )
     .unwrap();
-    let ten_days = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
-    std::fs::File::options()
-        .write(true)
-        .open(&csv)
-        .unwrap()
-        .set_modified(ten_days)
-        .unwrap();
+    ten_days_old(&csv);
     let r = run_with(
         sim(|_| {}),
         Some(sim(|_| {})),
