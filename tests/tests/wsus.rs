@@ -1321,3 +1321,24 @@ async fn a_stale_component_summary_is_unknown_not_green() {
     );
     assert_eq!(it.rule.as_deref(), Some("wsus.export"));
 }
+
+/// A hostile summary export (a computer name of 200,000 characters on every row) is cut to a
+/// name's size when read: the item stays small and says which colour is where.
+#[tokio::test]
+async fn a_huge_computer_name_in_the_summary_is_cut_when_read() {
+    let huge = "N".repeat(200_000);
+    let sync = "SMS_WSUS_SYNC_MANAGER";
+    let it = summary_item(
+        &[
+            ("ABC", &huge, sync, 0, 1, 0, 0),
+            ("ABC", "SITE02", sync, 1, 1, 0, 4),
+        ],
+        &[],
+    )
+    .await;
+    let s = it.items.iter().find(|i| i.id == sync).unwrap();
+    assert_eq!(s.status, Status::Warning);
+    let name = format!("green on {}, yellow on SITE02 ", "N".repeat(255));
+    assert!(s.summary.starts_with(&name), "{}", &s.summary[..300]);
+    assert!(s.evidence.as_ref().unwrap().len() < 4096);
+}

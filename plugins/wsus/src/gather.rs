@@ -338,7 +338,9 @@ pub fn summary(csv: &Path, site_code: Option<&str>, watched: &[String]) -> Resul
                 u64::try_from(row.id(i)?).map_err(|_| row.error(i, "a count below zero"))
             };
             let r = SummaryRow {
-                machine: row.get(1).unwrap_or("").to_owned(),
+                // A computer's name (SMS: 16 characters; an FQDN at most 255), not a
+                // megabyte-long line repeated in every summary built from it.
+                machine: row.get(1).unwrap_or("").chars().take(255).collect(),
                 status: row.id(3)?,
                 state: row.id(4)?,
                 errors: count(5)?,
