@@ -1001,6 +1001,17 @@ fn urls_on_screen_are_osc_8_hyperlinks_unless_turned_off() {
                 "{url}: {b:?}"
             );
         }
+        // The terminal shrinks under the links (a frame smaller than the one they were on):
+        // redrawn at the new size, no panic.
+        t.run(&["resize-window", "-x", "70", "-y", "20"]);
+        t.wait_for("the drill at 70 columns", |s| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.trim_end().chars().count() <= 70)
+                && s.lines()
+                    .nth(1)
+                    .is_some_and(|l| l.trim_end() == "bits-dps › DP04")
+        });
         // Going back leaves no link open: every one opened is closed.
         t.keys(&["Escape"]);
         t.wait_for("the overview", |s| s.contains("problems, worst first"));

@@ -652,7 +652,11 @@ fn draw<W: Write>(
     } else {
         Vec::new()
     };
-    let before: &[hl::Link] = last.as_ref().map_or(&[], |s| &s.links);
+    // Links of a frame of another size are gone: ratatui clears the screen on a resize.
+    let before: &[hl::Link] = match last.as_ref() {
+        Some(s) if s.buffer.area == rendered.area => &s.links,
+        _ => &[],
+    };
     let mut sent = rendered.clone();
     hl::hand_over(&mut sent, &links, before);
     let write: Vec<(u16, u16, ratatui::buffer::Cell)> =

@@ -115,8 +115,11 @@ fn trim_end(url: &mut String) {
 /// cells of a link that is gone are written again, so none keeps a stale link.
 pub fn hand_over(buf: &mut Buffer, now: &[Link], before: &[Link]) {
     for l in before.iter().filter(|l| !now.contains(l)) {
+        // A link of a larger frame (the terminal shrank) has no cells left to rewrite.
         for p in l.positions() {
-            buf[p].set_diff_option(CellDiffOption::AlwaysUpdate);
+            if let Some(cell) = buf.cell_mut(p) {
+                cell.set_diff_option(CellDiffOption::AlwaysUpdate);
+            }
         }
     }
     for l in now {
@@ -248,5 +251,9 @@ mod tests {
         assert_eq!(sent[(4, 0)].diff_option, CellDiffOption::AlwaysUpdate);
         assert_eq!(sent[(4, 1)].diff_option, CellDiffOption::Skip);
         assert_eq!(sent[(0, 1)].diff_option, CellDiffOption::None);
+        // The terminal shrank: a link of the larger frame is off the new one, no panic.
+        let mut small = buf(&["see"]);
+        hand_over(&mut small, &[], &before);
+        assert_eq!(small[(0, 0)].diff_option, CellDiffOption::None);
     }
 }
