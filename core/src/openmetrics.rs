@@ -103,6 +103,20 @@ impl Family<'_> {
         }
     }
 
+    /// The header of an info family `{family}_info`: OpenMetrics' `info` type, a gauge that
+    /// is always 1 in the Prometheus text format. `help` without its final period.
+    fn info_header(&mut self, family: &str, help: &str) {
+        match self.fmt {
+            Format::OpenMetrics => self.header(family, "info", None, &format!("{help}.")),
+            Format::Prometheus => self.header(
+                &format!("{family}_info"),
+                "gauge",
+                None,
+                &format!("{help} (always 1)."),
+            ),
+        }
+    }
+
     /// One sample; `labels` already rendered by [`labels`].
     fn sample(&mut self, name: &str, labels: &str, v: f64) {
         self.out.push_str(name);
@@ -427,40 +441,10 @@ pub fn render_with(
         .collect();
     // Which patchdeck answers (an info metric: OpenMetrics `info`, Prometheus text a gauge).
     let version = labels(&[("version", env!("CARGO_PKG_VERSION"))]);
-    match fmt {
-        Format::OpenMetrics => {
-            f.header(
-                "patchdeck_build",
-                "info",
-                None,
-                "The patchdeck that serves these metrics.",
-            );
-        }
-        Format::Prometheus => {
-            f.header(
-                "patchdeck_build_info",
-                "gauge",
-                None,
-                "The patchdeck that serves these metrics (always 1).",
-            );
-        }
-    }
+    f.info_header("patchdeck_build", "The patchdeck that serves these metrics");
     f.sample("patchdeck_build_info", &version, 1.0);
     if let Some(site) = site {
-        match fmt {
-            Format::OpenMetrics => f.header(
-                "patchdeck_site",
-                "info",
-                None,
-                "The site this patchdeck watches.",
-            ),
-            Format::Prometheus => f.header(
-                "patchdeck_site_info",
-                "gauge",
-                None,
-                "The site this patchdeck watches (always 1).",
-            ),
-        }
+        f.info_header("patchdeck_site", "The site this patchdeck watches");
         f.sample("patchdeck_site_info", &labels(&[("site", site)]), 1.0);
     }
     f.header(
@@ -525,20 +509,10 @@ pub fn render_with(
         );
     }
     // Why each probe is not OK, so an alert can say so: the worst item and its summary.
-    match fmt {
-        Format::OpenMetrics => f.header(
-            "patchdeck_probe_cause",
-            "info",
-            None,
-            "Why the probe is not OK: its worst item (id, title) and that item's summary.",
-        ),
-        Format::Prometheus => f.header(
-            "patchdeck_probe_cause_info",
-            "gauge",
-            None,
-            "Why the probe is not OK: its worst item (id, title) and that item's summary (always 1).",
-        ),
-    }
+    f.info_header(
+        "patchdeck_probe_cause",
+        "Why the probe is not OK: its worst item (id, title) and that item's summary",
+    );
     for p in &st.probes {
         let Some(r) = p.latest.as_ref().filter(|r| r.status != Status::Ok) else {
             continue;
