@@ -273,7 +273,7 @@ fn unwrapped(m: &Model) -> (Vec<Line<'static>>, Option<(usize, usize)>) {
                     crate::text::stamp(t.at, m.now, m.utc_offset)
                 )),
                 status_spans(t.from, look),
-                Span::raw(if look.ascii { " -> " } else { " → " }),
+                Span::raw(theme::arrow(look)),
                 status_spans(Some(t.to), look),
                 Span::raw(format!("  {}", t.summary)),
             ]));

@@ -27,6 +27,11 @@ pub fn symbol(status: Option<Status>, look: Look) -> &'static str {
     }
 }
 
+/// The arrow of a status change ("OK → CRITICAL"), spaced.
+pub fn arrow(look: Look) -> &'static str {
+    if look.ascii { " -> " } else { " → " }
+}
+
 pub fn word(status: Option<Status>) -> &'static str {
     status.map_or("PENDING", Status::label)
 }

@@ -9,6 +9,16 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// The probe column's width: the longest probe id among the transitions.
+pub(super) fn id_width(m: &Model) -> usize {
+    m.data
+        .transitions
+        .iter()
+        .map(|t| t.probe.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
 pub fn render(m: &Model, f: &mut Frame, area: Rect) {
     let look = m.look;
     let mut lines = vec![Line::styled(
@@ -21,13 +31,7 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
     if m.data.transitions.is_empty() {
         lines.push(Line::from("no status changes yet"));
     }
-    let id_w = m
-        .data
-        .transitions
-        .iter()
-        .map(|t| t.probe.chars().count())
-        .max()
-        .unwrap_or(0);
+    let id_w = id_width(m);
     let rows = usize::from(area.height.saturating_sub(1));
     let mut shown_earlier = false;
     for (i, t) in m
@@ -62,7 +66,7 @@ pub fn render(m: &Model, f: &mut Frame, area: Rect) {
             (None, _) => String::new(),
         };
         let lead = format!("{at}  {:<id_w$}  ", t.probe);
-        let arrow = if look.ascii { " -> " } else { " → " };
+        let arrow = theme::arrow(look);
         // The summary wraps under itself instead of being cut at the right edge.
         let used =
             lead.chars().count() + 2 * 11 + arrow.chars().count() + cause.chars().count() + 2;

@@ -300,15 +300,8 @@ fn recent_events(m: &Model, f: &mut Frame, area: Rect, shown: &std::collections:
     let inner = block.inner(area);
     f.render_widget(block, area);
     let width = usize::from(inner.width);
-    let id_w = m
-        .data
-        .transitions
-        .iter()
-        .map(|t| t.probe.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(20);
-    let arrow = if look.ascii { " -> " } else { " → " };
+    let id_w = super::events::id_width(m).min(20);
+    let arrow = theme::arrow(look);
     let lines: Vec<Line> = m
         .data
         .transitions
