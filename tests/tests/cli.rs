@@ -1473,26 +1473,32 @@ fn sighup_reloads_a_good_config_and_keeps_running_on_a_bad_one() {
     assert_eq!(healthz(), Some((200, "ok\n".to_owned())));
 }
 
+/// Debian's chromium, headless, with a private profile and home under `dir`.
+fn chromium_cmd(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new("chromium");
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-crash-reporter",
+        "--disable-breakpad",
+        "--no-first-run",
+    ])
+    .arg(format!(
+        "--user-data-dir={}",
+        dir.join("chromium").display()
+    ))
+    .env("HOME", dir);
+    c
+}
+
 /// Headless chromium, in a process group of its own killed on drop, with a private
 /// profile; returns its stdout once it exits (bounded: 90 s).
 fn chromium(dir: &Path, args: &[&str]) -> String {
     use std::io::Read;
     let mut g = Group::spawn(
-        std::process::Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-crash-reporter",
-                "--disable-breakpad",
-                "--no-first-run",
-            ])
-            .arg(format!(
-                "--user-data-dir={}",
-                dir.join("chromium").display()
-            ))
+        chromium_cmd(dir)
             .args(args)
-            .env("HOME", dir)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null()),
     );
@@ -1614,21 +1620,9 @@ fn the_web_page_updates_itself_in_a_real_browser() {
         http_get(&format!("{base}/"), None).is_some_and(|(_, _, b)| b.contains("mock ok (run"))
     });
     let mut browser = Group::spawn(
-        std::process::Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-crash-reporter",
-                "--no-first-run",
-                "--remote-debugging-port=0",
-            ])
-            .arg(format!(
-                "--user-data-dir={}",
-                dir.join("chromium").display()
-            ))
+        chromium_cmd(&dir)
+            .arg("--remote-debugging-port=0")
             .arg(format!("{base}/"))
-            .env("HOME", &dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped()),
     );
