@@ -2546,7 +2546,11 @@ for f in sys.argv[1:]:
     out[f] = [e.alias_or_name for e in selects[-1].expressions] if selects else None
 print(json.dumps(out))
 "#;
-    let files: Vec<String> = patchdeck_kit::exports::ALL
+    let specs: Vec<&patchdeck_kit::exports::ExportSpec> = patchdeck_kit::exports::ALL
+        .iter()
+        .chain(&patchdeck_kit::exports::SUSDB)
+        .collect();
+    let files: Vec<String> = specs
         .iter()
         .map(|s| kit.join(s.sql).display().to_string())
         .collect();
@@ -2558,7 +2562,7 @@ print(json.dumps(out))
         .expect("python3 with sqlglot (.ci/install-test-deps installs it)");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for (spec, file) in patchdeck_kit::exports::ALL.iter().zip(&files) {
+    for (spec, file) in specs.iter().zip(&files) {
         let cols: Vec<&str> = parsed[file]
             .as_array()
             .unwrap_or_else(|| panic!("{file}: no SELECT"))
@@ -2573,21 +2577,30 @@ print(json.dumps(out))
             "{file}: the header names its config key"
         );
     }
-    // The runner: the same five exports, temp name + rename, the manifest header the probes read.
+    // The runner: the site database's exports, then the WSUS database's when its server is
+    // given, each with temp name + rename, the manifest header the probes read.
     let cmd = std::fs::read_to_string(kit.join("run-exports.cmd")).unwrap();
-    let list = cmd
-        .split("for %%E in (")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .unwrap();
-    let stems: Vec<&str> = list.split_whitespace().collect();
-    let want: Vec<&str> = patchdeck_kit::exports::ALL
-        .iter()
-        .map(|s| s.file.trim_end_matches(".csv"))
-        .collect();
-    assert_eq!(stems, want);
+    let list = |n: usize| -> Vec<&str> {
+        cmd.split("for %%E in (")
+            .nth(n)
+            .and_then(|r| r.split(')').next())
+            .unwrap()
+            .split_whitespace()
+            .collect()
+    };
+    let stems = |specs: &[patchdeck_kit::exports::ExportSpec]| -> Vec<&str> {
+        specs
+            .iter()
+            .map(|s| s.file.trim_end_matches(".csv"))
+            .collect()
+    };
+    assert_eq!(list(1), stems(&patchdeck_kit::exports::ALL));
+    assert_eq!(list(2), stems(&patchdeck_kit::exports::SUSDB));
+    assert!(cmd.contains(r#"call :export "%SERVER%" "%DB%" %%E || exit /b 1"#));
+    assert!(cmd.contains(r#"if not "%WSUSSQL%"=="" ("#));
+    assert!(cmd.contains(r#"call :export "%WSUSSQL%" "%WSUSDB%" %%E || exit /b 1"#));
     assert!(cmd.contains("echo File,Rows,TakenUtc,SiteCode,KitVersion"));
-    assert!(cmd.contains(r#"move /y "%OUT%\%%E.csv.tmp" "%OUT%\%%E.csv""#));
+    assert!(cmd.contains(r#"move /y "%OUT%\%~3.csv.tmp" "%OUT%\%~3.csv""#));
     assert!(cmd.contains(r#"move /y "%MANIFEST%" "%OUT%\exports.csv""#));
     assert!(
         std::fs::read_to_string(kit.join("patchdeck-exports.xml"))

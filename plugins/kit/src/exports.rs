@@ -125,7 +125,20 @@ pub const COMPONENT_SUMMARY: ExportSpec = ExportSpec {
     ],
 };
 
-/// Every export of the kit.
+/// The WSUS server's own synchronisation source, from the SUP's WSUS database (SUSDB), not the
+/// site database: `tbConfigurationA.SyncToMu` (0 an upstream WSUS server, 1 Microsoft Update)
+/// and `tbConfigurationA.UpstreamServerName`, as "Verifying WSUS Server Settings" (cc708545)
+/// names them. ConfigMgr sets it when the SUP is created and does not reset it when someone
+/// changes it in the WSUS console ("Troubleshooting Software Updates Synchronization").
+pub const WSUS_CONFIGURATION: ExportSpec = ExportSpec {
+    file: "wsus_configuration.csv",
+    sql: "wsus_configuration.sql",
+    config_key: "wsus_configuration_csv",
+    probes: &["wsus"],
+    columns: &["SyncToMu", "UpstreamServerName"],
+};
+
+/// Every export of the kit run against the site database.
 pub const ALL: [ExportSpec; 9] = [
     SCAN_STATUS,
     MSI_FILES,
@@ -137,6 +150,9 @@ pub const ALL: [ExportSpec; 9] = [
     COMPONENT_MESSAGES,
     COMPONENT_SUMMARY,
 ];
+
+/// The exports the kit runs against a SUP's WSUS database (SUSDB), when given its SQL server.
+pub const SUSDB: [ExportSpec; 1] = [WSUS_CONFIGURATION];
 
 /// The manifest's file name, next to the exports.
 pub const MANIFEST: &str = "exports.csv";
