@@ -990,6 +990,242 @@ async fn a_failing_sync_names_its_documented_cause_from_the_6703_text() {
     assert_eq!(r.item("sync").status, Status::Ok);
 }
 
+/// wsus_configuration.sql's one row, as sqlcmd writes it (NULL for no upstream server).
+fn wsus_configuration(
+    dir: &std::path::Path,
+    sync_to_mu: &str,
+    upstream: &str,
+) -> std::path::PathBuf {
+    let p = dir.join("wsus_configuration.csv");
+    std::fs::write(
+        &p,
+        format!("SyncToMu,UpstreamServerName\r\n{sync_to_mu},{upstream}\r\n"),
+    )
+    .unwrap();
+    p
+}
+
+/// WSUS's own update source (SUSDB tbConfigurationA, "Verifying WSUS Server Settings") against
+/// the one ConfigMgr set: Microsoft Update at the central site ("Troubleshooting Software
+/// Updates Synchronization": set when the SUP is created, not reset when changed in the WSUS
+/// console), the parent's SUP at a child site, not judged for a WSUSutil-import site.
+#[tokio::test]
+async fn wsus_update_source_is_the_one_configmgr_set() {
+    let dir = scratch("wsus-source");
+    let cases: &[(&str, &str, &str, Status, &str)] = &[
+        (
+            "microsoft-update",
+            "1",
+            "NULL",
+            Status::Ok,
+            "WSUS synchronises from Microsoft Update, as ConfigMgr set it",
+        ),
+        (
+            "microsoft-update",
+            "0",
+            "WSUS-OLD.corp.example",
+            Status::Warning,
+            "WSUS synchronises from the upstream server WSUS-OLD.corp.example, not Microsoft Update",
+        ),
+        (
+            "microsoft-update",
+            "0",
+            "NULL",
+            Status::Warning,
+            "WSUS synchronises from an upstream server it does not name, not Microsoft Update",
+        ),
+        // A child site: its parent's SUP, written short or in full.
+        (
+            "sup01.corp.example",
+            "0",
+            "SUP01",
+            Status::Ok,
+            "WSUS synchronises from the upstream server sup01.corp.example, as ConfigMgr set it",
+        ),
+        (
+            "SUP01",
+            "1",
+            "NULL",
+            Status::Warning,
+            "WSUS synchronises from Microsoft Update, not the upstream server SUP01",
+        ),
+        (
+            "SUP01",
+            "0",
+            "SUP09",
+            Status::Warning,
+            "WSUS synchronises from the upstream server SUP09, not the upstream server SUP01",
+        ),
+        (
+            "none",
+            "0",
+            "NULL",
+            Status::Ok,
+            "not judged (sync_from = \"none\": the site imports with WSUSutil); WSUS is set to an upstream server it does not name",
+        ),
+    ];
+    for (want, mu, upstream, status, summary) in cases {
+        let csv = wsus_configuration(&dir, mu, upstream);
+        let r = run_with(
+            sim(|_| {}),
+            None,
+            &format!(
+                "wsus_configuration_csv = \"{}\"\nsync_from = \"{want}\"",
+                csv.display()
+            ),
+        )
+        .await;
+        let it = r.item("sync-source");
+        assert_eq!(
+            (it.status, it.summary.as_str()),
+            (*status, *summary),
+            "{want} {mu} {upstream}"
+        );
+        let source = it.details.iter().find(|d| d.label == "Source").unwrap();
+        assert!(
+            source.value.starts_with(&format!(
+                "SUSDB tbConfigurationA: SyncToMu {mu}, UpstreamServerName "
+            )),
+            "{}",
+            source.value
+        );
+        if *status == Status::Warning {
+            assert_eq!(it.rule.as_deref(), Some("wsus.sync-source"));
+            assert!(it.fix.unwrap().contains("Update Source and Proxy Server"));
+        }
+    }
+
+    // Bad input: named by file, line and column, never a guess; a name past the API's 255
+    // characters is cut when read.
+    for (text, error) in [
+        (
+            "SyncToMu,UpstreamServerName\r\n2,NULL\r\n",
+            "wsus_configuration.csv:2: column `SyncToMu`: expected 0 or 1, got \"2\"",
+        ),
+        (
+            "SyncToMu,UpstreamServerName\r\n1,NULL\r\n0,NULL\r\n",
+            "wsus_configuration.csv:3: column `SyncToMu`: a second row",
+        ),
+        (
+            "SyncToMu,UpstreamServerName\r\n",
+            "wsus_configuration.csv: no row",
+        ),
+    ] {
+        let csv = dir.join("wsus_configuration.csv");
+        std::fs::write(&csv, text).unwrap();
+        let r = run_with(
+            sim(|_| {}),
+            None,
+            &format!(
+                "wsus_configuration_csv = \"{}\"\nsync_from = \"microsoft-update\"",
+                csv.display()
+            ),
+        )
+        .await;
+        let it = r.item("sync-source");
+        assert_eq!(it.status, Status::Unknown, "{it:?}");
+        assert!(it.summary.contains(error), "{}", it.summary);
+    }
+    let csv = wsus_configuration(&dir, "0", &"W".repeat(200_000));
+    let r = run_with(
+        sim(|_| {}),
+        None,
+        &format!(
+            "wsus_configuration_csv = \"{}\"\nsync_from = \"microsoft-update\"",
+            csv.display()
+        ),
+    )
+    .await;
+    let it = r.item("sync-source");
+    assert_eq!(
+        it.summary,
+        format!(
+            "WSUS synchronises from the upstream server {}, not Microsoft Update",
+            "W".repeat(255)
+        )
+    );
+
+    // Ten days old: cannot judge, naming the export.
+    let csv = wsus_configuration(&dir, "1", "NULL");
+    ten_days_old(&csv);
+    let r = run_with(
+        sim(|_| {}),
+        None,
+        &format!(
+            "wsus_configuration_csv = \"{}\"\nsync_from = \"microsoft-update\"",
+            csv.display()
+        ),
+    )
+    .await;
+    let it = r.item("sync-source");
+    assert_eq!(it.status, Status::Unknown);
+    assert!(
+        it.summary
+            .starts_with("cannot judge: the WSUS configuration export is 240 h old"),
+        "{}",
+        it.summary
+    );
+}
+
+/// A failing synchronisation whose 6703 text patchdeck does not recognise, at a central site
+/// whose WSUS no longer synchronises from Microsoft Update: the update source is the named
+/// cause (9647358a), the text still shown whole. A recognised text keeps its own cause, with
+/// the update source beside it.
+#[tokio::test]
+async fn a_changed_update_source_explains_a_failing_sync() {
+    let dir = scratch("wsus-source-cause");
+    let messages = status_messages(
+        &dir,
+        &[
+            ("SMS_WSUS_SYNC_MANAGER", 6702, 30),
+            ("SMS_WSUS_SYNC_MANAGER", 6703, 2),
+        ],
+    );
+    let source = wsus_configuration(&dir, "0", "WSUS-OLD");
+    let unknown =
+        "Sync failed: UssCommunicationError: WebException: The underlying connection was closed.";
+    let proxy = "Message: The request failed with HTTP status 407: Proxy Authentication Required.";
+    for (text, rule) in [
+        (unknown, "wsus.sync-cause-source"),
+        (proxy, "wsus.sync-cause-proxy"),
+    ] {
+        let failures = sync_failures(&dir, &[(9, 2, &[text])]);
+        let config = |from: &str| {
+            format!(
+                "status_messages_csv = \"{}\"\nsync_failures_csv = \"{}\"\nwsus_configuration_csv = \"{}\"\nsync_from = \"{from}\"",
+                messages.display(),
+                failures.display(),
+                source.display()
+            )
+        };
+        let r = run_with(sim(|_| {}), None, &config("microsoft-update")).await;
+        let it = r.item("sync-cause");
+        assert_eq!(it.rule.as_deref(), Some(rule), "{it:?}");
+        assert_eq!(it.status, Status::Warning);
+        let mismatch = "WSUS synchronises from the upstream server WSUS-OLD, not Microsoft Update";
+        assert!(
+            it.details
+                .iter()
+                .any(|d| d.label == "WSUS update source" && d.value == mismatch),
+            "{it:?}"
+        );
+        if rule == "wsus.sync-cause-source" {
+            assert_eq!(it.summary, format!("{mismatch}: 6703 2 h ago: {unknown}"));
+        }
+        assert!(it.evidence.unwrap().contains(text));
+        assert_eq!(r.item("sync-source").status, Status::Warning);
+        // At a child site whose parent is WSUS-OLD the same setting is right: the unknown
+        // text stays unknown.
+        let r = run_with(sim(|_| {}), None, &config("WSUS-OLD")).await;
+        assert_eq!(r.item("sync-source").status, Status::Ok);
+        let it = r.item("sync-cause");
+        assert!(it.details.iter().all(|d| d.label != "WSUS update source"));
+        if rule == "wsus.sync-cause-source" {
+            assert_eq!(it.rule.as_deref(), Some("wsus.sync-cause-unknown"));
+        }
+    }
+}
+
 /// component_messages.sql's rows: (component, site, severity, message id, hours ago, record
 /// id, insertion strings).
 type ComponentMessage<'a> = (&'a str, &'a str, i64, u32, i64, u32, &'a [&'a str]);

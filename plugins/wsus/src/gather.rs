@@ -360,6 +360,59 @@ pub fn summary(csv: &Path, site_code: Option<&str>, watched: &[String]) -> Resul
     })
 }
 
+/// Where the WSUS server synchronises from, as its own database says (`wsus_configuration.sql`:
+/// SUSDB's tbConfigurationA, "Verifying WSUS Server Settings", cc708545).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WsusSource {
+    /// SyncToMu: 1 Microsoft Update, 0 an upstream WSUS server.
+    pub sync_to_mu: bool,
+    /// UpstreamServerName, when set (empty or NULL: none).
+    pub upstream: Option<String>,
+    pub taken: Option<i64>,
+}
+
+pub fn wsus_source(csv: &Path) -> Result<WsusSource, String> {
+    let mut found: Option<(bool, Option<String>)> = None;
+    inventory::read(
+        csv,
+        patchdeck_kit::exports::WSUS_CONFIGURATION.columns,
+        |row| {
+            if found.is_some() {
+                return Err(row.error(
+                    0,
+                    "a second row: tbConfigurationA holds the WSUS server's one configuration (was the query run against SUSDB?)",
+                ));
+            }
+            let mu = match row.get(0).unwrap_or("").trim() {
+                "1" | "True" | "true" => true,
+                "0" | "False" | "false" => false,
+                other => {
+                    return Err(row.error(0, format!("expected 0 or 1, got {other:?}")));
+                }
+            };
+            // The admin API refuses a name of 256 characters or more (bb294864): a longer
+            // value is not a name, and is not carried into every summary built from it.
+            let name = row.get(1).unwrap_or("").trim();
+            let name = (!name.is_empty() && name != "NULL")
+                .then(|| name.chars().take(255).collect::<String>());
+            found = Some((mu, name));
+            Ok(())
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let (sync_to_mu, upstream) = found.ok_or_else(|| {
+        format!(
+            "{}: no row (tbConfigurationA holds the WSUS server's configuration: was the query run against SUSDB?)",
+            csv.display()
+        )
+    })?;
+    Ok(WsusSource {
+        sync_to_mu,
+        upstream,
+        taken: taken(csv),
+    })
+}
+
 /// The WSUS 3.0 Administration Console on the site server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Console {
@@ -568,6 +621,7 @@ pub struct Facts {
     pub sync_failure: Option<Result<Option<SyncFailure>, String>>,
     pub components: Option<Result<Components, String>>,
     pub summary: Option<Result<Summary, String>>,
+    pub wsus_source: Option<Result<WsusSource, String>>,
 }
 
 /// Where to look.
@@ -587,6 +641,8 @@ pub struct Targets<'a> {
     pub components: Option<(&'a Path, Option<&'a str>, &'a [String], i64)>,
     /// The component summary export, the site code and the components.
     pub summary: Option<(&'a Path, Option<&'a str>, &'a [String])>,
+    /// The WSUS database's configuration export.
+    pub wsus_configuration: Option<&'a Path>,
 }
 
 pub fn gather(http: &Http, t: &Targets) -> Facts {
@@ -616,5 +672,6 @@ pub fn gather(http: &Http, t: &Targets) -> Facts {
         summary: t
             .summary
             .map(|(csv, site, watched)| summary(csv, site, watched)),
+        wsus_source: t.wsus_configuration.map(wsus_source),
     }
 }

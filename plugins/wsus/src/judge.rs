@@ -2,6 +2,7 @@
 
 use crate::gather::{
     Components, Console, Facts, Get, SelfUpdate, Summary, SummaryRow, SupPorts, Sync, SyncFailure,
+    WsusSource,
 };
 use crate::rules as r;
 use patchdeck_kit::report::{detail, item};
@@ -241,10 +242,13 @@ fn cause_of(text: &str) -> Option<(&'static patchdeck_probe_api::Rule, &'static 
 
 /// Why the failing synchronisation fails: the newest 6703's text, when no 6702 came after
 /// it. None when synchronisation is not failing.
+/// `source`: how WSUS's own update source differs from the wanted one, when it does: the
+/// documented cause of an unrecognised text, and evidence beside a recognised one.
 pub fn sync_cause(
     s: &Sync,
     failure: &Result<Option<SyncFailure>, String>,
     taken: i64,
+    source: Option<&str>,
 ) -> Option<Item> {
     let (id, title) = ("sync-cause", "Why synchronisation fails (6703)");
     let failing = s
@@ -280,8 +284,8 @@ pub fn sync_cause(
         ));
     };
     let shown = f.text.replace('\n', " · ");
-    Some(match cause_of(&f.text) {
-        Some((rule, what)) => patchdeck_kit::report::explain(
+    let mut it = match (cause_of(&f.text), source) {
+        (Some((rule, what)), _) => patchdeck_kit::report::explain(
             item(
                 id,
                 title,
@@ -292,7 +296,18 @@ pub fn sync_cause(
             format!("6703 text: {shown}"),
             rule.fix,
         ),
-        None => patchdeck_kit::report::explain(
+        (None, Some(m)) => patchdeck_kit::report::explain(
+            item(
+                id,
+                title,
+                r::CAUSE_SOURCE.severity,
+                format!("{m}: 6703 {}: {shown}", ago(f.time, taken)),
+            ),
+            &r::CAUSE_SOURCE,
+            format!("6703 text: {shown}; {m}"),
+            r::CAUSE_SOURCE.fix,
+        ),
+        (None, None) => patchdeck_kit::report::explain(
             item(
                 id,
                 title,
@@ -303,7 +318,142 @@ pub fn sync_cause(
             format!("6703 text: {shown}"),
             r::CAUSE_UNKNOWN.fix,
         ),
+    };
+    if let Some(m) = source {
+        it.details.push(detail("WSUS update source", m, None));
+    }
+    Some(it)
+}
+
+/// "Verifying WSUS Server Settings" (WSUS): the server's configuration lives in SUSDB;
+/// tbConfigurationA.SyncToMu is the update source (0 a WSUS server, 1 Microsoft Update) and
+/// tbConfigurationA.UpstreamServerName the upstream server's name.
+pub const WSUS_SETTINGS_DOC: &str = "https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-server-2008-R2-and-2008/cc708545(v=ws.10)";
+
+/// Where a SUP's WSUS should synchronise from (`sync_from`), as ConfigMgr set it: Microsoft
+/// Update at the central site (set when its SUP is created, 9647358a), the parent site's SUP
+/// at a child site (a81f9571: child sites synchronise with their parent), or nowhere when the
+/// site is kept up to date with WSUSutil export and import (2eb31e4c).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncFrom {
+    MicrosoftUpdate,
+    Upstream(String),
+    NotSynchronised,
+}
+
+impl SyncFrom {
+    pub fn parse(v: &str) -> Result<SyncFrom, String> {
+        match v {
+            "microsoft-update" => Ok(SyncFrom::MicrosoftUpdate),
+            "none" => Ok(SyncFrom::NotSynchronised),
+            name if !name.is_empty()
+                && name.len() < 256
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) =>
+            {
+                Ok(SyncFrom::Upstream(name.to_owned()))
+            }
+            _ => Err(format!(
+                "field `sync_from`: {:?} must be \"microsoft-update\" (the central site), the upstream server's name (a child site: its parent's SUP) or \"none\" (WSUSutil import)",
+                patchdeck_kit::report::clip(v, 80)
+            )),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            SyncFrom::MicrosoftUpdate => "Microsoft Update".into(),
+            SyncFrom::Upstream(u) => format!("the upstream server {u}"),
+            SyncFrom::NotSynchronised => "nowhere".into(),
+        }
+    }
+}
+
+fn source_name(s: &WsusSource) -> String {
+    match (&s.sync_to_mu, &s.upstream) {
+        (true, _) => "Microsoft Update".into(),
+        (false, Some(u)) => format!("the upstream server {u}"),
+        (false, None) => "an upstream server it does not name".into(),
+    }
+}
+
+/// How WSUS's own update source differs from `want`, or None when it is the one wanted (or
+/// nothing is wanted).
+pub fn source_mismatch(s: &WsusSource, want: &SyncFrom) -> Option<String> {
+    let same = match want {
+        SyncFrom::NotSynchronised => true,
+        SyncFrom::MicrosoftUpdate => s.sync_to_mu,
+        SyncFrom::Upstream(u) => {
+            !s.sync_to_mu
+                && s.upstream
+                    .as_deref()
+                    .is_some_and(|have| patchdeck_kit::host::same_host(have, u))
+        }
+    };
+    (!same).then(|| {
+        format!(
+            "WSUS synchronises from {}, not {}",
+            source_name(s),
+            want.describe()
+        )
     })
+}
+
+/// WSUS's own update source against the one ConfigMgr set (`sync_from`). ConfigMgr's WSUS
+/// Configuration Manager resets other WSUS settings but not this one when it is changed in the
+/// WSUS console (9647358a), so it can drift unseen until synchronisation fails.
+pub fn sync_source(src: &Result<WsusSource, String>, want: &SyncFrom) -> Item {
+    let (id, title) = ("sync-source", "WSUS update source");
+    let s = match src {
+        Err(e) => {
+            return unreadable_export(
+                id,
+                title,
+                e,
+                "Fix the WSUS configuration export named here (run-exports.cmd with the SUP's WSUS database server; README, Site-database exports).",
+            );
+        }
+        Ok(s) => s,
+    };
+    let evidence = format!(
+        "SUSDB tbConfigurationA: SyncToMu {}, UpstreamServerName {} ({WSUS_SETTINGS_DOC})",
+        u8::from(s.sync_to_mu),
+        s.upstream.as_deref().unwrap_or("(none)")
+    );
+    let mut it = if *want == SyncFrom::NotSynchronised {
+        item(
+            id,
+            title,
+            Status::Ok,
+            format!(
+                "not judged (sync_from = \"none\": the site imports with WSUSutil); WSUS is set to {}",
+                source_name(s)
+            ),
+        )
+    } else if let Some(m) = source_mismatch(s, want) {
+        patchdeck_kit::report::explain(
+            item(id, title, r::SYNC_SOURCE.severity, m),
+            &r::SYNC_SOURCE,
+            evidence.clone(),
+            format!(
+                "Set the update source back to {} in the WSUS Administration console on the SUP (Options, Update Source and Proxy Server): ConfigMgr's WSUS Configuration Manager does not reset it. If the site is meant to synchronise otherwise, correct sync_from.",
+                want.describe()
+            ),
+        )
+    } else {
+        item(
+            id,
+            title,
+            Status::Ok,
+            format!(
+                "WSUS synchronises from {}, as ConfigMgr set it",
+                want.describe()
+            ),
+        )
+    };
+    it.details.push(detail("Source", evidence, None));
+    it
 }
 
 /// "Configuration Manager 2007 Component Status Properties: General tab": a component is

@@ -83,6 +83,14 @@ pub struct Config {
     /// SMS_ComponentSummarizer since 12:00 AM): each component's colour in the console, with
     /// the site's own thresholds. With it the messages export only adds the newest error's text.
     pub component_summary_csv: Option<PathBuf>,
+    /// Export of the SUP's WSUS database (`wsus_configuration.sql`, SUSDB tbConfigurationA:
+    /// SyncToMu, UpstreamServerName): where WSUS itself synchronises from.
+    pub wsus_configuration_csv: Option<PathBuf>,
+    /// Where this SUP's WSUS should synchronise from, as ConfigMgr set it: "microsoft-update"
+    /// (the central site's active SUP), the upstream server's name (a child site's: its
+    /// parent site's active SUP) or "none" (WSUSutil export/import). Goes with
+    /// `wsus_configuration_csv`.
+    pub sync_from: Option<String>,
     /// The components shown; default: the three SMS_WSUS_* components.
     #[serde(default = "wsus_components")]
     pub components: Vec<String>,
@@ -122,6 +130,7 @@ pub struct Wsus {
     services: String,
     selfupdate_80: String,
     sync: judge::SyncPolicy,
+    sync_from: Option<judge::SyncFrom>,
     auth: Option<patchdeck_kit::auth::Authenticator>,
 }
 
@@ -156,6 +165,10 @@ impl ConfigProbe for Wsus {
             }
             if let Some(p) = &config.sup_properties_csv {
                 let spec = patchdeck_kit::exports::SUP_PROPERTIES;
+                check_file(p, spec.columns, spec.config_key, age)?;
+            }
+            if let Some(p) = &config.wsus_configuration_csv {
+                let spec = patchdeck_kit::exports::WSUS_CONFIGURATION;
                 check_file(p, spec.columns, spec.config_key, age)?;
             }
             if let Some(p) = &config.site_server_programs_csv {
@@ -220,6 +233,14 @@ impl ConfigProbe for Wsus {
             default_schedule: config.sync_schedule == sync_schedule(),
             max_age,
         };
+        if config.wsus_configuration_csv.is_some() != config.sync_from.is_some() {
+            return Err("fields `wsus_configuration_csv` and `sync_from` go together (sync_from says which update source is right for this SUP)".into());
+        }
+        let sync_from = config
+            .sync_from
+            .as_deref()
+            .map(judge::SyncFrom::parse)
+            .transpose()?;
         if config.site_server_programs_csv.is_some() != config.site_server.is_some() {
             return Err("fields `site_server_programs_csv` and `site_server` go together".into());
         }
@@ -273,6 +294,7 @@ impl ConfigProbe for Wsus {
             services,
             selfupdate_80,
             sync,
+            sync_from,
             auth,
         })
     }
@@ -310,6 +332,7 @@ impl ConfigProbe for Wsus {
                 .sync_failures_csv
                 .as_deref()
                 .map(|p| (p, c.site_code.as_deref())),
+            wsus_configuration: c.wsus_configuration_csv.as_deref(),
         };
         let sup_host = host::Endpoint::parse(&c.url)
             .map(|e| e.host.to_string())
@@ -381,6 +404,35 @@ impl Wsus {
                 &f.get_config.url,
             ));
         }
+        // WSUS's own update source, and how it differs from the one wanted (a cause of a
+        // failing synchronisation); an export too old says nothing.
+        let mut mismatch = None;
+        let source = f
+            .wsus_source
+            .as_ref()
+            .zip(self.sync_from.as_ref())
+            .map(|(src, want)| {
+                let stale = src.as_ref().ok().and_then(|s| {
+                    self.stale(
+                        (
+                            "sync-source",
+                            "WSUS update source",
+                            "WSUS configuration",
+                            "the update source",
+                        ),
+                        c.wsus_configuration_csv.as_deref(),
+                        s.taken.unwrap_or(now),
+                        now,
+                    )
+                });
+                stale.unwrap_or_else(|| {
+                    mismatch = src
+                        .as_ref()
+                        .ok()
+                        .and_then(|s| judge::source_mismatch(s, want));
+                    judge::sync_source(src, want)
+                })
+            });
         if let Some(s) = &f.sync {
             // Ages are judged at the export's time; an export too old says nothing.
             let taken = s.as_ref().ok().and_then(|s| s.taken).unwrap_or(now);
@@ -394,12 +446,13 @@ impl Wsus {
             } else {
                 items.push(judge::sync(s, &self.sync, c.site_code.as_deref(), taken));
                 if let (Ok(s), Some(failure)) = (s, &f.sync_failure)
-                    && let Some(it) = judge::sync_cause(s, failure, taken)
+                    && let Some(it) = judge::sync_cause(s, failure, taken, mismatch.as_deref())
                 {
                     items.push(it);
                 }
             }
         }
+        items.extend(source);
         if let Some(con) = &f.console {
             items.push(judge::console(con, pv.as_deref()));
         }
@@ -472,8 +525,8 @@ patchdeck_probe_api::export_probe!(
     Wsus,
     kind: "wsus",
     version: env!("CARGO_PKG_VERSION"),
-    description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console, SUP port settings",
-    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"sup_properties_csv":{"type":"string"},"sup_server":{"type":"string"},"sync_failures_csv":{"type":"string"},"component_messages_csv":{"type":"string"},"component_summary_csv":{"type":"string"},"components":{"type":"array"},"component_window":{"type":"string"},"component_thresholds":{"type":"object","properties":{"errors":{"type":"array"},"warnings":{"type":"array"}},"additionalProperties":false},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
+    description: "WSUS 3.0 for ConfigMgr 2007: web services, version (GetConfig), self-update, admin API, SUP sync, admin console, SUP port settings, WSUS update source",
+    config_schema: r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"ssl_url":{"type":"string"},"selfupdate_url":{"type":"string"},"configmgr_sp":{"enum":["SP1","SP2"]},"windows7_clients":{"type":"boolean"},"latency_warn_ms":{"type":"integer"},"latency_crit_ms":{"type":"integer"},"tls_insecure":{"type":"boolean"},"status_messages_csv":{"type":"string"},"site_code":{"type":"string"},"sync_schedule":{"type":"string"},"sync_max_age":{"type":"string"},"max_export_age_hours":{"type":"integer","minimum":0},"site_server_programs_csv":{"type":"string"},"site_server":{"type":"string"},"sup_properties_csv":{"type":"string"},"sup_server":{"type":"string"},"sync_failures_csv":{"type":"string"},"component_messages_csv":{"type":"string"},"component_summary_csv":{"type":"string"},"wsus_configuration_csv":{"type":"string"},"sync_from":{"type":"string"},"components":{"type":"array"},"component_window":{"type":"string"},"component_thresholds":{"type":"object","properties":{"errors":{"type":"array"},"warnings":{"type":"array"}},"additionalProperties":false},"auth":{"type":"object","properties":{"user":{"type":"string"},"password":{"type":"string"},"kerberos":{"type":"boolean"},"principal":{"type":"string"},"keytab":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false}"#
 );
 
 #[cfg(test)]
@@ -532,5 +585,55 @@ mod tests {
             "{e}"
         );
         assert_eq!(w.selfupdate_80, "http://sup01:80/selfupdate/wuident.cab");
+    }
+
+    #[test]
+    fn sync_from_goes_with_the_wsus_configuration_and_is_checked() {
+        use patchdeck_probe_api::sdk::Probe;
+        let make = |extra: serde_json::Value| {
+            let mut config = serde_json::json!({"url": "http://sup01:8530"});
+            config
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            <Wsus as Probe>::create(config, &Host::detached())
+        };
+        // Without sync_from the export could not be judged: refused, not guessed.
+        let e = make(serde_json::json!({"wsus_configuration_csv": "/x.csv"}))
+            .err()
+            .unwrap();
+        assert!(
+            e.starts_with("fields `wsus_configuration_csv` and `sync_from` go together"),
+            "{e}"
+        );
+        let e = make(serde_json::json!({"wsus_configuration_csv": "/x.csv", "sync_from": "Microsoft Update"}))
+            .err()
+            .unwrap();
+        assert!(
+            e.starts_with("field `sync_from`: \"Microsoft Update\" must be \"microsoft-update\""),
+            "{e}"
+        );
+        let e = make(serde_json::json!({"wsus_configuration_csv": "/x.csv", "sync_from": "x".repeat(100_000)}))
+            .err()
+            .unwrap();
+        assert!(
+            e.len() < 400,
+            "the value is clipped in the error: {}",
+            e.len()
+        );
+        for (from, want) in [
+            ("microsoft-update", judge::SyncFrom::MicrosoftUpdate),
+            ("none", judge::SyncFrom::NotSynchronised),
+            (
+                "sup01.corp.example",
+                judge::SyncFrom::Upstream("sup01.corp.example".into()),
+            ),
+        ] {
+            let w =
+                make(serde_json::json!({"wsus_configuration_csv": "/x.csv", "sync_from": from}))
+                    .ok()
+                    .unwrap();
+            assert_eq!(w.sync_from, Some(want));
+        }
     }
 }

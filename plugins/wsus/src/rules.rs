@@ -188,7 +188,25 @@ pub const CAUSE_UNKNOWN: Rule = Rule {
     title: "A 6703 text patchdeck does not recognise: shown whole",
     source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): look the text up in the detailed troubleshooting topics",
     url: SYNC_TROUBLE_DOC,
-    fix: "Look the text up in the synchronisation troubleshooting topics and in wsyncmgr.log on the site server; check the five usual causes (console, ports, proxy account, virtual directory access, the central SUP synchronising with Microsoft Update).",
+    fix: "Look the text up in the synchronisation troubleshooting topics and in wsyncmgr.log on the site server; check the five usual causes (console, ports, proxy account, virtual directory access, the central SUP synchronising with Microsoft Update: the sync-source item with wsus_configuration_csv).",
+    assumption: false,
+};
+pub const SYNC_SOURCE: Rule = Rule {
+    id: "wsus.sync-source",
+    severity: Status::Warning,
+    title: "WSUS's own update source (SUSDB tbConfigurationA.SyncToMu, UpstreamServerName) is the one sync_from names: Microsoft Update at the central site",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): the central site's active SUP should synchronise with Microsoft Update; changed in the WSUS console, WSUS Configuration Manager does not reset it. Verifying WSUS Server Settings (cc708545): SyncToMu 0 a WSUS server, 1 Microsoft Update",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Set the update source back in the WSUS Administration console on the SUP (Options, Update Source and Proxy Server), or correct sync_from if the site is meant to synchronise otherwise.",
+    assumption: false,
+};
+pub const CAUSE_SOURCE: Rule = Rule {
+    id: "wsus.sync-cause-source",
+    severity: Status::Warning,
+    title: "A 6703 text patchdeck does not recognise while WSUS's update source is not the one sync_from names: the update source",
+    source: "Troubleshooting Software Updates Synchronization (ConfigMgr 2007): the central site's active SUP should synchronise with Microsoft Update",
+    url: SYNC_TROUBLE_DOC,
+    fix: "Set the update source back in the WSUS Administration console on the SUP (Options, Update Source and Proxy Server; the sync-source item says to what), then run synchronisation again.",
     assumption: false,
 };
 pub const COMPONENT_STATUS: Rule = Rule {
@@ -246,6 +264,8 @@ pub const RULES: &[Rule] = &[
     CAUSE_CONNECT,
     CAUSE_CONSOLE,
     CAUSE_UNKNOWN,
+    CAUSE_SOURCE,
+    SYNC_SOURCE,
     COMPONENT_STATUS,
     COMPONENT_ERRORS,
     COMPONENT_CONSOLE,
