@@ -285,6 +285,15 @@ async fn a_healthy_site_at_cm2007_defaults_is_all_ok() {
                 (it.status, it.summary.as_str()),
                 (Status::Ok, "3 components green in the console")
             );
+            // The top site's WSUS synchronises from Microsoft Update, as ConfigMgr set it.
+            let it = rep.items.iter().find(|i| i.id == "sync-source").unwrap();
+            assert_eq!(
+                (it.status, it.summary.as_str()),
+                (
+                    Status::Ok,
+                    "WSUS synchronises from Microsoft Update, as ConfigMgr set it"
+                )
+            );
         }
     }
     e.shutdown().await;
@@ -341,6 +350,26 @@ async fn the_broken_demo_shows_a_sup_set_for_the_wrong_port() {
             (Status::Ok, None),
             "{it:?}"
         );
+    }
+    // SUP03's WSUS was pointed at an old upstream server in the WSUS console: the demo says
+    // so, the others synchronise from Microsoft Update.
+    for (id, status, summary) in [
+        (
+            "wsus-sup03",
+            Status::Warning,
+            "WSUS synchronises from the upstream server WSUS-OLD, not Microsoft Update",
+        ),
+        (
+            "wsus-sup02",
+            Status::Ok,
+            "WSUS synchronises from Microsoft Update, as ConfigMgr set it",
+        ),
+    ] {
+        let p = e.probes.iter().find(|p| p.meta.id == id).unwrap();
+        let r = p.run_once().await;
+        let rep = r.report.as_ref().unwrap();
+        let it = rep.items.iter().find(|i| i.id == "sync-source").unwrap();
+        assert_eq!((it.status, it.summary.as_str()), (status, summary), "{id}");
     }
     e.shutdown().await;
 }

@@ -98,6 +98,11 @@ pub struct WsusSpec {
     /// SSLWSUS in the SUP properties: "Enable SSL communications to the WSUS server".
     #[serde(default)]
     pub sup_ssl: bool,
+    /// Someone pointed this WSUS at an upstream server in the WSUS console (SUSDB
+    /// tbConfigurationA: SyncToMu 0, UpstreamServerName this). Default: Microsoft Update, which
+    /// ConfigMgr sets when it creates the central site's SUP and does not reset when changed
+    /// in the WSUS console ("Troubleshooting Software Updates Synchronization", 9647358a).
+    pub wsus_upstream: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

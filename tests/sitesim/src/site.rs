@@ -474,6 +474,7 @@ impl Site {
         dir: &std::path::Path,
     ) -> std::io::Result<String> {
         let (sup_rows, sup_extra) = self.write_sup_properties(dir)?;
+        let sup_extra = sup_extra + &self.write_wsus_configuration(dir)?;
         let mut s = if self.scenario.inventory.is_some() {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -694,6 +695,41 @@ CHD,CHILD01,SMS_WSUS_SYNC_MANAGER,{},1,{child_errors},0\r\n",
                 "sup_properties_csv = \"{}\"\nsup_server = \"{{SUP}}\"\n",
                 path.display()
             ),
+        ))
+    }
+
+    /// The WSUS configuration export (wsus_configuration.sql, run against each SUP's SUSDB:
+    /// the kit's fifth argument, one output folder per SUP with its own manifest): the site is
+    /// the top of its hierarchy (the child site CHD reports to it), so its SUPs synchronise
+    /// from Microsoft Update unless the scenario says someone changed that. Returns the
+    /// config lines for the wsus probes (`{SUP}` stands for each one's name).
+    fn write_wsus_configuration(&self, dir: &std::path::Path) -> std::io::Result<String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        for w in &self.wsus {
+            let spec = read(&w.spec);
+            let out = dir.join(format!("susdb-{}", w.name));
+            std::fs::create_dir_all(&out)?;
+            let row = match &spec.wsus_upstream {
+                None => "1,NULL".to_owned(),
+                Some(upstream) => format!("0,{upstream}"),
+            };
+            crate::exports::write_like_the_runner(
+                &out.join("wsus_configuration.csv"),
+                format!("SyncToMu,UpstreamServerName\r\n{row}\r\n").as_bytes(),
+            )?;
+            crate::exports::write_manifest(
+                &out,
+                &self.scenario.site,
+                &[("wsus_configuration.csv", 1, now)],
+            )?;
+        }
+        Ok(format!(
+            "wsus_configuration_csv = \"{}\"\nsync_from = \"microsoft-update\"\n",
+            dir.join("susdb-{SUP}")
+                .join("wsus_configuration.csv")
+                .display()
         ))
     }
 
