@@ -1005,6 +1005,20 @@ fn wsus_configuration(
     p
 }
 
+/// The sync-source item of a check with this WSUS configuration export and `sync_from`.
+async fn sync_source_item(csv: &std::path::Path, want: &str) -> Item {
+    run_with(
+        sim(|_| {}),
+        None,
+        &format!(
+            "wsus_configuration_csv = \"{}\"\nsync_from = \"{want}\"",
+            csv.display()
+        ),
+    )
+    .await
+    .item("sync-source")
+}
+
 /// WSUS's own update source (SUSDB tbConfigurationA, "Verifying WSUS Server Settings") against
 /// the one ConfigMgr set: Microsoft Update at the central site ("Troubleshooting Software
 /// Updates Synchronization": set when the SUP is created, not reset when changed in the WSUS
@@ -1065,17 +1079,7 @@ async fn wsus_update_source_is_the_one_configmgr_set() {
         ),
     ];
     for (want, mu, upstream, status, summary) in cases {
-        let csv = wsus_configuration(&dir, mu, upstream);
-        let r = run_with(
-            sim(|_| {}),
-            None,
-            &format!(
-                "wsus_configuration_csv = \"{}\"\nsync_from = \"{want}\"",
-                csv.display()
-            ),
-        )
-        .await;
-        let it = r.item("sync-source");
+        let it = sync_source_item(&wsus_configuration(&dir, mu, upstream), want).await;
         assert_eq!(
             (it.status, it.summary.as_str()),
             (*status, *summary),
@@ -1113,30 +1117,12 @@ async fn wsus_update_source_is_the_one_configmgr_set() {
     ] {
         let csv = dir.join("wsus_configuration.csv");
         std::fs::write(&csv, text).unwrap();
-        let r = run_with(
-            sim(|_| {}),
-            None,
-            &format!(
-                "wsus_configuration_csv = \"{}\"\nsync_from = \"microsoft-update\"",
-                csv.display()
-            ),
-        )
-        .await;
-        let it = r.item("sync-source");
+        let it = sync_source_item(&csv, "microsoft-update").await;
         assert_eq!(it.status, Status::Unknown, "{it:?}");
         assert!(it.summary.contains(error), "{}", it.summary);
     }
     let csv = wsus_configuration(&dir, "0", &"W".repeat(200_000));
-    let r = run_with(
-        sim(|_| {}),
-        None,
-        &format!(
-            "wsus_configuration_csv = \"{}\"\nsync_from = \"microsoft-update\"",
-            csv.display()
-        ),
-    )
-    .await;
-    let it = r.item("sync-source");
+    let it = sync_source_item(&csv, "microsoft-update").await;
     assert_eq!(
         it.summary,
         format!(
@@ -1148,16 +1134,7 @@ async fn wsus_update_source_is_the_one_configmgr_set() {
     // Ten days old: cannot judge, naming the export.
     let csv = wsus_configuration(&dir, "1", "NULL");
     ten_days_old(&csv);
-    let r = run_with(
-        sim(|_| {}),
-        None,
-        &format!(
-            "wsus_configuration_csv = \"{}\"\nsync_from = \"microsoft-update\"",
-            csv.display()
-        ),
-    )
-    .await;
-    let it = r.item("sync-source");
+    let it = sync_source_item(&csv, "microsoft-update").await;
     assert_eq!(it.status, Status::Unknown);
     assert!(
         it.summary
