@@ -209,6 +209,13 @@ pub fn entry(path: &Path) -> Option<Entry> {
     None
 }
 
+/// When the export at `path` was taken: its manifest's `TakenUtc` when a manifest lists it,
+/// else the file's mtime; `None` when the file's time cannot be read.
+pub fn taken(path: &Path) -> Option<SystemTime> {
+    let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    Some(entry(path).map_or(mtime, |e| e.taken))
+}
+
 /// Refuses a file whose data rows disagree with its manifest: a truncated or half-copied
 /// export is never judged.
 pub fn check_rows(path: &Path, rows: u64) -> Result<(), String> {

@@ -139,8 +139,7 @@ impl ExportAge {
     /// The time the export was taken is its manifest's `TakenUtc` when a manifest lists it
     /// ([`crate::exports`]), else the file's mtime.
     pub fn of(path: &Path, now: SystemTime, max_h: u64) -> Option<ExportAge> {
-        let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
-        let taken = crate::exports::entry(path).map_or(mtime, |e| e.taken);
+        let taken = crate::exports::taken(path)?;
         let age_h = now.duration_since(taken).map_or(0, |d| d.as_secs() / 3600);
         Some(ExportAge {
             path: path.display().to_string(),
@@ -164,6 +163,33 @@ impl ExportAge {
             } else {
                 Status::Ok
             }),
+        )
+    }
+
+    /// One item of a probe that reads several exports, when this one is too old to judge:
+    /// UNKNOWN naming the export (`export`, e.g. "status-message") and its age; `subject`
+    /// says what cannot be judged ("a sync").
+    pub fn unknown_item(
+        &self,
+        (id, title): (&str, &str),
+        (export, subject): (&str, &str),
+        rule: &Rule,
+    ) -> Item {
+        explain(
+            item(
+                id,
+                title,
+                Status::Unknown,
+                format!(
+                    "cannot judge: the {export} export is {} h old (over {} h)",
+                    self.age_h, self.max_h
+                ),
+            ),
+            rule,
+            format!("{}: written {} h ago", self.path, self.age_h),
+            format!(
+                "Check the job that writes this export (README, Site-database exports): {subject} cannot be judged from an export this old."
+            ),
         )
     }
 
@@ -262,6 +288,44 @@ mod tests {
         assert!(c.len() <= TEXT_CAP && c.ends_with('…'), "{}", c.len());
         let it = item("x", "t", Status::Critical, "x".repeat(900_000));
         assert!(it.summary.len() <= TEXT_CAP);
+    }
+
+    #[test]
+    fn an_export_too_old_is_an_unknown_item_naming_it() {
+        let rule = Rule {
+            id: "x.export",
+            severity: Status::Unknown,
+            title: "",
+            source: "",
+            url: "",
+            fix: "",
+            assumption: false,
+        };
+        let age = ExportAge {
+            path: "/srv/status.csv".into(),
+            taken: SystemTime::UNIX_EPOCH,
+            age_h: 240,
+            max_h: 26,
+        };
+        assert!(age.too_old());
+        let it = age.unknown_item(
+            ("sync", "SUP synchronisation"),
+            ("status-message", "a sync"),
+            &rule,
+        );
+        assert_eq!(
+            (it.status, it.summary.as_str(), it.rule.as_deref()),
+            (
+                Status::Unknown,
+                "cannot judge: the status-message export is 240 h old (over 26 h)",
+                Some("x.export")
+            )
+        );
+        assert_eq!(
+            it.evidence.as_deref(),
+            Some("/srv/status.csv: written 240 h ago")
+        );
+        assert!(!ExportAge { age_h: 26, ..age }.too_old());
     }
 
     #[test]

@@ -84,10 +84,7 @@ pub struct Sync {
 
 /// When an export was taken: the manifest's time, else the file's mtime (Unix seconds).
 fn taken(csv: &Path) -> Option<i64> {
-    patchdeck_kit::exports::entry(csv)
-        .map(|e| e.taken)
-        .or_else(|| std::fs::metadata(csv).and_then(|m| m.modified()).ok())
-        .map(patchdeck_kit::time::unix)
+    patchdeck_kit::exports::taken(csv).map(patchdeck_kit::time::unix)
 }
 
 pub fn sync(csv: &Path, site_code: Option<&str>) -> Result<Sync, String> {

@@ -1138,29 +1138,6 @@ fn unreadable_export(id: &str, title: &str, error: &str, fix: &str) -> Item {
     )
 }
 
-/// An export older than `max_export_age_hours`: too old to judge the item `id`. `export`
-/// names it ("status-message"), `subject` says what cannot be judged ("a sync").
-pub fn stale_export(
-    (id, title, export, subject): (&str, &str, &str, &str),
-    path: &str,
-    age_h: u64,
-    max_h: u64,
-) -> Item {
-    patchdeck_kit::report::explain(
-        item(
-            id,
-            title,
-            Status::Unknown,
-            format!("cannot judge: the {export} export is {age_h} h old (over {max_h} h)"),
-        ),
-        &r::EXPORT,
-        format!("{path}: written {age_h} h ago"),
-        format!(
-            "Check the job that writes this export (README, Site-database exports): {subject} cannot be judged from messages older than the export."
-        ),
-    )
-}
-
 /// The service-pack level of an Add/Remove Programs entry: from Version0, else from the
 /// DisplayName ("Windows Server Update Services 3.0 SP2"); `None` when neither tells.
 pub fn console_level(display_name: &str, version: &str) -> Option<&'static str> {

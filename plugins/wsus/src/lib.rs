@@ -360,17 +360,20 @@ impl Wsus {
     /// nothing: the item (id, title, export name, subject) is UNKNOWN instead.
     fn stale(
         &self,
-        what: (&str, &str, &str, &str),
+        (id, title, export, subject): (&str, &str, &str, &str),
         path: Option<&std::path::Path>,
         taken: i64,
         now: i64,
     ) -> Option<patchdeck_probe_api::Item> {
-        let max = self.config.max_export_age_hours;
-        let age_h = u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0);
-        (age_h > max).then(|| {
-            let path = path.map(|p| p.display().to_string()).unwrap_or_default();
-            judge::stale_export(what, &path, age_h, max)
-        })
+        let age = patchdeck_kit::report::ExportAge {
+            path: path.map(|p| p.display().to_string()).unwrap_or_default(),
+            taken: SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(u64::try_from(taken).unwrap_or(0)),
+            age_h: u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0),
+            max_h: self.config.max_export_age_hours,
+        };
+        age.too_old()
+            .then(|| age.unknown_item((id, title), (export, subject), &rules::EXPORT))
     }
 
     fn report(&self, f: &gather::Facts, now: i64, rules: &Overrides) -> Report {

@@ -149,17 +149,6 @@ fn sync_failure_and_export_errors_name_their_rules() {
         (it.status, it.rule.as_deref()),
         (Status::Unknown, Some("wsus.export"))
     );
-    let it = stale_export(
-        ("sync", "SUP synchronisation", "status-message", "a sync"),
-        "/srv/status.csv",
-        240,
-        26,
-    );
-    assert_eq!(it.status, Status::Unknown);
-    assert_eq!(
-        it.summary,
-        "cannot judge: the status-message export is 240 h old (over 26 h)"
-    );
 }
 
 fn read(found: Option<(&str, &str)>) -> gather::Console {
