@@ -226,6 +226,27 @@ pub struct Attached {
     pub read_only: bool,
 }
 
+impl Attached {
+    /// A connection showing `state` until the next one arrives; the receiver gets the actions
+    /// the dashboard sends.
+    fn open(
+        hello: &Hello,
+        state: State,
+        read_only: bool,
+    ) -> (Attached, tokio::sync::mpsc::UnboundedReceiver<Action>) {
+        let store = Store::new([]);
+        store.replace(state);
+        let (actions, pending) = tokio::sync::mpsc::unbounded_channel();
+        let attached = Attached {
+            hello: hello.clone(),
+            store,
+            actions,
+            read_only,
+        };
+        (attached, pending)
+    }
+}
+
 /// How often a read-only HTTP viewer asks for a change (a 304 when there is none).
 pub const POLL: Duration = Duration::from_secs(1);
 
@@ -290,15 +311,8 @@ pub async fn attach_url(
     let Some((hello, state, mut etag)) = first else {
         anyhow::bail!("cannot attach to serve at {url}: it answered 304 to a first request");
     };
-    let store = Store::new([]);
-    store.replace(state);
-    let (actions, _) = tokio::sync::mpsc::unbounded_channel();
-    let attached = Attached {
-        hello: hello.clone(),
-        store: store.clone(),
-        actions,
-        read_only: true,
-    };
+    let (attached, _) = Attached::open(&hello, state, true);
+    let store = attached.store.clone();
     let url = url.to_owned();
     std::thread::Builder::new()
         .name("viewer-poll".into())
@@ -398,15 +412,8 @@ pub async fn attach(
     if let Some(n) = notice {
         let _ = links.send(Link::Notice(n));
     }
-    let store = Store::new([]);
-    store.replace(state);
-    let (actions, mut pending) = tokio::sync::mpsc::unbounded_channel::<Action>();
-    let attached = Attached {
-        hello: hello.clone(),
-        store: store.clone(),
-        actions,
-        read_only: false,
-    };
+    let (attached, mut pending) = Attached::open(&hello, state, false);
+    let store = attached.store.clone();
     let path = path.to_owned();
     tokio::spawn(async move {
         let (mut read, mut write) = (read, write);
