@@ -429,7 +429,7 @@ pub fn render_with(
     let hint = st
         .probes
         .len()
-        .saturating_mul(512 + max_items.min(1000) * 300)
+        .saturating_mul(1024 + max_items.min(1000) * 400)
         .min(64 * 1024 * 1024);
     let mut out = String::with_capacity(4096 + hint);
     let mut f = Family { out: &mut out, fmt };
@@ -539,15 +539,22 @@ pub fn render_with(
         None,
         "Status of an item of the probe's latest report (the drill-down tree, capped per probe): 1 for the current status.",
     );
+    // One list and one label buffer for every probe: 50,000 items are 50,000 allocations
+    // otherwise.
+    let (mut list, mut prefix) = (Vec::new(), String::new());
     for p in &st.probes {
         let Some(rep) = p.latest.as_ref().and_then(|r| r.report.as_ref()) else {
             continue;
         };
         let probe = labels(&[("probe", &p.meta.id)]);
-        let mut list = Vec::new();
+        list.clear();
         items(&rep.items, &mut list, max_items);
-        for i in list {
-            let prefix = format!("{probe},item=\"{}\"", label(&i.id));
+        for i in &list {
+            prefix.clear();
+            prefix.push_str(&probe);
+            prefix.push_str(",item=\"");
+            prefix.push_str(&label(&i.id));
+            prefix.push('"');
             f.statuses("patchdeck_item_status", &prefix, Some(i.status));
         }
     }
