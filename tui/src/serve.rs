@@ -8,8 +8,10 @@
 //! No authentication: bind to loopback (the default) or put it behind a reverse proxy. Ends
 //! cleanly on SIGTERM or SIGINT: the server stops, the scheduler stops, probe hosts are reaped.
 //!
-//! Anyone who can reach the port is untrusted: the bodies are rendered once per change, off
-//! the runtime's worker threads (probes never wait for a scrape), and shared by every request;
+//! Anyone who can reach the port is untrusted: a body is rendered at most once per change (when
+//! the first request asks for it: a serve nobody scrapes renders only the dashboards' line),
+//! off the runtime's worker threads (probes never wait for a scrape), and shared by every
+//! request;
 //! a connection gets [`HEADER_TIMEOUT`] to send its headers and [`CONNECTION_LIFETIME`] in
 //! all (a slow reader is cut), and at most [`MAX_CONNECTIONS`] are served at once.
 
@@ -32,18 +34,86 @@ pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 /// Connections served at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 256;
 
-/// The bodies, rendered once per change of the store.
-#[derive(Default)]
+/// One state of the store and its bodies. The line attached dashboards receive is rendered at
+/// once (they are sent every change); the others the first time a request asks for them,
+/// never when nobody does, then shared by every request until the next change.
 struct Rendered {
-    state: axum::body::Bytes,
-    openmetrics: axum::body::Bytes,
-    prometheus: axum::body::Bytes,
+    /// Counts changes: the change stream's event id and the viewer ETag.
+    generation: u64,
     /// The line attached dashboards receive ([`crate::attach`]).
     viewers: axum::body::Bytes,
+    source: Source,
+    state: tokio::sync::OnceCell<axum::body::Bytes>,
+    openmetrics: tokio::sync::OnceCell<axum::body::Bytes>,
+    prometheus: tokio::sync::OnceCell<axum::body::Bytes>,
     /// The web page ([`crate::web`]).
-    page: axum::body::Bytes,
-    /// Counts renders: the change stream's event id.
-    generation: u64,
+    page: tokio::sync::OnceCell<axum::body::Bytes>,
+}
+
+/// What the bodies are rendered from.
+#[derive(Clone)]
+struct Source {
+    store: Store,
+    max_items: usize,
+    site: Option<String>,
+}
+
+/// The bodies rendered on demand.
+#[derive(Clone, Copy)]
+enum Body {
+    State,
+    OpenMetrics,
+    Prometheus,
+    Page,
+}
+
+impl Rendered {
+    fn new(generation: u64, source: &Source) -> Rendered {
+        Rendered {
+            generation,
+            viewers: crate::attach::state_line(&source.store.read()).into(),
+            source: source.clone(),
+            state: Default::default(),
+            openmetrics: Default::default(),
+            prometheus: Default::default(),
+            page: Default::default(),
+        }
+    }
+
+    /// The body, rendered by the first request that asks for it on a blocking thread (never
+    /// on the runtime's workers, which drive the probes); requests meanwhile wait for it.
+    /// Empty if rendering failed.
+    async fn body(&self, which: Body) -> axum::body::Bytes {
+        let cell = match which {
+            Body::State => &self.state,
+            Body::OpenMetrics => &self.openmetrics,
+            Body::Prometheus => &self.prometheus,
+            Body::Page => &self.page,
+        };
+        let source = self.source.clone();
+        cell.get_or_init(|| async move {
+            tokio::task::spawn_blocking(move || render(&source, which))
+                .await
+                .unwrap_or_default()
+        })
+        .await
+        .clone()
+    }
+}
+
+fn render(source: &Source, which: Body) -> axum::body::Bytes {
+    let st = source.store.read();
+    let site = source.site.as_deref();
+    match which {
+        Body::State => state_json(&st).into(),
+        Body::OpenMetrics => {
+            openmetrics::render_with(&st, Format::OpenMetrics, source.max_items, site, false).into()
+        }
+        Body::Prometheus => {
+            openmetrics::render_with(&st, Format::Prometheus, source.max_items, site, false).into()
+        }
+        Body::Page => crate::web::page(&st, site, std::time::SystemTime::now()).into(),
+    }
 }
 
 #[derive(Clone)]
@@ -62,45 +132,28 @@ impl App {
     }
 }
 
-fn render(store: &Store, max_items: usize, site: Option<&str>, generation: u64) -> Rendered {
-    let st = store.read();
-    Rendered {
-        page: crate::web::page(&st, site, std::time::SystemTime::now()).into(),
-        generation,
-        state: state_json(&st).into(),
-        openmetrics: openmetrics::render_with(&st, Format::OpenMetrics, max_items, site, false)
-            .into(),
-        prometheus: openmetrics::render_with(&st, Format::Prometheus, max_items, site, false)
-            .into(),
-        viewers: crate::attach::state_line(&st).into(),
-    }
-}
-
-/// Renders the bodies now and after every change, on a blocking thread (never on the
-/// runtime's workers, which drive the probes); changes during a render coalesce.
+/// After every change, a new [`Rendered`] with the viewers' line (on a blocking thread);
+/// changes during a render coalesce.
 async fn keep_rendered(
-    store: Store,
-    max_items: usize,
-    site: Option<String>,
+    source: Source,
     out: tokio::sync::watch::Sender<std::sync::Arc<Rendered>>,
     viewers: tokio::sync::watch::Sender<axum::body::Bytes>,
 ) {
-    let mut changes = store.subscribe();
+    let mut changes = source.store.subscribe();
+    // A change between the first render and this subscription is not lost.
+    changes.mark_changed();
     let mut generation = 1;
     loop {
+        if changes.changed().await.is_err() {
+            return;
+        }
         generation += 1;
-        let (s, site) = (store.clone(), site.clone());
-        let Ok(r) =
-            tokio::task::spawn_blocking(move || render(&s, max_items, site.as_deref(), generation))
-                .await
-        else {
+        let s = source.clone();
+        let Ok(r) = tokio::task::spawn_blocking(move || Rendered::new(generation, &s)).await else {
             return;
         };
         viewers.send_replace(r.viewers.clone());
         out.send_replace(std::sync::Arc::new(r));
-        if changes.changed().await.is_err() {
-            return;
-        }
     }
 }
 
@@ -146,8 +199,12 @@ pub async fn run(
         }
     };
     let scheduler = Scheduler::start(&engine.probes, store.clone());
-    let site = engine.config.settings.site.clone();
-    let first = render(&store, max_items, site.as_deref(), 1);
+    let source = Source {
+        store: store.clone(),
+        max_items,
+        site: engine.config.settings.site.clone(),
+    };
+    let first = Rendered::new(1, &source);
     let (viewers_tx, viewers_rx) = tokio::sync::watch::channel(first.viewers.clone());
     let (rendered_tx, rendered_rx) = tokio::sync::watch::channel(std::sync::Arc::new(first));
     let (notices_tx, notices_rx) = tokio::sync::watch::channel(None);
@@ -160,13 +217,7 @@ pub async fn run(
         pid: std::process::id(),
         since,
     };
-    let renderer = tokio::spawn(keep_rendered(
-        store.clone(),
-        max_items,
-        site,
-        rendered_tx,
-        viewers_tx,
-    ));
+    let renderer = tokio::spawn(keep_rendered(source, rendered_tx, viewers_tx));
     let (actions_tx, actions_rx) = tokio::sync::mpsc::unbounded_channel();
     let viewers = socket.map(|listener| {
         tokio::spawn(crate::attach::serve_viewers(
@@ -307,11 +358,11 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (page_headers(content_type), body).into_response()
 }
 
-/// `GET /`: the web page of the moment (rendered once per change).
+/// `GET /`: the web page of the moment (rendered at most once per change).
 async fn page(AxState(app): AxState<App>) -> Response {
     (
         page_headers("text/html; charset=utf-8"),
-        app.current().page.clone(),
+        app.current().body(Body::Page).await,
     )
         .into_response()
 }
@@ -493,8 +544,8 @@ async fn metrics(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
     let fmt = Format::negotiate(accept);
     let r = app.current();
     let body = match fmt {
-        Format::OpenMetrics => r.openmetrics.clone(),
-        Format::Prometheus => r.prometheus.clone(),
+        Format::OpenMetrics => r.body(Body::OpenMetrics).await,
+        Format::Prometheus => r.body(Body::Prometheus).await,
     };
     // The shared body, then this process's own numbers read now (never a copy of the body).
     let mut tail = openmetrics::process_metrics(fmt);
@@ -543,7 +594,7 @@ async fn viewer(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
 }
 
 async fn state(AxState(app): AxState<App>) -> Response {
-    let body = app.current().state.clone();
+    let body = app.current().body(Body::State).await;
     if body.is_empty() {
         return (StatusCode::INTERNAL_SERVER_ERROR, "state not rendered\n").into_response();
     }
@@ -610,5 +661,75 @@ fn state_json(st: &patchdeck_core::store::State) -> String {
             tracing::error!("cannot render the state: {e}");
             String::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchdeck_core::config::Isolation;
+    use patchdeck_core::store::{CheckResult, ProbeMeta};
+    use patchdeck_probe_api::{Report, Status};
+
+    fn source() -> Source {
+        let meta = ProbeMeta {
+            id: "wsus-sup01".into(),
+            kind: "wsus".into(),
+            plugin_version: "0".into(),
+            isolation: Isolation::Process,
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+        };
+        Source {
+            store: Store::new([meta]),
+            max_items: 50,
+            site: Some("ABC".into()),
+        }
+    }
+
+    /// Nothing but the dashboards' line is rendered until a request asks; then once, shared
+    /// by every later request of the same change; a change brings a fresh body.
+    #[tokio::test]
+    async fn bodies_are_rendered_when_asked_once_per_change() {
+        let source = source();
+        let r = Rendered::new(1, &source);
+        assert!(!r.viewers.is_empty());
+        for cell in [&r.state, &r.openmetrics, &r.prometheus, &r.page] {
+            assert!(cell.get().is_none(), "rendered before anyone asked");
+        }
+        let a = r.body(Body::OpenMetrics).await;
+        assert!(r.state.get().is_none() && r.page.get().is_none());
+        let b = r.body(Body::OpenMetrics).await;
+        assert_eq!(
+            a.as_ptr(),
+            b.as_ptr(),
+            "the same bytes, not a second render"
+        );
+        let text = std::str::from_utf8(&a).unwrap();
+        assert!(
+            text.contains("patchdeck_site_info{site=\"ABC\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("status=\"critical\"} 1"), "{text}");
+        source.store.record(
+            "wsus-sup01",
+            CheckResult::from_report(
+                Report::new(Status::Critical, "WsusPool stopped"),
+                std::time::SystemTime::now(),
+                Duration::from_millis(5),
+            ),
+            None,
+        );
+        let next = Rendered::new(2, &source);
+        let c = next.body(Body::OpenMetrics).await;
+        assert!(std::str::from_utf8(&c).unwrap().contains(
+            "patchdeck_probe_status{probe=\"wsus-sup01\",kind=\"wsus\",status=\"critical\"} 1"
+        ));
+        let state = next.body(Body::State).await;
+        assert!(
+            std::str::from_utf8(&state)
+                .unwrap()
+                .contains("WsusPool stopped")
+        );
     }
 }
