@@ -116,12 +116,18 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
-/// What serve gives the socket: its hello, the state line of the moment (a watch channel
-/// updated once per change), notices, and where to send actions.
+/// A state line rendered from the store now.
+pub type LineNow = std::sync::Arc<dyn Fn() -> axum::body::Bytes + Send + Sync>;
+
+/// What serve gives the socket: its hello, the state line (a watch channel updated once per
+/// change while a viewer is attached; serve renders nothing for nobody), the line of this
+/// moment for a viewer that just came (the channel may hold an old one), notices, and where
+/// to send actions.
 #[derive(Clone)]
 pub struct Served {
     pub hello: Hello,
     pub state: tokio::sync::watch::Receiver<axum::body::Bytes>,
+    pub line_now: LineNow,
     pub notices: tokio::sync::watch::Receiver<Option<String>>,
     pub actions: tokio::sync::mpsc::UnboundedSender<Action>,
 }
@@ -175,7 +181,13 @@ async fn one_viewer(stream: UnixStream, mut served: Served) -> String {
     {
         return e;
     }
-    let first = served.state.borrow_and_update().clone();
+    // The channel's line may predate this viewer (it is kept fresh only while one is
+    // attached): mark it seen and send one rendered now; later changes come through it.
+    served.state.borrow_and_update();
+    let now = served.line_now.clone();
+    let first = tokio::task::spawn_blocking(move || now())
+        .await
+        .unwrap_or_default();
     if let Err(e) = send(&mut write, &first).await {
         return e;
     }
@@ -505,6 +517,8 @@ mod tests {
         let store = Store::new([]);
         let (state_tx, state) =
             tokio::sync::watch::channel(axum::body::Bytes::from(state_line(&store.read())));
+        let line_now: LineNow =
+            std::sync::Arc::new(move || axum::body::Bytes::from(state_line(&store.read())));
         let (notices_tx, notices) = tokio::sync::watch::channel(None);
         let (actions, rx) = tokio::sync::mpsc::unbounded_channel();
         let hello = Hello {
@@ -517,6 +531,7 @@ mod tests {
             Served {
                 hello,
                 state,
+                line_now,
                 notices,
                 actions,
             },

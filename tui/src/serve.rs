@@ -9,7 +9,7 @@
 //! cleanly on SIGTERM or SIGINT: the server stops, the scheduler stops, probe hosts are reaped.
 //!
 //! Anyone who can reach the port is untrusted: a body is rendered at most once per change (when
-//! the first request asks for it: a serve nobody scrapes renders only the dashboards' line),
+//! the first request or attached dashboard asks for it: a serve nobody asks renders nothing),
 //! off the runtime's worker threads (probes never wait for a scrape), and shared by every
 //! request;
 //! a connection gets [`HEADER_TIMEOUT`] to send its headers and [`CONNECTION_LIFETIME`] in
@@ -34,15 +34,15 @@ pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 /// Connections served at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 256;
 
-/// One state of the store and its bodies. The line attached dashboards receive is rendered at
-/// once (they are sent every change); the others the first time a request asks for them,
-/// never when nobody does, then shared by every request until the next change.
+/// One state of the store and its bodies, each rendered the first time something asks for
+/// it (a request, or the socket's attached dashboards), never when nothing does, then shared
+/// until the next change.
 struct Rendered {
     /// Counts changes: the change stream's event id and the viewer ETag.
     generation: u64,
-    /// The line attached dashboards receive ([`crate::attach`]).
-    viewers: axum::body::Bytes,
     source: Source,
+    /// The line attached dashboards receive ([`crate::attach`]).
+    viewers: tokio::sync::OnceCell<axum::body::Bytes>,
     state: tokio::sync::OnceCell<axum::body::Bytes>,
     openmetrics: tokio::sync::OnceCell<axum::body::Bytes>,
     prometheus: tokio::sync::OnceCell<axum::body::Bytes>,
@@ -65,14 +65,15 @@ enum Body {
     OpenMetrics,
     Prometheus,
     Page,
+    Viewers,
 }
 
 impl Rendered {
     fn new(generation: u64, source: &Source) -> Rendered {
         Rendered {
             generation,
-            viewers: crate::attach::state_line(&source.store.read()).into(),
             source: source.clone(),
+            viewers: Default::default(),
             state: Default::default(),
             openmetrics: Default::default(),
             prometheus: Default::default(),
@@ -89,6 +90,7 @@ impl Rendered {
             Body::OpenMetrics => &self.openmetrics,
             Body::Prometheus => &self.prometheus,
             Body::Page => &self.page,
+            Body::Viewers => &self.viewers,
         };
         let source = self.source.clone();
         cell.get_or_init(|| async move {
@@ -113,6 +115,7 @@ fn render(source: &Source, which: Body) -> axum::body::Bytes {
             openmetrics::render_with(&st, Format::Prometheus, source.max_items, site, false).into()
         }
         Body::Page => crate::web::page(&st, site, std::time::SystemTime::now()).into(),
+        Body::Viewers => crate::attach::state_line(&st).into(),
     }
 }
 
@@ -132,15 +135,16 @@ impl App {
     }
 }
 
-/// After every change, a new [`Rendered`] with the viewers' line (on a blocking thread);
-/// changes during a render coalesce.
+/// After every change, a new [`Rendered`]; while dashboards are attached to the socket (the
+/// channel has receivers besides the socket's own), its line rendered and sent to them.
+/// Changes during a render coalesce.
 async fn keep_rendered(
     source: Source,
     out: tokio::sync::watch::Sender<std::sync::Arc<Rendered>>,
     viewers: tokio::sync::watch::Sender<axum::body::Bytes>,
 ) {
     let mut changes = source.store.subscribe();
-    // A change between the first render and this subscription is not lost.
+    // A change between the first Rendered and this subscription is not lost.
     changes.mark_changed();
     let mut generation = 1;
     loop {
@@ -148,12 +152,11 @@ async fn keep_rendered(
             return;
         }
         generation += 1;
-        let s = source.clone();
-        let Ok(r) = tokio::task::spawn_blocking(move || Rendered::new(generation, &s)).await else {
-            return;
-        };
-        viewers.send_replace(r.viewers.clone());
-        out.send_replace(std::sync::Arc::new(r));
+        let r = std::sync::Arc::new(Rendered::new(generation, &source));
+        out.send_replace(r.clone());
+        if viewers.receiver_count() > 1 {
+            viewers.send_replace(r.body(Body::Viewers).await);
+        }
     }
 }
 
@@ -205,7 +208,12 @@ pub async fn run(
         site: engine.config.settings.site.clone(),
     };
     let first = Rendered::new(1, &source);
-    let (viewers_tx, viewers_rx) = tokio::sync::watch::channel(first.viewers.clone());
+    // Each attached dashboard gets a line rendered when it comes, then this channel's.
+    let (viewers_tx, viewers_rx) = tokio::sync::watch::channel(axum::body::Bytes::new());
+    let line_now: crate::attach::LineNow = {
+        let store = store.clone();
+        std::sync::Arc::new(move || crate::attach::state_line(&store.read()).into())
+    };
     let (rendered_tx, rendered_rx) = tokio::sync::watch::channel(std::sync::Arc::new(first));
     let (notices_tx, notices_rx) = tokio::sync::watch::channel(None);
     let since = std::time::SystemTime::now()
@@ -230,6 +238,7 @@ pub async fn run(
                     config: engine.config.path.display().to_string(),
                 },
                 state: viewers_rx,
+                line_now,
                 notices: notices_rx,
                 actions: actions_tx,
             },
@@ -588,7 +597,7 @@ async fn viewer(AxState(app): AxState<App>, headers: HeaderMap) -> Response {
     (
         hdrs,
         [(header::CONTENT_TYPE, "application/x-ndjson")],
-        r.viewers.clone(),
+        r.body(Body::Viewers).await,
     )
         .into_response()
 }
@@ -693,8 +702,7 @@ mod tests {
     async fn bodies_are_rendered_when_asked_once_per_change() {
         let source = source();
         let r = Rendered::new(1, &source);
-        assert!(!r.viewers.is_empty());
-        for cell in [&r.state, &r.openmetrics, &r.prometheus, &r.page] {
+        for cell in [&r.state, &r.openmetrics, &r.prometheus, &r.page, &r.viewers] {
             assert!(cell.get().is_none(), "rendered before anyone asked");
         }
         let a = r.body(Body::OpenMetrics).await;
