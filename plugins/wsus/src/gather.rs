@@ -82,6 +82,12 @@ pub struct Sync {
     pub sites: BTreeSet<String>,
 }
 
+/// A row whose site code (column `col`) is not the watched site's: every export holds the
+/// whole hierarchy's rows, and only the watched site's count.
+fn of_another_site(row: &inventory::Row, col: usize, site_code: Option<&str>) -> bool {
+    site_code.is_some_and(|want| !row.get(col).unwrap_or("").eq_ignore_ascii_case(want))
+}
+
 /// When an export was taken: the manifest's time, else the file's mtime (Unix seconds).
 fn taken(csv: &Path) -> Option<i64> {
     patchdeck_kit::exports::taken(csv).map(patchdeck_kit::time::unix)
@@ -138,9 +144,7 @@ pub fn sync_failure(csv: &Path, site_code: Option<&str>) -> Result<Option<SyncFa
     // RecordID -> (time, index -> string)
     let mut records: BTreeMap<i64, (i64, BTreeMap<i64, String>)> = BTreeMap::new();
     inventory::read(csv, patchdeck_kit::exports::SYNC_FAILURES.columns, |row| {
-        if let Some(want) = site_code
-            && !row.get(2).unwrap_or("").eq_ignore_ascii_case(want)
-        {
+        if of_another_site(row, 2, site_code) {
             return Ok(());
         }
         let id = row.id(0)?;
@@ -222,9 +226,7 @@ pub fn components(
             else {
                 return Ok(());
             };
-            if let Some(want) = site_code
-                && !row.get(1).unwrap_or("").eq_ignore_ascii_case(want)
-            {
+            if of_another_site(row, 1, site_code) {
                 return Ok(());
             }
             let severity = row.id(2)?;
@@ -320,9 +322,7 @@ pub fn summary(csv: &Path, site_code: Option<&str>, watched: &[String]) -> Resul
         csv,
         patchdeck_kit::exports::COMPONENT_SUMMARY.columns,
         |row| {
-            if let Some(want) = site_code
-                && !row.get(0).unwrap_or("").eq_ignore_ascii_case(want)
-            {
+            if of_another_site(row, 0, site_code) {
                 return Ok(());
             }
             let Some(name) = watched
@@ -526,9 +526,7 @@ pub fn sup_settings(
     let mut servers = BTreeSet::new();
     let mut named = server.to_owned();
     inventory::read(csv, patchdeck_kit::exports::SUP_PROPERTIES.columns, |row| {
-        if let Some(want) = site_code
-            && !row.get(0).unwrap_or("").eq_ignore_ascii_case(want)
-        {
+        if of_another_site(row, 0, site_code) {
             return Ok(());
         }
         let name = row.get(1).unwrap_or("");
