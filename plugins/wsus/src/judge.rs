@@ -380,7 +380,7 @@ fn source_name(s: &WsusSource) -> String {
 
 /// How WSUS's own update source differs from `want`, or None when it is the one wanted (or
 /// nothing is wanted).
-pub fn source_mismatch(s: &WsusSource, want: &SyncFrom) -> Option<String> {
+fn source_mismatch(s: &WsusSource, want: &SyncFrom) -> Option<String> {
     let same = match want {
         SyncFrom::NotSynchronised => true,
         SyncFrom::MicrosoftUpdate => s.sync_to_mu,
@@ -402,20 +402,23 @@ pub fn source_mismatch(s: &WsusSource, want: &SyncFrom) -> Option<String> {
 
 /// WSUS's own update source against the one ConfigMgr set (`sync_from`). ConfigMgr's WSUS
 /// Configuration Manager resets other WSUS settings but not this one when it is changed in the
-/// WSUS console (9647358a), so it can drift unseen until synchronisation fails.
-pub fn sync_source(src: &Result<WsusSource, String>, want: &SyncFrom) -> Item {
+/// WSUS console (9647358a), so it can drift unseen until synchronisation fails. Also returns
+/// how the source differs ([`source_mismatch`]): a cause for [`sync_cause`].
+pub fn sync_source(src: &Result<WsusSource, String>, want: &SyncFrom) -> (Item, Option<String>) {
     let (id, title) = ("sync-source", "WSUS update source");
     let s = match src {
         Err(e) => {
-            return unreadable_export(
+            let it = unreadable_export(
                 id,
                 title,
                 e,
                 "Fix the WSUS configuration export named here (run-exports.cmd with the SUP's WSUS database server; README, Site-database exports).",
             );
+            return (it, None);
         }
         Ok(s) => s,
     };
+    let mismatch = source_mismatch(s, want);
     let evidence = format!(
         "SUSDB tbConfigurationA: SyncToMu {}, UpstreamServerName {} ({WSUS_SETTINGS_DOC})",
         u8::from(s.sync_to_mu),
@@ -431,7 +434,7 @@ pub fn sync_source(src: &Result<WsusSource, String>, want: &SyncFrom) -> Item {
                 source_name(s)
             ),
         )
-    } else if let Some(m) = source_mismatch(s, want) {
+    } else if let Some(m) = &mismatch {
         patchdeck_kit::report::explain(
             item(id, title, r::SYNC_SOURCE.severity, m),
             &r::SYNC_SOURCE,
@@ -453,7 +456,7 @@ pub fn sync_source(src: &Result<WsusSource, String>, want: &SyncFrom) -> Item {
         )
     };
     it.details.push(detail("Source", evidence, None));
-    it
+    (it, mismatch)
 }
 
 /// "Configuration Manager 2007 Component Status Properties: General tab": a component is

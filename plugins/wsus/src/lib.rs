@@ -429,11 +429,9 @@ impl Wsus {
                     )
                 });
                 stale.unwrap_or_else(|| {
-                    mismatch = src
-                        .as_ref()
-                        .ok()
-                        .and_then(|s| judge::source_mismatch(s, want));
-                    judge::sync_source(src, want)
+                    let (it, m) = judge::sync_source(src, want);
+                    mismatch = m;
+                    it
                 })
             });
         if let Some(s) = &f.sync {
