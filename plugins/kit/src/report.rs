@@ -139,14 +139,22 @@ impl ExportAge {
     /// The time the export was taken is its manifest's `TakenUtc` when a manifest lists it
     /// ([`crate::exports`]), else the file's mtime.
     pub fn of(path: &Path, now: SystemTime, max_h: u64) -> Option<ExportAge> {
-        let taken = crate::exports::taken(path)?;
-        let age_h = now.duration_since(taken).map_or(0, |d| d.as_secs() / 3600);
-        Some(ExportAge {
+        Some(ExportAge::at(
+            path,
+            crate::exports::taken(path)?,
+            now,
+            max_h,
+        ))
+    }
+
+    /// The age of an export taken at `taken` (already read), as of `now`.
+    pub fn at(path: &Path, taken: SystemTime, now: SystemTime, max_h: u64) -> ExportAge {
+        ExportAge {
             path: path.display().to_string(),
             taken,
-            age_h,
+            age_h: now.duration_since(taken).map_or(0, |d| d.as_secs() / 3600),
             max_h,
-        })
+        }
     }
 
     pub fn too_old(&self) -> bool {

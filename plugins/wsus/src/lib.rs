@@ -365,13 +365,15 @@ impl Wsus {
         taken: i64,
         now: i64,
     ) -> Option<patchdeck_probe_api::Item> {
-        let age = patchdeck_kit::report::ExportAge {
-            path: path.map(|p| p.display().to_string()).unwrap_or_default(),
-            taken: SystemTime::UNIX_EPOCH
-                + std::time::Duration::from_secs(u64::try_from(taken).unwrap_or(0)),
-            age_h: u64::try_from(now.saturating_sub(taken) / 3600).unwrap_or(0),
-            max_h: self.config.max_export_age_hours,
+        let at = |t: i64| {
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0))
         };
+        let age = patchdeck_kit::report::ExportAge::at(
+            path.unwrap_or(std::path::Path::new("")),
+            at(taken),
+            at(now),
+            self.config.max_export_age_hours,
+        );
         age.too_old()
             .then(|| age.unknown_item((id, title), (export, subject), &rules::EXPORT))
     }
