@@ -52,7 +52,8 @@ pub enum Action {
     Pause(bool),
 }
 
-/// The one line with the whole state, as sent to every viewer (rendered once per change).
+/// The one line with the whole state, as sent to every viewer (serve renders it at most once
+/// per change, and only while a viewer is attached or asks over HTTP).
 pub fn state_line(st: &State) -> Vec<u8> {
     #[derive(Serialize)]
     struct Msg<'a> {

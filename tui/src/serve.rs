@@ -211,8 +211,8 @@ pub async fn run(
     // Each attached dashboard gets a line rendered when it comes, then this channel's.
     let (viewers_tx, viewers_rx) = tokio::sync::watch::channel(axum::body::Bytes::new());
     let line_now: crate::attach::LineNow = {
-        let store = store.clone();
-        std::sync::Arc::new(move || crate::attach::state_line(&store.read()).into())
+        let source = source.clone();
+        std::sync::Arc::new(move || render(&source, Body::Viewers))
     };
     let (rendered_tx, rendered_rx) = tokio::sync::watch::channel(std::sync::Arc::new(first));
     let (notices_tx, notices_rx) = tokio::sync::watch::channel(None);
